@@ -1,0 +1,68 @@
+"""Reading and replacing Hive-style partitions of the lake's Parquet tables.
+
+A partition is a directory ``<table>/<col>=<value>/.../`` holding one ``part-0.parquet``.
+Writing a partition replaces it whole and atomically: the new file is written beside the
+old one and renamed over it, so a crash leaves either the old or the new partition, never
+half of one, and a rerun of a stage gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.config import Layout
+from pipelines.schema import LAKE_TABLES
+
+PART_FILE = "part-0.parquet"
+
+
+def partition_dir(layout: Layout, table: str, values: Mapping[str, object]) -> Path:
+    _, keys = LAKE_TABLES[table]
+    if set(values) != set(keys):
+        raise ValueError(f"partition of {table} needs {keys}, got {sorted(values)}")
+    path = layout.lake_table(table)
+    for key in keys:
+        path = path / f"{key}={values[key]}"
+    return path
+
+
+def write_partition(
+    layout: Layout, table: str, values: Mapping[str, object], data: pa.Table
+) -> Path:
+    """Replace one partition of ``table`` with ``data`` (cast to the table's schema)."""
+    schema, _ = LAKE_TABLES[table]
+    data = data.select(schema.names).cast(schema)
+    target_dir = partition_dir(layout, table, values)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / PART_FILE
+    tmp = target_dir / f".{PART_FILE}.{os.getpid()}.tmp"
+    pq.write_table(data, tmp, compression="zstd")
+    os.replace(tmp, target)
+    return target
+
+
+def read_partition(layout: Layout, table: str, values: Mapping[str, object]) -> pa.Table:
+    """Read one partition; an absent partition reads as an empty table."""
+    schema, _ = LAKE_TABLES[table]
+    path = partition_dir(layout, table, values) / PART_FILE
+    if not path.exists():
+        return schema.empty_table()
+    return pq.read_table(path, schema=schema)
+
+
+def read_table(layout: Layout, table: str, where: Mapping[str, object] | None = None) -> pa.Table:
+    """Read every partition of ``table`` (optionally filtered on partition values)."""
+    schema, keys = LAKE_TABLES[table]
+    root = layout.lake_table(table)
+    pattern = "/".join(
+        f"{key}={(where or {}).get(key, '*')}" for key in keys
+    ) + f"/{PART_FILE}"
+    parts = sorted(root.glob(pattern)) if root.exists() else []
+    if not parts:
+        return schema.empty_table()
+    return pa.concat_tables(pq.read_table(part, schema=schema) for part in parts)

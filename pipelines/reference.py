@@ -1,0 +1,54 @@
+"""The operator's reference data: the CSV exports every stage rates and bills against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.config import Layout
+
+#: Every reference file a run needs, in the order docs/data-contracts.md lists them.
+REFERENCE_FILES = (
+    "accounts.csv",
+    "service_addresses.csv",
+    "subscribers.csv",
+    "plans.csv",
+    "rate_deck.csv",
+    "time_bands.csv",
+    "holidays.csv",
+    "carriers.csv",
+    "trunk_groups.csv",
+    "interconnect_rates.csv",
+    "tax_rules.csv",
+    "hlr_snapshot.csv",
+    "crm_orders.csv",
+    "switches.csv",
+)
+
+
+class MissingReferenceError(FileNotFoundError):
+    """A reference file a run needs is absent."""
+
+
+def reference_path(layout: Layout, name: str) -> Path:
+    if name not in REFERENCE_FILES:
+        raise ValueError(f"{name} is not a reference file; known: {', '.join(REFERENCE_FILES)}")
+    return layout.reference / name
+
+
+def require_reference(layout: Layout) -> None:
+    """Fail at the start of a run, naming every reference file that is missing."""
+    missing = [name for name in REFERENCE_FILES if not (layout.reference / name).is_file()]
+    if missing:
+        raise MissingReferenceError(
+            f"missing reference file(s) in {layout.reference}: {', '.join(missing)}"
+        )
+
+
+def read_reference(layout: Layout, name: str) -> pl.DataFrame:
+    """Read one reference CSV with every column as text; callers cast what they use."""
+    path = reference_path(layout, name)
+    if not path.is_file():
+        raise MissingReferenceError(f"missing reference file: {path}")
+    return pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)

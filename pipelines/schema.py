@@ -1,0 +1,191 @@
+"""The lake's table schemas and code lists: the contract between stages.
+
+Every stage writes exactly these columns, in this order, with these types; the dbt sources
+read them by name. docs/data-contracts.md explains each column.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+
+class Feed(StrEnum):
+    """A kind of switch output, one parser each."""
+
+    ASTERISK_CDR_CSV = "asterisk_cdr_csv"
+    TS32298_BER = "ts32298_ber"
+
+
+class RejectReason(StrEnum):
+    """Why mediation refused a record (or a whole file, with record_number 0)."""
+
+    MALFORMED_ROW = "malformed_row"
+    UNKNOWN_COLUMN_LAYOUT = "unknown_column_layout"
+    MISSING_FIELD = "missing_field"
+    INVALID_NUMBER = "invalid_number"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    INVALID_DURATION = "invalid_duration"
+    INVALID_ENCODING = "invalid_encoding"
+    UNDECODABLE_RECORD = "undecodable_record"
+    TRUNCATED_RECORD = "truncated_record"
+    UNSUPPORTED_RECORD_TYPE = "unsupported_record_type"
+    EMPTY_FILE = "empty_file"
+    UNREADABLE_FILE = "unreadable_file"
+
+
+class FileStatus(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE_FILE = "duplicate_file"
+    EMPTY = "empty"
+    UNREADABLE = "unreadable"
+
+
+class RatingStatus(StrEnum):
+    RATED = "rated"
+    ZERO_RATED = "zero_rated"
+    NOT_BILLABLE = "not_billable"
+    SUSPENSE = "suspense"
+
+
+class SuspenseReason(StrEnum):
+    UNKNOWN_SUBSCRIBER = "unknown_subscriber"
+    NO_PLAN_AT_EVENT_TIME = "no_plan_at_event_time"
+    NO_RATE_FOR_DESTINATION = "no_rate_for_destination"
+    NO_CARRIER_FOR_TRUNK = "no_carrier_for_trunk"
+
+
+USAGE_SCHEMA = pa.schema(
+    [
+        ("usage_id", pa.string()),
+        ("file_id", pa.string()),
+        ("file_name", pa.string()),
+        ("record_number", pa.int32()),
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("file_date", pa.date32()),
+        ("record_key", pa.string()),
+        ("record_type", pa.string()),
+        ("service", pa.string()),
+        ("direction", pa.string()),
+        ("served_msisdn", pa.string()),
+        ("served_imsi", pa.string()),
+        ("served_imei", pa.string()),
+        ("other_party_number", pa.string()),
+        ("started_at", UTC_TS),
+        ("answered_at", UTC_TS),
+        ("ended_at", UTC_TS),
+        ("duration_seconds", pa.int64()),
+        ("uplink_bytes", pa.int64()),
+        ("downlink_bytes", pa.int64()),
+        ("data_volume_bytes", pa.int64()),
+        ("is_answered", pa.bool_()),
+        ("release_cause", pa.string()),
+        ("outgoing_trunk_group", pa.string()),
+        ("incoming_trunk_group", pa.string()),
+        ("cell_id", pa.string()),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("file_name", pa.string()),
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("file_date", pa.date32()),
+        ("record_number", pa.int32()),
+        ("reason_code", pa.string()),
+        ("reason_detail", pa.string()),
+        ("raw_text", pa.string()),
+    ]
+)
+
+FILE_REGISTRY_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("file_name", pa.string()),
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("file_date", pa.date32()),
+        ("file_sequence_number", pa.int64()),
+        ("file_bytes", pa.int64()),
+        ("file_status", pa.string()),
+        ("duplicate_of_file_id", pa.string()),
+        ("records_in", pa.int64()),
+        ("records_accepted", pa.int64()),
+        ("records_rejected", pa.int64()),
+        ("records_duplicate", pa.int64()),
+    ]
+)
+
+RATED_USAGE_SCHEMA = pa.schema(
+    [
+        *USAGE_SCHEMA,
+        ("billing_period", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("account_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("rate_deck_id", pa.string()),
+        ("destination_prefix", pa.string()),
+        ("destination_name", pa.string()),
+        ("destination_group", pa.string()),
+        ("time_band", pa.string()),
+        ("billable_units", pa.int64()),
+        ("allowance_units", pa.int64()),
+        ("chargeable_units", pa.int64()),
+        ("charge_micros", pa.int64()),
+        ("rating_status", pa.string()),
+        ("suspense_reason", pa.string()),
+        ("tariff_version", pa.string()),
+    ]
+)
+
+RECURRING_CHARGE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("account_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("service_type", pa.string()),
+        ("period_start_date", pa.date32()),
+        ("period_end_date", pa.date32()),
+        ("active_days", pa.int32()),
+        ("period_days", pa.int32()),
+        ("monthly_fee_micros", pa.int64()),
+        ("charge_micros", pa.int64()),
+    ]
+)
+
+INTERCONNECT_LEG_SCHEMA = pa.schema(
+    [
+        ("usage_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("started_at", UTC_TS),
+        ("served_msisdn", pa.string()),
+        ("other_party_number", pa.string()),
+        ("outgoing_trunk_group", pa.string()),
+        ("carrier_id", pa.string()),
+        ("destination_prefix", pa.string()),
+        ("destination_name", pa.string()),
+        ("duration_seconds", pa.int64()),
+        ("billable_seconds", pa.int64()),
+        ("cost_micros", pa.int64()),
+        ("rating_status", pa.string()),
+        ("suspense_reason", pa.string()),
+        ("tariff_version", pa.string()),
+    ]
+)
+
+#: Lake tables: name -> (schema, partition column names in path order).
+LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "usage": (USAGE_SCHEMA, ("feed", "file_date")),
+    "rejects": (REJECT_SCHEMA, ("feed", "file_date")),
+    "file_registry": (FILE_REGISTRY_SCHEMA, ("feed", "file_date")),
+    "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),
+    "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
+    "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
+}
