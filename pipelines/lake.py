@@ -59,9 +59,7 @@ def read_table(layout: Layout, table: str, where: Mapping[str, object] | None = 
     """Read every partition of ``table`` (optionally filtered on partition values)."""
     schema, keys = LAKE_TABLES[table]
     root = layout.lake_table(table)
-    pattern = "/".join(
-        f"{key}={(where or {}).get(key, '*')}" for key in keys
-    ) + f"/{PART_FILE}"
+    pattern = "/".join(f"{key}={(where or {}).get(key, '*')}" for key in keys) + f"/{PART_FILE}"
     parts = sorted(root.glob(pattern)) if root.exists() else []
     if not parts:
         return schema.empty_table()

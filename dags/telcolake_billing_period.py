@@ -1,0 +1,122 @@
+"""Bill one month of a telecom operator: switch files in, audited invoices and marts out.
+
+One run per billing period (a calendar month in the operator's time zone). The data interval
+is the month; Airflow starts the run once the month has ended. Tasks only wire the stages in
+``pipelines/`` together, each over one partition, and pass small summaries through XCom.
+
+    check_reference -> mediation_partitions -> mediate[feed x day] -> rate -> build
+        -> validate -> report
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
+
+from pipelines.config import OPERATOR_TIMEZONE
+
+#: DuckDB allows one writing process; every task that writes the warehouse takes this pool.
+WAREHOUSE_POOL = "duckdb_writer"
+
+
+def _billing_period() -> str:
+    """The run's billing period, YYYY-MM, from the start of its data interval."""
+    start = get_current_context()["data_interval_start"]
+    return pendulum.instance(start).in_timezone(OPERATOR_TIMEZONE).strftime("%Y-%m")
+
+
+@dag(
+    dag_id="telcolake_billing_period",
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone=OPERATOR_TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=OPERATOR_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    tags=["telcolake", "billing"],
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
+    doc_md=__doc__,
+)
+def telcolake_billing_period() -> None:
+    @task(retries=0)
+    def check_reference() -> str:
+        """Fail at once, naming the file, when reference data is missing."""
+        from pipelines.config import layout
+        from pipelines.reference import require_reference
+
+        require_reference(layout())
+        return _billing_period()
+
+    @task
+    def mediation_partitions(billing_period: str) -> list[dict[str, str]]:
+        """The (feed, file date) partitions that hold the period's usage."""
+        from pipelines.config import layout
+        from pipelines.mediation.stage import landing_partitions
+        from pipelines.periods import mediation_dates
+
+        dates = mediation_dates(billing_period)
+        return [
+            {"feed": feed, "file_date": file_date.isoformat()}
+            for feed, file_date in landing_partitions(layout())
+            if file_date in dates
+        ]
+
+    @task(max_active_tis_per_dag=2)
+    def mediate(partition: dict[str, str]) -> dict[str, Any]:
+        """Parse, validate and de-duplicate one feed's files of one day into the lake."""
+        from datetime import date
+
+        from pipelines.config import layout
+        from pipelines.mediation.stage import mediate_partition
+        from pipelines.results import as_record
+
+        result = mediate_partition(
+            layout(), partition["feed"], date.fromisoformat(partition["file_date"])
+        )
+        return as_record(result)
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def rate(billing_period: str, mediated: list[dict[str, Any]]) -> dict[str, Any]:
+        """Rate the period's usage and compute recurring and interconnect charges."""
+        from pipelines.config import layout
+        from pipelines.rating.stage import rate_period
+        from pipelines.results import as_record
+
+        return as_record(rate_period(layout(), billing_period))
+
+    @task(pool=WAREHOUSE_POOL)
+    def build(rated: dict[str, Any]) -> dict[str, Any]:
+        """One `dbt build`: staging, intermediate and marts, with their tests."""
+        from pipelines.build import build_warehouse
+        from pipelines.config import layout
+        from pipelines.results import as_record
+
+        return as_record(build_warehouse(layout()))
+
+    @task(retries=0)
+    def validate(billing_period: str, built: dict[str, Any]) -> dict[str, Any]:
+        """Run the expectation suites on the marts, publish Data Docs, fail on any failure."""
+        from pipelines.config import layout
+        from pipelines.results import as_record
+        from pipelines.validate import raise_for_failures, validate_warehouse
+
+        summary = validate_warehouse(layout(), billing_period)
+        raise_for_failures(summary)
+        return as_record(summary)
+
+    @task(retries=0)
+    def report(billing_period: str, validated: dict[str, Any]) -> str:
+        """Write the run summary (JSON and Markdown) and return its path."""
+        from pipelines.config import layout
+        from pipelines.report import write_run_summary
+
+        return str(write_run_summary(layout(), billing_period))
+
+    period = check_reference()
+    mediated = mediate.expand(partition=mediation_partitions(period))
+    built = build(rate(period, mediated))
+    report(period, validate(period, built))
+
+
+telcolake_billing_period()

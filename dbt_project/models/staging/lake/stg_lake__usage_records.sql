@@ -1,0 +1,43 @@
+with
+
+source_rows as (
+
+    select * from {{ lake_source('usage') }}
+
+),
+
+renamed as (
+
+    select
+        usage_id,
+        file_id,
+        file_name,
+        record_number,
+        feed,
+        switch_id,
+        file_date,
+        record_key,
+        record_type,
+        service,
+        direction,
+        served_msisdn,
+        served_imsi,
+        served_imei,
+        other_party_number,
+        started_at,
+        answered_at,
+        ended_at,
+        duration_seconds,
+        uplink_bytes,
+        downlink_bytes,
+        data_volume_bytes,
+        is_answered,
+        release_cause,
+        outgoing_trunk_group,
+        incoming_trunk_group,
+        cell_id
+    from source_rows
+
+)
+
+select * from renamed

@@ -1,0 +1,263 @@
+"""The run summary: what each stage did to the period's records, and what it found.
+
+Read from the marts (DuckDB, read-only), the lake's reject table, the validation results
+and the generator's ground-truth manifest; written as JSON (for machines) and Markdown
+(for people) under ``data/reports/``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import MICROS_PER_UNIT, Layout
+from pipelines.periods import mediation_dates
+
+
+def summary_path(layout: Layout, billing_period: str, suffix: str = "json") -> Path:
+    return layout.reports / f"run_summary_{billing_period}.{suffix}"
+
+
+def money(micros: int | None) -> str:
+    """Micro-units as dollars for display; the stored values stay integers."""
+    amount = Decimal(int(micros or 0)) / MICROS_PER_UNIT
+    return f"${amount.quantize(Decimal('0.01')):,}"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[str, Any]:
+    rows = _rows(con, sql, params)
+    return rows[0] if rows else {}
+
+
+def _rejects_by_reason(layout: Layout, dates: list[str]) -> list[dict[str, Any]]:
+    files = sorted(layout.lake_table("rejects").glob("feed=*/file_date=*/part-0.parquet"))
+    files = [f for f in files if f.parent.name.removeprefix("file_date=") in dates]
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        return _rows(
+            con,
+            "select feed, reason_code, count(*) as records from read_parquet(?) "
+            "group by all order by feed, reason_code",
+            [[str(f) for f in files]],
+        )
+
+
+def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
+    """Gather the summary of one billing period from the marts and reports."""
+    dates = sorted(d.isoformat() for d in mediation_dates(billing_period))
+    with duckdb.connect(str(layout.duckdb_path), read_only=True) as con:
+        mediation = _one(
+            con,
+            "select count(*) as partitions, sum(files) as files, "
+            "sum(duplicate_files) as duplicate_files, sum(records_in) as records_in, "
+            "sum(records_accepted) as accepted, sum(records_rejected) as rejected, "
+            "sum(records_duplicate) as duplicates, sum(records_unexplained) as unexplained "
+            "from rpt_usage_reconciliation where cast(file_date as varchar) in "
+            "(select unnest(?))",
+            [dates],
+        )
+        rating = _rows(
+            con,
+            "select rating_status, coalesce(suspense_reason, '') as suspense_reason, "
+            "count(*) as records, sum(charge_micros) as charge_micros "
+            "from fct_rated_usage where billing_period = ? group by all order by all",
+            [billing_period],
+        )
+        billing = _one(
+            con,
+            "select count(*) as invoices, sum(recurring_micros) as recurring_micros, "
+            "sum(usage_micros) as usage_micros, sum(tax_micros) as tax_micros, "
+            "sum(total_micros) as total_micros from fct_invoices where billing_period = ?",
+            [billing_period],
+        )
+        interconnect = _one(
+            con,
+            "select count(distinct carrier_id) as carriers, sum(calls) as calls, "
+            "sum(billable_seconds) as billable_seconds, sum(cost_micros) as cost_micros "
+            "from fct_interconnect_settlement where billing_period = ?",
+            [billing_period],
+        )
+        leakage = _rows(
+            con,
+            "select category, count(*) as findings, sum(record_count) as records, "
+            "sum(amount_at_risk_micros) as amount_at_risk_micros "
+            "from fct_leakage_findings where billing_period = ? group by all order by all",
+            [billing_period],
+        )
+        fraud = _rows(
+            con,
+            "select detector, served_msisdn, call_count, charge_micros, score "
+            "from fct_fraud_alerts where billing_period = ? order by score desc, alert_id",
+            [billing_period],
+        )
+    validation_file = layout.reports / "validation" / "results.json"
+    validation = json.loads(validation_file.read_text()) if validation_file.exists() else {}
+    return {
+        "billing_period": billing_period,
+        "mediation": mediation,
+        "rejects_by_reason": _rejects_by_reason(layout, dates),
+        "rating": rating,
+        "billing": billing,
+        "interconnect": interconnect,
+        "leakage": leakage,
+        "fraud_alerts": fraud,
+        "validation": validation,
+        "paths": {
+            "duckdb": str(layout.duckdb_path),
+            "data_docs": str(layout.reports / "data_docs" / "index.html"),
+            "validation_results": str(validation_file),
+            "summary_json": str(summary_path(layout, billing_period)),
+            "summary_markdown": str(summary_path(layout, billing_period, "md")),
+        },
+    }
+
+
+def _markdown(summary: dict[str, Any]) -> str:
+    med, bill, ic = summary["mediation"], summary["billing"], summary["interconnect"]
+    lines = [
+        f"# telcolake run summary: {summary['billing_period']}",
+        "",
+        "## Mediation",
+        f"- files: {med.get('files')} ({med.get('duplicate_files')} duplicate files)",
+        f"- records in {med.get('records_in')} = accepted {med.get('accepted')} + rejected "
+        f"{med.get('rejected')} + duplicates {med.get('duplicates')}; "
+        f"unexplained after rating: {med.get('unexplained')}",
+        "",
+        "| feed | reject reason | records |",
+        "|---|---|---|",
+        *(
+            f"| {r['feed']} | {r['reason_code']} | {r['records']} |"
+            for r in summary["rejects_by_reason"]
+        ),
+        "",
+        "## Rating",
+        "| status | suspense reason | records | charge |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['rating_status']} | {r['suspense_reason']} | {r['records']} | "
+            f"{money(r['charge_micros'])} |"
+            for r in summary["rating"]
+        ),
+        "",
+        "## Billing",
+        f"- invoices: {bill.get('invoices')}; recurring {money(bill.get('recurring_micros'))}, "
+        f"usage {money(bill.get('usage_micros'))}, taxes {money(bill.get('tax_micros'))}, "
+        f"total {money(bill.get('total_micros'))}",
+        f"- interconnect: {ic.get('carriers')} carriers, {ic.get('calls')} calls, "
+        f"cost {money(ic.get('cost_micros'))}",
+        "",
+        "## Revenue assurance",
+        "| category | findings | records | amount at risk |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['category']} | {r['findings']} | {r['records']} | "
+            f"{money(r['amount_at_risk_micros'])} |"
+            for r in summary["leakage"]
+        ),
+        "",
+        f"Fraud alerts: {len(summary['fraud_alerts'])}",
+        "",
+        "## Paths",
+        *(f"- {name}: `{path}`" for name, path in summary["paths"].items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_run_summary(layout: Layout, billing_period: str) -> Path:
+    """Write the period's summary as JSON and Markdown; return the JSON path."""
+    summary = collect_run_summary(layout, billing_period)
+    layout.reports.mkdir(parents=True, exist_ok=True)
+    path = summary_path(layout, billing_period)
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    summary_path(layout, billing_period, "md").write_text(_markdown(summary))
+    return path
+
+
+def print_run_summary(layout: Layout, billing_period: str, console: Console) -> None:
+    """Print the summary written by write_run_summary."""
+    summary = json.loads(summary_path(layout, billing_period).read_text())
+    med, bill, ic = summary["mediation"], summary["billing"], summary["interconnect"]
+
+    stages = Table(title=f"telcolake {billing_period}: records per stage")
+    for column in ("stage", "records", "detail"):
+        stages.add_column(column)
+    stages.add_row(
+        "mediation",
+        str(med.get("records_in")),
+        f"{med.get('files')} files ({med.get('duplicate_files')} duplicate); accepted "
+        f"{med.get('accepted')}, rejected {med.get('rejected')}, "
+        f"duplicates {med.get('duplicates')}",
+    )
+    for row in summary["rating"]:
+        reason = f" ({row['suspense_reason']})" if row["suspense_reason"] else ""
+        stages.add_row(
+            f"rating: {row['rating_status']}{reason}",
+            str(row["records"]),
+            money(row["charge_micros"]),
+        )
+    stages.add_row(
+        "billing",
+        f"{bill.get('invoices')} invoices",
+        f"recurring {money(bill.get('recurring_micros'))} + usage "
+        f"{money(bill.get('usage_micros'))} + taxes {money(bill.get('tax_micros'))} = "
+        f"revenue {money(bill.get('total_micros'))}",
+    )
+    stages.add_row(
+        "interconnect",
+        f"{ic.get('calls')} calls",
+        f"{ic.get('carriers')} carriers, cost {money(ic.get('cost_micros'))}",
+    )
+    console.print(stages)
+
+    rejects = Table(title="rejects by reason")
+    for column in ("feed", "reason", "records"):
+        rejects.add_column(column)
+    for row in summary["rejects_by_reason"]:
+        rejects.add_row(row["feed"], row["reason_code"], str(row["records"]))
+    console.print(rejects)
+
+    findings = Table(title="revenue assurance and fraud")
+    for column in ("category", "findings", "records", "amount at risk"):
+        findings.add_column(column)
+    for row in summary["leakage"]:
+        findings.add_row(
+            row["category"],
+            str(row["findings"]),
+            str(row["records"]),
+            money(row["amount_at_risk_micros"]),
+        )
+    for alert in summary["fraud_alerts"]:
+        findings.add_row(
+            f"fraud: {alert['detector']}",
+            "1",
+            str(alert["call_count"]),
+            money(alert["charge_micros"]),
+        )
+    console.print(findings)
+
+    checks = Table(title="expectation suites")
+    for column in ("suite", "result", "expectations passed"):
+        checks.add_column(column)
+    for suite in summary["validation"].get("suites", []):
+        checks.add_row(
+            suite.get("suite", "?"),
+            "[green]passed[/]" if suite.get("success") else "[red]FAILED[/]",
+            f"{suite.get('successful_expectations')}/{suite.get('evaluated_expectations')}",
+        )
+    console.print(checks)
+    for name, path in summary["paths"].items():
+        console.print(f"{name}: {path}")
