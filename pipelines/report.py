@@ -16,6 +16,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.checksums import mart_checksums
 from pipelines.config import MICROS_PER_UNIT, Layout
 from pipelines.periods import mediation_dates
 
@@ -115,6 +116,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "leakage": leakage,
         "fraud_alerts": fraud,
         "validation": validation,
+        "mart_checksums": mart_checksums(layout),
         "paths": {
             "duckdb": str(layout.duckdb_path),
             "data_docs": str(layout.reports / "data_docs" / "index.html"),
@@ -169,6 +171,9 @@ def _markdown(summary: dict[str, Any]) -> str:
         ),
         "",
         f"Fraud alerts: {len(summary['fraud_alerts'])}",
+        "",
+        "## Mart checksums (MD5 of sorted rows; equal across reruns)",
+        *(f"- {table}: `{digest}`" for table, digest in summary["mart_checksums"].items()),
         "",
         "## Paths",
         *(f"- {name}: `{path}`" for name, path in summary["paths"].items()),
