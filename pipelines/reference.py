@@ -51,4 +51,4 @@ def read_reference(layout: Layout, name: str) -> pl.DataFrame:
     path = reference_path(layout, name)
     if not path.is_file():
         raise MissingReferenceError(f"missing reference file: {path}")
-    return pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+    return pl.read_csv(path, infer_schema=False, empty_string_is_null=False)

@@ -1,0 +1,243 @@
+"""Billing: are the invoices, the recurring lines and the rated usage plausible?
+
+The dbt tests prove that each invoice adds up (lines, subtotal, tax, total) and that usage
+lines equal the rated charges. These checks tell an auditor whether what adds up is also
+believable: totals and tax shares in range, one monthly fee per line in service, no negative
+or runaway usage charges.
+"""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+from great_expectations.expectations import Expectation
+from great_expectations.expectations.row_conditions import Column
+
+from expectations.suites import AuditDomain, AuditFrame, check
+
+#: Ceiling of a plausible invoice total: a small operator's largest business account.
+INVOICE_TOTAL_MAX_MICROS = 50_000 * 1_000_000
+#: Highest believable share of tax in a subtotal (US federal + state + local telecom taxes
+#: and fees stay well under a third of the bill).
+TAX_SHARE_MAX = 0.35
+#: Ceiling of a charge per chargeable minute of a rated call (premium destinations included).
+VOICE_CHARGE_PER_MINUTE_MAX_MICROS = 10 * 1_000_000
+#: Ceiling of the median charge per minute: above it, a price unit is probably misapplied
+#: (a per-second price charged per minute shows up here first).
+VOICE_CHARGE_PER_MINUTE_MEDIAN_MAX_MICROS = 1_000_000
+
+INVOICES_SQL = """
+select
+    invoice_id as audit_key,
+    invoice_id,
+    account_id,
+    billing_period,
+    recurring_micros,
+    usage_micros,
+    subtotal_micros,
+    tax_micros,
+    total_micros,
+    case when subtotal_micros > 0 then tax_micros::double / subtotal_micros end as tax_share
+from fct_invoices
+where $billing_period is null or billing_period = $billing_period
+order by invoice_id
+"""
+
+# A subscriber is in service in a period when activated on or before its last day and not
+# cancelled on or before its first day; status (suspended or not) does not waive the fee.
+RECURRING_COVERAGE_SQL = """
+with periods as (
+    select
+        billing_period,
+        min(period_start_date) as period_start_date,
+        max(period_end_date) as period_end_date,
+    from fct_invoices
+    where $billing_period is null or billing_period = $billing_period
+    group by billing_period
+),
+
+recurring_lines as (
+    select
+        billing_period,
+        subscriber_id,
+        count(*) as recurring_lines,
+    from fct_invoice_lines
+    where line_type = 'recurring'
+    group by billing_period, subscriber_id
+),
+
+subscribers_in_service as (
+    select
+        periods.billing_period,
+        dim_subscribers.subscriber_id,
+        dim_subscribers.account_id,
+        dim_subscribers.service_type,
+        dim_subscribers.status,
+    from periods
+    cross join dim_subscribers
+    where
+        dim_subscribers.activated_date <= periods.period_end_date
+        and (
+            dim_subscribers.cancelled_date is null
+            or dim_subscribers.cancelled_date > periods.period_start_date
+        )
+)
+
+select
+    subscribers_in_service.billing_period || '/' || subscribers_in_service.subscriber_id
+        as audit_key,
+    subscribers_in_service.billing_period,
+    subscribers_in_service.subscriber_id,
+    subscribers_in_service.account_id,
+    subscribers_in_service.service_type,
+    subscribers_in_service.status,
+    coalesce(recurring_lines.recurring_lines, 0) as recurring_lines,
+from subscribers_in_service
+left join recurring_lines
+    on
+        subscribers_in_service.billing_period = recurring_lines.billing_period
+        and subscribers_in_service.subscriber_id = recurring_lines.subscriber_id
+order by audit_key
+"""
+
+RATED_USAGE_SQL = """
+select
+    usage_id as audit_key,
+    usage_id,
+    billing_period,
+    feed,
+    service,
+    destination_group,
+    rating_status,
+    suspense_reason,
+    chargeable_units,
+    charge_micros,
+    case
+        when service = 'voice' and rating_status = 'rated' and chargeable_units > 0
+            then charge_micros * 60.0 / chargeable_units
+    end as charge_per_minute_micros,
+from fct_rated_usage
+where $billing_period is null or billing_period = $billing_period
+order by usage_id
+"""
+
+
+def invoice_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectTableRowCountToBeBetween,
+            "invoices_issued",
+            "At least one invoice was issued for the period.",
+            min_value=1,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "invoice_total_plausible",
+            "Every invoice total is between 0 and 50,000 USD.",
+            column="total_micros",
+            min_value=0,
+            max_value=INVOICE_TOTAL_MAX_MICROS,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "tax_share_plausible",
+            "Tax is between 0% and 35% of each invoice's subtotal (invoices with a positive "
+            "subtotal).",
+            column="tax_share",
+            min_value=0,
+            max_value=TAX_SHARE_MAX,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "usage_charges_non_negative",
+            "No invoice carries negative usage charges.",
+            column="usage_micros",
+            min_value=0,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "recurring_charges_non_negative",
+            "No invoice carries negative recurring charges.",
+            column="recurring_micros",
+            min_value=0,
+        ),
+    ]
+
+
+def recurring_coverage_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "one_recurring_line_per_subscriber",
+            "Every subscriber line in service during the period has exactly one recurring "
+            "(monthly fee) invoice line: none is a fee not billed, two are a double charge.",
+            column="recurring_lines",
+            min_value=1,
+            max_value=1,
+        ),
+    ]
+
+
+def rated_usage_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "rated_charge_non_negative",
+            "Every usage record rated 'rated' has a charge of 0 or more.",
+            column="charge_micros",
+            min_value=0,
+            row_condition=Column("rating_status") == "rated",
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeInSet,
+            "unrated_usage_not_charged",
+            "Usage that is zero-rated, not billable or in suspense carries no charge.",
+            column="charge_micros",
+            value_set=[0],
+            row_condition=Column("rating_status") != "rated",
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "voice_charge_per_minute_in_bounds",
+            "Every rated call costs between 0 and 10 USD per chargeable minute.",
+            column="charge_per_minute_micros",
+            min_value=0,
+            max_value=VOICE_CHARGE_PER_MINUTE_MAX_MICROS,
+        ),
+        check(
+            gxe.ExpectColumnMedianToBeBetween,
+            "voice_charge_per_minute_median",
+            "The median rated call costs at most 1 USD per chargeable minute.",
+            column="charge_per_minute_micros",
+            min_value=0,
+            max_value=VOICE_CHARGE_PER_MINUTE_MEDIAN_MAX_MICROS,
+        ),
+    ]
+
+
+DOMAIN = AuditDomain(
+    name="billing",
+    description="Invoices, recurring lines and rated usage.",
+    frames=(
+        AuditFrame(
+            domain="billing",
+            name="invoices",
+            grain="invoice (account x billing period)",
+            sql=INVOICES_SQL,
+            expectations=invoice_expectations,
+        ),
+        AuditFrame(
+            domain="billing",
+            name="recurring_coverage",
+            grain="subscriber in service x billing period",
+            sql=RECURRING_COVERAGE_SQL,
+            expectations=recurring_coverage_expectations,
+        ),
+        AuditFrame(
+            domain="billing",
+            name="rated_usage",
+            grain="usage record",
+            sql=RATED_USAGE_SQL,
+            expectations=rated_usage_expectations,
+        ),
+    ),
+)

@@ -1,0 +1,266 @@
+"""Parser for Asterisk ``cdr_csv`` Master.csv files (docs/formats/asterisk_cdr_csv.md).
+
+The file has no header. Each line is one CDR; its column layout is recognised per line by
+its column count, because a switch whose cdr.conf changes mid-file writes both layouts.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipelines.mediation.numbering import InvalidNumberError, normalise_number
+from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
+from pipelines.schema import RejectReason
+
+BASE_COLUMNS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+)
+#: Column layouts by column count: base, + loguniqueid/loguserfield, + newcdrcolumns.
+#: 17 and 19 columns are deliberately absent: with only one of uniqueid/userfield on, the
+#: count cannot tell which one it is (and 19 is also the default cdr_custom template).
+LAYOUTS: dict[int, tuple[str, ...]] = {
+    16: BASE_COLUMNS,
+    18: (*BASE_COLUMNS, "uniqueid", "userfield"),
+    21: (*BASE_COLUMNS, "uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
+}
+
+#: Dialplan contexts that receive calls from other networks; every other context is a
+#: subscriber's own dialling.
+INBOUND_CONTEXTS = frozenset({"from-trunk", "from-pstn"})
+#: Caller ids a carrier presents for a withheld or unknown caller (compared lowercased).
+WITHHELD_CALLERS = frozenset({"", "anonymous", "restricted", "unavailable", "unknown"})
+#: Asterisk with ``initiatedseconds=yes`` rounds billsec up from half a second, so billsec
+#: can exceed duration (which is truncated) by one second; more than that is impossible.
+BILLSEC_OVER_DURATION_TOLERANCE = 1
+
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SECONDS = re.compile(r"[0-9]+")
+# A channel's peer is a 10-digit number for a subscriber's own endpoint (on-net), any
+# other name for a trunk group.
+_SUBSCRIBER_ENDPOINT = re.compile(r"[0-9]{10}")
+
+
+class _Reject(Exception):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_file(data: bytes, context: FileContext) -> Iterator[ParsedRecord | RejectedRecord]:
+    """Yield one ParsedRecord or RejectedRecord per non-blank line of a Master.csv file.
+
+    record_number is the 1-based line number. Blank lines carry no record and are skipped
+    (their numbers are not reused). A file without any record yields a single EMPTY_FILE
+    reject with record_number 0. Lines are parsed one at a time so that an unclosed quote
+    spoils only its own line: Python's csv module, reading a whole file, would silently
+    swallow every following line into the open field.
+    """
+    tz = ZoneInfo(context.timezone)
+    lines = data.split(b"\n")
+    found = False
+    for number, raw_line in enumerate(lines, start=1):
+        raw = raw_line.removesuffix(b"\r")
+        if not raw.strip():
+            continue
+        found = True
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield RejectedRecord(
+                number,
+                RejectReason.INVALID_ENCODING,
+                f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8",
+                raw.decode("utf-8", errors="backslashreplace"),
+            )
+            continue
+        try:
+            yield ParsedRecord(number, _parse_line(text, tz))
+        except _Reject as rejection:
+            yield RejectedRecord(number, rejection.reason, rejection.detail, text)
+    if not found:
+        yield RejectedRecord(0, RejectReason.EMPTY_FILE, f"{len(data)} bytes, no CDR line", "")
+
+
+def _parse_line(text: str, tz: ZoneInfo) -> dict[str, Any]:
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        raise _Reject(RejectReason.MALFORMED_ROW, f"CSV error: {exc}") from exc
+    layout = LAYOUTS.get(len(fields))
+    if layout is None:
+        raise _Reject(
+            RejectReason.UNKNOWN_COLUMN_LAYOUT,
+            f"{len(fields)} columns; cdr_csv layouts have {', '.join(map(str, LAYOUTS))}",
+        )
+    row = dict(zip(layout, fields, strict=True))
+    for column in ("src", "dst", "start", "end", "duration", "billsec", "disposition"):
+        if not row[column].strip() and not (column == "src" and _is_inbound(row)):
+            raise _Reject(RejectReason.MISSING_FIELD, f"{column} is empty")
+
+    duration = _seconds(row, "duration")
+    billsec = _seconds(row, "billsec")
+    if billsec > duration + BILLSEC_OVER_DURATION_TOLERANCE:
+        raise _Reject(
+            RejectReason.INVALID_DURATION,
+            f"billsec {billsec} exceeds duration {duration}: billed time cannot exceed the call",
+        )
+    if billsec > 0 and not row["answer"]:
+        raise _Reject(RejectReason.INVALID_DURATION, f"billsec {billsec} without an answer time")
+    started_at, answered_at, ended_at = _call_times(row, duration, billsec, tz)
+
+    inbound = _is_inbound(row)
+    try:
+        if inbound:
+            served = normalise_number(row["dst"])
+            caller = row["src"].strip()
+            other = None if caller.lower() in WITHHELD_CALLERS else normalise_number(caller)
+        else:
+            served = normalise_number(row["src"])
+            other = normalise_number(row["dst"])
+    except InvalidNumberError as exc:
+        raise _Reject(RejectReason.INVALID_NUMBER, str(exc)) from exc
+
+    return {
+        "record_key": _record_key(row, fields),
+        "record_type": "voice_mt" if inbound else "voice_mo",
+        "service": "voice",
+        "direction": "inbound" if inbound else "outbound",
+        "served_msisdn": served,
+        "served_imsi": None,
+        "served_imei": None,
+        "other_party_number": other,
+        "started_at": started_at,
+        "answered_at": answered_at,
+        "ended_at": ended_at,
+        "duration_seconds": billsec,
+        "uplink_bytes": 0,
+        "downlink_bytes": 0,
+        "data_volume_bytes": 0,
+        "is_answered": row["disposition"] == "ANSWERED" and billsec > 0,
+        "release_cause": row["disposition"],
+        "outgoing_trunk_group": None if inbound else _trunk_group(row["dstchannel"]),
+        "incoming_trunk_group": _trunk_group(row["channel"]) if inbound else None,
+        "cell_id": None,
+    }
+
+
+def _is_inbound(row: dict[str, str]) -> bool:
+    return row["dcontext"] in INBOUND_CONTEXTS
+
+
+def _seconds(row: dict[str, str], column: str) -> int:
+    value = row[column].strip()
+    if value.startswith("-") and _SECONDS.fullmatch(value[1:]):
+        raise _Reject(RejectReason.INVALID_DURATION, f"{column} {value} is negative")
+    if not _SECONDS.fullmatch(value):
+        raise _Reject(
+            RejectReason.INVALID_DURATION, f"{column} {value!r} is not a whole number of seconds"
+        )
+    return int(value)
+
+
+def _call_times(
+    row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo
+) -> tuple[datetime, datetime | None, datetime]:
+    """Convert start, answer and end from switch local time to UTC.
+
+    In the hour a DST change repeats, a local time names two instants. Of the possible
+    combinations, take the one in order (start <= answer <= end) whose spans best match
+    duration and billsec; on a tie, the earlier (daylight-time) reading.
+    """
+    starts = _utc_instants(row, "start", tz)
+    answers: list[datetime | None] = (
+        [*_utc_instants(row, "answer", tz)] if row["answer"] else [None]
+    )
+    ends = _utc_instants(row, "end", tz)
+
+    def mismatch(times: tuple[datetime, datetime | None, datetime]) -> float:
+        start, answer, end = times
+        gap = abs((end - start).total_seconds() - duration)
+        if answer is not None:
+            gap += abs((end - answer).total_seconds() - billsec)
+        return gap
+
+    ordered = [
+        (start, answer, end)
+        for start, answer, end in itertools.product(starts, answers, ends)
+        if start <= end and (answer is None or start <= answer <= end)
+    ]
+    if not ordered:
+        raise _Reject(
+            RejectReason.INVALID_TIMESTAMP,
+            f"times out of order: start {row['start']}, answer {row['answer'] or '-'}, "
+            f"end {row['end']}",
+        )
+    return min(ordered, key=mismatch)
+
+
+def _utc_instants(row: dict[str, str], column: str, tz: ZoneInfo) -> list[datetime]:
+    value = row[column]
+    try:
+        if not _TIME.fullmatch(value):
+            raise ValueError("not YYYY-MM-DD HH:MM:SS")
+        local = datetime.strptime(value, _TIME_FORMAT)
+    except ValueError as exc:
+        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{column} {value!r}: {exc}") from exc
+    instants: list[datetime] = []
+    for fold in (0, 1):
+        instant = local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        # A wall time skipped by a DST change does not survive the round trip.
+        if instant.astimezone(tz).replace(tzinfo=None) == local and instant not in instants:
+            instants.append(instant)
+    if not instants:
+        raise _Reject(
+            RejectReason.INVALID_TIMESTAMP,
+            f"{column} {value} does not exist in {tz.key} (skipped by a DST change)",
+        )
+    return instants
+
+
+def _trunk_group(channel: str) -> str | None:
+    """The trunk group of a channel name ``<tech>/<peer>-<hex>``; None for a subscriber."""
+    _, slash, rest = channel.partition("/")
+    peer, dash, _ = rest.rpartition("-")
+    if not slash or not dash or not peer or _SUBSCRIBER_ENDPOINT.fullmatch(peer):
+        return None
+    return peer
+
+
+def _record_key(row: dict[str, str], fields: list[str]) -> str:
+    """The CDR's natural key: uniqueid (with sequence when written), else a row hash.
+
+    Asterisk 12+ writes several CDRs for one channel after a transfer or fork; they share
+    the uniqueid and differ in sequence, so uniqueid alone would drop real calls as
+    duplicates. The 16-column layout has no id at all: identical rows are the same CDR.
+    """
+    uniqueid = row.get("uniqueid", "")
+    if not uniqueid:
+        digest = hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+        return f"row:{digest[:32]}"
+    if "sequence" in row:
+        return f"{uniqueid}#{row['sequence']}"
+    return uniqueid

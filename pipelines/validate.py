@@ -1,0 +1,316 @@
+"""Validate stage: hold the warehouse marts to the auditors' expectation suites.
+
+Pulls each audit frame (``expectations/suites``) from the DuckDB warehouse, opened read-only
+so a validation never competes with the dbt writer, snapshots it as Parquet, runs one Great
+Expectations checkpoint per audit domain, rebuilds the Data Docs and writes a machine-readable
+``<reports>/validation/results.json``. ``raise_for_failures`` turns a failed expectation into
+an exception so the orchestrating task fails loudly.
+
+Great Expectations is imported inside the functions: it takes seconds to import, and the CLI
+and the DAG file import this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import Layout
+
+log = logging.getLogger(__name__)
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: Reference files some frames join (the marts do not carry the interconnect decks).
+_REFERENCE_VIEWS = {
+    "reference_interconnect_rates": "interconnect_rates.csv",
+    "reference_carriers": "carriers.csv",
+}
+#: How many offending rows a failure names in results.json and in the exception.
+_KEYS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    """One expectation that did not hold, with what was observed."""
+
+    suite: str
+    check: str
+    expectation_type: str
+    column: str | None
+    description: str | None
+    observed_value: Any
+    unexpected_count: int | None
+    unexpected_keys: tuple[str, ...]
+    unexpected_values: tuple[Any, ...]
+
+    def describe(self) -> str:
+        where = f" on {self.column}" if self.column else ""
+        if self.unexpected_count:
+            examples = ", ".join(
+                f"{key} = {value!r}"
+                for key, value in zip(
+                    self.unexpected_keys[:5], self.unexpected_values[:5], strict=True
+                )
+            )
+            seen = f"{self.unexpected_count} row(s), e.g. {examples}"
+        else:
+            seen = f"observed {self.observed_value!r}"
+        return f"{self.suite}: {self.check} ({self.expectation_type}{where}): {seen}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "expectation_type": self.expectation_type,
+            "column": self.column,
+            "description": self.description,
+            "observed_value": self.observed_value,
+            "unexpected_count": self.unexpected_count,
+            "unexpected_keys": list(self.unexpected_keys),
+            "unexpected_values": list(self.unexpected_values),
+        }
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """The outcome of one suite on its audit frame."""
+
+    suite: str
+    domain: str
+    grain: str
+    rows: int
+    evaluated: int
+    successful: int
+    failures: tuple[FailedExpectation, ...]
+
+    @property
+    def success(self) -> bool:
+        return not self.failures and self.evaluated == self.successful
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "domain": self.domain,
+            "grain": self.grain,
+            "rows": self.rows,
+            "success": self.success,
+            "evaluated_expectations": self.evaluated,
+            "successful_expectations": self.successful,
+            "failed_expectations": self.evaluated - self.successful,
+            "failures": [failure.as_dict() for failure in self.failures],
+        }
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    """What a validation run found, and where its reports are."""
+
+    billing_period: str | None
+    run_name: str
+    suites: tuple[SuiteResult, ...]
+    data_docs_index: Path
+    results_path: Path
+
+    @property
+    def success(self) -> bool:
+        return bool(self.suites) and all(suite.success for suite in self.suites)
+
+    @property
+    def failures(self) -> tuple[FailedExpectation, ...]:
+        return tuple(failure for suite in self.suites for failure in suite.failures)
+
+    def suite(self, name: str) -> SuiteResult:
+        return next(suite for suite in self.suites if suite.suite == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "billing_period": self.billing_period,
+            "run_name": self.run_name,
+            "success": self.success,
+            "data_docs_index": str(self.data_docs_index),
+            "suites": [suite.as_dict() for suite in self.suites],
+        }
+
+
+class ValidationFailed(RuntimeError):
+    """Raised by ``raise_for_failures`` when any expectation failed."""
+
+    def __init__(self, summary: ValidationSummary) -> None:
+        self.summary = summary
+        lines = [failure.describe() for failure in summary.failures]
+        if not summary.suites:
+            lines.append("no suite was validated")
+        super().__init__(
+            f"{len(summary.failures)} expectation(s) failed in validation run "
+            f"{summary.run_name} (Data Docs: {summary.data_docs_index}):\n  " + "\n  ".join(lines)
+        )
+
+
+def raise_for_failures(summary: ValidationSummary) -> None:
+    """Raise ValidationFailed, listing every failed expectation, unless the run succeeded."""
+    if not summary.success:
+        raise ValidationFailed(summary)
+
+
+def validate_warehouse(layout: Layout, billing_period: str | None = None) -> ValidationSummary:
+    """Validate the marts for one billing period (``YYYY-MM``), or all of them when None."""
+    import duckdb
+
+    from expectations import checkpoints
+    from expectations.suites import audit_domains
+
+    if billing_period is not None and not _PERIOD.match(billing_period):
+        raise ValueError(f"billing period must be YYYY-MM, got {billing_period!r}")
+    if not layout.duckdb_path.exists():
+        raise FileNotFoundError(f"warehouse not built: {layout.duckdb_path}")
+
+    validation_dir = layout.reports / "validation"
+    frames_dir = validation_dir / "frames"
+    data_docs_dir = layout.reports / "data_docs"
+    domains = audit_domains()
+    frame_rows: dict[str, int] = {}
+
+    with duckdb.connect(str(layout.duckdb_path), read_only=True) as con:
+        _create_reference_views(con, layout.reference)
+        run_name, run_time = _run_identity(con, billing_period)
+        for domain in domains:
+            for frame in domain.frames:
+                df = con.execute(frame.sql, {"billing_period": billing_period}).df()
+                path = checkpoints.frame_path(frames_dir, frame)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                df.to_parquet(path, index=False)
+                frame_rows[frame.suite_name] = len(df)
+
+    context = checkpoints.open_context(layout.reports / "gx", data_docs_dir)
+    registered = checkpoints.register_domains(context, domains, frames_dir)
+    results = checkpoints.run_checkpoints(registered, run_name, run_time)
+    index = checkpoints.build_data_docs(context, data_docs_dir)
+
+    suites = tuple(
+        _suite_result(domain.name, frame.suite_name, frame.grain, frame_rows, results)
+        for domain in domains
+        for frame in domain.frames
+    )
+    summary = ValidationSummary(
+        billing_period=billing_period,
+        run_name=run_name,
+        suites=suites,
+        data_docs_index=index,
+        results_path=validation_dir / "results.json",
+    )
+    summary.results_path.write_text(
+        json.dumps(_plain(summary.as_dict()), indent=2, sort_keys=True) + "\n"
+    )
+    log.info(
+        "validation %s: %s, %d expectation(s) failed; Data Docs at %s",
+        run_name,
+        "passed" if summary.success else "FAILED",
+        len(summary.failures),
+        index,
+    )
+    return summary
+
+
+def _create_reference_views(con: Any, reference_dir: Path) -> None:
+    for view, file_name in _REFERENCE_VIEWS.items():
+        path = reference_dir / file_name
+        if not path.exists():
+            raise FileNotFoundError(f"reference file missing: {path}")
+        quoted = str(path).replace("'", "''")
+        con.execute(
+            f"create temp view {view} as "
+            f"select * from read_csv('{quoted}', header = true, all_varchar = true)"
+        )
+
+
+def _run_identity(con: Any, billing_period: str | None) -> tuple[str, dt.datetime]:
+    """Run name and time from the billing period, not the wall clock.
+
+    A whole-warehouse run is named ``all-periods`` and timed at the start of the latest
+    invoiced period, so it too replaces its previous results when repeated.
+    """
+    if billing_period is None:
+        (latest,) = con.execute("select max(billing_period) from fct_invoices").fetchone()
+        if latest is None:
+            return "all-periods", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return "all-periods", _period_start(latest)
+    return billing_period, _period_start(billing_period)
+
+
+def _period_start(billing_period: str) -> dt.datetime:
+    year, month = (int(part) for part in billing_period.split("-"))
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
+
+
+def _suite_result(
+    domain: str, suite: str, grain: str, frame_rows: dict[str, int], results: dict[str, Any]
+) -> SuiteResult:
+    validation = results[suite]
+    statistics = validation.statistics
+    failures = tuple(
+        _failed_expectation(suite, outcome) for outcome in validation.results if not outcome.success
+    )
+    return SuiteResult(
+        suite=suite,
+        domain=domain,
+        grain=grain,
+        rows=frame_rows[suite],
+        evaluated=int(statistics["evaluated_expectations"]),
+        successful=int(statistics["successful_expectations"]),
+        failures=failures,
+    )
+
+
+def _failed_expectation(suite: str, outcome: Any) -> FailedExpectation:
+    from expectations.suites import AUDIT_KEY
+
+    config = outcome.expectation_config
+    result = outcome.result or {}
+    if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+        observed: Any = outcome.exception_info.get("exception_message")
+    else:
+        observed = result.get("observed_value")
+    # Each entry holds the audit key and the offending value(s) of one row.
+    rows = (result.get("partial_unexpected_index_list") or [])[:_KEYS_SHOWN]
+    keys = tuple(str(row.get(AUDIT_KEY)) for row in rows)
+    values = tuple(
+        _plain(next(iter(row.values())) if len(row) == 1 else row)
+        for row in ({k: v for k, v in row.items() if k != AUDIT_KEY} for row in rows)
+    )
+    columns = [
+        config.kwargs[name] for name in ("column", "column_A", "column_B") if name in config.kwargs
+    ]
+    count = result.get("unexpected_count")
+    return FailedExpectation(
+        suite=suite,
+        check=(config.meta or {}).get("check", config.type),
+        expectation_type=config.type,
+        column=", ".join(columns) or None,
+        description=config.description,
+        observed_value=_plain(observed),
+        unexpected_count=int(count) if count is not None else None,
+        unexpected_keys=keys,
+        unexpected_values=values,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars to Python, NaN to null, dates to ISO strings."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

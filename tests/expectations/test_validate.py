@@ -1,0 +1,267 @@
+"""The validate stage on a tiny warehouse: clean marts pass, corrupted marts fail loudly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import Layout, layout
+from pipelines.validate import (
+    ValidationFailed,
+    ValidationSummary,
+    raise_for_failures,
+    validate_warehouse,
+)
+
+MARTS_SQL = """
+create table dim_subscribers (
+    subscriber_id varchar, account_id varchar, service_type varchar, msisdn varchar,
+    imsi varchar, plan_id varchar, status varchar, activated_date date, cancelled_date date
+);
+insert into dim_subscribers values
+    ('S1', 'A1', 'mobile', '13125550101', '310150000000001', 'P1', 'active',
+        '2024-06-01', null),
+    ('S2', 'A2', 'fixed_voip', '13125550102', null, 'P2', 'active', '2024-03-10', null),
+    -- cancelled before the period: no monthly fee expected
+    ('S3', 'A2', 'mobile', '13125550103', '310150000000003', 'P1', 'cancelled',
+        '2024-01-01', '2024-12-15');
+
+create table fct_invoices (
+    invoice_id varchar, account_id varchar, billing_period varchar, period_start_date date,
+    period_end_date date, invoice_date date, due_date date, line_count integer,
+    recurring_micros bigint, usage_micros bigint, subtotal_micros bigint, tax_micros bigint,
+    total_micros bigint
+);
+insert into fct_invoices values
+    ('INV-202501-A1', 'A1', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
+        '2025-02-21', 3, 30000000, 110000, 30110000, 3011000, 33121000),
+    ('INV-202501-A2', 'A2', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
+        '2025-02-21', 2, 45000000, 0, 45000000, 6750000, 51750000);
+
+create table fct_invoice_lines (
+    invoice_line_id varchar, invoice_id varchar, account_id varchar, billing_period varchar,
+    subscriber_id varchar, line_type varchar, service varchar, description varchar,
+    quantity bigint, quantity_unit varchar, tax_rule_id varchar, amount_micros bigint
+);
+insert into fct_invoice_lines values
+    ('L1', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'recurring', null, 'Mobile plan',
+        1, 'month', null, 30000000),
+    ('L2', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'usage', 'voice', 'Calls',
+        120, 'seconds', null, 110000),
+    ('L3', 'INV-202501-A1', 'A1', '2025-01', null, 'tax', null, 'State tax',
+        null, null, 'T1', 3011000),
+    ('L4', 'INV-202501-A2', 'A2', '2025-01', 'S2', 'recurring', null, 'Voice line',
+        1, 'month', null, 45000000),
+    ('L5', 'INV-202501-A2', 'A2', '2025-01', null, 'tax', null, 'State tax',
+        null, null, 'T1', 6750000);
+
+create table fct_rated_usage (
+    usage_id varchar, billing_period varchar, file_id varchar, file_name varchar,
+    record_number integer, feed varchar, record_type varchar, service varchar,
+    direction varchar, subscriber_id varchar, account_id varchar, plan_id varchar,
+    served_msisdn varchar, other_party_number varchar, started_at timestamptz,
+    duration_seconds bigint, data_volume_bytes bigint, destination_prefix varchar,
+    destination_name varchar, destination_group varchar, time_band varchar,
+    billable_units bigint, allowance_units bigint, chargeable_units bigint,
+    charge_micros bigint, rating_status varchar, suspense_reason varchar,
+    tariff_version varchar
+);
+insert into fct_rated_usage values
+    ('U1', '2025-01', 'f1', 'Master.csv', 1, 'asterisk_cdr_csv', 'voice_mo', 'voice',
+        'outbound', 'S1', 'A1', 'P1', '13125550101', '442079460000',
+        '2025-01-05 10:00:00+00', 115, 0, '44', 'United Kingdom', 'international', 'peak',
+        120, 0, 120, 110000, 'rated', null, 'v1'),
+    ('U2', '2025-01', 'f1', 'Master.csv', 2, 'asterisk_cdr_csv', 'voice_mo', 'voice',
+        'outbound', 'S2', 'A2', 'P2', '13125550102', '13125550199',
+        '2025-01-05 11:00:00+00', 60, 0, '1', 'Domestic', 'domestic', 'peak',
+        60, 60, 0, 0, 'zero_rated', null, 'v1'),
+    ('U3', '2025-01', 'f2', 'MSC1.ber', 1, 'ts32298_ber', 'sms_mo', 'sms',
+        'outbound', null, null, null, '13125550999', '13125550101',
+        '2025-01-05 12:00:00+00', 0, 0, null, null, null, null,
+        0, 0, 0, 0, 'suspense', 'unknown_subscriber', 'v1');
+
+create table fct_interconnect_settlement (
+    carrier_id varchar, carrier_name varchar, billing_period varchar,
+    destination_prefix varchar, destination_name varchar, calls bigint,
+    billable_seconds bigint, cost_micros bigint
+);
+insert into fct_interconnect_settlement values
+    ('CAR1', 'Atlantic Transit', '2025-01', '44', 'United Kingdom', 3, 600, 105000),
+    ('CAR2', 'Pacific Voice', '2025-01', '52', 'Mexico', 1, 120, 40000);
+
+create table rpt_usage_reconciliation (
+    feed varchar, file_date date, files bigint, duplicate_files bigint, records_in bigint,
+    records_accepted bigint, records_rejected bigint, records_duplicate bigint,
+    records_rated bigint, records_zero_rated bigint, records_not_billable bigint,
+    records_suspense bigint, records_unexplained bigint, charge_micros bigint
+);
+insert into rpt_usage_reconciliation values
+    ('asterisk_cdr_csv', '2025-01-05', 4, 0, 100, 98, 1, 1, 90, 4, 2, 2, 0, 900000),
+    ('ts32298_ber', '2025-01-05', 2, 0, 50, 50, 0, 0, 48, 0, 1, 1, 0, 400000),
+    -- next period: outside a January validation
+    ('ts32298_ber', '2025-02-01', 1, 0, 10, 10, 0, 0, 10, 0, 0, 0, 0, 1000);
+
+create table fct_leakage_findings (
+    finding_id varchar, billing_period varchar, category varchar, subject_type varchar,
+    subject_id varchar, record_count bigint, amount_at_risk_micros bigint,
+    estimation_method varchar, evidence varchar, finding_status varchar
+);
+insert into fct_leakage_findings values
+    ('F1', '2025-01', 'usage_in_suspense', 'msisdn', '13125550999', 1, 10000,
+        'sms retail price', 'U3 unknown_subscriber', 'open');
+"""
+
+CORRUPTIONS_SQL = """
+update rpt_usage_reconciliation set records_unexplained = 3
+    where feed = 'ts32298_ber' and file_date = '2025-01-05';
+update fct_invoices set tax_micros = 36000000, total_micros = 81000000
+    where invoice_id = 'INV-202501-A2';
+delete from fct_invoice_lines where invoice_line_id = 'L4';
+update fct_leakage_findings set evidence = null;
+update fct_interconnect_settlement set cost_micros = 80000 where carrier_id = 'CAR2';
+"""
+
+REFERENCE = {
+    "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n"
+    "CAR1,Atlantic Transit,GB,USD,monthly\nCAR2,Pacific Voice,MX,USD,monthly\n",
+    "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
+    "first_increment,increment,effective_from\n"
+    "CAR1,44,United Kingdom,10000,60,1,2024-01-01\n"
+    "CAR1,44,United Kingdom,11000,60,1,2025-01-15\n"
+    "CAR2,52,Mexico,20000,60,60,2024-01-01\n",
+}
+
+
+def build_warehouse(root: Path, *, corrupt: bool) -> Layout:
+    data = layout(root)
+    data.warehouse.mkdir(parents=True)
+    data.reference.mkdir(parents=True)
+    for name, text in REFERENCE.items():
+        (data.reference / name).write_text(text)
+    with duckdb.connect(str(data.duckdb_path)) as con:
+        con.execute(MARTS_SQL)
+        if corrupt:
+            con.execute(CORRUPTIONS_SQL)
+    return data
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> ValidationSummary:
+    data = build_warehouse(tmp_path_factory.mktemp("clean"), corrupt=False)
+    return validate_warehouse(data, "2025-01")
+
+
+@pytest.fixture(scope="module")
+def corrupted(tmp_path_factory: pytest.TempPathFactory) -> ValidationSummary:
+    data = build_warehouse(tmp_path_factory.mktemp("corrupted"), corrupt=True)
+    return validate_warehouse(data, "2025-01")
+
+
+def failed_checks(summary: ValidationSummary) -> set[str]:
+    return {failure.check for failure in summary.failures}
+
+
+def test_clean_warehouse_passes_every_suite(clean: ValidationSummary) -> None:
+    assert clean.failures == ()
+    assert clean.success
+    assert {suite.suite for suite in clean.suites} == {
+        "billing.invoices",
+        "billing.recurring_coverage",
+        "billing.rated_usage",
+        "interconnect.settlement",
+        "revenue_assurance.usage_reconciliation",
+        "revenue_assurance.leakage_findings",
+    }
+    assert all(suite.evaluated > 0 for suite in clean.suites)
+    raise_for_failures(clean)
+
+
+def test_frames_are_cut_to_the_billing_period(clean: ValidationSummary) -> None:
+    assert clean.run_name == "2025-01"
+    # the February feed-day is left out; S3 was cancelled before January
+    assert clean.suite("revenue_assurance.usage_reconciliation").rows == 2
+    assert clean.suite("billing.recurring_coverage").rows == 2
+
+
+def test_results_file_is_machine_readable(clean: ValidationSummary) -> None:
+    results = json.loads(clean.results_path.read_text())
+    assert results["success"] is True
+    assert results["billing_period"] == "2025-01"
+    by_suite = {suite["suite"]: suite for suite in results["suites"]}
+    reconciliation = by_suite["revenue_assurance.usage_reconciliation"]
+    assert reconciliation["evaluated_expectations"] == 5
+    assert reconciliation["successful_expectations"] == 5
+    assert reconciliation["failed_expectations"] == 0
+    assert reconciliation["failures"] == []
+
+
+def test_data_docs_index_lists_the_suites(clean: ValidationSummary) -> None:
+    index = clean.data_docs_index
+    assert index.name == "index.html"
+    assert index.exists()
+    html = index.read_text()
+    for suite in clean.suites:
+        assert suite.suite in html
+
+
+def test_corrupted_warehouse_names_the_broken_expectations(
+    corrupted: ValidationSummary,
+) -> None:
+    assert not corrupted.success
+    assert failed_checks(corrupted) == {
+        "no_unexplained_records",
+        "tax_share_plausible",
+        "one_recurring_line_per_subscriber",
+        "finding_has_evidence",
+        "cost_per_minute_at_most_deck_max",
+    }
+    by_check = {failure.check: failure for failure in corrupted.failures}
+    unexplained = by_check["no_unexplained_records"]
+    assert unexplained.suite == "revenue_assurance.usage_reconciliation"
+    assert unexplained.column == "records_unexplained"
+    assert unexplained.unexpected_count == 1
+    assert unexplained.unexpected_keys == ("ts32298_ber/2025-01-05",)
+    assert by_check["tax_share_plausible"].unexpected_keys == ("INV-202501-A2",)
+    assert by_check["one_recurring_line_per_subscriber"].unexpected_keys == ("2025-01/S2",)
+    assert by_check["cost_per_minute_at_most_deck_max"].unexpected_keys == ("CAR2/2025-01/52",)
+
+
+def test_corrupted_results_file_reports_observations(corrupted: ValidationSummary) -> None:
+    results = json.loads(corrupted.results_path.read_text())
+    assert results["success"] is False
+    by_suite = {suite["suite"]: suite for suite in results["suites"]}
+    invoices = by_suite["billing.invoices"]
+    assert invoices["success"] is False
+    assert invoices["failed_expectations"] == 1
+    [failure] = invoices["failures"]
+    assert failure["check"] == "tax_share_plausible"
+    assert failure["expectation_type"] == "expect_column_values_to_be_between"
+    assert failure["unexpected_keys"] == ["INV-202501-A2"]
+    assert by_suite["interconnect.settlement"]["failed_expectations"] == 1
+
+
+def test_raise_for_failures_fails_loudly(corrupted: ValidationSummary) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        raise_for_failures(corrupted)
+    message = str(raised.value)
+    assert "5 expectation(s) failed" in message
+    assert "no_unexplained_records" in message
+    assert "ts32298_ber/2025-01-05" in message
+    assert "tax_share_plausible" in message
+    assert raised.value.summary is corrupted
+
+
+def test_whole_warehouse_run_covers_every_period(tmp_path: Path) -> None:
+    data = build_warehouse(tmp_path, corrupt=False)
+    summary = validate_warehouse(data)
+    assert summary.run_name == "all-periods"
+    assert summary.success
+    assert summary.suite("revenue_assurance.usage_reconciliation").rows == 3
+
+
+def test_rejects_a_malformed_billing_period(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        validate_warehouse(layout(tmp_path), "2025-1")

@@ -1,0 +1,305 @@
+import shutil
+import sys
+import types
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.config import Layout, layout
+from pipelines.lake import PART_FILE, partition_dir, read_partition
+from pipelines.mediation import asterisk_cdr_csv
+from pipelines.mediation.records import FileContext, RejectedRecord
+from pipelines.mediation.stage import (
+    PARSER_MODULES,
+    MediationError,
+    check_conservation,
+    landing_partitions,
+    mediate_partition,
+)
+from pipelines.schema import USAGE_SCHEMA, RejectReason
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "mediation"
+FEED = "asterisk_cdr_csv"
+DAY = date(2024, 11, 3)
+PARTITION = {"feed": FEED, "file_date": DAY.isoformat()}
+TABLES = ("usage", "rejects", "file_registry")
+
+GOOD = "Master_ast-chi-01_2024110304_000001.csv"
+BAD = "Master_ast-chi-01_2024110305_000002.csv"
+EMPTY = "Master_ast-chi-01_2024110306_000003.csv"
+COPY = "Master_ast-chi-01_2024110307_000004.csv"
+DUPS = "Master_ast-chi-01_2024110308_000005.csv"
+NYC = "Master_ast-nyc-01_2024110309_000001.csv"
+
+# What each fixture file holds, written down from the files themselves (tests/fixtures/
+# mediation/README.md), not from the stage's counters:
+# file -> (status, records in, accepted, rejected, duplicate)
+EXPECTED_FILES = {
+    GOOD: ("processed", 7, 7, 0, 0),
+    # 12 lines, line 8 blank; lines 1, 9, 10 good; 2-7, 11, 12 bad.
+    BAD: ("processed", 11, 3, 8, 0),
+    EMPTY: ("empty", 0, 0, 0, 0),
+    COPY: ("duplicate_file", 7, 0, 0, 7),  # byte copy of GOOD
+    # line 1 = GOOD line 1; line 3 = line 2; line 4 = line 2's uniqueid with sequence 41.
+    DUPS: ("processed", 4, 2, 0, 2),
+    # Same uniqueid/sequence as GOOD line 1, but from another switch: a different call.
+    NYC: ("processed", 1, 1, 0, 0),
+}
+BAD_FILE_REJECTS = [
+    (2, "malformed_row"),
+    (3, "invalid_timestamp"),
+    (4, "invalid_duration"),
+    (5, "unknown_column_layout"),
+    (6, "invalid_encoding"),
+    (7, "invalid_number"),
+    (11, "invalid_duration"),
+    (12, "invalid_duration"),
+]
+
+
+def copy_fixture(root: Path) -> Layout:
+    shutil.copytree(FIXTURES / "reference", root / "reference")
+    shutil.copytree(FIXTURES / "landing", root / "landing")
+    return layout(root)
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Layout:
+    return copy_fixture(tmp_path)
+
+
+def rows(lake: Layout, table: str) -> list[dict]:
+    return read_partition(lake, table, PARTITION).to_pylist()
+
+
+def test_landing_partitions_are_the_dates_in_file_names(lake: Layout) -> None:
+    assert landing_partitions(lake) == [(FEED, date(2024, 11, 3)), (FEED, date(2024, 11, 4))]
+
+
+def test_every_file_conserves_its_records(lake: Layout) -> None:
+    mediate_partition(lake, FEED, DAY)
+
+    registry = {row["file_name"]: row for row in rows(lake, "file_registry")}
+    usage_per_file = Counter(row["file_name"] for row in rows(lake, "usage"))
+    rejects_per_file = Counter(
+        row["file_name"] for row in rows(lake, "rejects") if row["record_number"] > 0
+    )
+    assert set(registry) == set(EXPECTED_FILES)  # the next day's file is not in it
+    for name, (status, records_in, accepted, rejected, duplicate) in EXPECTED_FILES.items():
+        row = registry[name]
+        assert row["file_status"] == status, name
+        assert (
+            row["records_in"],
+            row["records_accepted"],
+            row["records_rejected"],
+            row["records_duplicate"],
+        ) == (records_in, accepted, rejected, duplicate), name
+        assert usage_per_file[name] == accepted, name
+        assert rejects_per_file[name] == rejected, name
+
+
+def test_partition_totals(lake: Layout) -> None:
+    result = mediate_partition(lake, FEED, DAY)
+
+    assert (result.files, result.duplicate_files) == (6, 1)
+    assert (result.records_in, result.accepted, result.rejected, result.duplicates) == (
+        30,
+        13,
+        8,
+        9,
+    )
+    assert result.rejects_by_reason == {
+        "empty_file": 1,
+        "invalid_duration": 3,
+        "invalid_encoding": 1,
+        "invalid_number": 1,
+        "invalid_timestamp": 1,
+        "malformed_row": 1,
+        "unknown_column_layout": 1,
+    }
+
+
+def test_rejects_carry_file_record_reason_and_raw_text(lake: Layout) -> None:
+    mediate_partition(lake, FEED, DAY)
+    rejects = rows(lake, "rejects")
+    raw_lines = (lake.landing / FEED / "ast-chi-01" / BAD).read_bytes().split(b"\n")
+
+    bad = [row for row in rejects if row["file_name"] == BAD]
+    assert [(row["record_number"], row["reason_code"]) for row in bad] == BAD_FILE_REJECTS
+    for row in bad:
+        line = raw_lines[row["record_number"] - 1]
+        assert row["raw_text"] == line.decode("utf-8", errors="backslashreplace")
+        assert row["switch_id"] == "ast-chi-01"
+        assert row["file_date"] == DAY
+        assert row["reason_detail"]
+    (empty,) = [row for row in rejects if row["file_name"] == EMPTY]
+    assert (empty["record_number"], empty["reason_code"]) == (0, "empty_file")
+
+
+def test_duplicate_file_points_at_the_original(lake: Layout) -> None:
+    mediate_partition(lake, FEED, DAY)
+    registry = {row["file_name"]: row for row in rows(lake, "file_registry")}
+
+    assert registry[COPY]["file_id"] == registry[GOOD]["file_id"]
+    assert registry[COPY]["duplicate_of_file_id"] == registry[GOOD]["file_id"]
+    assert registry[GOOD]["duplicate_of_file_id"] is None
+    assert registry[COPY]["file_sequence_number"] == 4
+    assert registry[EMPTY]["file_bytes"] == 0
+
+
+def test_duplicate_records_keep_the_first_and_switches_do_not_collide(lake: Layout) -> None:
+    mediate_partition(lake, FEED, DAY)
+    usage = rows(lake, "usage")
+
+    assert [row["record_number"] for row in usage if row["file_name"] == DUPS] == [2, 4]
+    keys = [(row["switch_id"], row["record_key"]) for row in usage]
+    assert len(keys) == len(set(keys))
+    assert ("ast-nyc-01", "1730610600.1#1") in keys
+    assert ("ast-chi-01", "1730610600.1#1") in keys
+    ids = [row["usage_id"] for row in usage]
+    assert len(ids) == len(set(ids))
+    first = usage[0]
+    assert first["usage_id"] == f"{first['file_id'][:16]}-{first['record_number']}"
+
+
+def test_usage_rows_follow_the_lake_schema_and_order(lake: Layout) -> None:
+    mediate_partition(lake, FEED, DAY)
+    table = pq.read_table(partition_dir(lake, "usage", PARTITION) / PART_FILE)
+    assert table.schema.remove_metadata() == USAGE_SCHEMA
+    order = [(row["file_name"], row["record_number"]) for row in table.to_pylist()]
+    assert order == sorted(order)
+    (nyc,) = [row for row in table.to_pylist() if row["switch_id"] == "ast-nyc-01"]
+    # 09:00:00 in New York after the fall-back (EST, UTC-5) = 14:00Z.
+    assert nyc["started_at"].isoformat() == "2024-11-03T14:00:00+00:00"
+    assert nyc["feed"] == FEED and nyc["file_date"] == DAY
+
+
+def partition_bytes(lake: Layout) -> dict[str, bytes]:
+    return {
+        table: (partition_dir(lake, table, PARTITION) / PART_FILE).read_bytes() for table in TABLES
+    }
+
+
+def test_rerun_writes_byte_identical_partitions(tmp_path: Path) -> None:
+    first = copy_fixture(tmp_path / "a")
+    mediate_partition(first, FEED, DAY)
+    before = partition_bytes(first)
+    mediate_partition(first, FEED, DAY)
+    assert partition_bytes(first) == before
+
+    elsewhere = copy_fixture(tmp_path / "b")  # another data root, another run
+    mediate_partition(elsewhere, FEED, DAY)
+    assert partition_bytes(elsewhere) == before
+
+
+def test_a_partition_without_files_writes_empty_tables(lake: Layout) -> None:
+    result = mediate_partition(lake, FEED, date(2024, 11, 5))
+    assert result.files == result.records_in == 0
+    for table in TABLES:
+        assert (partition_dir(lake, table, {**PARTITION, "file_date": "2024-11-05"})).is_dir()
+
+
+def install_parser(monkeypatch: pytest.MonkeyPatch, parse_file: object) -> None:
+    module = types.ModuleType("fake_feed_parser")
+    module.parse_file = parse_file  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_feed_parser", module)
+    monkeypatch.setitem(PARSER_MODULES, FEED, "fake_feed_parser")
+
+
+def test_a_parser_crash_ends_its_file_not_the_partition(
+    lake: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crashes_on_good(data: bytes, context: FileContext) -> Iterator:
+        items = asterisk_cdr_csv.parse_file(data, context)
+        if context.file_name != GOOD:
+            yield from items
+            return
+        yield next(items)
+        yield next(items)
+        raise RuntimeError("decoder lost its place")
+
+    install_parser(monkeypatch, crashes_on_good)
+    mediate_partition(lake, FEED, DAY)
+    registry = {row["file_name"]: row for row in rows(lake, "file_registry")}
+    good = registry[GOOD]
+    assert good["file_status"] == "unreadable"
+    assert (good["records_in"], good["records_accepted"]) == (2, 2)
+    (failure,) = [r for r in rows(lake, "rejects") if r["file_name"] == GOOD]
+    assert (failure["record_number"], failure["reason_code"]) == (0, "unreadable_file")
+    assert "after record 2" in failure["reason_detail"]
+    assert "decoder lost its place" in failure["reason_detail"]
+    assert "rest of the file was not read" in failure["reason_detail"]
+    # The byte copy of GOOD is read in full: its 7 records count as duplicates.
+    assert registry[COPY]["records_duplicate"] == 7
+    assert registry[BAD]["records_in"] == 11
+
+
+def test_a_file_with_only_a_file_level_reject_is_unreadable(
+    lake: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuses(data: bytes, context: FileContext) -> Iterator:
+        yield RejectedRecord(0, RejectReason.UNREADABLE_FILE, "bad header", "")
+
+    install_parser(monkeypatch, refuses)
+    mediate_partition(lake, FEED, DAY)
+    statuses = {row["file_name"]: row["file_status"] for row in rows(lake, "file_registry")}
+    assert statuses[GOOD] == "unreadable"
+    assert statuses[COPY] == "unreadable"  # no records, so nothing to call a duplicate
+
+
+def test_a_parser_breaking_its_contract_stops_the_stage(
+    lake: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def twice(data: bytes, context: FileContext) -> Iterator:
+        first = next(asterisk_cdr_csv.parse_file(data, context))
+        yield first
+        yield first
+
+    install_parser(monkeypatch, twice)
+    with pytest.raises(MediationError, match="record number twice"):
+        mediate_partition(lake, FEED, DAY)
+    assert not partition_dir(lake, "usage", PARTITION).exists()
+
+
+def test_unknown_feed_switch_or_file_name_is_an_error(lake: Layout) -> None:
+    with pytest.raises(MediationError, match="no parser"):
+        mediate_partition(lake, "freeswitch_csv", DAY)
+
+    stray = lake.landing / FEED / "ast-den-01"
+    stray.mkdir()
+    (stray / "Master_ast-den-01_2024110301_000001.csv").write_bytes(b"")
+    with pytest.raises(MediationError, match="ast-den-01"):
+        mediate_partition(lake, FEED, DAY)
+    shutil.rmtree(stray)
+
+    (lake.landing / FEED / "ast-chi-01" / "Master.csv").write_bytes(b"")
+    with pytest.raises(MediationError, match="unplaceable name"):
+        landing_partitions(lake)
+
+
+def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
+    registry = [
+        {
+            "switch_id": "s",
+            "file_name": "f",
+            "records_in": 3,
+            "records_accepted": 1,
+            "records_rejected": 1,
+            "records_duplicate": 0,
+        }
+    ]
+    usage = [{"switch_id": "s", "file_name": "f"}]
+    rejects = [{"switch_id": "s", "file_name": "f", "record_number": 2}]
+    with pytest.raises(MediationError, match="records_in 3"):
+        check_conservation(registry, usage, rejects)
+
+    registry[0]["records_in"] = 2
+    check_conservation(registry, usage, rejects)
+    with pytest.raises(MediationError, match="usage rows"):
+        check_conservation(registry, [], rejects)
+    with pytest.raises(MediationError, match="without a registry entry"):
+        check_conservation(registry, usage, [*rejects, {**rejects[0], "file_name": "g"}])
