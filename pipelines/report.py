@@ -255,13 +255,14 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
     console.print(findings)
 
     checks = Table(title="expectation suites")
-    for column in ("suite", "result", "expectations passed"):
+    for column in ("suite", "result", "expectations passed", "warnings"):
         checks.add_column(column)
     for suite in summary["validation"].get("suites", []):
         checks.add_row(
             suite.get("suite", "?"),
             "[green]passed[/]" if suite.get("success") else "[red]FAILED[/]",
             f"{suite.get('successful_expectations')}/{suite.get('evaluated_expectations')}",
+            ", ".join(f["check"] for f in suite.get("failures", []) if f["severity"] != "critical"),
         )
     console.print(checks)
     for name, path in summary["paths"].items():

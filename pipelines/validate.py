@@ -41,6 +41,7 @@ class FailedExpectation:
 
     suite: str
     check: str
+    severity: str  # "critical" fails the run, "warning" is only reported
     expectation_type: str
     column: str | None
     description: str | None
@@ -61,11 +62,14 @@ class FailedExpectation:
             seen = f"{self.unexpected_count} row(s), e.g. {examples}"
         else:
             seen = f"observed {self.observed_value!r}"
-        return f"{self.suite}: {self.check} ({self.expectation_type}{where}): {seen}"
+        return (
+            f"{self.suite}: {self.check} [{self.severity}] ({self.expectation_type}{where}): {seen}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "check": self.check,
+            "severity": self.severity,
             "expectation_type": self.expectation_type,
             "column": self.column,
             "description": self.description,
@@ -90,7 +94,12 @@ class SuiteResult:
 
     @property
     def success(self) -> bool:
-        return not self.failures and self.evaluated == self.successful
+        """No critical expectation failed (warnings are reported, not fatal)."""
+        return not any(failure.severity == "critical" for failure in self.failures)
+
+    @property
+    def warnings(self) -> int:
+        return sum(failure.severity != "critical" for failure in self.failures)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +111,7 @@ class SuiteResult:
             "evaluated_expectations": self.evaluated,
             "successful_expectations": self.successful,
             "failed_expectations": self.evaluated - self.successful,
+            "warnings": self.warnings,
             "failures": [failure.as_dict() for failure in self.failures],
         }
 
@@ -122,7 +132,22 @@ class ValidationSummary:
 
     @property
     def failures(self) -> tuple[FailedExpectation, ...]:
-        return tuple(failure for suite in self.suites for failure in suite.failures)
+        """Critical failures: the ones that fail the run."""
+        return tuple(
+            failure
+            for suite in self.suites
+            for failure in suite.failures
+            if failure.severity == "critical"
+        )
+
+    @property
+    def warnings(self) -> tuple[FailedExpectation, ...]:
+        return tuple(
+            failure
+            for suite in self.suites
+            for failure in suite.failures
+            if failure.severity != "critical"
+        )
 
     def suite(self, name: str) -> SuiteResult:
         return next(suite for suite in self.suites if suite.suite == name)
@@ -132,6 +157,7 @@ class ValidationSummary:
             "billing_period": self.billing_period,
             "run_name": self.run_name,
             "success": self.success,
+            "warnings": len(self.warnings),
             "data_docs_index": str(self.data_docs_index),
             "suites": [suite.as_dict() for suite in self.suites],
         }
@@ -289,6 +315,7 @@ def _failed_expectation(suite: str, outcome: Any) -> FailedExpectation:
     return FailedExpectation(
         suite=suite,
         check=(config.meta or {}).get("check", config.type),
+        severity=str(getattr(config.severity, "value", config.severity or "critical")),
         expectation_type=config.type,
         column=", ".join(columns) or None,
         description=config.description,

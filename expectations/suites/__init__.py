@@ -56,13 +56,23 @@ class AuditDomain:
     frames: tuple[AuditFrame, ...]
 
 
-def check(kind: type[Expectation], check_id: str, description: str, **kwargs: Any) -> Expectation:
+def check(
+    kind: type[Expectation],
+    check_id: str,
+    description: str,
+    *,
+    severity: str = "critical",
+    **kwargs: Any,
+) -> Expectation:
     """Build an expectation tagged with a stable business name (``meta.check``).
 
     ``check_id`` is what results.json and ValidationFailed report, so auditors and tests can
     refer to "tax_share_plausible" rather than to a GX class and its arguments.
+    ``severity`` "critical" fails the run; "warning" is reported (Data Docs, results.json,
+    run summary) for an analyst to look at but does not stop the pipeline: rates such as
+    reject or duplicate shares flag an unusual day, they do not make the books wrong.
     """
-    return kind(description=description, meta={"check": check_id}, **kwargs)
+    return kind(description=description, meta={"check": check_id}, severity=severity, **kwargs)
 
 
 def audit_domains() -> tuple[AuditDomain, ...]:

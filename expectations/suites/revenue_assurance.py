@@ -86,6 +86,7 @@ def usage_reconciliation_expectations() -> list[Expectation]:
             column="reject_rate",
             min_value=0,
             max_value=MAX_RATE,
+            severity="warning",
             strict_max=True,
         ),
         check(
@@ -95,6 +96,7 @@ def usage_reconciliation_expectations() -> list[Expectation]:
             column="duplicate_rate",
             min_value=0,
             max_value=MAX_RATE,
+            severity="warning",
             strict_max=True,
         ),
         check(
@@ -104,6 +106,7 @@ def usage_reconciliation_expectations() -> list[Expectation]:
             column="suspense_share",
             min_value=0,
             max_value=MAX_RATE,
+            severity="warning",
             strict_max=True,
         ),
     ]

@@ -265,3 +265,19 @@ def test_whole_warehouse_run_covers_every_period(tmp_path: Path) -> None:
 def test_rejects_a_malformed_billing_period(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):
         validate_warehouse(layout(tmp_path), "2025-1")
+
+
+def test_rate_thresholds_warn_without_failing_the_run(tmp_path: Path) -> None:
+    data = build_warehouse(tmp_path, corrupt=False)
+    with duckdb.connect(str(data.duckdb_path)) as con:
+        # 20 of 100 records rejected on one feed-day: unusual, reported, not fatal.
+        con.execute(
+            "update rpt_usage_reconciliation set records_rejected = 20, records_accepted = 79 "
+            "where feed = 'asterisk_cdr_csv' and file_date = '2025-01-05'"
+        )
+    summary = validate_warehouse(data, "2025-01")
+    assert summary.success
+    assert summary.failures == ()
+    assert {warning.check for warning in summary.warnings} == {"reject_rate_below_5pct"}
+    assert summary.warnings[0].severity == "warning"
+    raise_for_failures(summary)
