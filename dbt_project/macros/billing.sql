@@ -1,0 +1,24 @@
+{#- First day of a `YYYY-MM` billing period (a calendar month in the operator's time zone). -#}
+{% macro billing_period_start(billing_period) -%}
+    cast({{ billing_period }} || '-01' as date)
+{%- endmacro %}
+
+{#- Last day of a `YYYY-MM` billing period. -#}
+{% macro billing_period_end(billing_period) -%}
+    cast(last_day(cast({{ billing_period }} || '-01' as date)) as date)
+{%- endmacro %}
+
+{#-
+    Parts-per-million of an amount of micros, rounded half-up (away from zero) to the micro
+    in integer arithmetic: no float ever touches money. hugeint keeps base x ppm exact.
+-#}
+{% macro ppm_of_micros(base_micros, rate_ppm) -%}
+    cast(
+        case
+            when {{ base_micros }} >= 0
+                then (cast({{ base_micros }} as hugeint) * {{ rate_ppm }} + 500000) // 1000000
+            else -((-cast({{ base_micros }} as hugeint) * {{ rate_ppm }} + 500000) // 1000000)
+        end
+        as bigint
+    )
+{%- endmacro %}

@@ -1,0 +1,137 @@
+with
+
+recurring_charges as (
+
+    select * from {{ ref('stg_lake__recurring_charges') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('stg_reference__plans') }}
+
+),
+
+usage_charges as (
+
+    select * from {{ ref('int_usage_charges_aggregated') }}
+
+),
+
+taxes as (
+
+    select * from {{ ref('int_taxes_computed') }}
+
+),
+
+plan_names as (
+
+    select
+        plan_id,
+        plan_name
+    from plans
+    qualify row_number() over (partition by plan_id order by effective_from desc) = 1
+
+),
+
+recurring_lines as (
+
+    select
+        recurring_charges.account_id,
+        recurring_charges.billing_period,
+        recurring_charges.subscriber_id,
+        'recurring' as line_type,
+        cast(null as varchar) as service,
+        'REC-' || recurring_charges.subscriber_id || '-' || recurring_charges.plan_id as line_key,
+        coalesce(plan_names.plan_name, recurring_charges.plan_id)
+        || ' monthly fee, ' || recurring_charges.active_days || '/'
+        || recurring_charges.period_days || ' days' as description,
+        cast(recurring_charges.active_days as bigint) as quantity,
+        'days' as quantity_unit,
+        cast(null as varchar) as tax_rule_id,
+        recurring_charges.charge_micros as amount_micros
+    from recurring_charges
+    left join plan_names
+        on recurring_charges.plan_id = plan_names.plan_id
+
+),
+
+usage_lines as (
+
+    select
+        account_id,
+        billing_period,
+        subscriber_id,
+        'usage' as line_type,
+        service,
+        'USG-' || subscriber_id || '-' || service as line_key,
+        service || ' usage' as description,
+        record_count as quantity,
+        case service
+            when 'voice' then 'calls'
+            when 'sms' then 'messages'
+            when 'data' then 'sessions'
+            else 'records'
+        end as quantity_unit,
+        cast(null as varchar) as tax_rule_id,
+        charge_micros as amount_micros
+    from usage_charges
+
+),
+
+tax_lines as (
+
+    select
+        account_id,
+        billing_period,
+        cast(null as varchar) as subscriber_id,
+        'tax' as line_type,
+        cast(null as varchar) as service,
+        'TAX-' || tax_rule_id as line_key,
+        tax_name as description,
+        case calculation_method
+            when 'per_line' then active_lines
+            else base_micros
+        end as quantity,
+        case calculation_method
+            when 'per_line' then 'lines'
+            else 'base_micros'
+        end as quantity_unit,
+        tax_rule_id,
+        tax_micros as amount_micros
+    from taxes
+    where is_billable
+
+),
+
+unioned as (
+
+    select * from recurring_lines
+    union all
+    select * from usage_lines
+    union all
+    select * from tax_lines
+
+),
+
+final as (
+
+    select
+        'INV-' || replace(billing_period, '-', '') || '-' || account_id || '-' || line_key
+            as invoice_line_id,
+        'INV-' || replace(billing_period, '-', '') || '-' || account_id as invoice_id,
+        account_id,
+        billing_period,
+        subscriber_id,
+        line_type,
+        service,
+        description,
+        cast(quantity as bigint) as quantity,
+        quantity_unit,
+        tax_rule_id,
+        cast(amount_micros as bigint) as amount_micros
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+{#-
+    Usage lines of each invoice = rated charges of the account's subscribers, where the
+    subscriber's account comes from the subscriber master (dim_subscribers), not from the
+    rated row. A rated row carrying the wrong account, or none, makes this fail.
+-#}
+with
+
+invoice_lines as (
+
+    select * from {{ ref('fct_invoice_lines') }}
+
+),
+
+rated_usage as (
+
+    select * from {{ ref('fct_rated_usage') }}
+
+),
+
+subscribers as (
+
+    select * from {{ ref('dim_subscribers') }}
+
+),
+
+billed as (
+
+    select
+        account_id,
+        billing_period,
+        sum(amount_micros) as usage_line_micros
+    from invoice_lines
+    where line_type = 'usage'
+    group by account_id, billing_period
+
+),
+
+rated as (
+
+    select
+        subscribers.account_id,
+        rated_usage.billing_period,
+        sum(rated_usage.charge_micros) as rated_micros
+    from rated_usage
+    left join subscribers
+        on rated_usage.subscriber_id = subscribers.subscriber_id
+    where rated_usage.rating_status = 'rated'
+    group by subscribers.account_id, rated_usage.billing_period
+
+)
+
+select
+    coalesce(billed.account_id, rated.account_id) as account_id,
+    coalesce(billed.billing_period, rated.billing_period) as billing_period,
+    billed.usage_line_micros,
+    rated.rated_micros
+from billed
+full outer join rated
+    on
+        billed.account_id is not distinct from rated.account_id
+        and billed.billing_period = rated.billing_period
+where coalesce(billed.usage_line_micros, 0) <> coalesce(rated.rated_micros, 0)

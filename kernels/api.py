@@ -1,0 +1,396 @@
+"""Validated entry points to the Numba kernels.
+
+Callers hand over NumPy arrays of the exact dtypes documented here (C-contiguous, one
+dimension unless stated); a wrong dtype or shape raises instead of being copied silently,
+because a silent cast on a money path hides the bug that produced it. Units: money in
+micro-units (int64), times as seconds of operator local wall-clock time since
+1970-01-01T00:00 (``local_seconds``), dates as local day numbers since 1970-01-01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kernels.rating_nb import cost_legs_nb, rate_usage_nb
+
+#: Longest prefix a rate table can hold: an E.164 number has at most 15 digits.
+MAX_PREFIX_DIGITS = 15
+#: Day types by kernel code (``TimeBands.day_type``): 0 weekday, 1 weekend, 2 holiday.
+DAY_TYPES = ("weekday", "weekend", "holiday")
+SECONDS_PER_DAY = 86_400
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+class Outcome(IntEnum):
+    """What rating did with a record (``RatedUsage.outcome``)."""
+
+    NOT_RATED = 0  # tariff -1: the caller decided its status (not billable, suspense)
+    RATED = 1
+    ZERO_RATED = 2  # matched a zero-rated destination (emergency, toll-free)
+    NO_RATE = 3  # no prefix of the number in the tariff for that band and date
+
+
+def _check(name: str, array: object, dtype: type, n: int | None = None) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != dtype:
+        raise TypeError(f"{name} must be {np.dtype(dtype)}, got {array.dtype}")
+    if array.ndim != 1 or not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous 1-D array")
+    if n is not None and array.size != n:
+        raise ValueError(f"{name} has {array.size} rows, expected {n}")
+    return array
+
+
+@dataclass(frozen=True)
+class TimeBands:
+    """Time-band rows; at an instant the covering row of the day's type with the highest
+    weight wins (the first row on equal weights).
+
+    day_type: int64 (b,) code into DAY_TYPES; start_second, end_second: int64 (b,) seconds of
+    the local day, end exclusive (86400 = end of day); weight: int64 (b,); band: int64 (b,)
+    band id in [0, n_bands).
+    """
+
+    day_type: np.ndarray
+    start_second: np.ndarray
+    end_second: np.ndarray
+    weight: np.ndarray
+    band: np.ndarray
+    n_bands: int
+
+    def __post_init__(self) -> None:
+        b = _check("day_type", self.day_type, np.int64).size
+        for name in ("start_second", "end_second", "weight", "band"):
+            _check(name, getattr(self, name), np.int64, b)
+        if b and not (self.day_type.min() >= 0 and self.day_type.max() < len(DAY_TYPES)):
+            raise ValueError("day_type codes must index DAY_TYPES")
+        if b and not (self.band.min() >= 0 and self.band.max() < self.n_bands):
+            raise ValueError(f"band ids must lie in [0, {self.n_bands})")
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Rates indexed for longest-prefix lookup, built by ``build_rate_table``.
+
+    Entries are sorted by (group, prefix length, prefix value, effective_day); the entries of
+    group g with an L-digit prefix are ``offsets[g, L]:offsets[g, L + 1]``.
+
+    offsets: int64 (n_groups, MAX_PREFIX_DIGITS + 2). Per entry (m,): prefix_value int64
+    (the prefix digits as an integer; the length comes from the offsets), effective_day
+    int64, connect_fee_micros int64, price_micros int64 (per price_unit units), price_unit
+    int64, first_increment int64 and increment int64 (units), is_zero_rated bool,
+    is_in_bundle bool, source_row int64 (the caller's row the entry came from).
+    """
+
+    offsets: np.ndarray
+    prefix_value: np.ndarray
+    effective_day: np.ndarray
+    connect_fee_micros: np.ndarray
+    price_micros: np.ndarray
+    price_unit: np.ndarray
+    first_increment: np.ndarray
+    increment: np.ndarray
+    is_zero_rated: np.ndarray
+    is_in_bundle: np.ndarray
+    source_row: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.offsets.shape[0])
+
+
+def build_rate_table(
+    n_groups: int,
+    group: np.ndarray,
+    prefix: Sequence[str],
+    effective_day: np.ndarray,
+    connect_fee_micros: np.ndarray,
+    price_micros: np.ndarray,
+    price_unit: np.ndarray,
+    first_increment: np.ndarray,
+    increment: np.ndarray,
+    is_zero_rated: np.ndarray,
+    is_in_bundle: np.ndarray,
+) -> RateTable:
+    """Index rate rows for the kernels.
+
+    group: int64 (m,) in [0, n_groups); prefix: m strings of 0 to MAX_PREFIX_DIGITS digits
+    (empty matches every number); effective_day: int64 (m,) local day the row applies from;
+    connect_fee_micros, price_micros: int64 (m,) >= 0; price_unit, increment: int64 (m,) >= 1;
+    first_increment: int64 (m,) >= 0; is_zero_rated, is_in_bundle: bool (m,). A second row
+    with the same (group, prefix, effective_day) is ambiguous and raises ValueError.
+    """
+    m = _check("group", group, np.int64).size
+    columns = {
+        "effective_day": _check("effective_day", effective_day, np.int64, m),
+        "connect_fee_micros": _check("connect_fee_micros", connect_fee_micros, np.int64, m),
+        "price_micros": _check("price_micros", price_micros, np.int64, m),
+        "price_unit": _check("price_unit", price_unit, np.int64, m),
+        "first_increment": _check("first_increment", first_increment, np.int64, m),
+        "increment": _check("increment", increment, np.int64, m),
+        "is_zero_rated": _check("is_zero_rated", is_zero_rated, np.bool_, m),
+        "is_in_bundle": _check("is_in_bundle", is_in_bundle, np.bool_, m),
+    }
+    if len(prefix) != m:
+        raise ValueError(f"prefix has {len(prefix)} rows, expected {m}")
+    if m and not (group.min() >= 0 and group.max() < n_groups):
+        raise ValueError(f"group ids must lie in [0, {n_groups})")
+    for name in ("connect_fee_micros", "price_micros", "first_increment"):
+        if m and columns[name].min() < 0:
+            raise ValueError(f"{name} must be >= 0")
+    for name in ("price_unit", "increment"):
+        if m and columns[name].min() < 1:
+            raise ValueError(f"{name} must be >= 1")
+    for p in prefix:
+        if len(p) > MAX_PREFIX_DIGITS or not (p == "" or (p.isascii() and p.isdigit())):
+            raise ValueError(f"prefix {p!r} is not 0-{MAX_PREFIX_DIGITS} digits")
+    prefix_len = np.array([len(p) for p in prefix], dtype=np.int64)
+    prefix_value = np.array([int(p) if p else 0 for p in prefix], dtype=np.int64)
+
+    order = np.lexsort((columns["effective_day"], prefix_value, prefix_len, group))
+    key = np.stack([group, prefix_len, prefix_value, columns["effective_day"]])[:, order]
+    if m > 1 and (np.diff(key, axis=1) == 0).all(axis=0).any():
+        raise ValueError("two rate rows share group, prefix and effective day")
+    slot = group[order] * (MAX_PREFIX_DIGITS + 1) + prefix_len[order]
+    starts = np.searchsorted(slot, np.arange(n_groups * (MAX_PREFIX_DIGITS + 1) + 1))
+    offsets = np.empty((n_groups, MAX_PREFIX_DIGITS + 2), dtype=np.int64)
+    offsets[:, :-1] = starts[:-1].reshape(n_groups, MAX_PREFIX_DIGITS + 1)
+    offsets[:, -1] = starts[MAX_PREFIX_DIGITS + 1 :: MAX_PREFIX_DIGITS + 1]
+    return RateTable(
+        offsets=offsets,
+        prefix_value=np.ascontiguousarray(prefix_value[order]),
+        source_row=order.astype(np.int64),
+        **{name: np.ascontiguousarray(values[order]) for name, values in columns.items()},
+    )
+
+
+def encode_numbers(
+    numbers: pa.Array | pa.ChunkedArray | Sequence[str | None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers as the kernels match them: (value, length), both int64 (n,).
+
+    value is the integer of the first min(len, MAX_PREFIX_DIGITS) digits and length their
+    count; longer digits never decide a match. A null or non-digit number (length 0) matches
+    only the empty prefix.
+    """
+    if isinstance(numbers, pa.ChunkedArray):
+        array = numbers.combine_chunks()
+    elif isinstance(numbers, pa.Array):
+        array = numbers
+    else:
+        array = pa.array(numbers, type=pa.string())
+    is_digits = pc.fill_null(pc.match_substring_regex(array, r"^[0-9]+$"), False)
+    head = pc.if_else(is_digits, pc.utf8_slice_codeunits(array, 0, MAX_PREFIX_DIGITS), "0")
+    value = pc.cast(head, pa.int64()).to_numpy(zero_copy_only=False)
+    length = pc.if_else(is_digits, pc.utf8_length(head), 0)
+    return (
+        np.ascontiguousarray(value, dtype=np.int64),
+        np.ascontiguousarray(pc.cast(length, pa.int64()).to_numpy(zero_copy_only=False)),
+    )
+
+
+def pool_offsets(pool_id: np.ndarray) -> np.ndarray:
+    """CSR offsets int64 (p + 1,) of runs of equal ids in a non-decreasing int64 (n,) array."""
+    _check("pool_id", pool_id, np.int64)
+    if pool_id.size and (np.diff(pool_id) < 0).any():
+        raise ValueError("pool_id must be non-decreasing (rows sorted by pool)")
+    starts = np.flatnonzero(np.diff(pool_id)) + 1
+    return np.concatenate(([0], starts, [pool_id.size])).astype(np.int64)
+
+
+def _source_rows(rate: np.ndarray, rates: RateTable) -> np.ndarray:
+    rows = np.full(rate.size, -1, dtype=np.int64)
+    found = rate >= 0
+    rows[found] = rates.source_row[rate[found]]
+    return rows
+
+
+def _check_numbers(number_value: np.ndarray, number_len: np.ndarray) -> None:
+    if number_len.size and (number_len.min() < 0 or number_len.max() > MAX_PREFIX_DIGITS):
+        raise ValueError(f"number_len must lie in [0, {MAX_PREFIX_DIGITS}]; use encode_numbers")
+    if number_value.size and number_value.min() < 0:
+        raise ValueError("number_value must be >= 0; use encode_numbers")
+
+
+def _guard_products(units: np.ndarray, rates: RateTable) -> None:
+    # billable <= units + first_increment + increment, and the kernel forms
+    # billable * price + price_unit // 2 before adding the connect fee: bound it exactly.
+    if not units.size or not rates.price_micros.size:
+        return
+    bound = (
+        (int(units.max()) + int(rates.first_increment.max()) + int(rates.increment.max()))
+        * int(rates.price_micros.max())
+        + int(rates.price_unit.max()) // 2
+        + int(rates.connect_fee_micros.max())
+    )
+    if bound > _INT64_MAX:
+        raise OverflowError("units x price could exceed int64 micros; split or rescale the rate")
+
+
+@dataclass(frozen=True)
+class RatedUsage:
+    """Kernel results, int64 (n,) unless stated.
+
+    band: band id (-1: no band covers the instant); rate_row: the caller's rate row
+    (``RateTable.source_row``) that priced the record, -1 if none; outcome: int8 ``Outcome``;
+    billable_units (after increments), allowance_units, chargeable_units, charge_micros.
+    """
+
+    band: np.ndarray
+    rate_row: np.ndarray
+    outcome: np.ndarray
+    billable_units: np.ndarray
+    allowance_units: np.ndarray
+    chargeable_units: np.ndarray
+    charge_micros: np.ndarray
+
+
+def rate_usage(
+    pool_id: np.ndarray,
+    tariff: np.ndarray,
+    local_seconds: np.ndarray,
+    number_value: np.ndarray,
+    number_len: np.ndarray,
+    units: np.ndarray,
+    allowance: np.ndarray,
+    holiday_days: np.ndarray,
+    bands: TimeBands,
+    rates: RateTable,
+) -> RatedUsage:
+    """Rate retail usage records.
+
+    pool_id: int64 (n,) non-decreasing; records drawing one allowance (subscriber x billing
+    period x service) share an id and must be in event order (started_at, then usage_id).
+    tariff: int64 (n,) the record's (rate deck, service) index, -1 to leave it unrated;
+    the rate group searched is ``tariff * bands.n_bands + band``. local_seconds: int64 (n,).
+    number_value, number_len: int64 (n,) from ``encode_numbers``. units: int64 (n,) >= 0
+    (seconds, messages or bytes). allowance: int64 (n,) >= 0, the pool's allowance under the
+    plan version of the record. holiday_days: int64 (h,) ascending local day numbers.
+
+    A rated record that matches an in-bundle rate draws min(remaining, billable) from its
+    pool; charge = connect fee + half-up(chargeable x price / price_unit), 0 when nothing
+    is chargeable. Zero-rated records keep their billable units and are charged nothing.
+    """
+    n = _check("tariff", tariff, np.int64).size
+    offsets = pool_offsets(_check("pool_id", pool_id, np.int64, n))
+    for name, array in (
+        ("local_seconds", local_seconds),
+        ("number_value", number_value),
+        ("number_len", number_len),
+        ("units", units),
+        ("allowance", allowance),
+    ):
+        _check(name, array, np.int64, n)
+    _check("holiday_days", holiday_days, np.int64)
+    if holiday_days.size > 1 and (np.diff(holiday_days) <= 0).any():
+        raise ValueError("holiday_days must be strictly ascending")
+    if n and (units.min() < 0 or allowance.min() < 0):
+        raise ValueError("units and allowance must be >= 0")
+    if rates.n_groups % bands.n_bands:
+        raise ValueError("rate groups must come n_bands per tariff")
+    if n and tariff.max() >= rates.n_groups // bands.n_bands:
+        raise ValueError("tariff index beyond the rate table")
+    _check_numbers(number_value, number_len)
+    _guard_products(units, rates)
+    band, rate, outcome, billable, allowance_units, chargeable, charge = rate_usage_nb(
+        offsets,
+        tariff,
+        local_seconds,
+        number_value,
+        number_len,
+        units,
+        allowance,
+        holiday_days,
+        bands.day_type,
+        bands.start_second,
+        bands.end_second,
+        bands.weight,
+        bands.band,
+        bands.n_bands,
+        rates.offsets,
+        rates.prefix_value,
+        rates.effective_day,
+        rates.connect_fee_micros,
+        rates.price_micros,
+        rates.price_unit,
+        rates.first_increment,
+        rates.increment,
+        rates.is_zero_rated,
+        rates.is_in_bundle,
+    )
+    return RatedUsage(
+        band=band,
+        rate_row=_source_rows(rate, rates),
+        outcome=outcome,
+        billable_units=billable,
+        allowance_units=allowance_units,
+        chargeable_units=chargeable,
+        charge_micros=charge,
+    )
+
+
+@dataclass(frozen=True)
+class LegCosts:
+    """int64 (n,): rate_row (caller's carrier rate row, -1 none), billable_seconds, cost_micros."""
+
+    rate_row: np.ndarray
+    billable_seconds: np.ndarray
+    cost_micros: np.ndarray
+
+
+def cost_legs(
+    group: np.ndarray,
+    local_seconds: np.ndarray,
+    number_value: np.ndarray,
+    number_len: np.ndarray,
+    seconds: np.ndarray,
+    rates: RateTable,
+) -> LegCosts:
+    """Cost interconnect legs with the same longest-prefix lookup as retail rating.
+
+    group: int64 (n,) carrier index into ``rates`` (-1: no carrier, never costed);
+    local_seconds: int64 (n,) event start (selects the rate version by local date);
+    number_value, number_len: int64 (n,) from ``encode_numbers``; seconds: int64 (n,) >= 0.
+    Carrier tables hold per-60-second prices, so build them with price_unit 60.
+    """
+    n = _check("group", group, np.int64).size
+    for name, array in (
+        ("local_seconds", local_seconds),
+        ("number_value", number_value),
+        ("number_len", number_len),
+        ("seconds", seconds),
+    ):
+        _check(name, array, np.int64, n)
+    if n and seconds.min() < 0:
+        raise ValueError("seconds must be >= 0")
+    if n and group.max() >= rates.n_groups:
+        raise ValueError("carrier index beyond the rate table")
+    _check_numbers(number_value, number_len)
+    _guard_products(seconds, rates)
+    rate, billable, cost = cost_legs_nb(
+        group,
+        local_seconds,
+        number_value,
+        number_len,
+        seconds,
+        rates.offsets,
+        rates.prefix_value,
+        rates.effective_day,
+        rates.connect_fee_micros,
+        rates.price_micros,
+        rates.price_unit,
+        rates.first_increment,
+        rates.increment,
+    )
+    return LegCosts(
+        rate_row=_source_rows(rate, rates),
+        billable_seconds=billable,
+        cost_micros=cost,
+    )

@@ -1,0 +1,753 @@
+"""The operator's product, tariff, network and tax tables: fixed, not random.
+
+These are what an operator's product catalogue, rating engine, interconnect agreements and
+tax engine would export. Prices are micro-USD (``45_000_000`` = $45). They do not depend on
+the seed: two operators generated with different seeds sell the same products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import holidays
+import phonenumbers
+
+from pipelines.config import OPERATOR_COUNTRY, OPERATOR_CURRENCY, OPERATOR_TIMEZONE
+from pipelines.schema import Feed
+
+MiB = 1_048_576
+GiB = 1024 * MiB
+#: Catalogue and tariff versions in force since this date, which predates every line's
+#: activation (no earlier versions are exported).
+CATALOG_EFFECTIVE_FROM = "2019-01-01"
+
+ASTERISK_SWITCH = "ast-chi-01"
+MOBILE_SWITCH = "msc-chi-01"
+#: IPv4 address the MSC/PGW writes into its TS 32.297 file headers and PGW records.
+MOBILE_NODE_ADDRESS = "10.20.0.11"
+#: E.164 numbers of the MSC (recordingEntity of voice and SMS records) and of the SMSC.
+MSC_NUMBER = "13122600001"
+SMSC_NUMBER = "13122600100"
+
+MOBILE_DECK = "RD-MOBILE"
+FIXED_DECK = "RD-FIXED"
+
+# Trunk groups. Names carry no '-', so "PJSIP/<endpoint>-<8 hex>" splits at its last '-'.
+TRUNK_LEC_OUT = "tg_lec_out"
+TRUNK_LEC_IN = "tg_lec_in"
+TRUNK_MOBILE = "tg_mob"
+TRUNK_INTERNATIONAL = "tg_intl"
+TRUNK_SATELLITE = "tg_sat"
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    plan_name: str
+    service_type: str
+    monthly_fee_micros: int
+    included_voice_seconds: int
+    included_sms: int
+    included_data_bytes: int
+    rate_deck_id: str
+    effective_to: str = ""
+
+
+PLANS = (
+    Plan("MOB-TALK2", "Mobile Talk 2 GB", "mobile", 25_000_000, 500 * 60, 500, 2 * GiB,
+         MOBILE_DECK),
+    Plan("MOB-PLUS10", "Mobile Plus 10 GB", "mobile", 45_000_000, 1000 * 60, 2000, 10 * GiB,
+         MOBILE_DECK),
+    Plan("MOB-MAX30", "Mobile Max 30 GB", "mobile", 65_000_000, 3000 * 60, 5000, 30 * GiB,
+         MOBILE_DECK),
+    Plan("MOB-BIZ20", "Business Mobile 20 GB", "mobile", 55_000_000, 2000 * 60, 3000,
+         20 * GiB, MOBILE_DECK),
+    # Lifeline wireless: the federal subsidy covers the fee; 1000 minutes and the FCC's
+    # 4.5 GB minimum service standard.
+    Plan("MOB-LIFELINE", "Lifeline Mobile", "mobile", 0, 1000 * 60, 1000, 4608 * MiB,
+         MOBILE_DECK),
+    # Retired plan: lines that were on it have a plan_change order to a current plan.
+    Plan("MOB-5GB-2023", "Mobile 5 GB (2023)", "mobile", 35_000_000, 600 * 60, 1000, 5 * GiB,
+         MOBILE_DECK, effective_to="2025-06-30"),
+    Plan("VOIP-HOME", "Home Phone", "fixed_voip", 20_000_000, 1000 * 60, 0, 0, FIXED_DECK),
+    Plan("VOIP-BIZ", "Business Line", "fixed_voip", 35_000_000, 2000 * 60, 0, 0, FIXED_DECK),
+    # Broadband and TV bill recurring fees only: no usage is rated against them.
+    Plan("BB-FIBER300", "Fiber 300", "broadband", 50_000_000, 0, 0, 0, ""),
+    Plan("BB-FIBER1G", "Fiber 1 Gig", "broadband", 70_000_000, 0, 0, 0, ""),
+    Plan("TV-BASIC", "TV Basic", "tv", 30_000_000, 0, 0, 0, ""),
+    Plan("TV-PLUS", "TV Plus", "tv", 60_000_000, 0, 0, 0, ""),
+)  # fmt: skip
+PLANS_BY_ID = {plan.plan_id: plan for plan in PLANS}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """An international or high-cost destination: how to draw numbers in it and its prices.
+
+    ``region`` is a libphonenumber region (``"GB"``) or, for non-geographic ranges, the
+    country calling code (``881``). Prices are per minute in micro-USD.
+    """
+
+    prefix: str
+    name: str
+    group: str  # rate deck destination_group
+    region: str | int
+    number_type: int
+    keep_digits: int  # leading digits of libphonenumber's example kept when drawing
+    mobile_retail_micros: int
+    fixed_retail_micros: int
+    carrier_id: str
+    cost_micros: int
+    weight: float  # share of international calls (0: only dialled by anomalies)
+
+
+_MOBILE = phonenumbers.PhoneNumberType.MOBILE
+_FIXED = phonenumbers.PhoneNumberType.FIXED_LINE
+
+# Retail is per-minute pay-as-you-go; some routes cost more to terminate than they retail
+# for (Nigeria, Philippines on the fixed deck, Jamaica, 882), so interconnect margins can
+# be negative, as they are for real operators on high-cost routes.
+DESTINATIONS = (
+    Destination("44", "United Kingdom", "international", "GB", _FIXED, 1,
+                250_000, 150_000, "CR-INTL", 12_000, 6.0),
+    Destination("447", "United Kingdom mobile", "international", "GB", _MOBILE, 2,
+                350_000, 250_000, "CR-INTL", 45_000, 4.0),
+    Destination("49", "Germany", "international", "DE", _FIXED, 1,
+                290_000, 160_000, "CR-INTL", 15_000, 4.0),
+    Destination("4915", "Germany mobile", "international", "DE", _MOBILE, 2,
+                390_000, 290_000, "CR-INTL", 60_000, 3.0),
+    Destination("52", "Mexico", "international", "MX", _MOBILE, 2,
+                150_000, 90_000, "CR-INTL", 20_000, 25.0),
+    Destination("63", "Philippines", "international", "PH", _MOBILE, 2,
+                390_000, 120_000, "CR-INTL", 150_000, 12.0),
+    Destination("91", "India", "international", "IN", _MOBILE, 1,
+                190_000, 110_000, "CR-INTL", 18_000, 15.0),
+    Destination("86", "China", "international", "CN", _MOBILE, 2,
+                190_000, 100_000, "CR-INTL", 12_000, 8.0),
+    Destination("234", "Nigeria", "international", "NG", _MOBILE, 2,
+                450_000, 390_000, "CR-INTL", 480_000, 5.0),
+    Destination("1876", "Jamaica", "international", "JM", _MOBILE, 3,
+                200_000, 190_000, "CR-INTL", 220_000, 5.0),
+    Destination("1809", "Dominican Republic", "international", "DO", _MOBILE, 3,
+                180_000, 150_000, "CR-INTL", 90_000, 4.0),
+    Destination("881", "Global Mobile Satellite System", "premium", 881, _MOBILE, 1,
+                4_990_000, 4_990_000, "CR-SAT", 3_800_000, 0.0),
+    Destination("882", "International Networks", "premium", 882, _MOBILE, 2,
+                3_990_000, 3_990_000, "CR-SAT", 4_200_000, 0.0),
+    Destination("979", "International Premium Rate Service", "premium", 979, _MOBILE, 1,
+                5_990_000, 5_990_000, "CR-SAT", 4_500_000, 0.0),
+)  # fmt: skip
+
+#: Regions whose country codes are in no rate deck and no interconnect agreement, so
+#: calls to them cannot be rated: Tuvalu (688) and Tokelau (690).
+UNRATEABLE_REGIONS = ("TV", "TK")
+
+TOLL_FREE_CODES = ("800", "888", "877", "866", "855", "844", "833")
+
+
+def _rate_row(
+    deck: str,
+    service: str,
+    prefix: str,
+    name: str,
+    group: str,
+    band: str,
+    connect: int,
+    price: int,
+    unit: int,
+    first: int,
+    increment: int,
+    bundled: bool,
+) -> dict[str, object]:
+    return {
+        "rate_deck_id": deck,
+        "service": service,
+        "prefix": prefix,
+        "destination_name": name,
+        "destination_group": group,
+        "time_band": band,
+        "connect_fee_micros": connect,
+        "price_micros": price,
+        "price_unit": unit,
+        "first_increment": first,
+        "increment": increment,
+        "is_in_bundle": bundled,
+        "effective_from": CATALOG_EFFECTIVE_FROM,
+    }
+
+
+def _offpeak(price: int) -> int:
+    # Evenings and weekends are a fifth cheaper, rounded to a tenth of a cent.
+    return round(price * 4 / 5 / 1000) * 1000
+
+
+def rate_deck_rows() -> list[dict[str, object]]:
+    """Retail rate decks: RD-MOBILE (voice, SMS, data) and RD-FIXED (voice).
+
+    Every row exists once per time band so a rater never needs a band wildcard. Domestic
+    NANP (prefix ``1``) is in the bundle; international and premium are not; toll-free and
+    911 are free. Caribbean NANP codes (``1876``, ``1809``) are international and win over
+    ``1`` by longest prefix.
+    """
+    rows: list[dict[str, object]] = []
+    for deck, is_mobile in ((MOBILE_DECK, True), (FIXED_DECK, False)):
+        # Pay-as-you-go international is per second after the first minute on mobile and
+        # in 6-second steps after 30 s on fixed, as US operators commonly bill them.
+        intl_first, intl_step = (60, 1) if is_mobile else (30, 6)
+        for band in ("peak", "offpeak"):
+            domestic = 100_000 if band == "peak" else 50_000
+            rows.append(
+                _rate_row(
+                    deck,
+                    "voice",
+                    "1",
+                    "United States and Canada",
+                    "domestic",
+                    band,
+                    0,
+                    domestic,
+                    60,
+                    60,
+                    60,
+                    True,
+                )
+            )
+            for code in TOLL_FREE_CODES:
+                rows.append(
+                    _rate_row(
+                        deck,
+                        "voice",
+                        "1" + code,
+                        f"Toll free {code}",
+                        "toll_free",
+                        band,
+                        0,
+                        0,
+                        60,
+                        60,
+                        60,
+                        False,
+                    )
+                )
+            rows.append(
+                _rate_row(
+                    deck,
+                    "voice",
+                    "911",
+                    "Emergency services",
+                    "emergency",
+                    band,
+                    0,
+                    0,
+                    60,
+                    60,
+                    60,
+                    False,
+                )
+            )
+            for dest in DESTINATIONS:
+                price = dest.mobile_retail_micros if is_mobile else dest.fixed_retail_micros
+                if dest.group == "premium":
+                    # High-cost ranges: a connect fee and whole minutes, never discounted.
+                    rows.append(
+                        _rate_row(
+                            deck,
+                            "voice",
+                            dest.prefix,
+                            dest.name,
+                            "premium",
+                            band,
+                            500_000,
+                            price,
+                            60,
+                            60,
+                            60,
+                            False,
+                        )
+                    )
+                    continue
+                if band == "offpeak":
+                    price = _offpeak(price)
+                rows.append(
+                    _rate_row(
+                        deck,
+                        "voice",
+                        dest.prefix,
+                        dest.name,
+                        dest.group,
+                        band,
+                        0,
+                        price,
+                        60,
+                        intl_first,
+                        intl_step,
+                        False,
+                    )
+                )
+            if not is_mobile:
+                continue
+            rows.append(
+                _rate_row(
+                    deck,
+                    "sms",
+                    "1",
+                    "United States and Canada",
+                    "domestic",
+                    band,
+                    0,
+                    100_000,
+                    1,
+                    1,
+                    1,
+                    True,
+                )
+            )
+            for dest in DESTINATIONS:
+                if dest.group == "international":
+                    rows.append(
+                        _rate_row(
+                            deck,
+                            "sms",
+                            dest.prefix,
+                            dest.name,
+                            "international",
+                            band,
+                            0,
+                            250_000,
+                            1,
+                            1,
+                            1,
+                            False,
+                        )
+                    )
+            # Data overage: $0.01 per MiB (about $10 per GiB), counted in whole KiB.
+            rows.append(
+                _rate_row(
+                    deck, "data", "", "Mobile data", "data", band, 0, 10_000, MiB, 1024, 1024, True
+                )
+            )
+    return rows
+
+
+def time_band_rows() -> list[dict[str, object]]:
+    """Peak is weekdays 07:00-19:00; everything else, weekends and holidays are off-peak.
+
+    The holiday band outweighs the weekday peak so a holiday on a weekday is off-peak.
+    """
+    return [
+        {
+            "time_band": "offpeak",
+            "day_type": "weekday",
+            "start_time": "00:00",
+            "end_time": "24:00",
+            "weight": 10,
+        },
+        {
+            "time_band": "peak",
+            "day_type": "weekday",
+            "start_time": "07:00",
+            "end_time": "19:00",
+            "weight": 20,
+        },
+        {
+            "time_band": "offpeak",
+            "day_type": "weekend",
+            "start_time": "00:00",
+            "end_time": "24:00",
+            "weight": 10,
+        },
+        {
+            "time_band": "offpeak",
+            "day_type": "holiday",
+            "start_time": "00:00",
+            "end_time": "24:00",
+            "weight": 30,
+        },
+    ]
+
+
+def holiday_rows(years: list[int]) -> list[dict[str, object]]:
+    """The operator country's public holidays from the ``holidays`` package, by date."""
+    calendar = holidays.country_holidays(OPERATOR_COUNTRY, years=years)
+    return [
+        {"holiday_date": day.isoformat(), "holiday_name": name, "country": OPERATOR_COUNTRY}
+        for day, name in sorted(calendar.items())
+    ]
+
+
+CARRIERS = (
+    ("CR-LEC", "Lakeshore Bell", "US"),  # incumbent local exchange carrier
+    ("CR-MOB", "Prairie Wireless", "US"),  # another mobile network
+    ("CR-INTL", "Atlantic Global Voice", "GB"),  # international wholesale
+    ("CR-SAT", "Orbital Premium Networks", "US"),  # satellite and premium ranges
+)
+
+
+def carrier_rows() -> list[dict[str, object]]:
+    """Interconnect partners; all settle monthly in USD."""
+    return [
+        {
+            "carrier_id": carrier_id,
+            "carrier_name": name,
+            "country": country,
+            "currency": OPERATOR_CURRENCY,
+            "settlement_period": "monthly",
+        }
+        for carrier_id, name, country in CARRIERS
+    ]
+
+
+TRUNK_GROUPS = (
+    (TRUNK_LEC_OUT, "CR-LEC", "outgoing"),
+    (TRUNK_LEC_IN, "CR-LEC", "incoming"),
+    (TRUNK_MOBILE, "CR-MOB", "both"),
+    (TRUNK_INTERNATIONAL, "CR-INTL", "both"),
+    (TRUNK_SATELLITE, "CR-SAT", "outgoing"),
+)
+
+
+def trunk_group_rows() -> list[dict[str, object]]:
+    """Trunk groups and the carrier on the far end of each."""
+    return [
+        {"trunk_group": name, "carrier_id": carrier, "direction": direction}
+        for name, carrier, direction in TRUNK_GROUPS
+    ]
+
+
+def interconnect_rows() -> list[dict[str, object]]:
+    """What each carrier charges us per minute to terminate a call, by prefix."""
+
+    def row(
+        carrier: str, prefix: str, name: str, price: int, first: int, step: int
+    ) -> dict[str, object]:
+        return {
+            "carrier_id": carrier,
+            "prefix": prefix,
+            "destination_name": name,
+            "price_micros": price,
+            "first_increment": first,
+            "increment": step,
+            "effective_from": CATALOG_EFFECTIVE_FROM,
+        }
+
+    rows = [
+        row("CR-LEC", "1", "United States and Canada", 4_000, 6, 6),
+        # Toll-free and 911 cost the originating carrier nothing to deliver.
+        *(row("CR-LEC", "1" + code, f"Toll free {code}", 0, 6, 6) for code in TOLL_FREE_CODES),
+        row("CR-LEC", "911", "Emergency services", 0, 6, 6),
+        row("CR-MOB", "1", "United States and Canada", 5_000, 6, 6),
+    ]
+    for dest in DESTINATIONS:
+        first, step = (60, 60) if dest.group == "premium" else (1, 1)
+        rows.append(row(dest.carrier_id, dest.prefix, dest.name, dest.cost_micros, first, step))
+    return rows
+
+
+# Federal USF contribution factors by quarter (FCC Office of Managing Director public
+# notices); the latest one announced applies until the next is known.
+USF_CONTRIBUTION_FACTORS = (
+    (date(2024, 1, 1), 0.346), (date(2024, 4, 1), 0.328), (date(2024, 7, 1), 0.344),
+    (date(2024, 10, 1), 0.358), (date(2025, 1, 1), 0.363), (date(2025, 4, 1), 0.366),
+    (date(2025, 7, 1), 0.360), (date(2025, 10, 1), 0.381), (date(2026, 1, 1), 0.376),
+    (date(2026, 4, 1), 0.370),
+)  # fmt: skip
+# Share of revenue treated as interstate under the FCC safe harbors (FCC 06-94).
+WIRELESS_SAFE_HARBOR = 0.371
+VOIP_SAFE_HARBOR = 0.649
+
+
+def usf_factor(month_start: date) -> tuple[date, float]:
+    """The USF contribution factor in force at ``month_start`` and the date it took effect."""
+    known = [entry for entry in USF_CONTRIBUTION_FACTORS if entry[0] <= month_start]
+    if not known:
+        raise ValueError(f"no USF contribution factor known for {month_start:%Y-%m}")
+    return known[-1]
+
+
+def tax_rule_rows(month_start: date) -> list[dict[str, object]]:
+    """US telecom taxes and fees for IL, IN and WI lines (simplified but real in shape).
+
+    - FUSF: factor x interstate safe harbor, on all charges of mobile and VoIP lines;
+      Lifeline lines are exempt.
+    - 911: flat per line per month. Chicago levies its own $5.00 in place of the Illinois
+      $1.50, which the rule table cannot express as an exclusion, so the Illinois charge is
+      keyed to the one Illinois county we serve outside Chicago (Sangamon). Indiana $1.00,
+      Wisconsin $0.75 police and fire protection fee.
+    - State and city percentages; government accounts are exempt from state and local tax.
+    - Broadband has no state or local rule: the Internet Tax Freedom Act exempts it.
+    - The Illinois infrastructure maintenance fee is paid by the carrier (not billable).
+    The unused one of ``rate_ppm`` / ``amount_micros`` is 0, so both always parse as ints.
+    """
+    usf_from, factor = usf_factor(month_start)
+    rules: list[dict[str, object]] = []
+
+    def add(
+        rule_id: str,
+        name: str,
+        level: str,
+        code: str,
+        category: str,
+        service: str,
+        method: str,
+        ppm: int,
+        amount: int,
+        exempt: str,
+        billable: bool,
+        effective_from: str,
+    ) -> None:
+        rules.append(
+            {
+                "tax_rule_id": rule_id,
+                "tax_name": name,
+                "jurisdiction_level": level,
+                "jurisdiction_code": code,
+                "charge_category": category,
+                "service_type": service,
+                "calculation_method": method,
+                "rate_ppm": ppm,
+                "amount_micros": amount,
+                "exempt_account_classes": exempt,
+                "is_billable": billable,
+                "effective_from": effective_from,
+            }
+        )
+
+    quarter = usf_from.isoformat()
+    add(
+        "FUSF-MOBILE",
+        "Federal Universal Service Fund",
+        "federal",
+        "US",
+        "all",
+        "mobile",
+        "percent",
+        round(factor * WIRELESS_SAFE_HARBOR * 1_000_000),
+        0,
+        "lifeline",
+        True,
+        quarter,
+    )
+    add(
+        "FUSF-VOIP",
+        "Federal Universal Service Fund",
+        "federal",
+        "US",
+        "all",
+        "fixed_voip",
+        "percent",
+        round(factor * VOIP_SAFE_HARBOR * 1_000_000),
+        0,
+        "lifeline",
+        True,
+        quarter,
+    )
+    voice_services = ("mobile", "fixed_voip")
+    for service in voice_services:
+        tag = "MOB" if service == "mobile" else "VOIP"
+        add(
+            f"IL-911-{tag}",
+            "Illinois 911 surcharge (outside Chicago)",
+            "county",
+            "Sangamon",
+            "recurring",
+            service,
+            "per_line",
+            0,
+            1_500_000,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"CHI-911-{tag}",
+            "Chicago 911 surcharge",
+            "city",
+            "Chicago",
+            "recurring",
+            service,
+            "per_line",
+            0,
+            5_000_000,
+            "government",
+            True,
+            "2019-01-01",
+        )
+        add(
+            f"IN-911-{tag}",
+            "Indiana statewide 911 fee",
+            "state",
+            "IN",
+            "recurring",
+            service,
+            "per_line",
+            0,
+            1_000_000,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"WI-PFP-{tag}",
+            "Wisconsin police and fire protection fee",
+            "state",
+            "WI",
+            "recurring",
+            service,
+            "per_line",
+            0,
+            750_000,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"IL-TET-{tag}",
+            "Illinois telecommunications excise tax",
+            "state",
+            "IL",
+            "all",
+            service,
+            "percent",
+            70_000,
+            0,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"CHI-SMTT-{tag}",
+            "Chicago simplified municipal telecommunications tax",
+            "city",
+            "Chicago",
+            "all",
+            service,
+            "percent",
+            70_000,
+            0,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"IN-SALES-{tag}",
+            "Indiana sales tax",
+            "state",
+            "IN",
+            "all",
+            service,
+            "percent",
+            70_000,
+            0,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"WI-SALES-{tag}",
+            "Wisconsin sales tax",
+            "state",
+            "WI",
+            "all",
+            service,
+            "percent",
+            50_000,
+            0,
+            "government",
+            True,
+            "2018-01-01",
+        )
+        add(
+            f"IL-TIMF-{tag}",
+            "Illinois infrastructure maintenance fee",
+            "state",
+            "IL",
+            "all",
+            service,
+            "percent",
+            5_000,
+            0,
+            "",
+            False,
+            "2018-01-01",
+        )
+    add(
+        "IN-SALES-TV",
+        "Indiana sales tax",
+        "state",
+        "IN",
+        "recurring",
+        "tv",
+        "percent",
+        70_000,
+        0,
+        "government",
+        True,
+        "2018-01-01",
+    )
+    add(
+        "WI-SALES-TV",
+        "Wisconsin sales tax",
+        "state",
+        "WI",
+        "recurring",
+        "tv",
+        "percent",
+        50_000,
+        0,
+        "government",
+        True,
+        "2018-01-01",
+    )
+    add(
+        "CHI-AMUSE-TV",
+        "Chicago amusement tax on paid television",
+        "city",
+        "Chicago",
+        "recurring",
+        "tv",
+        "percent",
+        90_000,
+        0,
+        "government",
+        True,
+        "2018-01-01",
+    )
+    return rules
+
+
+def switch_rows() -> list[dict[str, object]]:
+    """The two network elements whose files land in data/landing/."""
+    return [
+        {
+            "switch_id": ASTERISK_SWITCH,
+            "feed": Feed.ASTERISK_CDR_CSV.value,
+            "timezone": OPERATOR_TIMEZONE,
+            "description": "Asterisk PBX/softswitch for fixed VoIP lines, Chicago",
+        },
+        {
+            "switch_id": MOBILE_SWITCH,
+            "feed": Feed.TS32298_BER.value,
+            "timezone": OPERATOR_TIMEZONE,
+            "description": "MSC and PGW of the mobile core, Chicago (TS 32.298 CDR files)",
+        },
+    ]
+
+
+def plan_rows() -> list[dict[str, object]]:
+    """The product catalogue, current and retired plans."""
+    return [
+        {
+            "plan_id": plan.plan_id,
+            "plan_name": plan.plan_name,
+            "service_type": plan.service_type,
+            "monthly_fee_micros": plan.monthly_fee_micros,
+            "included_voice_seconds": plan.included_voice_seconds,
+            "included_sms": plan.included_sms,
+            "included_data_bytes": plan.included_data_bytes,
+            "rate_deck_id": plan.rate_deck_id,
+            "effective_from": CATALOG_EFFECTIVE_FROM,
+            "effective_to": plan.effective_to,
+        }
+        for plan in PLANS
+    ]

@@ -1,0 +1,200 @@
+"""Generate a whole synthetic operator: reference exports, switch files, anomaly manifest."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.generate import catalog
+from pipelines.generate.anomalies import (
+    add_empty_file,
+    anomaly_traffic,
+    build_manifest,
+    choose_network_anomalies,
+    inject_corrupted_record,
+    inject_duplicate_records,
+    redeliver_files,
+    truncate_ber_file,
+)
+from pipelines.generate.customers import (
+    HlrLine,
+    account_rows,
+    build_customer_base,
+    hlr_rows,
+    subscriber_rows,
+)
+from pipelines.generate.landing import (
+    assign_sequences,
+    plan_asterisk_files,
+    plan_mobile_files,
+    write_file,
+)
+from pipelines.generate.tables import write_reference_csv
+from pipelines.generate.traffic import (
+    TrafficBuilder,
+    build_number_pools,
+    build_traffic,
+    number_asterisk_calls,
+    number_mobile_sessions,
+    traffic_days,
+)
+from pipelines.schema import Feed
+
+#: Independent random streams of one seed: each part of the operator draws from its own,
+#: so adding draws to one part never shifts another.
+CUSTOMER_STREAM = 1
+TRAFFIC_STREAM = 2
+ANOMALY_STREAM = 3
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What one generation wrote."""
+
+    accounts: int
+    subscribers: int
+    files: dict[str, int] = field(default_factory=dict)  # landed files per feed
+    records: dict[str, int] = field(default_factory=dict)  # records in them per feed
+    anomalies: dict[str, int] = field(default_factory=dict)  # the manifest's counts
+
+
+def parse_month(month: str) -> tuple[date, date]:
+    """First and last day of a ``YYYY-MM`` billing period."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError as error:
+        raise ValueError(f"month must be YYYY-MM, got {month!r}") from error
+    return first, first.replace(day=calendar.monthrange(year, number)[1])
+
+
+def _stream(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream])
+
+
+def generate_operator(
+    layout: Layout,
+    *,
+    seed: int = 7,
+    subscribers: int = 200,
+    month: str = "2026-10",
+    days: int | None = None,
+    progress: Progress | None = None,
+) -> GenerationSummary:
+    """Write a synthetic operator's reference data, raw usage files and anomaly manifest.
+
+    Wipes and rewrites ``reference/``, ``landing/`` and ``manifest/`` under the layout root
+    (nothing else). ``days`` limits traffic to the first days of ``month``; reference data
+    is always exported as at the month's last day. The same arguments write byte-identical
+    files. ``progress(stage, done, total)`` is called as work advances.
+    """
+    report = progress or (lambda stage, done, total: None)
+    month_start, month_end = parse_month(month)
+    month_days = (month_end - month_start).days + 1
+    day_count = month_days if days is None else days
+    if not 1 <= day_count <= month_days:
+        raise ValueError(f"days must be between 1 and {month_days}, got {days}")
+    tz = ZoneInfo(OPERATOR_TIMEZONE)
+    window = traffic_days(month_start, day_count)
+    anomaly_rng = _stream(seed, ANOMALY_STREAM)
+
+    report("reference", 0, 1)
+    base = build_customer_base(_stream(seed, CUSTOMER_STREAM), subscribers, month_start, month_end)
+    network = choose_network_anomalies(anomaly_rng, base, window)
+    for directory in (layout.reference, layout.landing, layout.manifest):
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+    extra_hlr = tuple(HlrLine(w.imsi, w.msisdn, "active") for w in network.unbilled_lines)
+    tables: dict[str, list[dict[str, object]]] = {
+        "accounts.csv": account_rows(base),
+        "service_addresses.csv": list(base.address_rows),
+        "subscribers.csv": subscriber_rows(base),
+        "plans.csv": catalog.plan_rows(),
+        "rate_deck.csv": catalog.rate_deck_rows(),
+        "time_bands.csv": catalog.time_band_rows(),
+        "holidays.csv": catalog.holiday_rows([month_start.year]),
+        "carriers.csv": catalog.carrier_rows(),
+        "trunk_groups.csv": catalog.trunk_group_rows(),
+        "interconnect_rates.csv": catalog.interconnect_rows(),
+        "tax_rules.csv": catalog.tax_rule_rows(month_start),
+        "hlr_snapshot.csv": hlr_rows(
+            base,
+            omitted_imsis=frozenset(s.imsi for s in network.missing_from_hlr),
+            extra=extra_hlr,
+            snapshot_date=month_end,
+        ),
+        "crm_orders.csv": list(base.order_rows),
+        "switches.csv": catalog.switch_rows(),
+    }
+    for name, rows in tables.items():
+        write_reference_csv(layout.reference, name, rows)
+    report("reference", 1, 1)
+
+    report("traffic", 0, 1)
+    traffic_rng = _stream(seed, TRAFFIC_STREAM)
+    pools = build_number_pools(traffic_rng, subscribers)
+    normal = build_traffic(TrafficBuilder(traffic_rng, tz, pools), base, window)
+    injected = anomaly_traffic(TrafficBuilder(anomaly_rng, tz, pools), base, window, network)
+    calls = number_asterisk_calls(normal.asterisk_calls + injected.asterisk_calls)
+    sessions = number_mobile_sessions(normal.mobile_sessions + injected.mobile_sessions)
+    asterisk = plan_asterisk_files(calls, catalog.ASTERISK_SWITCH, tz)
+    mobile = plan_mobile_files(sessions, catalog.MOBILE_SWITCH, tz)
+    inject_duplicate_records(anomaly_rng, asterisk, mobile, tz)
+    inject_corrupted_record(anomaly_rng, mobile)
+    add_empty_file(anomaly_rng, asterisk, window, tz, catalog.ASTERISK_SWITCH)
+    assign_sequences(asterisk, tz)
+    assign_sequences(mobile, tz)
+    report("traffic", 1, 1)
+
+    planned = asterisk + mobile
+    for done, landing_file in enumerate(planned, start=1):
+        write_file(layout.landing, landing_file, tz)
+        report("files", done, len(planned))
+    report("anomalies", 0, 1)
+    copies = redeliver_files(anomaly_rng, layout.landing, [asterisk, mobile], tz)
+    truncation = truncate_ber_file(anomaly_rng, layout.landing, mobile, tz)
+    manifest, counts = build_manifest(
+        generator={
+            "seed": seed,
+            "subscribers": subscribers,
+            "month": month,
+            "days": day_count,
+            "timezone": OPERATOR_TIMEZONE,
+        },
+        files=planned,
+        copies=copies,
+        truncation=truncation,
+        network=network,
+    )
+    (layout.manifest / "anomalies.json").write_text(
+        json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+    )
+    report("anomalies", 1, 1)
+
+    files = {feed.value: 0 for feed in Feed}
+    records = {feed.value: 0 for feed in Feed}
+    for landing_file in planned + copies:
+        files[landing_file.feed.value] += 1
+        records[landing_file.feed.value] += len(landing_file.entries)
+    # Records wholly cut off by the truncation never reached the landing zone; the one cut
+    # in its middle is still there, as a broken record.
+    cut = truncation.landing_file
+    records[cut.feed.value] -= len(cut.entries) - truncation.truncated_record_number
+    return GenerationSummary(
+        accounts=len(base.accounts),
+        subscribers=len(base.subscribers),
+        files=files,
+        records=records,
+        anomalies=counts,
+    )

@@ -1,0 +1,79 @@
+"""The reference CSV headers of docs/data-contracts.md and the one way they are written."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+#: Column order of every reference file, exactly as docs/data-contracts.md lists it.
+REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts.csv": (
+        "account_id", "account_name", "account_class", "bill_cycle_day", "currency",
+        "service_address_id", "created_date",
+    ),
+    "service_addresses.csv": (
+        "service_address_id", "street", "city", "county", "state", "postal_code", "country",
+    ),
+    "subscribers.csv": (
+        "subscriber_id", "account_id", "service_type", "msisdn", "imsi", "plan_id",
+        "service_address_id", "activated_date", "cancelled_date", "status",
+    ),
+    "plans.csv": (
+        "plan_id", "plan_name", "service_type", "monthly_fee_micros", "included_voice_seconds",
+        "included_sms", "included_data_bytes", "rate_deck_id", "effective_from", "effective_to",
+    ),
+    "rate_deck.csv": (
+        "rate_deck_id", "service", "prefix", "destination_name", "destination_group",
+        "time_band", "connect_fee_micros", "price_micros", "price_unit", "first_increment",
+        "increment", "is_in_bundle", "effective_from",
+    ),
+    "time_bands.csv": ("time_band", "day_type", "start_time", "end_time", "weight"),
+    "holidays.csv": ("holiday_date", "holiday_name", "country"),
+    "carriers.csv": ("carrier_id", "carrier_name", "country", "currency", "settlement_period"),
+    "trunk_groups.csv": ("trunk_group", "carrier_id", "direction"),
+    "interconnect_rates.csv": (
+        "carrier_id", "prefix", "destination_name", "price_micros", "first_increment",
+        "increment", "effective_from",
+    ),
+    "tax_rules.csv": (
+        "tax_rule_id", "tax_name", "jurisdiction_level", "jurisdiction_code",
+        "charge_category", "service_type", "calculation_method", "rate_ppm", "amount_micros",
+        "exempt_account_classes", "is_billable", "effective_from",
+    ),
+    "hlr_snapshot.csv": ("imsi", "msisdn", "provisioning_status", "snapshot_date"),
+    "crm_orders.csv": (
+        "order_id", "account_id", "subscriber_id", "order_type", "plan_id", "ordered_date",
+        "completed_date", "order_status",
+    ),
+    "switches.csv": ("switch_id", "feed", "timezone", "description"),
+}  # fmt: skip
+
+Row = Mapping[str, object]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_reference_csv(directory: Path, name: str, rows: Iterable[Row]) -> int:
+    """Write one reference file with its documented header; returns the row count.
+
+    A row missing a documented column, or carrying an undocumented one, is a bug in the
+    generator, so it fails here rather than in a later stage.
+    """
+    columns = REFERENCE_COLUMNS[name]
+    count = 0
+    with (directory / name).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            if set(row) != set(columns):
+                raise ValueError(f"{name}: row columns {sorted(row)} differ from {columns}")
+            writer.writerow([_cell(row[column]) for column in columns])
+            count += 1
+    return count

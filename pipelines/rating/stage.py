@@ -1,0 +1,395 @@
+"""The rate stage: one billing period of lake usage -> rated_usage, recurring_charges and
+interconnect_legs partitions.
+
+Joins and time-zone arithmetic run in polars; the per-record arithmetic (time band,
+longest-prefix rate, increments, allowances, charges) runs in the Numba kernels behind
+``kernels.api``. docs/rating.md states the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from kernels import api
+from pipelines import lake
+from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.periods import mediation_dates, parse_period
+from pipelines.rating import tariff
+from pipelines.schema import (
+    INTERCONNECT_LEG_SCHEMA,
+    RATED_USAGE_SCHEMA,
+    RECURRING_CHARGE_SCHEMA,
+    RatingStatus,
+    SuspenseReason,
+)
+
+_USAGE_SUSPENSE = [
+    SuspenseReason.UNKNOWN_SUBSCRIBER.value,
+    SuspenseReason.NO_PLAN_AT_EVENT_TIME.value,
+    SuspenseReason.NO_RATE_FOR_DESTINATION.value,
+]
+_LEG_SUSPENSE = [
+    SuspenseReason.NO_CARRIER_FOR_TRUNK.value,
+    SuspenseReason.NO_RATE_FOR_DESTINATION.value,
+]
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    """What one run of ``rate_period`` wrote; money in micros."""
+
+    billing_period: str
+    usage_records: int
+    status_counts: dict[str, int]
+    suspense_by_reason: dict[str, int]
+    usage_charge_micros: int
+    recurring_charges: int
+    recurring_charge_micros: int
+    interconnect_legs: int
+    interconnect_suspense_by_reason: dict[str, int]
+    interconnect_cost_micros: int
+
+
+def _i64(frame: pl.DataFrame, column: str) -> np.ndarray:
+    return np.ascontiguousarray(frame[column].to_numpy(), dtype=np.int64)
+
+
+def _counts(frame: pl.DataFrame, column: str, keys: list[str]) -> dict[str, int]:
+    present = dict(frame[column].drop_nulls().value_counts().iter_rows())
+    return {key: int(present.get(key, 0)) for key in keys}
+
+
+def read_period_usage(layout: Layout, billing_period: str) -> pl.DataFrame:
+    """Usage rows whose start, in operator local time, falls in the period.
+
+    Reads the file dates that can hold them (the period and a day either side) and adds
+    local_seconds (local wall clock as seconds since 1970-01-01T00:00), event_date (local
+    date) and billing_period.
+    """
+    tables = [
+        lake.read_table(layout, "usage", {"file_date": day.isoformat()})
+        for day in sorted(mediation_dates(billing_period))
+    ]
+    usage = pl.DataFrame(pa.concat_tables(tables))
+    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
+    usage = usage.with_columns(
+        local.dt.epoch("s").alias("local_seconds"),
+        local.dt.date().alias("event_date"),
+        local.dt.strftime("%Y-%m").alias("billing_period"),
+    ).filter(pl.col("billing_period") == billing_period)
+    if usage["usage_id"].is_duplicated().any():
+        raise ValueError(f"usage holds a usage_id twice for {billing_period}")
+    return usage
+
+
+def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFrame) -> pl.DataFrame:
+    """Subscriber and plan version of each record at its local event date.
+
+    A recycled number belongs to the subscriber who activated it last on or before the
+    event date, so a row never multiplies when a number changed hands.
+    """
+    holders = (
+        subscribers.filter(pl.col("msisdn").is_not_null() & pl.col("activated_date").is_not_null())
+        .select(
+            pl.col("msisdn").alias("served_msisdn"),
+            "subscriber_id",
+            "account_id",
+            "plan_id",
+            "activated_date",
+        )
+        .sort("activated_date")
+    )
+    versions = plans.select(
+        "plan_id",
+        pl.col("effective_from").alias("plan_effective_from"),
+        pl.col("effective_to").alias("plan_effective_to"),
+        "rate_deck_id",
+        "included_voice_seconds",
+        "included_sms",
+        "included_data_bytes",
+    ).sort("plan_effective_from")
+    # Both sides are sorted on the date as a whole, which sorts every by-group too; polars
+    # cannot verify that itself when by-groups are given.
+    return (
+        usage.sort("event_date")
+        .join_asof(
+            holders,
+            left_on="event_date",
+            right_on="activated_date",
+            by="served_msisdn",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join_asof(
+            versions,
+            left_on="event_date",
+            right_on="plan_effective_from",
+            by="plan_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .with_columns(
+            (
+                pl.col("plan_effective_from").is_not_null()
+                & (
+                    pl.col("plan_effective_to").is_null()
+                    | (pl.col("event_date") <= pl.col("plan_effective_to"))
+                )
+            ).alias("has_plan")
+        )
+    )
+
+
+def rate_usage(usage: pl.DataFrame, retail: tariff.RetailTariff) -> pl.DataFrame:
+    """Rate attributed usage (from ``_attribute``): one rated_usage row per usage row."""
+    service = pl.col("service")
+    not_billable = (pl.col("direction") == "inbound") | (
+        (service == "voice") & ~pl.col("is_answered").fill_null(False)
+    )
+    frame = (
+        usage.join(retail.tariffs, on=["rate_deck_id", "service"], how="left")
+        .with_columns(
+            # Decided before rating: not billable, or the reason for suspense.
+            pl.when(not_billable)
+            .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
+            .when(pl.col("subscriber_id").is_null())
+            .then(pl.lit(SuspenseReason.UNKNOWN_SUBSCRIBER.value))
+            .when(~pl.col("has_plan"))
+            .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
+            .alias("decided"),
+            pl.when(service == "voice")
+            .then(pl.col("duration_seconds"))
+            .when(service == "sms")
+            .then(pl.lit(1, dtype=pl.Int64))
+            .when(service == "data")
+            .then(pl.col("data_volume_bytes"))
+            .fill_null(0)
+            .alias("units"),
+            pl.when(service == "voice")
+            .then(pl.col("included_voice_seconds"))
+            .when(service == "sms")
+            .then(pl.col("included_sms"))
+            .when(service == "data")
+            .then(pl.col("included_data_bytes"))
+            .fill_null(0)
+            .alias("allowance"),
+        )
+        .with_columns(
+            pl.when(pl.col("decided").is_null())
+            .then(pl.col("tariff"))
+            .fill_null(-1)
+            .alias("tariff")
+        )
+        # Allowance pools (subscriber x service) in event order; ties broken by usage_id.
+        .sort("subscriber_id", "service", "started_at", "usage_id", nulls_last=True)
+        .with_columns(pl.struct("subscriber_id", "service").rle_id().cast(pl.Int64).alias("pool"))
+    )
+    number_value, number_len = api.encode_numbers(frame["other_party_number"].to_arrow())
+    result = api.rate_usage(
+        pool_id=_i64(frame, "pool"),
+        tariff=_i64(frame, "tariff"),
+        local_seconds=_i64(frame, "local_seconds"),
+        number_value=number_value,
+        number_len=number_len,
+        units=_i64(frame, "units"),
+        allowance=_i64(frame, "allowance"),
+        holiday_days=retail.holiday_days,
+        bands=retail.bands,
+        rates=retail.rates,
+    )
+    bands = pl.DataFrame(
+        {
+            "band": np.arange(len(retail.band_names), dtype=np.int64),
+            "time_band": list(retail.band_names),
+        }
+    )
+    frame = (
+        frame.with_columns(
+            pl.Series("band", result.band),
+            pl.Series("rate_row", result.rate_row),
+            pl.Series("outcome", result.outcome),
+            pl.Series("billable_units", result.billable_units),
+            pl.Series("allowance_units", result.allowance_units),
+            pl.Series("chargeable_units", result.chargeable_units),
+            pl.Series("charge_micros", result.charge_micros),
+        )
+        .join(bands, on="band", how="left")
+        .join(retail.rate_rows, on="rate_row", how="left")
+    )
+    outcome = pl.col("outcome")
+    decided = pl.col("decided")
+    return frame.with_columns(
+        pl.when(decided == RatingStatus.NOT_BILLABLE.value)
+        .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
+        .when(decided.is_not_null() | (outcome == api.Outcome.NO_RATE) | (outcome == 0))
+        .then(pl.lit(RatingStatus.SUSPENSE.value))
+        .when(outcome == api.Outcome.ZERO_RATED)
+        .then(pl.lit(RatingStatus.ZERO_RATED.value))
+        .otherwise(pl.lit(RatingStatus.RATED.value))
+        .alias("rating_status"),
+        # A rateable record with no tariff (outcome 0) only arises from an unknown service.
+        pl.when(decided == RatingStatus.NOT_BILLABLE.value)
+        .then(None)
+        .when(decided.is_not_null())
+        .then(decided)
+        .when((outcome == api.Outcome.NO_RATE) | (outcome == 0))
+        .then(pl.lit(SuspenseReason.NO_RATE_FOR_DESTINATION.value))
+        .alias("suspense_reason"),
+        pl.when(pl.col("has_plan")).then(pl.col("rate_deck_id")).alias("rate_deck_id"),
+        pl.when(pl.col("rate_row") >= 0)
+        .then(pl.concat_str("plan_id", "rate_deck_id", "rate_effective_from", separator="/"))
+        .alias("tariff_version"),
+    ).sort("usage_id")
+
+
+def cost_interconnect(usage: pl.DataFrame, carriers: tariff.InterconnectTariff) -> pl.DataFrame:
+    """One leg per outbound answered voice record that left on an outgoing trunk group."""
+    legs = (
+        usage.filter(
+            (pl.col("service") == "voice")
+            & (pl.col("direction") == "outbound")
+            & pl.col("is_answered").fill_null(False)
+            & pl.col("outgoing_trunk_group").is_not_null()
+            & (pl.col("outgoing_trunk_group") != "")
+        )
+        .join(
+            carriers.trunks.rename({"trunk_group": "outgoing_trunk_group"}),
+            on="outgoing_trunk_group",
+            how="left",
+        )
+        .sort("usage_id")
+    )
+    number_value, number_len = api.encode_numbers(legs["other_party_number"].to_arrow())
+    costs = api.cost_legs(
+        group=np.ascontiguousarray(legs["carrier"].fill_null(-1).to_numpy(), dtype=np.int64),
+        local_seconds=_i64(legs, "local_seconds"),
+        number_value=number_value,
+        number_len=number_len,
+        seconds=np.ascontiguousarray(
+            legs["duration_seconds"].fill_null(0).to_numpy(), dtype=np.int64
+        ),
+        rates=carriers.rates,
+    )
+    rate_rows = carriers.rate_rows.drop("carrier_id")
+    return (
+        legs.with_columns(
+            pl.Series("rate_row", costs.rate_row),
+            pl.Series("billable_seconds", costs.billable_seconds),
+            pl.Series("cost_micros", costs.cost_micros),
+        )
+        .join(rate_rows, on="rate_row", how="left")
+        .with_columns(
+            pl.when(pl.col("rate_row") >= 0)
+            .then(pl.lit(RatingStatus.RATED.value))
+            .otherwise(pl.lit(RatingStatus.SUSPENSE.value))
+            .alias("rating_status"),
+            pl.when(pl.col("carrier_id").is_null())
+            .then(pl.lit(SuspenseReason.NO_CARRIER_FOR_TRUNK.value))
+            .when(pl.col("rate_row") < 0)
+            .then(pl.lit(SuspenseReason.NO_RATE_FOR_DESTINATION.value))
+            .alias("suspense_reason"),
+            pl.when(pl.col("rate_row") >= 0)
+            .then(pl.concat_str("carrier_id", "rate_effective_from", separator="/"))
+            .alias("tariff_version"),
+        )
+        .sort("usage_id")
+    )
+
+
+def recurring_charges(
+    subscribers: pl.DataFrame, plans: pl.DataFrame, billing_period: str
+) -> pl.DataFrame:
+    """Monthly fees prorated by day: one row per subscriber and plan version in the period.
+
+    Subscriptions are [activated_date, cancelled_date) and plan versions [effective_from,
+    effective_to] (last day inclusive); charge = half-up(fee x active_days / period_days).
+    """
+    first, last = parse_period(billing_period)
+    end = last + timedelta(days=1)
+    period_days = (end - first).days
+    fees = _i64(plans, "monthly_fee_micros")
+    if fees.size and int(fees.max()) > np.iinfo(np.int64).max // 31:
+        raise OverflowError("plans.csv: monthly_fee_micros too large to prorate in int64")
+    charges = (
+        subscribers.filter(pl.col("activated_date").is_not_null())
+        .join(
+            plans.select("plan_id", "effective_from", "effective_to", "monthly_fee_micros"),
+            on="plan_id",
+            how="inner",
+        )
+        .with_columns(
+            pl.max_horizontal("activated_date", "effective_from", pl.lit(first)).alias("start"),
+            pl.min_horizontal(
+                pl.col("cancelled_date").fill_null(end),
+                pl.col("effective_to").dt.offset_by("1d").fill_null(end),
+                pl.lit(end),
+            ).alias("stop"),
+        )
+        .filter(pl.col("stop") > pl.col("start"))
+        .with_columns((pl.col("stop") - pl.col("start")).dt.total_days().alias("active_days"))
+    )
+    return charges.select(
+        pl.lit(billing_period).alias("billing_period"),
+        "subscriber_id",
+        "account_id",
+        "plan_id",
+        "service_type",
+        pl.lit(first).alias("period_start_date"),
+        pl.lit(last).alias("period_end_date"),
+        "active_days",
+        pl.lit(period_days).alias("period_days"),
+        "monthly_fee_micros",
+        (
+            (pl.col("monthly_fee_micros") * pl.col("active_days") + period_days // 2) // period_days
+        ).alias("charge_micros"),
+        "start",
+    ).sort("subscriber_id", "start")
+
+
+def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    return frame.select(schema.names).to_arrow().cast(schema)
+
+
+def rate_period(layout: Layout, billing_period: str) -> RatingResult:
+    """Rate one billing period and replace its three lake partitions.
+
+    Rerunning on the same lake and reference data writes byte-identical partitions.
+    """
+    plans = tariff.load_plans(layout)
+    subscribers = tariff.load_subscribers(layout)
+    retail = tariff.load_retail_tariff(layout, plans)
+    carriers = tariff.load_interconnect_tariff(layout)
+
+    usage = read_period_usage(layout, billing_period)
+    rated = rate_usage(_attribute(usage, subscribers, plans), retail)
+    # Every usage row of the period exactly once (usage_ids are unique, rated is sorted).
+    if not rated["usage_id"].equals(usage["usage_id"].sort()):
+        raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
+    legs = cost_interconnect(usage, carriers)
+    recurring = recurring_charges(subscribers, plans, billing_period)
+
+    partition = {"billing_period": billing_period}
+    lake.write_partition(layout, "rated_usage", partition, _to_arrow(rated, RATED_USAGE_SCHEMA))
+    lake.write_partition(
+        layout, "recurring_charges", partition, _to_arrow(recurring, RECURRING_CHARGE_SCHEMA)
+    )
+    lake.write_partition(
+        layout, "interconnect_legs", partition, _to_arrow(legs, INTERCONNECT_LEG_SCHEMA)
+    )
+    return RatingResult(
+        billing_period=billing_period,
+        usage_records=rated.height,
+        status_counts=_counts(rated, "rating_status", [s.value for s in RatingStatus]),
+        suspense_by_reason=_counts(rated, "suspense_reason", _USAGE_SUSPENSE),
+        usage_charge_micros=int(rated["charge_micros"].sum()),
+        recurring_charges=recurring.height,
+        recurring_charge_micros=int(recurring["charge_micros"].sum()),
+        interconnect_legs=legs.height,
+        interconnect_suspense_by_reason=_counts(legs, "suspense_reason", _LEG_SUSPENSE),
+        interconnect_cost_micros=int(legs["cost_micros"].sum()),
+    )

@@ -1,0 +1,400 @@
+# ruff: noqa: E501  (the data tables below are wider than code lines)
+"""A tiny operator for the dbt project: 3 accounts, 6 subscribers, one billing period (2025-03).
+
+Hand-made so that every mart value can be worked out on paper; the expected numbers in
+test_build.py are written from these tables, not recomputed with SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.config import Layout
+from pipelines.lake import write_partition
+from pipelines.schema import LAKE_TABLES
+
+PERIOD = "2025-03"
+FILE_DATE = date(2025, 3, 10)
+BER_FILE = "MSC1_2025031010_000001.ber"
+AST_FILE = "Master_AST1_2025031012_000001.csv"
+AST_DUP_FILE = "Master_AST1_2025031012_000002.csv"
+BER_FILE_ID = "b" * 64
+AST_FILE_ID = "a" * 64
+MB = 1_048_576
+
+REFERENCE_CSV: dict[str, str] = {
+    "accounts.csv": """\
+account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,created_date
+A001,Ada Consumer,consumer,1,USD,AD1,2024-01-01
+A002,Bell Business,business,1,USD,AD2,2024-01-01
+A003,Cy Lifeline,lifeline,1,USD,AD3,2024-01-01
+""",
+    "service_addresses.csv": """\
+service_address_id,street,city,county,state,postal_code,country
+AD1,1 Main St,Chicago,Cook,IL,60601,US
+AD2,2 Capitol Ave,Springfield,Sangamon,IL,62701,US
+AD3,3 Congress Ave,Austin,Travis,TX,78701,US
+""",
+    "subscribers.csv": """\
+subscriber_id,account_id,service_type,msisdn,imsi,plan_id,service_address_id,activated_date,cancelled_date,status
+S001,A001,mobile,13125550101,310260000000001,P-MOB-S,AD1,2024-01-01,,active
+S002,A001,broadband,,,P-BB,AD1,2024-01-01,,active
+S003,A002,mobile,12175550103,310260000000003,P-MOB-L,AD2,2024-01-01,,active
+S004,A002,fixed_voip,12175550104,,P-VOIP,AD2,2025-03-22,,active
+S005,A003,mobile,15125550105,310260000000005,P-MOB-S,AD3,2024-01-01,,active
+S006,A003,mobile,15125550106,310260000000006,P-MOB-S,AD3,2024-01-01,2025-02-15,cancelled
+""",
+    "plans.csv": """\
+plan_id,plan_name,service_type,monthly_fee_micros,included_voice_seconds,included_sms,included_data_bytes,rate_deck_id,effective_from,effective_to
+P-MOB-S,Mobile S,mobile,20000000,0,0,0,RD1,2024-01-01,
+P-MOB-L,Mobile L,mobile,45000000,0,0,0,RD1,2024-01-01,
+P-BB,Broadband 500,broadband,50000000,0,0,0,RD1,2024-01-01,
+P-VOIP,Home Phone,fixed_voip,25000000,0,0,0,RD1,2024-01-01,
+""",
+    "rate_deck.csv": """\
+rate_deck_id,service,prefix,destination_name,destination_group,time_band,connect_fee_micros,price_micros,price_unit,first_increment,increment,is_in_bundle,effective_from
+RD1,voice,44,United Kingdom,international,peak,0,600000,60,1,1,false,2024-01-01
+RD1,voice,44,United Kingdom,international,offpeak,0,300000,60,1,1,false,2024-01-01
+RD1,voice,1,USA,domestic,peak,0,30000,60,1,1,false,2024-01-01
+RD1,voice,882,International Networks,premium,peak,0,3000000,60,1,1,false,2024-01-01
+RD1,sms,44,United Kingdom,international,peak,0,200000,1,1,1,false,2024-01-01
+RD1,data,,Data,data,peak,0,10000,1048576,1,1,false,2024-01-01
+""",
+    "carriers.csv": """\
+carrier_id,carrier_name,country,currency,settlement_period
+C1,Transit One,US,USD,monthly
+C2,Premium Routes,GB,USD,monthly
+""",
+    "tax_rules.csv": """\
+tax_rule_id,tax_name,jurisdiction_level,jurisdiction_code,charge_category,service_type,calculation_method,rate_ppm,amount_micros,exempt_account_classes,is_billable,effective_from
+TX-FUSF,Federal USF,federal,US,all,mobile,percent,100000,,lifeline,true,2024-01-01
+TX-FUSF-2,Federal USF,federal,US,all,mobile,percent,200000,,lifeline,true,2025-04-01
+TX-IL-SALES,Illinois telecom excise,state,IL,usage,all,percent,62500,,,true,2024-01-01
+TX-CHI-911,Chicago 911 surcharge,city,Chicago,all,mobile,per_line,,3900000,,true,2024-01-01
+TX-COOK,Cook County broadband fee,county,Cook,recurring,broadband,percent,20000,,,true,2024-01-01
+TX-IL-GRT,Illinois gross receipts,state,IL,all,all,percent,30000,,,false,2024-01-01
+TX-TX-911,Texas 911 fee,state,TX,all,mobile,per_line,,500000,,true,2024-01-01
+""",
+    "hlr_snapshot.csv": """\
+imsi,msisdn,provisioning_status,snapshot_date
+310260000000001,13125550101,active,2025-03-31
+310260000000003,12175550103,active,2025-03-31
+310260000000005,15125550105,barred,2025-03-31
+310260000000006,15125550106,active,2025-03-31
+310260000000099,13125550199,active,2025-03-31
+""",
+}
+
+# One row per usage record, all on FILE_DATE (UTC). "ber" rows are mobile (file BER_FILE,
+# 26 records: 24 here, record 7 rejected, record 8 a duplicate); "ast" rows are the fixed
+# VoIP line (file AST_FILE, 5 records; AST_DUP_FILE repeats its bytes). p01-p10 are an IRSF
+# burst: 10 answered premium calls from S005 between 02:15 and 03:45.
+USAGE_TABLE = """\
+id   | file | rec | subscriber | type     | other party  | hh:mm | secs | bytes   | status       | suspense reason         | group         | destination            | charge
+u01  | ber  |   1 | S001       | voice_mo | 447700900123 | 08:00 |  120 |       0 | rated        | -                       | international | United Kingdom         | 1200000
+u02  | ber  |   2 | S001       | voice_mo | 13125550999  | 08:10 |  300 |       0 | rated        | -                       | domestic      | USA                    | 0
+u03  | ber  |   3 | S001       | sms_mo   | 447700900123 | 08:20 |    0 |       0 | rated        | -                       | international | United Kingdom         | 200000
+u04  | ber  |   4 | S001       | data     | -            | 08:30 |  600 | 5242880 | rated        | -                       | data          | Data                   | 0
+u05  | ber  |   5 | S003       | voice_mo | 447700900124 | 09:00 |   60 |       0 | rated        | -                       | international | United Kingdom         | 600000
+u06  | ber  |   6 | S003       | voice_mt | 13125550888  | 09:10 |  200 |       0 | not_billable | -                       | domestic      | USA                    | 0
+u07  | ber  |   9 | S003       | voice_mo | 911          | 09:20 |   40 |       0 | zero_rated   | -                       | emergency     | Emergency              | 0
+u09  | ber  |  10 | S005       | data     | -            | 10:00 |  900 | 1048576 | rated        | -                       | data          | Data                   | 35000
+u10  | ber  |  11 | -          | voice_mo | 447700900555 | 10:10 |  600 |       0 | suspense     | unknown_subscriber      | -             | -                      | 0
+u11  | ber  |  12 | -          | sms_mo   | 447700900555 | 10:20 |    0 |       0 | suspense     | unknown_subscriber      | -             | -                      | 0
+u12  | ber  |  13 | S003       | voice_mo | 99912345     | 10:30 |   30 |       0 | suspense     | no_rate_for_destination | -             | -                      | 0
+u13  | ber  |  14 | S001       | voice_mo | 447700900125 | 11:00 |   61 |       0 | rated        | -                       | international | United Kingdom         | 610000
+u14  | ber  |  15 | S005       | sms_mo   | 447700900126 | 11:10 |    0 |       0 | rated        | -                       | international | United Kingdom         | 200000
+u15  | ber  |  16 | S003       | data     | -            | 11:20 | 1200 | 2097152 | rated        | -                       | data          | Data                   | 20000
+p01  | ber  |  17 | S005       | voice_mo | 8821234567   | 02:15 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p02  | ber  |  18 | S005       | voice_mo | 8821234567   | 02:25 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p03  | ber  |  19 | S005       | voice_mo | 8821234567   | 02:35 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p04  | ber  |  20 | S005       | voice_mo | 8821234567   | 02:45 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p05  | ber  |  21 | S005       | voice_mo | 8821234567   | 02:55 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p06  | ber  |  22 | S005       | voice_mo | 8821234567   | 03:05 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p07  | ber  |  23 | S005       | voice_mo | 8821234567   | 03:15 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p08  | ber  |  24 | S005       | voice_mo | 8821234567   | 03:25 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p09  | ber  |  25 | S005       | voice_mo | 8821234567   | 03:35 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+p10  | ber  |  26 | S005       | voice_mo | 8821234567   | 03:45 |   90 |       0 | rated        | -                       | premium       | International Networks | 1000000
+u16  | ast  |   1 | S004       | voice_mo | 12175550000  | 12:00 |  180 |       0 | rated        | -                       | domestic      | USA                    | 90000
+u17  | ast  |   2 | S004       | voice_mo | 442071234567 | 12:10 |  300 |       0 | rated        | -                       | international | United Kingdom         | 3000000
+u18  | ast  |   3 | S004       | voice_mt | 13125550777  | 12:20 |  100 |       0 | not_billable | -                       | domestic      | USA                    | 0
+u19  | ast  |   4 | S004       | voice_mo | 18005550100  | 12:30 |   60 |       0 | zero_rated   | -                       | toll_free     | Toll free              | 0
+u20  | ast  |   5 | S004       | voice_mo | 12175550001  | 12:40 |   90 |       0 | rated        | -                       | domestic      | USA                    | 45000
+"""
+
+# Interconnect legs by usage id: u12 is left in suspense (no rate), the rest are rated.
+LEGS_TABLE = """\
+id   | carrier | prefix | destination            | billable | cost   | status
+u01  | C1      | 44     | United Kingdom         |      120 | 300000 | rated
+u05  | C1      | 44     | United Kingdom         |       60 | 150000 | rated
+u13  | C1      | 44     | United Kingdom         |       61 | 152500 | rated
+u17  | C1      | 44     | United Kingdom         |      300 | 750000 | rated
+u12  | C1      | -      | -                      |        0 |      0 | suspense
+p01  | C2      | 882    | International Networks |       90 | 800000 | rated
+p02  | C2      | 882    | International Networks |       90 | 800000 | rated
+p03  | C2      | 882    | International Networks |       90 | 800000 | rated
+p04  | C2      | 882    | International Networks |       90 | 800000 | rated
+p05  | C2      | 882    | International Networks |       90 | 800000 | rated
+p06  | C2      | 882    | International Networks |       90 | 800000 | rated
+p07  | C2      | 882    | International Networks |       90 | 800000 | rated
+p08  | C2      | 882    | International Networks |       90 | 800000 | rated
+p09  | C2      | 882    | International Networks |       90 | 800000 | rated
+p10  | C2      | 882    | International Networks |       90 | 800000 | rated
+"""
+
+_MSISDN = {
+    "S001": "13125550101",
+    "S003": "12175550103",
+    "S004": "12175550104",
+    "S005": "15125550105",
+}
+_IMSI = {"S001": "310260000000001", "S003": "310260000000003", "S005": "310260000000005"}
+_ACCOUNT = {"S001": "A001", "S003": "A002", "S004": "A002", "S005": "A003"}
+_PLAN = {"S001": "P-MOB-S", "S003": "P-MOB-L", "S004": "P-VOIP", "S005": "P-MOB-S"}
+UNKNOWN_MSISDN = "13125550777"
+
+RECURRING = [
+    # subscriber, account, plan, service type, active days, fee, charge
+    ("S001", "A001", "P-MOB-S", "mobile", 31, 20_000_000, 20_000_000),
+    ("S002", "A001", "P-BB", "broadband", 31, 50_000_000, 50_000_000),
+    ("S003", "A002", "P-MOB-L", "mobile", 31, 45_000_000, 45_000_000),
+    # 25 000 000 x 10 / 31 = 8 064 516.13 -> 8 064 516
+    ("S004", "A002", "P-VOIP", "fixed_voip", 10, 25_000_000, 8_064_516),
+    ("S005", "A003", "P-MOB-S", "mobile", 31, 20_000_000, 20_000_000),
+]
+
+
+def _parse_table(text: str) -> list[dict[str, str | None]]:
+    """Rows of a `|`-separated text table; `-` is null."""
+    header, *lines = text.strip().splitlines()
+    names = [name.strip() for name in header.split("|")]
+    return [
+        {
+            name: (None if value.strip() == "-" else value.strip())
+            for name, value in zip(names, line.split("|"), strict=True)
+        }
+        for line in lines
+    ]
+
+
+def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    schema, _ = LAKE_TABLES[name]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def usage_rows() -> list[dict[str, Any]]:
+    """The canonical usage rows (lake `usage`) with their rating (lake `rated_usage`)."""
+    rows = []
+    for spec in _parse_table(USAGE_TABLE):
+        is_ber = spec["file"] == "ber"
+        file_id = BER_FILE_ID if is_ber else AST_FILE_ID
+        subscriber = spec["subscriber"]
+        record_type = str(spec["type"])
+        service = record_type.split("_")[0]
+        seconds = int(str(spec["secs"]))
+        volume = int(str(spec["bytes"]))
+        hour, minute = (int(part) for part in str(spec["hh:mm"]).split(":"))
+        started = datetime(2025, 3, 10, hour, minute, tzinfo=UTC)
+        number = int(str(spec["rec"]))
+        rows.append(
+            {
+                "usage_id": f"{file_id[:16]}-{number}",
+                "file_id": file_id,
+                "file_name": BER_FILE if is_ber else AST_FILE,
+                "record_number": number,
+                "feed": "ts32298_ber" if is_ber else "asterisk_cdr_csv",
+                "switch_id": "MSC1" if is_ber else "AST1",
+                "file_date": FILE_DATE,
+                "record_key": f"key-{spec['id']}",
+                "record_type": record_type,
+                "service": service,
+                "direction": {"mo": "outbound", "mt": "inbound"}.get(
+                    record_type.split("_")[-1], "none"
+                ),
+                "served_msisdn": _MSISDN.get(subscriber or "", UNKNOWN_MSISDN),
+                "served_imsi": _IMSI.get(subscriber or "", "310260000000077" if is_ber else None),
+                "served_imei": None,
+                "other_party_number": spec["other party"],
+                "started_at": started,
+                "answered_at": started,
+                "ended_at": started + timedelta(seconds=seconds),
+                "duration_seconds": seconds,
+                "uplink_bytes": volume // 2,
+                "downlink_bytes": volume - volume // 2,
+                "data_volume_bytes": volume,
+                "is_answered": True,
+                "release_cause": "normal",
+                "outgoing_trunk_group": "TG1" if spec["id"] in _legs() else None,
+                "incoming_trunk_group": None,
+                "cell_id": "cell-1" if is_ber else None,
+                "billing_period": PERIOD,
+                "subscriber_id": subscriber,
+                "account_id": _ACCOUNT.get(subscriber or ""),
+                "plan_id": _PLAN.get(subscriber or ""),
+                "rate_deck_id": "RD1" if subscriber else None,
+                "destination_prefix": None,
+                "destination_name": spec["destination"],
+                "destination_group": spec["group"],
+                "time_band": "peak",
+                "billable_units": seconds,
+                "allowance_units": 0,
+                "chargeable_units": seconds,
+                "charge_micros": int(str(spec["charge"])),
+                "rating_status": spec["status"],
+                "suspense_reason": spec["suspense reason"],
+                "tariff_version": "v1",
+                "fixture_id": spec["id"],
+            }
+        )
+    return rows
+
+
+def _legs() -> dict[str | None, dict[str, str | None]]:
+    return {leg["id"]: leg for leg in _parse_table(LEGS_TABLE)}
+
+
+def registry_row(
+    file_name: str,
+    file_id: str,
+    feed: str,
+    switch: str,
+    sequence: int,
+    status: str,
+    counts: tuple[int, int, int, int],
+    duplicate_of: str | None = None,
+) -> dict[str, Any]:
+    """A file_registry row; counts = (in, accepted, rejected, duplicate)."""
+    records_in, accepted, rejected, duplicate = counts
+    return {
+        "file_id": file_id,
+        "file_name": file_name,
+        "feed": feed,
+        "switch_id": switch,
+        "file_date": FILE_DATE,
+        "file_sequence_number": sequence,
+        "file_bytes": 1000,
+        "file_status": status,
+        "duplicate_of_file_id": duplicate_of,
+        "records_in": records_in,
+        "records_accepted": accepted,
+        "records_rejected": rejected,
+        "records_duplicate": duplicate,
+    }
+
+
+def write_fixture(root: Path) -> Layout:
+    """Write the reference CSVs and lake partitions of the tiny operator under ``root``."""
+    layout = Layout(root)
+    layout.reference.mkdir(parents=True, exist_ok=True)
+    for name, text in REFERENCE_CSV.items():
+        (layout.reference / name).write_text(text, encoding="utf-8")
+
+    usage = usage_rows()
+    day = FILE_DATE.isoformat()
+    for feed in ("ts32298_ber", "asterisk_cdr_csv"):
+        feed_rows = [row for row in usage if row["feed"] == feed]
+        write_partition(
+            layout, "usage", {"feed": feed, "file_date": day}, _table("usage", feed_rows)
+        )
+    reject = {
+        "file_id": BER_FILE_ID,
+        "file_name": BER_FILE,
+        "feed": "ts32298_ber",
+        "switch_id": "MSC1",
+        "file_date": FILE_DATE,
+        "record_number": 7,
+        "reason_code": "truncated_record",
+        "reason_detail": "CDR cut short",
+        "raw_text": "a0",
+    }
+    ber, ast = (
+        {"feed": "ts32298_ber", "file_date": day},
+        {"feed": "asterisk_cdr_csv", "file_date": day},
+    )
+    write_partition(layout, "rejects", ber, _table("rejects", [reject]))
+    write_partition(layout, "rejects", ast, _table("rejects", []))
+    write_partition(
+        layout,
+        "file_registry",
+        ber,
+        _table(
+            "file_registry",
+            [
+                registry_row(
+                    BER_FILE, BER_FILE_ID, "ts32298_ber", "MSC1", 1, "processed", (26, 24, 1, 1)
+                )
+            ],
+        ),
+    )
+    write_partition(
+        layout,
+        "file_registry",
+        ast,
+        _table(
+            "file_registry",
+            [
+                registry_row(
+                    AST_FILE, AST_FILE_ID, "asterisk_cdr_csv", "AST1", 1, "processed", (5, 5, 0, 0)
+                ),
+                registry_row(
+                    AST_DUP_FILE,
+                    AST_FILE_ID,
+                    "asterisk_cdr_csv",
+                    "AST1",
+                    2,
+                    "duplicate_file",
+                    (5, 0, 0, 5),
+                    duplicate_of=AST_FILE_ID,
+                ),
+            ],
+        ),
+    )
+    period = {"billing_period": PERIOD}
+    write_partition(layout, "rated_usage", period, _table("rated_usage", usage))
+
+    legs = _legs()
+    leg_rows = [
+        {
+            "usage_id": row["usage_id"],
+            "billing_period": PERIOD,
+            "started_at": row["started_at"],
+            "served_msisdn": row["served_msisdn"],
+            "other_party_number": row["other_party_number"],
+            "outgoing_trunk_group": "TG1",
+            "carrier_id": leg["carrier"],
+            "destination_prefix": leg["prefix"],
+            "destination_name": leg["destination"],
+            "duration_seconds": row["duration_seconds"],
+            "billable_seconds": int(str(leg["billable"])),
+            "cost_micros": int(str(leg["cost"])),
+            "rating_status": leg["status"],
+            "suspense_reason": "no_rate_for_destination" if leg["status"] == "suspense" else None,
+            "tariff_version": "v1",
+        }
+        for row in usage
+        if (leg := legs.get(row["fixture_id"])) is not None
+    ]
+    write_partition(layout, "interconnect_legs", period, _table("interconnect_legs", leg_rows))
+
+    recurring = [
+        {
+            "billing_period": PERIOD,
+            "subscriber_id": subscriber,
+            "account_id": account,
+            "plan_id": plan,
+            "service_type": service_type,
+            "period_start_date": date(2025, 3, 1),
+            "period_end_date": date(2025, 3, 31),
+            "active_days": days,
+            "period_days": 31,
+            "monthly_fee_micros": fee,
+            "charge_micros": charge,
+        }
+        for subscriber, account, plan, service_type, days, fee, charge in RECURRING
+    ]
+    write_partition(layout, "recurring_charges", period, _table("recurring_charges", recurring))
+    return layout

@@ -1,0 +1,395 @@
+"""The synthetic operator: contract shapes, determinism, and a manifest that tells the truth.
+
+Every check reads the written files back (with the csv module, phonenumbers and the TS
+32.297 frame reader) rather than trusting the generator's own objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import phonenumbers
+import pytest
+
+from pipelines.config import Layout
+from pipelines.generate import generate_operator
+from pipelines.generate.customers import build_customer_base
+from pipelines.generate.traffic import (
+    TrafficBuilder,
+    build_number_pools,
+    build_traffic,
+    number_mobile_sessions,
+    traffic_days,
+)
+from pipelines.reference import REFERENCE_FILES, require_reference
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "data-contracts.md"
+TINY = {"seed": 11, "subscribers": 20, "days": 2}
+ASTERISK_COLUMNS = 21  # newcdrcolumns layout
+_STEM = r"(?P<switch>[\w-]+)_(?P<hour>\d{10})_(?P<seq>\d{6})"
+NAME_PATTERNS = {
+    "asterisk_cdr_csv": re.compile(rf"^Master_{_STEM}\.csv$"),
+    "ts32298_ber": re.compile(rf"^{_STEM}\.ber$"),
+}
+
+
+def documented_columns() -> dict[str, list[str]]:
+    """Reference file columns as docs/data-contracts.md lists them."""
+    columns = {}
+    for line in CONTRACTS.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\| `(\w+\.csv)` \| (.+) \|$", line)
+        if match:
+            # Notes in parentheses, and a trailing "— source" remark, are not columns.
+            text = re.sub(r"\([^)]*\)", "", match.group(2)).split(" — ")[0]
+            columns[match.group(1)] = [c.strip() for c in text.split(",")]
+    return columns
+
+
+def generate(root: Path, **overrides: int) -> Layout:
+    layout = Layout(root)
+    generate_operator(layout, **{**TINY, **overrides})
+    return layout
+
+
+def digests(layout: Layout) -> dict[str, str]:
+    return {
+        str(path.relative_to(layout.root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in (layout.reference, layout.landing, layout.manifest)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def read_rows(layout: Layout, name: str) -> list[dict[str, str]]:
+    with (layout.reference / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    return generate(tmp_path_factory.mktemp("operator"))
+
+
+@pytest.fixture(scope="module")
+def manifest(operator: Layout) -> dict:
+    return json.loads((operator.manifest / "anomalies.json").read_text(encoding="utf-8"))
+
+
+def landed(layout: Layout, feed: str) -> list[Path]:
+    return sorted((layout.landing / feed).rglob("*.*"))
+
+
+def asterisk_lines(layout: Layout, file_name: str) -> list[str]:
+    path = next((layout.landing / "asterisk_cdr_csv").rglob(file_name))
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_every_reference_file_has_its_documented_header(operator: Layout) -> None:
+    require_reference(operator)
+    documented = documented_columns()
+    assert sorted(documented) == sorted(REFERENCE_FILES)
+    for name in REFERENCE_FILES:
+        with (operator.reference / name).open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle))
+        assert header == documented[name], name
+        assert read_rows(operator, name), f"{name} has no rows"
+
+
+def test_money_counts_and_flags_parse_as_their_types(operator: Layout) -> None:
+    counts = {"included_sms", "first_increment", "increment", "price_unit", "rate_ppm",
+              "weight", "bill_cycle_day"}  # fmt: skip
+    for name in REFERENCE_FILES:
+        for row in read_rows(operator, name):
+            for column, value in row.items():
+                if column in counts or column.endswith(("_micros", "_seconds", "_bytes")):
+                    assert re.fullmatch(r"-?\d+", value), (name, column, value)
+                if column.startswith("is_"):
+                    assert value in ("true", "false"), (name, column, value)
+
+
+def test_same_seed_writes_byte_identical_files(operator: Layout, tmp_path: Path) -> None:
+    again = generate(tmp_path / "again")
+    assert digests(again) == digests(operator)
+
+
+def test_another_seed_writes_another_operator(operator: Layout, tmp_path: Path) -> None:
+    other = digests(generate(tmp_path / "other", seed=TINY["seed"] + 1))
+    mine = digests(operator)
+    assert other["reference/subscribers.csv"] != mine["reference/subscribers.csv"]
+    # The catalogue is not random: products do not change with the seed.
+    assert other["reference/plans.csv"] == mine["reference/plans.csv"]
+
+
+def test_regeneration_replaces_only_its_own_folders(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    stale = layout.landing / "asterisk_cdr_csv" / "old" / "stale.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    kept = layout.lake / "usage" / "keep.parquet"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("lake")
+    generate(tmp_path)
+    assert not stale.exists()
+    assert kept.read_text() == "lake"
+
+
+def test_numbers_and_identities_are_valid(operator: Layout) -> None:
+    subscribers = read_rows(operator, "subscribers.csv")
+    for row in subscribers:
+        if row["service_type"] in ("mobile", "fixed_voip"):
+            number = phonenumbers.parse("+" + row["msisdn"])
+            assert phonenumbers.is_valid_number(number), row
+            assert phonenumbers.region_code_for_number(number) == "US"
+        else:
+            assert row["msisdn"] == ""
+        if row["service_type"] == "mobile":
+            assert re.fullmatch(r"310260\d{9}", row["imsi"]), row
+        else:
+            assert row["imsi"] == ""
+    for row in read_rows(operator, "hlr_snapshot.csv"):
+        assert phonenumbers.is_valid_number(phonenumbers.parse("+" + row["msisdn"]))
+    assert len({r["msisdn"] for r in subscribers if r["msisdn"]}) == sum(
+        1 for r in subscribers if r["msisdn"]
+    )
+
+
+def test_customer_base_is_consistent(operator: Layout) -> None:
+    subscribers = {r["subscriber_id"]: r for r in read_rows(operator, "subscribers.csv")}
+    accounts = {r["account_id"]: r for r in read_rows(operator, "accounts.csv")}
+    plans = {r["plan_id"]: r for r in read_rows(operator, "plans.csv")}
+    assert {r["service_type"] for r in subscribers.values()} == {
+        "mobile",
+        "fixed_voip",
+        "broadband",
+        "tv",
+    }
+    assert {r["account_class"] for r in accounts.values()} >= {"business", "lifeline"}
+    completed: dict[str, list[dict[str, str]]] = {}
+    for order in read_rows(operator, "crm_orders.csv"):
+        if order["order_status"] == "completed":
+            completed.setdefault(order["subscriber_id"], []).append(order)
+    for sub_id, sub in subscribers.items():
+        assert sub["account_id"] in accounts
+        assert plans[sub["plan_id"]]["service_type"] == sub["service_type"]
+        orders = sorted(completed[sub_id], key=lambda o: (o["completed_date"], o["order_id"]))
+        assert orders[0]["order_type"] == "activation"
+        assert orders[0]["completed_date"] == sub["activated_date"]
+        assert orders[-1]["plan_id"] == sub["plan_id"]
+        cancellations = [o for o in orders if o["order_type"] == "cancellation"]
+        assert bool(cancellations) == (sub["status"] == "cancelled")
+        if cancellations:
+            assert cancellations[0]["completed_date"] == sub["cancelled_date"]
+
+
+def test_hlr_disagrees_with_billing_exactly_as_the_manifest_says(
+    operator: Layout, manifest: dict
+) -> None:
+    hlr = {r["imsi"] for r in read_rows(operator, "hlr_snapshot.csv")}
+    billed = {
+        r["imsi"]
+        for r in read_rows(operator, "subscribers.csv")
+        if r["service_type"] == "mobile" and r["status"] != "cancelled"
+    }
+    missing = {line["imsi"] for line in manifest["billed_not_provisioned"]}
+    unbilled = {line["imsi"] for line in manifest["provisioned_not_billed"]}
+    assert billed - hlr == missing and len(missing) == 2
+    assert hlr - billed == unbilled and len(unbilled) == 3
+    assert all(line["record_count"] > 0 for line in manifest["provisioned_not_billed"])
+
+
+def test_file_names_and_sequence_numbers(operator: Layout, manifest: dict) -> None:
+    for feed, pattern in NAME_PATTERNS.items():
+        paths = landed(operator, feed)
+        assert paths
+        sequences = []
+        for path in paths:
+            match = pattern.match(path.name)
+            assert match, path.name
+            assert match["switch"] == path.parent.name
+            datetime.strptime(match["hour"], "%Y%m%d%H")
+            sequences.append(int(match["seq"]))
+        assert sorted(sequences) == list(range(1, len(paths) + 1)), feed
+    for copy in manifest["duplicate_files"]:
+        folder = operator.landing / copy["feed"] / copy["switch_id"]
+        assert (folder / copy["file_name"]).read_bytes() == (
+            folder / copy["duplicate_of"]
+        ).read_bytes()
+        assert copy["file_name"].split("_")[-2] == copy["duplicate_of"].split("_")[-2]
+    for empty in manifest["empty_files"]:
+        assert (
+            operator.landing / empty["feed"] / empty["switch_id"] / empty["file_name"]
+        ).stat().st_size == 0
+
+
+def test_asterisk_rows_follow_cdr_csv(operator: Layout, manifest: dict) -> None:
+    malformed = {(m["file_name"], m["record_number"]) for m in manifest["malformed_records"]}
+    rows = 0
+    for path in landed(operator, "asterisk_cdr_csv"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if (path.name, number) in malformed:
+                continue
+            fields = next(csv.reader([line]))
+            assert len(fields) == ASTERISK_COLUMNS, line
+            start, answer, end = (fields[i] for i in (9, 10, 11))
+            duration, billsec = int(fields[12]), int(fields[13])
+            # Integers are bare, strings quoted, an unset answer time is not even quoted.
+            assert f",{duration},{billsec}," in line
+            parse = lambda text: datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # noqa: E731
+            assert (parse(end) - parse(start)).total_seconds() == duration
+            if fields[14] == "ANSWERED":
+                assert (parse(end) - parse(answer)).total_seconds() == billsec
+            else:
+                assert answer == "" and billsec == 0 and f'"{start}",,"{end}"' in line
+            assert fields[3] in ("from-internal", "from-trunk")
+            assert re.fullmatch(r"PJSIP/[\w]+-[0-9a-f]{8}", fields[5]), fields[5]
+            rows += 1
+    assert rows > 0
+
+
+def test_duplicate_asterisk_rows_match_the_manifest(operator: Layout, manifest: dict) -> None:
+    copies = {c["file_name"] for c in manifest["duplicate_files"]}
+    malformed = {(m["file_name"], m["record_number"]) for m in manifest["malformed_records"]}
+    seen: Counter[str] = Counter()
+    for path in landed(operator, "asterisk_cdr_csv"):
+        if path.name in copies:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if (path.name, number) not in malformed:
+                seen[next(csv.reader([line]))[16]] += 1
+    repeated = sum(count - 1 for count in seen.values())
+    expected = [d for d in manifest["duplicate_records"] if d["feed"] == "asterisk_cdr_csv"]
+    assert repeated == len(expected) == 10
+    for duplicate in expected:
+        for place in (duplicate["original"], duplicate["duplicate"]):
+            line = asterisk_lines(operator, place["file_name"])[place["record_number"] - 1]
+            assert next(csv.reader([line]))[16] == duplicate["record_key"]
+        original_hour = int(duplicate["original"]["file_name"].split("_")[-2])
+        duplicate_hour = int(duplicate["duplicate"]["file_name"].split("_")[-2])
+        assert (
+            datetime.strptime(str(duplicate_hour), "%Y%m%d%H")
+            - datetime.strptime(str(original_hour), "%Y%m%d%H")
+        ).total_seconds() == 3600
+
+
+def test_malformed_rows_are_where_the_manifest_says(operator: Layout, manifest: dict) -> None:
+    kinds = {}
+    for bad in manifest["malformed_records"]:
+        if bad["feed"] != "asterisk_cdr_csv":
+            continue
+        lines = asterisk_lines(operator, bad["file_name"])
+        line = lines[bad["record_number"] - 1]
+        kinds[bad["kind"]] = line
+        if bad["kind"] == "unclosed_quote":
+            assert bad["record_number"] == len(lines)  # last: it swallows what follows
+            assert line.count('"') % 2 == 1
+            continue
+        fields = next(csv.reader([line]))
+        if bad["kind"] == "extra_columns":
+            assert len(fields) > ASTERISK_COLUMNS
+        elif bad["kind"] == "invalid_billsec":
+            assert not fields[13].isdigit()
+        elif bad["kind"] == "invalid_start":
+            with pytest.raises(ValueError):
+                datetime.strptime(fields[9], "%Y-%m-%d %H:%M:%S")
+    assert sorted(kinds) == ["extra_columns", "invalid_billsec", "invalid_start", "unclosed_quote"]
+
+
+def test_ber_files_hold_what_the_manifest_says(operator: Layout, manifest: dict) -> None:
+    ts32297 = pytest.importorskip("pipelines.formats.ts32297")
+    ts32298 = pytest.importorskip("pipelines.formats.ts32298")
+    truncated = {t["file_name"]: t for t in manifest["truncated_files"]}
+    corrupted = {
+        (m["file_name"], m["record_number"])
+        for m in manifest["malformed_records"]
+        if m["kind"] == "undecodable_ber_record"
+    }
+    assert len(corrupted) == 1
+    copies = {c["file_name"] for c in manifest["duplicate_files"]}
+    seen: Counter[bytes] = Counter()
+    for path in landed(operator, "ts32298_ber"):
+        data = path.read_bytes()
+        frame = ts32297.decode_file_header(data)
+        payloads: list[bytes] = []
+        try:
+            for cdr in ts32297.iter_cdrs(data, frame.header_length):
+                payloads.append(cdr.payload)
+        except ts32297.TruncatedCdrError:
+            expected = truncated.pop(path.name)
+            assert frame.header.cdr_count == expected["records_declared"]
+            assert len(payloads) == expected["complete_records"]
+            assert len(data) == expected["file_bytes"]
+        else:
+            assert len(payloads) == frame.header.cdr_count
+        for number, payload in enumerate(payloads, start=1):
+            if (path.name, number) in corrupted:
+                with pytest.raises(ts32298.UndecodableRecordError):
+                    ts32298.decode_call_event_record(payload)
+                corrupted.discard((path.name, number))
+            if path.name not in copies:
+                seen[payload] += 1
+    assert not truncated and not corrupted
+    # A re-written record is byte-identical to its original: count the repeats.
+    expected_repeats = [d for d in manifest["duplicate_records"] if d["feed"] == "ts32298_ber"]
+    assert sum(n - 1 for n in seen.values()) == len(expected_repeats) > 0
+
+
+def test_unrateable_calls_go_to_countries_without_rates(operator: Layout, manifest: dict) -> None:
+    prefixes = {r["prefix"] for r in read_rows(operator, "rate_deck.csv")} | {
+        r["prefix"] for r in read_rows(operator, "interconnect_rates.csv")
+    }
+    calls = manifest["unrateable_destinations"]
+    assert 13 <= len(calls) <= 17
+    for call in calls:
+        number = call["other_party_number"]
+        assert call["country_code"] in ("688", "690")
+        assert phonenumbers.is_valid_number(phonenumbers.parse("+" + number))
+        assert not any(number.startswith(p) for p in prefixes if p)
+    asterisk = [c for c in calls if c["feed"] == "asterisk_cdr_csv"]
+    for call in asterisk:
+        line = asterisk_lines(operator, call["file_name"])[call["record_number"] - 1]
+        assert next(csv.reader([line]))[2] == "011" + call["other_party_number"]
+
+
+def test_fraud_burst_is_a_night_of_premium_calls(manifest: dict) -> None:
+    (burst,) = manifest["fraud_bursts"]
+    start = datetime.fromisoformat(burst["window_start_at"])
+    end = datetime.fromisoformat(burst["window_end_at"])
+    assert (end - start).total_seconds() <= 2 * 3600
+    assert 36 <= burst["call_count"] <= 44
+    assert burst["call_count"] == len(burst["records"])
+    assert 120 * burst["call_count"] <= burst["total_seconds"] <= 600 * burst["call_count"]
+    assert all(d[:3] in ("881", "979") for d in burst["destinations"])
+
+
+def test_mobile_records_can_be_built_without_a_file_writer() -> None:
+    month_start, month_end = date(2026, 10, 1), date(2026, 10, 31)
+    base = build_customer_base(np.random.default_rng([5, 1]), 30, month_start, month_end)
+    rng = np.random.default_rng([5, 2])
+    builder = TrafficBuilder(rng, ZoneInfo("America/Chicago"), build_number_pools(rng, 30))
+    traffic = build_traffic(builder, base, traffic_days(month_start, 3))
+    sessions = number_mobile_sessions(traffic.mobile_sessions)
+    cdrs = [cdr for session in sessions for cdr in session.cdrs]
+    imsis = {s.imsi for s in base.subscribers if s.service_type == "mobile"}
+    assert {cdr.record_type for cdr in cdrs} == {"voice_mo", "voice_mt", "sms_mo", "sms_mt", "data"}
+    assert {cdr.served_imsi for cdr in cdrs} <= imsis
+    assert len({(c.call_reference, c.record_sequence_number) for c in cdrs}) == len(cdrs)
+    for session in sessions:
+        assert len({cdr.call_reference for cdr in session.cdrs}) == 1
+        for cdr in session.cdrs:
+            assert cdr.ended_at >= cdr.started_at
+            if cdr.record_type == "data":
+                assert cdr.charging_id is not None and cdr.apn == "internet"
+    fixed = {s.msisdn[1:] for s in base.subscribers if s.service_type == "fixed_voip"}
+    for call in traffic.asterisk_calls:
+        assert (call.src if call.dcontext == "from-internal" else call.dst) in fixed
+    unanswered = sum(1 for c in cdrs if c.record_type.startswith("voice") and not c.answered_at)
+    voice = sum(1 for c in cdrs if c.record_type.startswith("voice"))
+    assert 0.05 < unanswered / voice < 0.3
