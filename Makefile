@@ -1,5 +1,7 @@
 # Convenience targets; the README's two commands work without make.
 PY := .venv/bin/python
+# sqlfluff's dbt templater compiles against a data root (the warehouse must exist).
+DATA ?= $(CURDIR)/data
 
 .PHONY: install run test lint format clean
 
@@ -16,7 +18,8 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m sqlfluff lint dbt_project/models
+	mkdir -p $(DATA)/warehouse
+	TELCOLAKE_DATA=$(DATA) $(PY) -m sqlfluff lint dbt_project/models
 
 format: install
 	$(PY) -m ruff check --fix .

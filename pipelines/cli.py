@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from datetime import date
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from pipelines.config import layout
 from pipelines.results import as_record
@@ -36,7 +43,7 @@ def _generate(args: argparse.Namespace) -> None:
     from pipelines.generate import generate_operator
 
     with _progress() as progress:
-        bars: dict[str, int] = {}
+        bars: dict[str, TaskID] = {}
 
         def on_progress(step: str, done: int, total: int) -> None:
             if step not in bars:

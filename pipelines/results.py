@@ -26,5 +26,5 @@ def _plain(value: Any) -> Any:
 def as_record(result: Any) -> dict[str, Any]:
     """A stage's result dataclass (or dict) as a JSON-safe dict."""
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return _plain(dataclasses.asdict(result))  # type: ignore[no-any-return]
-    return _plain(dict(result))  # type: ignore[no-any-return]
+        return _plain(dataclasses.asdict(result))
+    return _plain(dict(result))

@@ -72,7 +72,14 @@ def check(
     run summary) for an analyst to look at but does not stop the pipeline: rates such as
     reject or duplicate shares flag an unusual day, they do not make the books wrong.
     """
-    return kind(description=description, meta={"check": check_id}, severity=severity, **kwargs)
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    return kind(
+        description=description,
+        meta={"check": check_id},
+        severity=FailureSeverity(severity),
+        **kwargs,
+    )
 
 
 def audit_domains() -> tuple[AuditDomain, ...]:

@@ -8,12 +8,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from dbt_tiny_operator import BER_FILE, FILE_DATE, PERIOD, registry_row, write_fixture
+from dbt_tiny_operator import (
+    AST_FILE,
+    AST_FILE_ID,
+    BER_FILE,
+    FILE_DATE,
+    PERIOD,
+    registry_row,
+    write_fixture,
+)
 
 from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
@@ -197,3 +207,47 @@ def test_sqlfluff_lint_passes(built: Layout) -> None:
         text=True,
     )
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+
+
+def _add_unrated_asterisk_record(layout: Layout, started_at: datetime) -> None:
+    """Land one more accepted Asterisk record that rating has not seen."""
+    day = FILE_DATE.isoformat()
+    values = {"feed": "asterisk_cdr_csv", "file_date": day}
+    usage = read_partition(layout, "usage", values)
+    extra = dict(usage.to_pylist()[0])
+    extra.update(
+        usage_id=f"{AST_FILE_ID[:16]}-6",
+        record_number=6,
+        record_key="key-extra",
+        started_at=started_at,
+        answered_at=started_at,
+        ended_at=started_at + timedelta(seconds=60),
+    )
+    write_partition(layout, "usage", values, usage.from_pylist([*usage.to_pylist(), extra]))
+    registry = read_partition(layout, "file_registry", values).to_pylist()
+    for row in registry:
+        if row["file_name"] == AST_FILE:
+            row["records_in"] += 1
+            row["records_accepted"] += 1
+    write_partition(layout, "file_registry", values, pa.Table.from_pylist(registry))
+
+
+@pytest.mark.slow
+def test_usage_of_a_period_not_rated_yet_awaits_rating(fixture_layout: Layout) -> None:
+    # 2025-04-01 05:30 UTC is 00:30 in Chicago on April 1st: the next billing period.
+    _add_unrated_asterisk_record(fixture_layout, datetime(2025, 4, 1, 5, 30, tzinfo=UTC))
+    build_warehouse(fixture_layout)
+    assert _query(
+        fixture_layout,
+        "select records_accepted, records_awaiting_rating, records_unexplained"
+        " from rpt_usage_reconciliation where feed = 'asterisk_cdr_csv'",
+    ) == [(6, 1, 0)]
+
+
+@pytest.mark.slow
+def test_unrated_usage_of_a_rated_period_fails_the_build(fixture_layout: Layout) -> None:
+    # 2025-04-01 04:30 UTC is still March 31st in Chicago: rating should have seen it.
+    _add_unrated_asterisk_record(fixture_layout, datetime(2025, 4, 1, 4, 30, tzinfo=UTC))
+    with pytest.raises(BuildError) as caught:
+        build_warehouse(fixture_layout)
+    assert "test:reconciliation_accepted_all_rated" in caught.value.failures

@@ -125,6 +125,7 @@ update fct_interconnect_settlement set cost_micros = 80000 where carrier_id = 'C
 """
 
 REFERENCE = {
+    "tax_rules.csv": "tax_rule_id,calculation_method\nT1,percent\nT9,per_line\n",
     "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n"
     "CAR1,Atlantic Transit,GB,USD,monthly\nCAR2,Pacific Voice,MX,USD,monthly\n",
     "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
@@ -281,3 +282,18 @@ def test_rate_thresholds_warn_without_failing_the_run(tmp_path: Path) -> None:
     assert {warning.check for warning in summary.warnings} == {"reject_rate_below_5pct"}
     assert summary.warnings[0].severity == "warning"
     raise_for_failures(summary)
+
+
+def test_flat_per_line_fees_do_not_count_toward_the_tax_share(tmp_path: Path) -> None:
+    data = build_warehouse(tmp_path, corrupt=False)
+    with duckdb.connect(str(data.duckdb_path)) as con:
+        # A $30 flat fee on a $45 line: 67% of the subtotal, but no percentage tax is wrong.
+        con.execute(
+            "insert into fct_invoice_lines values ('L6', 'INV-202501-A2', 'A2', '2025-01', "
+            "null, 'tax', null, '911 fee', 1, 'line', 'T9', 30000000)"
+        )
+        con.execute(
+            "update fct_invoices set tax_micros = tax_micros + 30000000, "
+            "total_micros = total_micros + 30000000 where invoice_id = 'INV-202501-A2'"
+        )
+    assert validate_warehouse(data, "2025-01").success
