@@ -8,6 +8,7 @@ and the generator's ground-truth manifest; written as JSON (for machines) and Ma
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from pipelines.checksums import mart_checksums
 from pipelines.config import MICROS_PER_UNIT, Layout
+from pipelines.ground_truth import compare_with_manifest
 from pipelines.periods import mediation_dates
 
 
@@ -116,6 +118,10 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "leakage": leakage,
         "fraud_alerts": fraud,
         "validation": validation,
+        "detection": [
+            {**asdict(check), "exact": check.exact}
+            for check in compare_with_manifest(layout, billing_period)
+        ],
         "mart_checksums": mart_checksums(layout),
         "paths": {
             "duckdb": str(layout.duckdb_path),
@@ -171,6 +177,15 @@ def _markdown(summary: dict[str, Any]) -> str:
         ),
         "",
         f"Fraud alerts: {len(summary['fraud_alerts'])}",
+        "",
+        "## Injected anomalies caught (synthetic operator's ground truth)",
+        "| anomaly | caught by | injected | caught | missed | flagged, not injected |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {d['anomaly']} | {d['caught_by']} | {d['injected']} | {d['caught']} | "
+            f"{len(d['missed'])} | {len(d['unexpected'])} |"
+            for d in summary["detection"]
+        ),
         "",
         "## Mart checksums (MD5 of sorted rows; equal across reruns)",
         *(f"- {table}: `{digest}`" for table, digest in summary["mart_checksums"].items()),
@@ -253,6 +268,22 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
             money(alert["charge_micros"]),
         )
     console.print(findings)
+
+    if summary["detection"]:
+        detection = Table(title="injected anomalies caught (generator's ground truth)")
+        for column in ("anomaly", "caught by", "injected", "caught", "missed", "not injected"):
+            detection.add_column(column)
+        for row in summary["detection"]:
+            style = "" if row["exact"] else "[red]"
+            detection.add_row(
+                row["anomaly"],
+                row["caught_by"],
+                str(row["injected"]),
+                f"{style}{row['caught']}",
+                f"{style}{len(row['missed'])}",
+                f"{style}{len(row['unexpected'])}",
+            )
+        console.print(detection)
 
     checks = Table(title="expectation suites")
     for column in ("suite", "result", "expectations passed", "warnings"):

@@ -50,6 +50,10 @@ def random_number_like(
     head = example_national[:keep]
     for _ in range(_MAX_TRIES):
         national = head + _digits(rng, len(example_national) - keep)
+        # The NANP requires exchanges (NXX) starting 2-9 in every member country;
+        # libphonenumber's metadata for some Caribbean codes is looser than the plan.
+        if country_code == 1 and national[3] in "01":
+            continue
         number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
         if phonenumbers.is_valid_number(number):
             return f"{country_code}{national}"

@@ -110,3 +110,13 @@ def test_a_rerun_reproduces_the_marts_exactly(billed_operator):
     _dag_test(billed_operator)
     assert mart_checksums(billed_operator) == first
     assert {"fct_invoices", "fct_invoice_lines", "fct_rated_usage"} <= set(first)
+
+
+@pytest.mark.slow
+def test_the_run_catches_exactly_what_the_generator_injected(billed_operator):
+    summary = json.loads(summary_path(billed_operator, PERIOD).read_text())
+    detection = {check["anomaly"]: check for check in summary["detection"]}
+    assert sum(check["injected"] for check in detection.values()) > 0
+    for anomaly, check in detection.items():
+        assert check["missed"] == [], anomaly
+        assert check["unexpected"] == [], anomaly

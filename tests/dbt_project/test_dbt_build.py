@@ -119,7 +119,8 @@ def test_settlement_findings_reconciliation_and_fraud(built: Layout) -> None:
         " from fct_leakage_findings order by category, subject_id",
     )
     assert findings == [
-        ("billed_not_provisioned", "S005", 12, 20_000_000),  # barred in the HLR
+        # barred in the HLR: recurring 20 000 000 + rated usage 10 235 000 (see A003 above)
+        ("billed_not_provisioned", "S005", 12, 30_235_000),
         ("duplicate_records", BER_FILE, 1, 0),
         ("duplicate_records", "Master_AST1_2025031012_000002.csv", 5, 0),
         ("provisioned_not_billed", "310260000000006", 0, 20_000_000),  # cancelled S006

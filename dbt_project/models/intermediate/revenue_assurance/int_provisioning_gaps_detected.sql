@@ -8,8 +8,9 @@
     is valued under usage_in_suspense, not here, so it is not counted twice.
 
     billed_not_provisioned: an active mobile subscriber whose IMSI is not active in the HLR
-    (absent or barred): over-billing risk. Amount: the subscriber's recurring charge in the
-    snapshot's billing period, or the plan's monthly fee when that period is not rated yet.
+    (absent or barred): over-billing risk. Amount: the subscriber's recurring and rated usage
+    charges in the snapshot's billing period, or the plan's monthly fee when that period is
+    not rated yet.
 
     record_count: usage records of the IMSI (or subscriber) in the snapshot's period.
 -#}
@@ -105,7 +106,8 @@ usage_by_subscriber as (
     select
         billing_period,
         subscriber_id,
-        count(*) as record_count
+        count(*) as record_count,
+        sum(charge_micros) filter (where rating_status = 'rated') as charge_micros
     from rated_usage_records
     where subscriber_id is not null
     group by billing_period, subscriber_id
@@ -188,10 +190,10 @@ billed_not_provisioned as (
         coalesce(usage_by_subscriber.record_count, 0) as record_count,
         coalesce(
             subscriber_period_charges.charge_micros, current_plan_fees.monthly_fee_micros, 0
-        ) as amount_at_risk_micros,
+        ) + coalesce(usage_by_subscriber.charge_micros, 0) as amount_at_risk_micros,
         case
             when subscriber_period_charges.charge_micros is not null
-                then 'over-billing risk: recurring charge billed in the period'
+                then 'over-billing risk: recurring and usage charges billed in the period'
             else 'over-billing risk: monthly fee of the plan (period not rated yet)'
         end as estimation_method,
         json_object(

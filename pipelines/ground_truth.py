@@ -1,0 +1,152 @@
+"""How much of what the generator injected did the pipeline catch?
+
+The generator writes a ground-truth manifest (``data/manifest/anomalies.json``, see
+docs/generator.md). This module compares it with what mediation, rating and the marts
+found, anomaly by anomaly: what was injected, what was caught, what was missed, and what
+was flagged that nobody injected. Real operators have no such manifest; for a synthetic
+operator it measures the controls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from pipelines.config import Layout
+from pipelines.lake import read_table
+from pipelines.periods import mediation_dates
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One kind of injected anomaly against what the pipeline flagged."""
+
+    anomaly: str
+    caught_by: str
+    injected: int
+    caught: int
+    missed: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not self.missed and not self.unexpected
+
+
+def _detection(anomaly: str, caught_by: str, injected: set[str], found: set[str]) -> Detection:
+    return Detection(
+        anomaly=anomaly,
+        caught_by=caught_by,
+        injected=len(injected),
+        caught=len(injected & found),
+        missed=sorted(injected - found),
+        unexpected=sorted(found - injected),
+    )
+
+
+def _in_period(rows: list[dict[str, Any]], dates: set[str]) -> list[dict[str, Any]]:
+    return [row for row in rows if str(row["file_date"]) in dates]
+
+
+def compare_with_manifest(layout: Layout, billing_period: str) -> list[Detection]:
+    """Compare the manifest with the lake and marts of one billing period.
+
+    Returns an empty list when there is no manifest (an operator's real data).
+    """
+    path = layout.manifest / "anomalies.json"
+    if not path.exists():
+        return []
+    manifest = json.loads(path.read_text())
+    dates = {d.isoformat() for d in mediation_dates(billing_period)}
+    registry = _in_period(read_table(layout, "file_registry").to_pylist(), dates)
+    rejects = _in_period(read_table(layout, "rejects").to_pylist(), dates)
+
+    duplicate_file_names = {
+        row["file_name"] for row in registry if row["file_status"] == "duplicate_file"
+    }
+    # Record duplicates are counted per file in the registry: compare per-file counts.
+    injected_record_duplicates = Counter(
+        entry["duplicate"]["file_name"] for entry in manifest["duplicate_records"]
+    )
+    found_record_duplicates = {
+        row["file_name"]: row["records_duplicate"]
+        for row in registry
+        if row["records_duplicate"] and row["file_status"] != "duplicate_file"
+    }
+    bad_records = {
+        f"{entry['file_name']}#{entry['record_number']}" for entry in manifest["malformed_records"]
+    }
+    bad_records |= {
+        f"{entry['file_name']}#{entry['truncated_record_number']}"
+        for entry in manifest["truncated_files"]
+    }
+    bad_records |= {f"{entry['file_name']}#0" for entry in manifest["empty_files"]}
+
+    with duckdb.connect(str(layout.duckdb_path), read_only=True) as con:
+
+        def column(sql: str) -> set[str]:
+            return {str(value) for (value,) in con.execute(sql, [billing_period]).fetchall()}
+
+        findings = (
+            "select subject_id from fct_leakage_findings "
+            "where billing_period = ? and category = '{}'"
+        )
+        provisioned_not_billed = column(findings.format("provisioned_not_billed"))
+        billed_not_provisioned = column(findings.format("billed_not_provisioned"))
+        unrateable = column(
+            "select file_name || '#' || record_number from fct_rated_usage "
+            "where billing_period = ? and suspense_reason = 'no_rate_for_destination'"
+        )
+        fraud_lines = column("select served_msisdn from fct_fraud_alerts where billing_period = ?")
+
+    return [
+        _detection(
+            "duplicate files",
+            "mediation checksum",
+            {entry["file_name"] for entry in manifest["duplicate_files"]},
+            duplicate_file_names,
+        ),
+        _detection(
+            "duplicate records",
+            "mediation record key",
+            {f"{name} x{count}" for name, count in injected_record_duplicates.items()},
+            {f"{name} x{count}" for name, count in found_record_duplicates.items()},
+        ),
+        _detection(
+            "bad rows and files",
+            "mediation rejects",
+            bad_records,
+            {f"{row['file_name']}#{row['record_number']}" for row in rejects},
+        ),
+        _detection(
+            "HLR line not billed",
+            "leakage findings",
+            {entry["imsi"] for entry in manifest["provisioned_not_billed"]},
+            provisioned_not_billed,
+        ),
+        _detection(
+            "billed line not in HLR",
+            "leakage findings",
+            {entry["subscriber_id"] for entry in manifest["billed_not_provisioned"]},
+            billed_not_provisioned,
+        ),
+        _detection(
+            "unrateable destinations",
+            "rating suspense",
+            {
+                f"{entry['file_name']}#{entry['record_number']}"
+                for entry in manifest["unrateable_destinations"]
+            },
+            unrateable,
+        ),
+        _detection(
+            "IRSF fraud burst",
+            "fraud alerts",
+            {entry["msisdn"] for entry in manifest["fraud_bursts"]},
+            fraud_lines,
+        ),
+    ]
