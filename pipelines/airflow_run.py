@@ -21,6 +21,8 @@ DAG_ID = "telcolake_billing_period"
 WAREHOUSE_POOL = "duckdb_writer"
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
 _RUN_STATE = re.compile(r"DagRun Finished: .*?state=(\w+)")
+# A task's exception as the task log prints it: "pipelines.validate.ValidationFailed: ...".
+_TASK_ERROR = re.compile(r"^\s*((?:[a-z_]+\.)+[A-Za-z]*(?:Error|Failed|Exception)): (.*)$")
 
 
 class DagRunFailed(RuntimeError):
@@ -78,6 +80,7 @@ def run_billing_dag(
     log = layout.airflow_home / f"dag_run_{billing_period}.log"
     cmd = [_airflow_command(), "dags", "test", DAG_ID, run_after(billing_period).isoformat()]
     state = None
+    first_error = None
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd,
@@ -94,10 +97,13 @@ def run_billing_dag(
                 on_task_end(ended[1])
             if finished := _RUN_STATE.search(line):
                 state = finished[1]
+            if first_error is None and (error := _TASK_ERROR.match(line)):
+                first_error = f"{error[1]}: {error[2]}"
         returncode = proc.wait()
     if returncode != 0 or state != "success":
+        cause = f"\n  {first_error}" if first_error else ""
         raise DagRunFailed(
             f"DAG {DAG_ID} for {billing_period} ended {state or 'without a state'} "
-            f"(exit {returncode}); the task logs are in {log}"
+            f"(exit {returncode}); the task logs are in {log}{cause}"
         )
     return log

@@ -117,12 +117,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.airflow_run import DagRunFailed, prepare_airflow, run_billing_dag
+    from pipelines.reference import MissingReferenceError, require_reference
     from pipelines.report import print_run_summary
 
     data = layout()
     started = time.monotonic()
     if not args.skip_generate:
         _generate(args)
+    try:
+        require_reference(data)
+    except MissingReferenceError as missing:
+        console.print(f"[bold red]cannot start:[/] {missing}")
+        return 2
     with console.status("preparing Airflow (SQLite metadata database)"):
         prepare_airflow(data)
     with _progress() as progress:
