@@ -102,6 +102,14 @@ def compare_with_manifest(layout: Layout, billing_period: str) -> list[Detection
             "where billing_period = ? and suspense_reason = 'no_rate_for_destination'"
         )
         fraud_lines = column("select served_msisdn from fct_fraud_alerts where billing_period = ?")
+        missing_numbers = {
+            f"{switch_id}#{number}"
+            for switch_id, first, last in con.execute(
+                "select switch_id, first_sequence_number, last_sequence_number "
+                "from rpt_file_sequence_gaps where sequence_anomaly = 'gap'"
+            ).fetchall()
+            for number in range(first, last + 1)
+        }
 
     return [
         _detection(
@@ -121,6 +129,15 @@ def compare_with_manifest(layout: Layout, billing_period: str) -> list[Detection
             "mediation rejects",
             bad_records,
             {f"{row['file_name']}#{row['record_number']}" for row in rejects},
+        ),
+        _detection(
+            "lost files",
+            "file sequence gaps",
+            {
+                f"{entry['switch_id']}#{entry['file_sequence_number']}"
+                for entry in manifest.get("lost_files", [])
+            },
+            missing_numbers,
         ),
         _detection(
             "HLR line not billed",

@@ -100,6 +100,14 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
             "from fct_leakage_findings where billing_period = ? group by all order by all",
             [billing_period],
         )
+        sequence = _one(
+            con,
+            "select count(*) filter (where sequence_anomaly = 'gap') as gaps, "
+            "coalesce(sum(file_count) filter (where sequence_anomaly = 'gap'), 0) "
+            "as files_missing, count(*) filter (where sequence_anomaly = 'repeat') as repeats "
+            "from rpt_file_sequence_gaps",
+            [],
+        )
         fraud = _rows(
             con,
             "select detector, served_msisdn, call_count, charge_micros, score "
@@ -112,6 +120,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "billing_period": billing_period,
         "mediation": mediation,
         "rejects_by_reason": _rejects_by_reason(layout, dates),
+        "file_sequence": sequence,
         "rating": rating,
         "billing": billing,
         "interconnect": interconnect,
@@ -143,6 +152,9 @@ def _markdown(summary: dict[str, Any]) -> str:
         f"- records in {med.get('records_in')} = accepted {med.get('accepted')} + rejected "
         f"{med.get('rejected')} + duplicates {med.get('duplicates')}; "
         f"unexplained after rating: {med.get('unexplained')}",
+        f"- file sequence: {summary['file_sequence'].get('gaps')} gaps "
+        f"({summary['file_sequence'].get('files_missing')} files missing), "
+        f"{summary['file_sequence'].get('repeats')} repeated numbers",
         "",
         "| feed | reject reason | records |",
         "|---|---|---|",
@@ -221,6 +233,13 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
         f"{med.get('files')} files ({med.get('duplicate_files')} duplicate); accepted "
         f"{med.get('accepted')}, rejected {med.get('rejected')}, "
         f"duplicates {med.get('duplicates')}",
+    )
+    sequence = summary["file_sequence"]
+    stages.add_row(
+        "file sequence",
+        f"{sequence.get('gaps')} gaps",
+        f"{sequence.get('files_missing')} files missing, "
+        f"{sequence.get('repeats')} repeated numbers",
     )
     for row in summary["rating"]:
         reason = f" ({row['suspense_reason']})" if row["suspense_reason"] else ""

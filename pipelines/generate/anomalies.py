@@ -311,6 +311,22 @@ def redeliver_files(
     return copies
 
 
+def withhold_file(
+    rng: np.random.Generator, landing: Path, mobile: list[LandingFile]
+) -> LandingFile:
+    """(h) Lose one clean MSC file in transfer: it was written and numbered by the switch but
+    never reaches the landing zone, so its sequence number is missing. Call last, after the
+    other anomalies have marked the files they use."""
+    numbers = [f.sequence for f in mobile]
+    inner = [
+        f for f in mobile if f.is_clean() and f.entries and min(numbers) < f.sequence < max(numbers)
+    ]
+    lost = inner[rng.integers(len(inner))]
+    lost.touched = True
+    file_path(landing, lost).unlink()
+    return lost
+
+
 @dataclass(frozen=True)
 class Truncation:
     landing_file: LandingFile
@@ -372,6 +388,7 @@ def build_manifest(
     files: list[LandingFile],
     copies: list[LandingFile],
     truncation: Truncation,
+    lost: LandingFile,
     network: NetworkAnomalies,
 ) -> tuple[dict[str, object], dict[str, int]]:
     """The ground truth of every injected anomaly, read back from the planned files, and
@@ -491,6 +508,16 @@ def build_manifest(
         for s in network.missing_from_hlr
     ]
 
+    lost_files = [
+        {
+            "feed": lost.feed.value,
+            "switch_id": lost.switch_id,
+            "file_name": lost.name,
+            "file_sequence_number": lost.sequence,
+            "records": len(lost.entries),
+        }
+    ]
+
     counts = {
         "duplicate_files": len(duplicate_files),
         "duplicate_records": len(duplicate_records),
@@ -502,6 +529,7 @@ def build_manifest(
         "malformed_records": len(malformed),
         "truncated_files": len(truncated),
         "empty_files": len(empty),
+        "lost_files": len(lost_files),
     }
     return {
         "generator": generator,
@@ -515,4 +543,5 @@ def build_manifest(
         "malformed_records": malformed,
         "truncated_files": truncated,
         "empty_files": empty,
+        "lost_files": lost_files,
     }, counts

@@ -23,6 +23,7 @@ from pipelines.generate.anomalies import (
     inject_duplicate_records,
     redeliver_files,
     truncate_ber_file,
+    withhold_file,
 )
 from pipelines.generate.customers import (
     HlrLine,
@@ -164,6 +165,7 @@ def generate_operator(
     report("anomalies", 0, 1)
     copies = redeliver_files(anomaly_rng, layout.landing, [asterisk, mobile], tz)
     truncation = truncate_ber_file(anomaly_rng, layout.landing, mobile, tz)
+    lost = withhold_file(anomaly_rng, layout.landing, mobile)
     manifest, counts = build_manifest(
         generator={
             "seed": seed,
@@ -175,6 +177,7 @@ def generate_operator(
         files=planned,
         copies=copies,
         truncation=truncation,
+        lost=lost,
         network=network,
     )
     (layout.manifest / "anomalies.json").write_text(
@@ -185,6 +188,8 @@ def generate_operator(
     files = {feed.value: 0 for feed in Feed}
     records = {feed.value: 0 for feed in Feed}
     for landing_file in planned + copies:
+        if landing_file is lost:
+            continue
         files[landing_file.feed.value] += 1
         records[landing_file.feed.value] += len(landing_file.entries)
     # Records wholly cut off by the truncation never reached the landing zone; the one cut

@@ -252,3 +252,26 @@ def test_unrated_usage_of_a_rated_period_fails_the_build(fixture_layout: Layout)
     with pytest.raises(BuildError) as caught:
         build_warehouse(fixture_layout)
     assert "test:reconciliation_accepted_all_rated" in caught.value.failures
+
+
+@pytest.mark.slow
+def test_file_sequence_gaps_and_repeats_are_reported(fixture_layout: Layout) -> None:
+    values = {"feed": "ts32298_ber", "file_date": FILE_DATE.isoformat()}
+    registry = read_partition(fixture_layout, "file_registry", values).to_pylist()
+    # MSC1 delivered file 1; files 2-4 never came; file 5 arrived twice with other bytes.
+    for name, file_id in (("MSC1_2025031014_000005.ber", "c" * 64), ("MSC1_x.ber", "d" * 64)):
+        registry.append(
+            registry_row(name, file_id, "ts32298_ber", "MSC1", 5, "empty", (0, 0, 0, 0))
+        )
+    write_partition(fixture_layout, "file_registry", values, pa.Table.from_pylist(registry))
+
+    build_warehouse(fixture_layout)
+    assert _query(
+        fixture_layout,
+        "select switch_id, sequence_anomaly, first_sequence_number, last_sequence_number,"
+        " file_count, file_before, file_after from rpt_file_sequence_gaps"
+        " order by sequence_anomaly",
+    ) == [
+        ("MSC1", "gap", 2, 4, 3, BER_FILE, "MSC1_2025031014_000005.ber"),
+        ("MSC1", "repeat", 5, 5, 2, "MSC1_2025031014_000005.ber", "MSC1_x.ber"),
+    ]

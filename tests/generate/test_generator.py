@@ -216,7 +216,14 @@ def test_file_names_and_sequence_numbers(operator: Layout, manifest: dict) -> No
             assert match["switch"] == path.parent.name
             datetime.strptime(match["hour"], "%Y%m%d%H")
             sequences.append(int(match["seq"]))
-        assert sorted(sequences) == list(range(1, len(paths) + 1)), feed
+        lost = [f["file_sequence_number"] for f in manifest["lost_files"] if f["feed"] == feed]
+        # Every number is used once, but for the files lost in transfer.
+        assert sorted(sequences + lost) == list(range(1, len(paths) + len(lost) + 1)), feed
+    for lost_file in manifest["lost_files"]:
+        assert not (
+            operator.landing / lost_file["feed"] / lost_file["switch_id"] / lost_file["file_name"]
+        ).exists()
+        assert lost_file["records"] > 0
     for copy in manifest["duplicate_files"]:
         folder = operator.landing / copy["feed"] / copy["switch_id"]
         assert (folder / copy["file_name"]).read_bytes() == (
