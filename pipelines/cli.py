@@ -58,7 +58,15 @@ def _generate(args: argparse.Namespace) -> None:
             days=args.days,
             progress=on_progress,
         )
-    console.print(summary)
+    feeds = ", ".join(
+        f"{feed}: {summary.files[feed]} files, {summary.records[feed]} records"
+        for feed in summary.files
+    )
+    anomalies = ", ".join(f"{name} {count}" for name, count in summary.anomalies.items())
+    console.print(
+        f"generated {summary.accounts} accounts, {summary.subscribers} service lines; {feeds}"
+    )
+    console.print(f"injected anomalies (data/manifest/anomalies.json): {anomalies}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
