@@ -18,6 +18,7 @@ class Feed(StrEnum):
 
     ASTERISK_CDR_CSV = "asterisk_cdr_csv"
     TS32298_BER = "ts32298_ber"
+    FREESWITCH_CDR_CSV = "freeswitch_cdr_csv"
 
 
 class RejectReason(StrEnum):

@@ -185,8 +185,9 @@ def generate_operator(
     )
     report("anomalies", 1, 1)
 
-    files = {feed.value: 0 for feed in Feed}
-    records = {feed.value: 0 for feed in Feed}
+    generated_feeds = (Feed.ASTERISK_CDR_CSV, Feed.TS32298_BER)
+    files = {feed.value: 0 for feed in generated_feeds}
+    records = {feed.value: 0 for feed in generated_feeds}
     for landing_file in planned + copies:
         if landing_file is lost:
             continue

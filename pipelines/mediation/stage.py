@@ -43,6 +43,7 @@ from pipelines.schema import (
 PARSER_MODULES: dict[str, str] = {
     Feed.ASTERISK_CDR_CSV: "pipelines.mediation.asterisk_cdr_csv",
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber",
+    Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
 }
 
 # `<anything>_<YYYYMMDDHH>_<seq>.<ext>`: the switch-local hour the file was closed and the

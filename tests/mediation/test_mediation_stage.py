@@ -303,3 +303,22 @@ def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
         check_conservation(registry, [], rejects)
     with pytest.raises(MediationError, match="without a registry entry"):
         check_conservation(registry, usage, [*rejects, {**rejects[0], "file_name": "g"}])
+
+
+def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.reference.mkdir(parents=True)
+    (layout.reference / "switches.csv").write_text(
+        "switch_id,feed,timezone,description\n"
+        "fs-chi-01,freeswitch_cdr_csv,America/Chicago,Chicago FreeSWITCH\n"
+    )
+    landing = layout.landing / "freeswitch_cdr_csv" / "fs-chi-01"
+    landing.mkdir(parents=True)
+    fixture = Path(__file__).parents[1] / "fixtures" / "freeswitch" / "Master.csv"
+    (landing / "Master_fs-chi-01_2024110312_000001.csv").write_bytes(fixture.read_bytes())
+
+    result = mediate_partition(layout, "freeswitch_cdr_csv", date(2024, 11, 3))
+
+    # The fixture's README: 8 records (line 7 is blank), lines 6 and 8 rejected.
+    assert (result.records_in, result.accepted, result.rejected) == (8, 6, 2)
+    assert result.rejects_by_reason == {"malformed_row": 1, "invalid_duration": 1}
