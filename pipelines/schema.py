@@ -19,6 +19,7 @@ class Feed(StrEnum):
     ASTERISK_CDR_CSV = "asterisk_cdr_csv"
     TS32298_BER = "ts32298_ber"
     FREESWITCH_CDR_CSV = "freeswitch_cdr_csv"
+    CISCO_CUCM_CDR = "cisco_cucm_cdr"
 
 
 class RejectReason(StrEnum):

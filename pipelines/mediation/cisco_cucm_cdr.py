@@ -126,8 +126,7 @@ Q850_CAUSES: dict[int, str] = {
     100: "Invalid information element contents",
     101: "The message is not compatible with the call state",
     102: (
-        "Call terminated when timer expired; a recovery routine executed to recover from "
-        "the error"
+        "Call terminated when timer expired; a recovery routine executed to recover from the error"
     ),
     103: "Parameter nonexistent or not implemented - passed on (national use)",
     110: "Message with unrecognized parameter discarded",
@@ -209,6 +208,8 @@ class InvalidFileNameError(ValueError):
 
 
 class CucmFileName(NamedTuple):
+    """The parts of a CDR file name."""
+
     cluster: str
     node: str  # as written, leading zeros kept ("01")
     closed_at: datetime  # the minute in the name, UTC
@@ -236,6 +237,26 @@ class TrunkRule:
 
 
 DEFAULT_TRUNKS = TrunkRule()
+
+#: The natural key of a CDR: the call (global call id) and its two legs.
+_KEY_COLUMNS = (
+    "globalCallID_callManagerId",
+    "globalCallID_callId",
+    "origLegCallIdentifier",
+    "destLegIdentifier",
+)
+# CUCM fills these in every CDR; the numbers and destDeviceName may be empty (a caller that
+# sent no number, a call that never reached a device), so they are checked where used.
+_NEVER_EMPTY = (
+    *_KEY_COLUMNS,
+    "dateTimeOrigination",
+    "dateTimeConnect",
+    "dateTimeDisconnect",
+    "duration",
+    "origCause_value",
+    "destCause_value",
+    "origDeviceName",
+)
 
 
 class _Reject(Exception):
@@ -380,31 +401,11 @@ def _parse_row(raw: bytes, columns: dict[str, int], trunks: TrunkRule) -> dict[s
         raise _Reject(
             RejectReason.UNSUPPORTED_RECORD_TYPE, f"cdrRecordType {record_type!r} is not 1 (CDR)"
         )
-    for name in (
-        "globalCallID_callManagerId",
-        "globalCallID_callId",
-        "origLegCallIdentifier",
-        "destLegIdentifier",
-        "dateTimeOrigination",
-        "dateTimeConnect",
-        "dateTimeDisconnect",
-        "duration",
-        "origCause_value",
-        "destCause_value",
-        "origDeviceName",
-    ):
+    for name in _NEVER_EMPTY:
         if not row[name.lower()]:
             raise _Reject(RejectReason.MISSING_FIELD, f"{name} is empty")
 
-    key_parts = [
-        _identifier(row, name)
-        for name in (
-            "globalCallID_callManagerId",
-            "globalCallID_callId",
-            "origLegCallIdentifier",
-            "destLegIdentifier",
-        )
-    ]
+    key_parts = [_identifier(row, name) for name in _KEY_COLUMNS]
     duration = _duration(row)
     started_at, answered_at, ended_at = _call_times(row, duration)
     release_cause = _release_cause(row)
@@ -444,9 +445,7 @@ def _duration(row: dict[str, str]) -> int:
     return int(value)
 
 
-def _call_times(
-    row: dict[str, str], duration: int
-) -> tuple[datetime, datetime | None, datetime]:
+def _call_times(row: dict[str, str], duration: int) -> tuple[datetime, datetime | None, datetime]:
     """Read the three epoch times; check their order and that duration matches them."""
     origination = _epoch(row, "dateTimeOrigination")
     connect = _epoch(row, "dateTimeConnect")

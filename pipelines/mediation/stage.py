@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -44,6 +45,14 @@ PARSER_MODULES: dict[str, str] = {
     Feed.ASTERISK_CDR_CSV: "pipelines.mediation.asterisk_cdr_csv",
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber",
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
+    Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
+}
+
+#: Feeds whose files land under the switch's own documented name rather than the
+#: `<...>_<YYYYMMDDHH>_<seq>.<ext>` convention: feed -> module whose
+#: ``parse_file_name(name)`` returns (..., closed_at UTC, file sequence number).
+NATIVE_FILE_NAMES: dict[str, str] = {
+    Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
 }
 
 # `<anything>_<YYYYMMDDHH>_<seq>.<ext>`: the switch-local hour the file was closed and the
@@ -338,6 +347,7 @@ def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingF
     """
     if not layout.landing.is_dir():
         return
+    timezones: dict[str, dict[str, str]] = {}
     feed_dirs = [layout.landing / feed] if feed else sorted(layout.landing.iterdir())
     for feed_dir in feed_dirs:
         if feed_dir.name.startswith(".") or not feed_dir.is_dir():
@@ -350,7 +360,30 @@ def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingF
             for path in sorted(switch_dir.iterdir()):
                 if path.name.startswith(".") or not path.is_file():
                     continue
-                yield _place(path, feed_dir.name, switch_dir.name)
+                if feed_dir.name in NATIVE_FILE_NAMES:
+                    if feed_dir.name not in timezones:
+                        timezones[feed_dir.name] = _switch_timezones(layout, feed_dir.name)
+                    zone = timezones[feed_dir.name].get(switch_dir.name)
+                    yield _place_native(path, feed_dir.name, switch_dir.name, zone)
+                else:
+                    yield _place(path, feed_dir.name, switch_dir.name)
+
+
+def _place_native(path: Path, feed: str, switch_id: str, zone: str | None) -> LandingFile:
+    """Place a file named by its switch: its UTC closing time, seen on the switch's clock,
+    gives the file date, as the hour in a conventional name does."""
+    if zone is None:
+        raise MediationError(
+            f"switch {switch_id} of feed {feed} is not in switches.csv: its clock time zone "
+            "is unknown"
+        )
+    name_parser = importlib.import_module(NATIVE_FILE_NAMES[feed]).parse_file_name
+    try:
+        *_, closed_at, sequence = name_parser(path.name)
+    except ValueError as exc:
+        raise MediationError(f"landing file {path} has an unplaceable name: {exc}") from exc
+    file_date = closed_at.astimezone(ZoneInfo(zone)).date()
+    return LandingFile(path, feed, switch_id, file_date, int(sequence))
 
 
 def _place(path: Path, feed: str, switch_id: str) -> LandingFile:

@@ -322,3 +322,29 @@ def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
     # The fixture's README: 8 records (line 7 is blank), lines 6 and 8 rejected.
     assert (result.records_in, result.accepted, result.rejected) == (8, 6, 2)
     assert result.rejects_by_reason == {"malformed_row": 1, "invalid_duration": 1}
+
+
+def test_a_cisco_cluster_lands_under_its_native_file_names(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.reference.mkdir(parents=True)
+    (layout.reference / "switches.csv").write_text(
+        "switch_id,feed,timezone,description\n"
+        "telco-chi,cisco_cucm_cdr,America/Chicago,Chicago CUCM cluster\n"
+    )
+    landing = layout.landing / "cisco_cucm_cdr" / "telco-chi"
+    landing.mkdir(parents=True)
+    name = "cdr_telco-chi_01_202407011640_000123"
+    fixture = Path(__file__).parents[1] / "fixtures" / "cisco_cucm" / name
+    (landing / name).write_bytes(fixture.read_bytes())
+
+    # 16:40 UTC on 1 July is 11:40 in Chicago: the file belongs to that local day.
+    assert landing_partitions(layout) == [("cisco_cucm_cdr", date(2024, 7, 1))]
+    result = mediate_partition(layout, "cisco_cucm_cdr", date(2024, 7, 1))
+
+    # The fixture's README: 8 rows, the CMR and the cut-off row rejected.
+    assert (result.records_in, result.accepted, result.rejected) == (8, 6, 2)
+    assert result.rejects_by_reason == {"unsupported_record_type": 1, "malformed_row": 1}
+    registry = read_partition(
+        layout, "file_registry", {"feed": "cisco_cucm_cdr", "file_date": "2024-07-01"}
+    ).to_pylist()
+    assert [row["file_sequence_number"] for row in registry] == [123]
