@@ -39,6 +39,10 @@ def write_partition(
     data = data.select(schema.names).cast(schema)
     target_dir = partition_dir(layout, table, values)
     target_dir.mkdir(parents=True, exist_ok=True)
+    # A writer killed before its rename leaves its temporary file behind; readers never
+    # see it (they read part-0.parquet only), and the next write of the partition clears it.
+    for stale in target_dir.glob(f".{PART_FILE}.*.tmp"):
+        stale.unlink(missing_ok=True)
     target = target_dir / PART_FILE
     tmp = target_dir / f".{PART_FILE}.{os.getpid()}.tmp"
     pq.write_table(data, tmp, compression="zstd")
