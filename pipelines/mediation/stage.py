@@ -122,7 +122,8 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     usage: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     registry: list[dict[str, Any]] = []
-    seen_file_ids: set[str] = set()  # bytes already read earlier in the partition
+    # Bytes already delivered in an earlier partition of the feed, or earlier in this one.
+    seen_file_ids = _delivered_before(layout, feed, file_date, files)
     kept_keys: set[tuple[str, str]] = set()  # (switch_id, record_key) accepted so far
 
     for landing in files:
@@ -320,6 +321,25 @@ _FILE_ORDER = ("file_name", "switch_id")
 def _table(rows: list[dict[str, Any]], schema: pa.Schema, order: tuple[str, ...]) -> pa.Table:
     ordered = sorted(rows, key=lambda row: tuple(row[column] for column in order))
     return pa.Table.from_pylist(ordered, schema=schema)
+
+
+def _delivered_before(
+    layout: Layout, feed: str, file_date: date, files: list[LandingFile]
+) -> set[str]:
+    """Checksums of this partition's files that the feed delivered on an earlier file date.
+
+    A file delivered again later (any name) must be processed once, whichever partition is
+    mediated first: the copy on the earliest file date wins, so this looks at the landing
+    zone, not at what earlier runs wrote. Only files of a size found in this partition can
+    be copies, so only those are hashed.
+    """
+    sizes = {landing.path.stat().st_size for landing in files}
+    earlier = (
+        landing
+        for landing in _landing_files(layout, feed)
+        if landing.file_date < file_date and landing.path.stat().st_size in sizes
+    )
+    return {hashlib.sha256(landing.path.read_bytes()).hexdigest() for landing in earlier}
 
 
 def _parser(feed: str) -> Parser:

@@ -348,3 +348,30 @@ def test_a_cisco_cluster_lands_under_its_native_file_names(tmp_path: Path) -> No
         layout, "file_registry", {"feed": "cisco_cucm_cdr", "file_date": "2024-07-01"}
     ).to_pylist()
     assert [row["file_sequence_number"] for row in registry] == [123]
+
+
+def test_a_file_delivered_again_on_a_later_day_is_processed_once(tmp_path: Path) -> None:
+    lake = copy_fixture(tmp_path)
+    folder = lake.landing / "asterisk_cdr_csv" / "ast-chi-01"
+    original = folder / "Master_ast-chi-01_2024110304_000001.csv"
+    resent = folder / "Master_ast-chi-01_2024110409_000007.csv"
+    resent.write_bytes(original.read_bytes())
+
+    # The later day is mediated first: the copy is known before the original's partition ran.
+    mediate_partition(lake, "asterisk_cdr_csv", date(2024, 11, 4))
+    mediate_partition(lake, "asterisk_cdr_csv", date(2024, 11, 3))
+
+    def registry_row(day: str, name: str) -> dict:
+        values = {"feed": "asterisk_cdr_csv", "file_date": day}
+        return next(
+            row
+            for row in read_partition(lake, "file_registry", values).to_pylist()
+            if row["file_name"] == name
+        )
+
+    first = registry_row("2024-11-03", original.name)
+    again = registry_row("2024-11-04", resent.name)
+    assert first["file_status"] == "processed" and first["records_in"] > 0
+    assert again["file_status"] == "duplicate_file"
+    assert again["records_in"] == again["records_duplicate"] == first["records_in"]
+    assert again["records_accepted"] == again["records_rejected"] == 0
