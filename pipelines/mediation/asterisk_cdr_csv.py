@@ -6,17 +6,16 @@ its column count, because a switch whose cdr.conf changes mid-file writes both l
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import itertools
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipelines.mediation.local_time import CallTimes, best_call_times, local_instants
 from pipelines.mediation.numbering import InvalidNumberError, normalise_number
 from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
+from pipelines.mediation.text_records import RowError, read_line_records, whole_seconds
 from pipelines.schema import RejectReason
 
 BASE_COLUMNS = (
@@ -55,19 +54,9 @@ WITHHELD_CALLERS = frozenset({"", "anonymous", "restricted", "unavailable", "unk
 #: can exceed duration (which is truncated) by one second; more than that is impossible.
 BILLSEC_OVER_DURATION_TOLERANCE = 1
 
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_SECONDS = re.compile(r"[0-9]+")
 # A channel's peer is a 10-digit number for a subscriber's own endpoint (on-net), any
 # other name for a trunk group.
 _SUBSCRIBER_ENDPOINT = re.compile(r"[0-9]{10}")
-
-
-class _Reject(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def parse_file(data: bytes, context: FileContext) -> Iterator[ParsedRecord | RejectedRecord]:
@@ -80,56 +69,30 @@ def parse_file(data: bytes, context: FileContext) -> Iterator[ParsedRecord | Rej
     swallow every following line into the open field.
     """
     tz = ZoneInfo(context.timezone)
-    lines = data.split(b"\n")
-    found = False
-    for number, raw_line in enumerate(lines, start=1):
-        raw = raw_line.removesuffix(b"\r")
-        if not raw.strip():
-            continue
-        found = True
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield RejectedRecord(
-                number,
-                RejectReason.INVALID_ENCODING,
-                f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8",
-                raw.decode("utf-8", errors="backslashreplace"),
-            )
-            continue
-        try:
-            yield ParsedRecord(number, _parse_line(text, tz))
-        except _Reject as rejection:
-            yield RejectedRecord(number, rejection.reason, rejection.detail, text)
-    if not found:
-        yield RejectedRecord(0, RejectReason.EMPTY_FILE, f"{len(data)} bytes, no CDR line", "")
+    yield from read_line_records(data, lambda fields: _parse_row(fields, tz))
 
 
-def _parse_line(text: str, tz: ZoneInfo) -> dict[str, Any]:
-    try:
-        fields = next(csv.reader([text], strict=True))
-    except csv.Error as exc:
-        raise _Reject(RejectReason.MALFORMED_ROW, f"CSV error: {exc}") from exc
+def _parse_row(fields: list[str], tz: ZoneInfo) -> dict[str, Any]:
     layout = LAYOUTS.get(len(fields))
     if layout is None:
-        raise _Reject(
+        raise RowError(
             RejectReason.UNKNOWN_COLUMN_LAYOUT,
             f"{len(fields)} columns; cdr_csv layouts have {', '.join(map(str, LAYOUTS))}",
         )
     row = dict(zip(layout, fields, strict=True))
     for column in ("src", "dst", "start", "end", "duration", "billsec", "disposition"):
         if not row[column].strip() and not (column == "src" and _is_inbound(row)):
-            raise _Reject(RejectReason.MISSING_FIELD, f"{column} is empty")
+            raise RowError(RejectReason.MISSING_FIELD, f"{column} is empty")
 
-    duration = _seconds(row, "duration")
-    billsec = _seconds(row, "billsec")
+    duration = whole_seconds("duration", row["duration"].strip())
+    billsec = whole_seconds("billsec", row["billsec"].strip())
     if billsec > duration + BILLSEC_OVER_DURATION_TOLERANCE:
-        raise _Reject(
+        raise RowError(
             RejectReason.INVALID_DURATION,
             f"billsec {billsec} exceeds duration {duration}: billed time cannot exceed the call",
         )
     if billsec > 0 and not row["answer"]:
-        raise _Reject(RejectReason.INVALID_DURATION, f"billsec {billsec} without an answer time")
+        raise RowError(RejectReason.INVALID_DURATION, f"billsec {billsec} without an answer time")
     started_at, answered_at, ended_at = _call_times(row, duration, billsec, tz)
 
     inbound = _is_inbound(row)
@@ -142,7 +105,7 @@ def _parse_line(text: str, tz: ZoneInfo) -> dict[str, Any]:
             served = normalise_number(row["src"])
             other = normalise_number(row["dst"])
     except InvalidNumberError as exc:
-        raise _Reject(RejectReason.INVALID_NUMBER, str(exc)) from exc
+        raise RowError(RejectReason.INVALID_NUMBER, str(exc)) from exc
 
     return {
         "record_key": _record_key(row, fields),
@@ -172,73 +135,17 @@ def _is_inbound(row: dict[str, str]) -> bool:
     return row["dcontext"] in INBOUND_CONTEXTS
 
 
-def _seconds(row: dict[str, str], column: str) -> int:
-    value = row[column].strip()
-    if value.startswith("-") and _SECONDS.fullmatch(value[1:]):
-        raise _Reject(RejectReason.INVALID_DURATION, f"{column} {value} is negative")
-    if not _SECONDS.fullmatch(value):
-        raise _Reject(
-            RejectReason.INVALID_DURATION, f"{column} {value!r} is not a whole number of seconds"
-        )
-    return int(value)
-
-
-def _call_times(
-    row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo
-) -> tuple[datetime, datetime | None, datetime]:
-    """Convert start, answer and end from switch local time to UTC.
-
-    In the hour a DST change repeats, a local time names two instants. Of the possible
-    combinations, take the one in order (start <= answer <= end) whose spans best match
-    duration and billsec; on a tie, the earlier (daylight-time) reading.
-    """
-    starts = _utc_instants(row, "start", tz)
-    answers: list[datetime | None] = (
-        [*_utc_instants(row, "answer", tz)] if row["answer"] else [None]
+def _call_times(row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo) -> CallTimes:
+    """Convert start, answer and end from switch local time to UTC (see local_time)."""
+    answer = row["answer"]
+    return best_call_times(
+        local_instants("start", row["start"], tz),
+        local_instants("answer", answer, tz) if answer else [],
+        local_instants("end", row["end"], tz),
+        duration,
+        billsec,
+        (row["start"], answer, row["end"]),
     )
-    ends = _utc_instants(row, "end", tz)
-
-    def mismatch(times: tuple[datetime, datetime | None, datetime]) -> float:
-        start, answer, end = times
-        gap = abs((end - start).total_seconds() - duration)
-        if answer is not None:
-            gap += abs((end - answer).total_seconds() - billsec)
-        return gap
-
-    ordered = [
-        (start, answer, end)
-        for start, answer, end in itertools.product(starts, answers, ends)
-        if start <= end and (answer is None or start <= answer <= end)
-    ]
-    if not ordered:
-        raise _Reject(
-            RejectReason.INVALID_TIMESTAMP,
-            f"times out of order: start {row['start']}, answer {row['answer'] or '-'}, "
-            f"end {row['end']}",
-        )
-    return min(ordered, key=mismatch)
-
-
-def _utc_instants(row: dict[str, str], column: str, tz: ZoneInfo) -> list[datetime]:
-    value = row[column]
-    try:
-        if not _TIME.fullmatch(value):
-            raise ValueError("not YYYY-MM-DD HH:MM:SS")
-        local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError as exc:
-        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{column} {value!r}: {exc}") from exc
-    instants: list[datetime] = []
-    for fold in (0, 1):
-        instant = local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        # A wall time skipped by a DST change does not survive the round trip.
-        if instant.astimezone(tz).replace(tzinfo=None) == local and instant not in instants:
-            instants.append(instant)
-    if not instants:
-        raise _Reject(
-            RejectReason.INVALID_TIMESTAMP,
-            f"{column} {value} does not exist in {tz.key} (skipped by a DST change)",
-        )
-    return instants
 
 
 def _trunk_group(channel: str) -> str | None:

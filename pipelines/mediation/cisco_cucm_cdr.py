@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from pipelines.mediation.numbering import InvalidNumberError, normalise_number
 from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
+from pipelines.mediation.text_records import RowError, parse_line_record, split_lines
 from pipelines.schema import RejectReason
 
 #: Columns the parser reads; a header without one of them is an unknown layout. Every CUCM
@@ -259,13 +260,6 @@ _NEVER_EMPTY = (
 )
 
 
-class _Reject(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
 def parse_file_name(name: str) -> CucmFileName:
     """Split ``cdr_<cluster>_<node>_<yyyymmddhhmm UTC>_<seq>`` into its parts.
 
@@ -296,7 +290,7 @@ def parse_file(
     each rejected as UNKNOWN_COLUMN_LAYOUT, so that every row is still counted. Times are
     UTC epoch seconds: ``context.timezone`` is not needed.
     """
-    lines = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+    lines = split_lines(data)
     if not any(line.strip() for line in lines):
         yield RejectedRecord(0, RejectReason.EMPTY_FILE, f"{len(data)} bytes, no line", "")
         return
@@ -305,7 +299,7 @@ def parse_file(
     layout_problem = None
     try:
         columns = _read_header(lines[0], lines[1] if len(lines) > 1 else None)
-    except _Reject as rejection:
+    except RowError as rejection:
         yield RejectedRecord(0, rejection.reason, rejection.detail, header_text)
         layout_problem = f"the file header is unreadable: {rejection.detail}"
         columns = {}
@@ -317,14 +311,11 @@ def parse_file(
         elif not rows:
             yield RejectedRecord(0, RejectReason.EMPTY_FILE, "header lines only, no CDR", "")
     for number, raw in enumerate(rows, start=1):
-        text = raw.decode("utf-8", errors="backslashreplace")
         if layout_problem is not None:
+            text = raw.decode("utf-8", errors="backslashreplace")
             yield RejectedRecord(number, RejectReason.UNKNOWN_COLUMN_LAYOUT, layout_problem, text)
             continue
-        try:
-            yield ParsedRecord(number, _parse_row(raw, columns, trunks))
-        except _Reject as rejection:
-            yield RejectedRecord(number, rejection.reason, rejection.detail, text)
+        yield parse_line_record(number, raw, lambda fields: _parse_row(fields, columns, trunks))
 
 
 def group_legs(records: Iterable[ParsedRecord]) -> dict[str, list[ParsedRecord]]:
@@ -345,14 +336,14 @@ def _read_header(names_line: bytes, types_line: bytes | None) -> dict[str, int]:
     """Map lower-cased field names (aliases resolved) to column positions."""
     names = _csv_fields(names_line, "field-name line")
     if not all(_FIELD_NAME.fullmatch(name) for name in names):
-        raise _Reject(
+        raise RowError(
             RejectReason.UNREADABLE_FILE, "line 1 is not a list of field names (CDR header)"
         )
     if types_line is None or not types_line.strip():
-        raise _Reject(RejectReason.UNREADABLE_FILE, "no field-type line after the header")
+        raise RowError(RejectReason.UNREADABLE_FILE, "no field-type line after the header")
     types = _csv_fields(types_line, "field-type line")
     if len(types) != len(names) or not all(_FIELD_TYPE.fullmatch(t) for t in types):
-        raise _Reject(
+        raise RowError(
             RejectReason.UNREADABLE_FILE,
             f"line 2 is not {len(names)} field types (INTEGER, VARCHAR(n), ...)",
         )
@@ -360,7 +351,7 @@ def _read_header(names_line: bytes, types_line: bytes | None) -> dict[str, int]:
     for position, name in enumerate(names):
         key = COLUMN_ALIASES.get(name.lower(), name.lower())
         if key in columns:
-            raise _Reject(RejectReason.UNREADABLE_FILE, f"field {name} appears twice")
+            raise RowError(RejectReason.UNREADABLE_FILE, f"field {name} appears twice")
         columns[key] = position
     return columns
 
@@ -369,41 +360,30 @@ def _csv_fields(line: bytes, what: str) -> list[str]:
     try:
         return next(csv.reader([line.decode("utf-8")], strict=True))
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise _Reject(RejectReason.UNREADABLE_FILE, f"{what}: {exc}") from exc
+        raise RowError(RejectReason.UNREADABLE_FILE, f"{what}: {exc}") from exc
 
 
-def _parse_row(raw: bytes, columns: dict[str, int], trunks: TrunkRule) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Reject(
-            RejectReason.INVALID_ENCODING,
-            f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8",
-        ) from exc
-    try:
-        fields = next(csv.reader([text], strict=True))
-    except csv.Error as exc:
-        raise _Reject(RejectReason.MALFORMED_ROW, f"CSV error: {exc}") from exc
+def _parse_row(fields: list[str], columns: dict[str, int], trunks: TrunkRule) -> dict[str, Any]:
     # The record type first: a CMR row has its own, shorter layout and is named as a CMR
     # rather than as a row with the wrong column count.
     type_position = columns["cdrrecordtype"]
     record_type = fields[type_position].strip() if type_position < len(fields) else ""
     if record_type in OTHER_RECORD_TYPES:
-        raise _Reject(RejectReason.UNSUPPORTED_RECORD_TYPE, OTHER_RECORD_TYPES[record_type])
+        raise RowError(RejectReason.UNSUPPORTED_RECORD_TYPE, OTHER_RECORD_TYPES[record_type])
     if len(fields) != len(columns):
-        raise _Reject(
+        raise RowError(
             RejectReason.MALFORMED_ROW, f"{len(fields)} columns; the header names {len(columns)}"
         )
     row = {name.lower(): fields[columns[name.lower()]].strip() for name in REQUIRED_COLUMNS}
     if record_type != CDR_RECORD_TYPE:
         if not record_type:
-            raise _Reject(RejectReason.MISSING_FIELD, "cdrRecordType is empty")
-        raise _Reject(
+            raise RowError(RejectReason.MISSING_FIELD, "cdrRecordType is empty")
+        raise RowError(
             RejectReason.UNSUPPORTED_RECORD_TYPE, f"cdrRecordType {record_type!r} is not 1 (CDR)"
         )
     for name in _NEVER_EMPTY:
         if not row[name.lower()]:
-            raise _Reject(RejectReason.MISSING_FIELD, f"{name} is empty")
+            raise RowError(RejectReason.MISSING_FIELD, f"{name} is empty")
 
     key_parts = [_identifier(row, name) for name in _KEY_COLUMNS]
     duration = _duration(row)
@@ -431,14 +411,14 @@ def _parse_row(raw: bytes, columns: dict[str, int], trunks: TrunkRule) -> dict[s
 def _identifier(row: dict[str, str], name: str) -> str:
     value = row[name.lower()]
     if not _IDENTIFIER.fullmatch(value):
-        raise _Reject(RejectReason.MALFORMED_ROW, f"{name} {value!r} is not an INTEGER id")
+        raise RowError(RejectReason.MALFORMED_ROW, f"{name} {value!r} is not an INTEGER id")
     return str(int(value))
 
 
 def _duration(row: dict[str, str]) -> int:
     value = row["duration"]
     if not _IDENTIFIER.fullmatch(value):
-        raise _Reject(
+        raise RowError(
             RejectReason.INVALID_DURATION,
             f"duration {value!r} is not a whole non-negative number of seconds",
         )
@@ -452,16 +432,18 @@ def _call_times(row: dict[str, str], duration: int) -> tuple[datetime, datetime 
     disconnect = _epoch(row, "dateTimeDisconnect")
     if origination == 0 or disconnect == 0:
         zero = "dateTimeOrigination" if origination == 0 else "dateTimeDisconnect"
-        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{zero} is 0 (only a call's connect may be)")
+        raise RowError(
+            RejectReason.INVALID_TIMESTAMP, f"{zero} is 0 (only a call's connect may be)"
+        )
     if not origination <= disconnect or (connect and not origination <= connect <= disconnect):
-        raise _Reject(
+        raise RowError(
             RejectReason.INVALID_TIMESTAMP,
             f"times out of order: origination {origination}, connect {connect}, "
             f"disconnect {disconnect}",
         )
     connected_seconds = disconnect - connect if connect else 0
     if abs(duration - connected_seconds) > DURATION_TOLERANCE_SECONDS:
-        raise _Reject(
+        raise RowError(
             RejectReason.INVALID_DURATION,
             f"duration {duration} but connected for {connected_seconds} s by the times",
         )
@@ -469,14 +451,14 @@ def _call_times(row: dict[str, str], duration: int) -> tuple[datetime, datetime 
         started_at, ended_at = (datetime.fromtimestamp(t, UTC) for t in (origination, disconnect))
         answered_at = datetime.fromtimestamp(connect, UTC) if connect else None
     except (OverflowError, OSError, ValueError) as exc:
-        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"time out of range: {exc}") from exc
+        raise RowError(RejectReason.INVALID_TIMESTAMP, f"time out of range: {exc}") from exc
     return started_at, answered_at, ended_at
 
 
 def _epoch(row: dict[str, str], name: str) -> int:
     value = row[name.lower()]
     if not _EPOCH.fullmatch(value):
-        raise _Reject(
+        raise RowError(
             RejectReason.INVALID_TIMESTAMP, f"{name} {value!r} is not epoch seconds (UTC)"
         )
     return int(value)
@@ -492,7 +474,7 @@ def _release_cause(row: dict[str, str]) -> str:
     for name in ("origCause_value", "destCause_value"):
         value = row[name.lower()]
         if not _CAUSE.fullmatch(value):
-            raise _Reject(RejectReason.MALFORMED_ROW, f"{name} {value!r} is not an INTEGER")
+            raise RowError(RejectReason.MALFORMED_ROW, f"{name} {value!r} is not an INTEGER")
         causes.append(int(value))
     cause = next((c for c in causes if c != 0), 0)
     return CAUSE_NAMES.get(cause, f"Unknown cause {cause}")
@@ -529,8 +511,8 @@ def _parties(row: dict[str, str], trunks: TrunkRule) -> dict[str, Any]:
 def _number(row: dict[str, str], name: str) -> str:
     value = row[name.lower()]
     if not value:
-        raise _Reject(RejectReason.MISSING_FIELD, f"{name} is empty")
+        raise RowError(RejectReason.MISSING_FIELD, f"{name} is empty")
     try:
         return normalise_number(value)
     except InvalidNumberError as exc:
-        raise _Reject(RejectReason.INVALID_NUMBER, f"{name}: {exc}") from exc
+        raise RowError(RejectReason.INVALID_NUMBER, f"{name}: {exc}") from exc

@@ -9,8 +9,6 @@ read with ``parse_template`` from the switch's own cdr_csv.conf.xml.
 
 from __future__ import annotations
 
-import csv
-import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,8 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipelines.mediation.local_time import CallTimes, best_call_times, local_instants
 from pipelines.mediation.numbering import InvalidNumberError, normalise_number
 from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
+from pipelines.mediation.text_records import RowError, read_line_records, whole_seconds
 from pipelines.schema import RejectReason
 
 #: The ``example`` template of FreeSWITCH's vanilla cdr_csv.conf.xml, its default-template.
@@ -77,8 +77,6 @@ REQUIRED_VARIABLES = (
     "uuid",
 )
 
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _DIGITS = re.compile(r"[0-9]+")
 # One template field: a single channel variable, optionally in double quotes.
 _TEMPLATE_FIELD = re.compile(r'(?P<quote>"?)\$\{(?P<name>[A-Za-z0-9_]+)\}(?P=quote)')
@@ -90,13 +88,6 @@ Parser = Callable[[bytes, FileContext], Iterator[ParsedRecord | RejectedRecord]]
 
 class TemplateError(ValueError):
     """A cdr_csv template that cannot be read, or lacks a variable the usage record needs."""
-
-
-class _Reject(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def parse_template(xml_text: str, name: str) -> list[str]:
@@ -192,37 +183,14 @@ class _FreeswitchCdrCsv:
         every following line.
         """
         tz = ZoneInfo(context.timezone)
-        found = False
-        for number, raw_line in enumerate(data.split(b"\n"), start=1):
-            raw = raw_line.removesuffix(b"\r")
-            if not raw.strip():
-                continue
-            found = True
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield RejectedRecord(
-                    number,
-                    RejectReason.INVALID_ENCODING,
-                    f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8",
-                    raw.decode("utf-8", errors="backslashreplace"),
-                )
-                continue
-            try:
-                yield ParsedRecord(number, self._parse_line(text, tz))
-            except _Reject as rejection:
-                yield RejectedRecord(number, rejection.reason, rejection.detail, text)
-        if not found:
-            yield RejectedRecord(0, RejectReason.EMPTY_FILE, f"{len(data)} bytes, no CDR line", "")
+        # skipinitialspace: the built-in default and snom templates write `", "`.
+        yield from read_line_records(
+            data, lambda fields: self._parse_row(fields, tz), skipinitialspace=True
+        )
 
-    def _parse_line(self, text: str, tz: ZoneInfo) -> dict[str, Any]:
-        try:
-            # skipinitialspace: the built-in default and snom templates write `", "`.
-            fields = next(csv.reader([text], strict=True, skipinitialspace=True))
-        except csv.Error as exc:
-            raise _Reject(RejectReason.MALFORMED_ROW, f"CSV error: {exc}") from exc
+    def _parse_row(self, fields: list[str], tz: ZoneInfo) -> dict[str, Any]:
         if len(fields) != len(self.columns):
-            raise _Reject(
+            raise RowError(
                 RejectReason.UNKNOWN_COLUMN_LAYOUT,
                 f"{len(fields)} columns; the template has {len(self.columns)}",
             )
@@ -232,19 +200,19 @@ class _FreeswitchCdrCsv:
         for variable in required:
             # An inbound caller may be withheld; the answer time is empty when unanswered.
             if not row[variable] and not (variable == "caller_id_number" and inbound):
-                raise _Reject(RejectReason.MISSING_FIELD, f"{variable} is empty")
+                raise RowError(RejectReason.MISSING_FIELD, f"{variable} is empty")
 
-        duration = _seconds(row, "duration")
-        billsec = _seconds(row, "billsec")
+        duration = whole_seconds("duration", row["duration"])
+        billsec = whole_seconds("billsec", row["billsec"])
         if billsec > duration + BILLSEC_OVER_DURATION_TOLERANCE:
-            raise _Reject(
+            raise RowError(
                 RejectReason.INVALID_DURATION,
                 f"billsec {billsec} exceeds duration {duration}: billed time cannot exceed "
                 "the call",
             )
         started_at, answered_at, ended_at = self._call_times(row, duration, billsec, tz)
         if billsec > 0 and answered_at is None:
-            raise _Reject(RejectReason.INVALID_DURATION, f"billsec {billsec} without an answer")
+            raise RowError(RejectReason.INVALID_DURATION, f"billsec {billsec} without an answer")
 
         try:
             if inbound:
@@ -255,7 +223,7 @@ class _FreeswitchCdrCsv:
                 served = normalise_number(row["caller_id_number"])
                 other = normalise_number(row["destination_number"])
         except InvalidNumberError as exc:
-            raise _Reject(RejectReason.INVALID_NUMBER, str(exc)) from exc
+            raise RowError(RejectReason.INVALID_NUMBER, str(exc)) from exc
 
         return {
             "record_key": row["uuid"],
@@ -283,44 +251,24 @@ class _FreeswitchCdrCsv:
 
     def _call_times(
         self, row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo
-    ) -> tuple[datetime, datetime | None, datetime]:
-        """Read start, answer and end as UTC instants.
+    ) -> CallTimes:
+        """Read start, answer and end as UTC instants (see local_time for local stamps).
 
-        A local stamp in the hour a DST change repeats names two instants. Of the possible
-        combinations, take the one in order (start <= answer <= end) whose spans best match
-        duration and billsec (FreeSWITCH derives all three from the same clock, so the right
-        reading matches exactly); on a tie, the earlier (daylight-time) reading.
+        FreeSWITCH derives duration, billsec and the times from the same clock, so in the
+        hour a DST change repeats the right reading of local stamps matches exactly.
         """
         starts = self._instants(row, "start", tz)
-        answers: list[datetime | None] = [*self._instants(row, "answer", tz)] or [None]
+        answers = self._instants(row, "answer", tz)
         ends = self._instants(row, "end", tz)
         for variable, instants in (("start", starts), ("end", ends)):
             if _UNIX_EPOCH in instants:
-                raise _Reject(
+                raise RowError(
                     RejectReason.INVALID_TIMESTAMP,
                     f"{self.time_columns[variable]} is time 0: the switch recorded no {variable}",
                 )
-
-        def mismatch(times: tuple[datetime, datetime | None, datetime]) -> float:
-            start, answer, end = times
-            gap = abs((end - start).total_seconds() - duration)
-            if answer is not None:
-                gap += abs((end - answer).total_seconds() - billsec)
-            return gap
-
-        ordered = [
-            (start, answer, end)
-            for start, answer, end in itertools.product(starts, answers, ends)
-            if start <= end and (answer is None or start <= answer <= end)
-        ]
-        if not ordered:
-            shown = {instant: row[column] or "-" for instant, column in self.time_columns.items()}
-            raise _Reject(
-                RejectReason.INVALID_TIMESTAMP,
-                f"times out of order: start {shown['start']}, answer {shown['answer']}, "
-                f"end {shown['end']}",
-            )
-        return min(ordered, key=mismatch)
+        columns = self.time_columns
+        written = (row[columns["start"]], row[columns["answer"]], row[columns["end"]])
+        return best_call_times(starts, answers, ends, duration, billsec, written)
 
     def _instants(self, row: dict[str, str], instant: str, tz: ZoneInfo) -> list[datetime]:
         """The UTC instants a time field can mean; none for an empty or time-0 answer."""
@@ -328,22 +276,15 @@ class _FreeswitchCdrCsv:
         value = row[column]
         if not value:
             return []
-        instants = _epoch(column, value) if column.endswith("_epoch") else _local(column, value, tz)
+        instants = (
+            _epoch(column, value)
+            if column.endswith("_epoch")
+            else local_instants(column, value, tz)
+        )
         # answer time 0 (answer_epoch "0"; as a local stamp in old releases) is "never".
         if instant == "answer" and instants == [_UNIX_EPOCH]:
             return []
         return instants
-
-
-def _seconds(row: dict[str, str], variable: str) -> int:
-    value = row[variable]
-    if value.startswith("-") and _DIGITS.fullmatch(value[1:]):
-        raise _Reject(RejectReason.INVALID_DURATION, f"{variable} {value} is negative")
-    if not _DIGITS.fullmatch(value):
-        raise _Reject(
-            RejectReason.INVALID_DURATION, f"{variable} {value!r} is not a whole number of seconds"
-        )
-    return int(value)
 
 
 def _epoch(column: str, value: str) -> list[datetime]:
@@ -352,31 +293,7 @@ def _epoch(column: str, value: str) -> list[datetime]:
             raise ValueError("not whole epoch seconds")
         return [datetime.fromtimestamp(int(value), UTC)]
     except (ValueError, OverflowError, OSError) as exc:
-        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{column} {value!r}: {exc}") from exc
-
-
-def _local(column: str, value: str, tz: ZoneInfo) -> list[datetime]:
-    try:
-        if not _TIME.fullmatch(value):
-            raise ValueError("not YYYY-MM-DD HH:MM:SS")
-        local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError as exc:
-        raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{column} {value!r}: {exc}") from exc
-    instants: list[datetime] = []
-    for fold in (0, 1):
-        try:
-            instant = local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        except OverflowError as exc:  # e.g. 9999-12-31 23:00 west of UTC is in year 10000
-            raise _Reject(RejectReason.INVALID_TIMESTAMP, f"{column} {value}: {exc}") from exc
-        # A wall time skipped by a DST change does not survive the round trip.
-        if instant.astimezone(tz).replace(tzinfo=None) == local and instant not in instants:
-            instants.append(instant)
-    if not instants:
-        raise _Reject(
-            RejectReason.INVALID_TIMESTAMP,
-            f"{column} {value} does not exist in {tz.key} (skipped by a DST change)",
-        )
-    return instants
+        raise RowError(RejectReason.INVALID_TIMESTAMP, f"{column} {value!r}: {exc}") from exc
 
 
 _EXAMPLE_PARSER = make_parser(EXAMPLE_COLUMNS)
