@@ -20,6 +20,7 @@ class Feed(StrEnum):
     TS32298_BER = "ts32298_ber"
     FREESWITCH_CDR_CSV = "freeswitch_cdr_csv"
     CISCO_CUCM_CDR = "cisco_cucm_cdr"
+    TAP3 = "tap3"
 
 
 class RejectReason(StrEnum):
@@ -37,6 +38,8 @@ class RejectReason(StrEnum):
     UNSUPPORTED_RECORD_TYPE = "unsupported_record_type"
     EMPTY_FILE = "empty_file"
     UNREADABLE_FILE = "unreadable_file"
+    AUDIT_MISMATCH = "audit_mismatch"
+    INVALID_VOLUME = "invalid_volume"
 
 
 class FileStatus(StrEnum):

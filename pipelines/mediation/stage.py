@@ -46,6 +46,7 @@ PARSER_MODULES: dict[str, str] = {
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber",
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
+    Feed.TAP3: "pipelines.mediation.tap3",
 }
 
 #: Feeds whose files land under the switch's own documented name rather than the

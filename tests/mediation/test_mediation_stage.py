@@ -375,3 +375,24 @@ def test_a_file_delivered_again_on_a_later_day_is_processed_once(tmp_path: Path)
     assert again["file_status"] == "duplicate_file"
     assert again["records_in"] == again["records_duplicate"] == first["records_in"]
     assert again["records_accepted"] == again["records_rejected"] == 0
+
+
+def test_a_tap_file_whose_audit_fails_is_rejected_whole(tmp_path: Path) -> None:
+    sample = Path(__file__).parents[3] / "shared" / "samples" / "tap3" / "tap_3_12_valid.ber"
+    if not sample.exists():
+        pytest.skip("../shared/samples is not here")
+    layout = Layout(tmp_path)
+    layout.reference.mkdir(parents=True)
+    (layout.reference / "switches.csv").write_text(
+        "switch_id,feed,timezone,description\nGBRVF,tap3,UTC,roaming partner\n"
+    )
+    landing = layout.landing / "tap3" / "GBRVF"
+    landing.mkdir(parents=True)
+    (landing / "CDGBRVFUSA01_2024070112_000001.ber").write_bytes(sample.read_bytes())
+
+    result = mediate_partition(layout, "tap3", date(2024, 7, 1))
+
+    # The sample's four call events sum to more than its AuditControlInfo declares
+    # (docs/formats/tap3.md): every event is returned, none is accepted.
+    assert (result.records_in, result.accepted, result.rejected) == (4, 0, 4)
+    assert result.rejects_by_reason == {"audit_mismatch": 4}
