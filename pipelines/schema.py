@@ -80,6 +80,8 @@ USAGE_SCHEMA = pa.schema(
         ("served_imsi", pa.string()),
         ("served_imei", pa.string()),
         ("other_party_number", pa.string()),
+        ("other_party_region", pa.string()),
+        ("other_party_number_type", pa.string()),
         ("started_at", UTC_TS),
         ("answered_at", UTC_TS),
         ("ended_at", UTC_TS),

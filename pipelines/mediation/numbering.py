@@ -8,10 +8,11 @@ international.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
-from phonenumbers import shortnumberinfo
+from phonenumbers import PhoneNumberType, shortnumberinfo
 
 from pipelines.config import OPERATOR_COUNTRY
 
@@ -83,3 +84,47 @@ def _is_short_code(text: str, region: str) -> bool:
     except phonenumbers.NumberParseException:
         return False  # e.g. "011": an international prefix with nothing after it
     return shortnumberinfo.is_valid_short_number_for_region(short, region)
+
+
+#: phonenumbers' number types by the names the lake stores.
+_NUMBER_TYPES = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def classify_number(number: str | None) -> tuple[str | None, str | None]:
+    """(region, number type) of a normalised number, for routing, rating and fraud checks.
+
+    region is the ISO 3166 code of the country the number belongs to (``GB``), ``001`` for
+    non-geographic codes (881 satellite, 882/883 international networks, 979 premium); type
+    is a phonenumbers type name (``mobile``, ``premium_rate``, ``toll_free``, ...), ``short_code``
+    for short codes kept as dialled, ``unknown`` when the number is outside every assigned
+    range. A null number (withheld caller, data) gives (None, None). Numbers repeat a lot
+    in usage, hence the cache.
+    """
+    if not number:
+        return None, None
+    if not number.isdigit() or len(number) <= 6:
+        return None, "short_code"
+    try:
+        parsed = phonenumbers.parse("+" + number)
+    except phonenumbers.NumberParseException:
+        return None, "unknown"
+    # Outside every assigned range the exact region is unknowable (44 also serves Jersey,
+    # 1 twenty countries): fall back to the country code's main region.
+    region = phonenumbers.region_code_for_number(
+        parsed
+    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    kind = _NUMBER_TYPES.get(phonenumbers.number_type(parsed), "unknown")
+    return region, kind

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.config import Layout
 from pipelines.lake import write_partition
+from pipelines.mediation.numbering import classify_number
 from pipelines.mediation.records import (
     PARSER_COLUMNS,
     FileContext,
@@ -174,12 +175,15 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
                     duplicate += 1
                     continue
                 kept_keys.add(key)
+                region, number_type = classify_number(record.values["other_party_number"])
                 usage.append(
                     {
                         **common,
                         **record.values,
                         "usage_id": f"{file_id[:16]}-{record.record_number}",
                         "record_number": record.record_number,
+                        "other_party_region": region,
+                        "other_party_number_type": number_type,
                     }
                 )
                 accepted += 1

@@ -322,6 +322,13 @@ def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
     # The fixture's README: 8 records (line 7 is blank), lines 6 and 8 rejected.
     assert (result.records_in, result.accepted, result.rejected) == (8, 6, 2)
     assert result.rejects_by_reason == {"malformed_row": 1, "invalid_duration": 1}
+    usage = read_partition(
+        layout, "usage", {"feed": "freeswitch_cdr_csv", "file_date": "2024-11-03"}
+    ).to_pylist()
+    # Mediation classifies every other party's number (line 5 dials 911).
+    by_number = {row["other_party_number"]: row for row in usage}
+    assert by_number["911"]["other_party_number_type"] == "short_code"
+    assert {row["other_party_region"] for row in usage if row["other_party_number"]} >= {"US"}
 
 
 def test_a_cisco_cluster_lands_under_its_native_file_names(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines.mediation.numbering import InvalidNumberError, normalise_number
+from pipelines.mediation.numbering import InvalidNumberError, classify_number, normalise_number
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,20 @@ def test_normalises_to_e164_digits_or_keeps_short_codes(dialled: str, expected: 
 def test_rejects_what_cannot_be_routed(dialled: str, reason: str) -> None:
     with pytest.raises(InvalidNumberError, match=reason):
         normalise_number(dialled)
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("13125550101", ("US", "fixed_line_or_mobile")),  # NANP: fixed and mobile share ranges
+        ("18005550100", ("US", "toll_free")),
+        ("979135428555", ("001", "premium_rate")),  # international premium rate (ITU 979)
+        ("881614178728", ("001", "mobile")),  # Global Mobile Satellite System
+        ("68828799", ("TV", "fixed_line")),  # Tuvalu
+        ("447700900123", ("GB", "unknown")),  # Ofcom's drama range: never assigned
+        ("911", (None, "short_code")),
+        (None, (None, None)),
+    ],
+)
+def test_classify_number(number, expected):
+    assert classify_number(number) == expected

@@ -23,6 +23,8 @@ final as (
         plan_id,
         served_msisdn,
         other_party_number,
+        other_party_region,
+        other_party_number_type,
         started_at,
         duration_seconds,
         data_volume_bytes,

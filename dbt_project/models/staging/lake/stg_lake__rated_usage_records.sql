@@ -24,6 +24,8 @@ renamed as (
         served_imsi,
         served_imei,
         other_party_number,
+        other_party_region,
+        other_party_number_type,
         started_at,
         answered_at,
         ended_at,
