@@ -123,8 +123,8 @@ def classify_number(number: str | None) -> tuple[str | None, str | None]:
         return None, "unknown"
     # Outside every assigned range the exact region is unknowable (44 also serves Jersey,
     # 1 twenty countries): fall back to the country code's main region.
-    region = phonenumbers.region_code_for_number(
-        parsed
-    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    region = phonenumbers.region_code_for_number(parsed) or (
+        phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+    )
     kind = _NUMBER_TYPES.get(phonenumbers.number_type(parsed), "unknown")
     return region, kind
