@@ -342,12 +342,17 @@ def iter_cdrs(data: bytes, start: int) -> Iterator[CdrFrame]:
     Raises TruncatedCdrError, after yielding every complete CDR before it, when a CDR header
     or a CDR's declared length runs past the end of the data.
     """
+    # Slices of a memoryview share the file's buffer: slicing bytes here would copy the
+    # rest of the file for every CDR, quadratic in the file size.
+    view = memoryview(data)
     offset = start
     while offset < len(data):
-        remaining = data[offset:]
+        remaining = view[offset:]
         if len(remaining) < CDR_HEADER_FIXED_LENGTH:
             raise TruncatedCdrError(
-                f"{len(remaining)} octets left for a CDR header", offset=offset, remaining=remaining
+                f"{len(remaining)} octets left for a CDR header",
+                offset=offset,
+                remaining=bytes(remaining),
             )
         length, release_octet, format_octet = struct.unpack_from(">HBB", remaining, 0)
         header_size = CDR_HEADER_FIXED_LENGTH
@@ -357,7 +362,7 @@ def iter_cdrs(data: bytes, start: int) -> Iterator[CdrFrame]:
                 raise TruncatedCdrError(
                     "CDR header ends before its release extension",
                     offset=offset,
-                    remaining=remaining,
+                    remaining=bytes(remaining),
                 )
             extension = remaining[header_size]
             header_size += 1
@@ -365,7 +370,7 @@ def iter_cdrs(data: bytes, start: int) -> Iterator[CdrFrame]:
             raise TruncatedCdrError(
                 f"CDR declares {length} octets, {len(remaining) - header_size} left",
                 offset=offset,
-                remaining=remaining,
+                remaining=bytes(remaining),
             )
         header = CdrHeader(
             release=_decode_release(release_octet >> 5, extension),
@@ -373,5 +378,5 @@ def iter_cdrs(data: bytes, start: int) -> Iterator[CdrFrame]:
             ts_number=format_octet & 0x1F,
             data_record_format=format_octet >> 5,
         )
-        yield CdrFrame(offset, header, remaining[header_size : header_size + length])
+        yield CdrFrame(offset, header, bytes(remaining[header_size : header_size + length]))
         offset += header_size + length

@@ -119,6 +119,16 @@ def _parse_cdr(
     return ParsedRecord(record_number, values)
 
 
+def _after(moment: datetime, seconds: int, field: str) -> datetime:
+    """``moment`` plus a duration the switch wrote; one past the calendar is a bad record."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError as error:
+        raise _RecordError(
+            RejectReason.INVALID_DURATION, f"{field} {seconds} s runs past the calendar"
+        ) from error
+
+
 def _required(record: dict[str, Any], field: str) -> Any:
     if field not in record:
         raise _RecordError(RejectReason.MISSING_FIELD, f"{field} is missing")
@@ -236,7 +246,7 @@ def _call_values(alternative: str, record: dict[str, Any], values: dict[str, Any
     if released is None:
         if answered is None:
             raise _RecordError(RejectReason.MISSING_FIELD, "releaseTime is missing")
-        released = answered + timedelta(seconds=duration)
+        released = _after(answered, duration, "callDuration")
     if alternative == "moCallRecord":
         _required(record, "calledNumber")
         other = _number(record, "calledNumber", ts32298.decode_bcd_directory_number)
@@ -318,7 +328,7 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
         record_key=f"{gateway}-{charging_id}-{sequence}",
         served_msisdn=_msisdn(record, "pGWRecord"),
         started_at=opened,
-        ended_at=opened + timedelta(seconds=duration),
+        ended_at=_after(opened, duration, "duration"),
         duration_seconds=duration,
         uplink_bytes=uplink,
         downlink_bytes=downlink,

@@ -1,0 +1,519 @@
+"""Validated entry point to the TS 32.298 BER fast path (``kernels.ber_nb``).
+
+``frame_cdrs`` finds the CDRs of a TS 32.297 file body and ``decode_cdrs`` turns their BER
+payloads into the ``values`` dicts of ``pipelines.mediation.ts32298_ber`` (canonical usage
+columns). A record the kernel does not read with certainty gets ``None``: the caller hands
+it to the pycrate decoder. The field tables below state, per CallEventRecord alternative,
+which SET fields the kernel reads and how; pycrate's mandatory components and the fields the
+library parser requires are both mandatory here, so a record missing one goes to the
+library, which produces the reject.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from pycrate_asn1dir import CDR
+
+from kernels.ber_nb import count_cdrs_nb, decode_cdrs_nb, frame_cdrs_nb
+from pipelines.formats.ts32298 import CAUSE_FOR_REC_CLOSING_NAMES, CAUSE_FOR_TERM_NAMES
+
+
+class Kind(IntEnum):
+    """How the kernel reads a SET field (codes shared with kernels.ber_nb)."""
+
+    INTEGER = 1
+    TBCD = 2
+    NUMBER = 3  # AddressString or BCDDirectoryNumber: TON/NPI octet, then TBCD digits
+    TIMESTAMP = 4
+    OCTETS = 5  # an OCTET STRING the library never reads: only its size is checked
+    LOCATION = 6
+    TRUNK_GROUP = 7
+    CALL_REFERENCE = 8
+    CAMEL_SMS = 9
+    SMS_ADDRESS = 10
+    GSN_ADDRESS = 11
+    GSN_ADDRESS_LIST = 12
+    IA5 = 13
+    TRAFFIC_VOLUMES = 14
+    USER_LOCATION = 15
+    ENUM_LIST = 16
+    BASIC_SERVICE = 17
+
+
+class Status(IntEnum):
+    """Per-record kernel outcome; anything but OK means "decode with the library"."""
+
+    OK = 0
+    NOT_BER = 1
+    UNEXPECTED_TAG = 2
+    UNREAD_LENGTH = 3  # indefinite, non-minimal, or past the enclosing content
+    UNKNOWN_FIELD = 4
+    FIELD_ORDER = 5  # a SET field out of ascending tag order or present twice
+    UNREAD_VALUE = 6
+    MISSING_FIELD = 7
+    TRAFFIC_VOLUMES = 8  # a container outside the subset, or sums beyond 2**62
+
+
+#: CallEventRecord alternatives in kernel index order, with their outer context tags.
+ALTERNATIVES = ("moCallRecord", "mtCallRecord", "moSMSRecord", "mtSMSRecord", "pGWRecord")
+_OUTER_TAGS = (0, 1, 6, 7, 79)
+
+# Output slots.
+_DURATION, _CAUSE, _SEQUENCE, _CHARGING_ID, _UPLINK, _DOWNLINK = range(6)
+_N_INTS = 6
+_IMSI, _IMEI, _MSISDN, _OTHER, _ENTITY, _TRUNK_IN, _TRUNK_OUT, _CELL = range(8)
+_N_TEXTS = 8
+_START, _ANSWER, _RELEASE = range(3)  # START: seizure, origination, delivery or opening
+_N_TIMES = 3
+_CHANGE_CONDITION_TABLE, _SERVING_NODE_TYPE_TABLE = 0, 1
+_SMS_REFERENCE_BIT = 63  # kernel bit of the nested cAMELSMSInformation.smsReferenceNumber
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: Durations beyond 31 bits go to the library: it adds them to datetimes (an overflow there
+#: is its own behaviour to keep) and no switch writes them.
+_DURATION_LIMIT = 2**31 - 1
+_ANY = 0xFFFF  # no size constraint (a CDR holds at most 65535 octets)
+
+_Field = tuple[Kind, int, int, int]  # kind, output slot (-1: none), low, high
+
+
+def _integer(slot: int = -1, low: int = _INT64_MIN, high: int = _INT64_MAX) -> _Field:
+    return (Kind.INTEGER, slot, low, high)
+
+
+def _sized(kind: Kind, slot: int = -1, low: int = 0, high: int = _ANY) -> _Field:
+    return (kind, slot, low, high)
+
+
+_DURATION_FIELD = _integer(_DURATION, -_DURATION_LIMIT, _DURATION_LIMIT)
+# Sizes are pycrate's constraints (IMSI 3..8, IMEI 8, MSISDN 1..9, AddressString 1..20,
+# TimeStamp 9, CallReferenceNumber 1..8, AccessPointNameNI 1..63, ChargingCharacteristics 2);
+# unconstrained types take any size.
+_IMSI_FIELD = _sized(Kind.TBCD, _IMSI, 3, 8)
+_IMEI_FIELD = _sized(Kind.TBCD, _IMEI, 8, 8)
+_ENTITY_FIELD = _sized(Kind.NUMBER, _ENTITY, 1, 20)
+_ADDRESS_STRING = _sized(Kind.OCTETS, -1, 1, 20)
+
+
+def _time(slot: int) -> _Field:
+    return _sized(Kind.TIMESTAMP, slot, 9, 9)
+
+
+_MO_CALL: dict[int, _Field] = {
+    0: _integer(),
+    1: _IMSI_FIELD,
+    2: _IMEI_FIELD,
+    3: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    4: _sized(Kind.OCTETS),  # callingNumber: the library reads calledNumber for MO
+    5: _sized(Kind.NUMBER, _OTHER),
+    9: _ENTITY_FIELD,
+    10: _sized(Kind.TRUNK_GROUP, _TRUNK_IN),
+    11: _sized(Kind.TRUNK_GROUP, _TRUNK_OUT),
+    12: _sized(Kind.LOCATION, _CELL),
+    14: _sized(Kind.BASIC_SERVICE),
+    22: _time(_START),
+    23: _time(_ANSWER),
+    24: _time(_RELEASE),
+    25: _DURATION_FIELD,
+    30: _integer(_CAUSE),
+    32: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
+    33: _integer(_SEQUENCE),
+    39: _ADDRESS_STRING,
+}
+_MT_CALL: dict[int, _Field] = {
+    0: _integer(),
+    1: _IMSI_FIELD,
+    2: _IMEI_FIELD,
+    3: _sized(Kind.NUMBER, _MSISDN),  # a BCDDirectoryNumber in MTCallRecord: no size limit
+    4: _sized(Kind.NUMBER, _OTHER),
+    6: _ENTITY_FIELD,
+    7: _sized(Kind.TRUNK_GROUP, _TRUNK_IN),
+    8: _sized(Kind.TRUNK_GROUP, _TRUNK_OUT),
+    9: _sized(Kind.LOCATION, _CELL),
+    11: _sized(Kind.BASIC_SERVICE),
+    19: _time(_START),
+    20: _time(_ANSWER),
+    21: _time(_RELEASE),
+    22: _DURATION_FIELD,
+    27: _integer(_CAUSE),
+    29: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
+    30: _integer(_SEQUENCE),
+    34: _ADDRESS_STRING,
+}
+_MO_SMS: dict[int, _Field] = {
+    0: _integer(),
+    1: _IMSI_FIELD,
+    2: _IMEI_FIELD,
+    3: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    4: _sized(Kind.OCTETS),  # msClassmark
+    5: _ADDRESS_STRING,  # serviceCentre
+    6: _ENTITY_FIELD,
+    7: _sized(Kind.LOCATION, _CELL),
+    8: _sized(Kind.OCTETS),  # messageReference
+    9: _time(_START),
+    12: _sized(Kind.SMS_ADDRESS, _OTHER),
+    13: _sized(Kind.CAMEL_SMS),  # its callingPartyNumber is unused for MO
+}
+_MT_SMS: dict[int, _Field] = {
+    0: _integer(),
+    1: _ADDRESS_STRING,  # serviceCentre
+    2: _IMSI_FIELD,
+    3: _IMEI_FIELD,
+    4: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    5: _sized(Kind.OCTETS),  # msClassmark
+    6: _ENTITY_FIELD,
+    7: _sized(Kind.LOCATION, _CELL),
+    8: _time(_START),
+    12: _sized(Kind.CAMEL_SMS, _OTHER),
+}
+_PGW: dict[int, _Field] = {
+    0: _integer(),
+    3: _IMSI_FIELD,
+    4: _sized(Kind.GSN_ADDRESS),
+    5: _integer(_CHARGING_ID, 0, 2**32 - 1),
+    6: _sized(Kind.GSN_ADDRESS_LIST),
+    7: _sized(Kind.IA5, -1, 1, 63),
+    12: _sized(Kind.TRAFFIC_VOLUMES, _UPLINK),  # uplink and downlink sums: slots 4 and 5
+    13: _time(_START),
+    14: _DURATION_FIELD,
+    15: _integer(_CAUSE),
+    17: _integer(_SEQUENCE),
+    22: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    23: _sized(Kind.OCTETS, -1, 2, 2),
+    29: _IMEI_FIELD,
+    30: _integer(-1, 0, 255),
+    32: _sized(Kind.USER_LOCATION, _CELL),
+    35: _sized(Kind.ENUM_LIST, _SERVING_NODE_TYPE_TABLE),
+}
+_FIELDS = (_MO_CALL, _MT_CALL, _MO_SMS, _MT_SMS, _PGW)
+#: Tags that must be present: pycrate's mandatory components plus what the library parser
+#: requires (servedMSISDN everywhere, calledNumber of MO calls, destinationNumber of MO SMS,
+#: the CAMEL SMS reference).
+_MANDATORY = (
+    (0, 3, 5, 9, 25, 30, 32),
+    (0, 1, 3, 6, 22, 27, 29),
+    (0, 1, 3, 4, 5, 6, 8, 9, 12, _SMS_REFERENCE_BIT),
+    (0, 1, 2, 4, 5, 6, 8, _SMS_REFERENCE_BIT),
+    (0, 4, 5, 6, 13, 14, 15, 22, 23, 35),
+)
+#: Call records need seizure or answer time (started_at) and release or answer time.
+_ANY_OF = (((22, 23), (24, 23)), ((19, 20), (21, 20)), (), (), ())
+
+
+def _mask(tags: tuple[int, ...]) -> int:
+    return sum(1 << tag for tag in set(tags))
+
+
+def _enum_table(enumerated: Any) -> np.ndarray:
+    allowed = np.zeros(256, dtype=np.bool_)
+    allowed[[code for code in dict(enumerated._cont).values() if 0 <= code < 256]] = True
+    return allowed
+
+
+@dataclass(frozen=True)
+class _Tables:
+    outer_alternative: np.ndarray
+    field_kind: np.ndarray
+    field_slot: np.ndarray
+    field_low: np.ndarray
+    field_high: np.ndarray
+    mandatory: np.ndarray
+    any_of: np.ndarray
+    enum_allowed: np.ndarray
+
+
+def _build_tables() -> _Tables:
+    outer = np.full(128, -1, dtype=np.int64)
+    outer[list(_OUTER_TAGS)] = np.arange(len(_OUTER_TAGS))
+    shape = (len(ALTERNATIVES), 64)
+    kind, slot = np.zeros(shape, np.int64), np.full(shape, -1, np.int64)
+    low, high = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    for alt, fields in enumerate(_FIELDS):
+        for tag, (field_kind, field_slot, field_low, field_high) in fields.items():
+            kind[alt, tag], slot[alt, tag] = field_kind, field_slot
+            low[alt, tag], high[alt, tag] = field_low, field_high
+    any_of = np.zeros((len(ALTERNATIVES), 2), np.uint64)
+    for alt, groups in enumerate(_ANY_OF):
+        for g, group in enumerate(groups):
+            any_of[alt, g] = _mask(group)
+    pgw = CDR.GPRSChargingDataTypes.GPRSRecord._cont["pGWRecord"]
+    condition = pgw._cont["listOfTrafficVolumes"]._cont._cont["changeCondition"]
+    node_type = pgw._cont["servingNodeType"]._cont
+    return _Tables(
+        outer_alternative=outer,
+        field_kind=kind,
+        field_slot=slot,
+        field_low=low,
+        field_high=high,
+        mandatory=np.array([_mask(tags) for tags in _MANDATORY], dtype=np.uint64),
+        any_of=any_of,
+        enum_allowed=np.stack([_enum_table(condition), _enum_table(node_type)]),
+    )
+
+
+_TABLES = _build_tables()
+
+
+@dataclass(frozen=True)
+class CdrFrames:
+    """CDRs found by ``frame_cdrs``: payload_start, payload_length int64 (n,) offsets into
+    the file bytes; data_format int8 (n,) (1 = BER); truncated_at: offset of the CDR header
+    where a CDR runs past the end of the data (parsing stops there), or -1."""
+
+    payload_start: np.ndarray
+    payload_length: np.ndarray
+    data_format: np.ndarray
+    truncated_at: int
+
+
+def _as_array(data: bytes | np.ndarray) -> np.ndarray:
+    if isinstance(data, bytes):
+        return np.frombuffer(data, dtype=np.uint8)
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
+        raise TypeError("data must be bytes or a 1-D uint8 array")
+    if not data.flags.c_contiguous:
+        raise ValueError("data must be C-contiguous")
+    return data
+
+
+def frame_cdrs(data: bytes | np.ndarray, start: int) -> CdrFrames:
+    """The CDRs of a TS 32.297 file from offset ``start`` (the file header length), framed
+    exactly as ``pipelines.formats.ts32297.iter_cdrs`` frames them."""
+    array = _as_array(data)
+    if not 0 <= start <= array.size:
+        raise ValueError(f"start {start} outside the data")
+    n, truncated_at = count_cdrs_nb(array, start)
+    payload_start = np.empty(n, np.int64)
+    payload_length = np.empty(n, np.int64)
+    data_format = np.empty(n, np.int8)
+    frame_cdrs_nb(array, start, n, payload_start, payload_length, data_format)
+    return CdrFrames(payload_start, payload_length, data_format, int(truncated_at))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def decode_cdrs(
+    data: bytes | np.ndarray,
+    payload_start: np.ndarray,
+    payload_length: np.ndarray,
+    data_format: np.ndarray,
+) -> list[dict[str, Any] | None]:
+    """Canonical ``values`` of each CDR payload data[start:start + length], as
+    ``pipelines.mediation.ts32298_ber`` builds them; None where the library must decode
+    the record (see Status).
+
+    payload_start, payload_length: int64 (n,) within the data; data_format: int8 (n,).
+    """
+    array = _as_array(data)
+    for name, column, dtype in (
+        ("payload_start", payload_start, np.int64),
+        ("payload_length", payload_length, np.int64),
+        ("data_format", data_format, np.int8),
+    ):
+        if not isinstance(column, np.ndarray) or column.dtype != dtype or column.ndim != 1:
+            raise TypeError(f"{name} must be a 1-D {np.dtype(dtype)} array")
+        if not column.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+    n = payload_start.size
+    if payload_length.size != n or data_format.size != n:
+        raise ValueError("payload_start, payload_length and data_format differ in size")
+    if n and (
+        payload_start.min() < 0
+        or payload_length.min() < 0
+        or (payload_start + payload_length).max() > array.size
+    ):
+        raise ValueError("a payload lies outside the data")
+    text_base = np.zeros(n + 1, np.int64)
+    # Digits take at most two characters an octet; a cell text a few more than its octets.
+    np.cumsum(2 * payload_length + 64, out=text_base[1:])
+    tables = _TABLES
+    (
+        status,
+        alternative,
+        present,
+        ints,
+        refs,
+        times,
+        text,
+        text_start,
+        text_length,
+        ip_start,
+        ip_length,
+    ) = decode_cdrs_nb(
+        array,
+        payload_start,
+        payload_length,
+        data_format,
+        text_base,
+        tables.outer_alternative,
+        tables.field_kind,
+        tables.field_slot,
+        tables.field_low,
+        tables.field_high,
+        tables.mandatory,
+        tables.any_of,
+        tables.enum_allowed,
+        _N_INTS,
+        _N_TEXTS,
+        _N_TIMES,
+    )
+    return _values(
+        array,
+        status,
+        alternative,
+        present,
+        ints,
+        refs,
+        times,
+        text,
+        text_start,
+        text_length,
+        ip_start,
+        ip_length,
+    )
+
+
+def _values(
+    data: np.ndarray,
+    status: np.ndarray,
+    alternative: np.ndarray,
+    present: np.ndarray,
+    ints: np.ndarray,
+    refs: np.ndarray,
+    times: np.ndarray,
+    text_bytes: np.ndarray,
+    text_start: np.ndarray,
+    text_length: np.ndarray,
+    ip_start: np.ndarray,
+    ip_length: np.ndarray,
+) -> list[dict[str, Any] | None]:
+    # Column lists of plain str/int/datetime: those are not tracked by the garbage
+    # collector, so building them does not trigger collections over the (large) heap the
+    # way per-row lists would. One str holds all text; slicing it beats decoding per field.
+    text = text_bytes.tobytes().decode("latin-1")
+    texts = []
+    for k in range(_N_TEXTS):
+        starts, lengths = text_start[:, k].tolist(), text_length[:, k].tolist()
+        texts.append(
+            [text[s : s + n] if n >= 0 else None for s, n in zip(starts, lengths, strict=True)]
+        )
+    imsi, imei, msisdn, other, entity, trunk_in, trunk_out, cell = texts
+    duration, cause, sequence, charging_id, uplink, downlink = (
+        ints[:, k].tolist() for k in range(_N_INTS)
+    )
+    moments: dict[int, datetime] = {}  # hourly files repeat seconds: share the datetimes
+
+    def moment(epoch: int) -> datetime:
+        at = moments.get(epoch)
+        if at is None:
+            at = moments[epoch] = _EPOCH + timedelta(seconds=epoch)
+        return at
+
+    start, answer, release = (times[:, k].tolist() for k in range(_N_TIMES))
+    # Call records: bit of seizureTime (answerTime, releaseTime follow it): MO 22, MT 19.
+    time_bit = np.where(alternative == 0, 22, 19).astype(np.uint64)
+    has_seizure = ((present >> time_bit) & np.uint64(1)).astype(bool).tolist()
+    has_answer = ((present >> (time_bit + np.uint64(1))) & np.uint64(1)).astype(bool).tolist()
+    has_release = ((present >> (time_bit + np.uint64(2))) & np.uint64(1)).astype(bool).tolist()
+    references = refs.tolist()
+    gateways: dict[bytes, str] = {}
+    out: list[dict[str, Any] | None] = []
+    for i, (code, alt) in enumerate(zip(status.tolist(), alternative.tolist(), strict=True)):
+        if code:
+            out.append(None)
+        elif alt <= 1:
+            answered = moment(answer[i]) if has_answer[i] else None
+            seconds = duration[i]
+            # No releaseTime: the library ends the call callDuration after the answer.
+            ended = moment(release[i]) if has_release[i] else moment(answer[i] + seconds)
+            reason = cause[i]
+            out.append(
+                {
+                    "record_key": f"{entity[i]}-{references[i]}-{sequence[i]}",
+                    "record_type": "voice_mo" if alt == 0 else "voice_mt",
+                    "service": "voice",
+                    "direction": "outbound" if alt == 0 else "inbound",
+                    "served_msisdn": msisdn[i],
+                    "served_imsi": imsi[i],
+                    "served_imei": imei[i],
+                    "other_party_number": other[i],
+                    "started_at": moment(start[i]) if has_seizure[i] else answered,
+                    "answered_at": answered,
+                    "ended_at": ended,
+                    "duration_seconds": seconds if answered is not None else 0,
+                    "uplink_bytes": 0,
+                    "downlink_bytes": 0,
+                    "data_volume_bytes": 0,
+                    "is_answered": answered is not None,
+                    "release_cause": CAUSE_FOR_TERM_NAMES.get(reason, str(reason)),
+                    "outgoing_trunk_group": trunk_out[i],
+                    "incoming_trunk_group": trunk_in[i],
+                    "cell_id": cell[i],
+                }
+            )
+        elif alt <= 3:
+            event = moment(start[i])
+            out.append(
+                {
+                    "record_key": f"{entity[i]}-{references[i]}-0",
+                    "record_type": "sms_mo" if alt == 2 else "sms_mt",
+                    "service": "sms",
+                    "direction": "outbound" if alt == 2 else "inbound",
+                    "served_msisdn": msisdn[i],
+                    "served_imsi": imsi[i],
+                    "served_imei": imei[i],
+                    "other_party_number": other[i],
+                    "started_at": event,
+                    "answered_at": None,
+                    "ended_at": event,
+                    "duration_seconds": 0,
+                    "uplink_bytes": 0,
+                    "downlink_bytes": 0,
+                    "data_volume_bytes": 0,
+                    "is_answered": True,
+                    # The kernel does not read smsResult, so a record it decodes has none.
+                    "release_cause": "normalRelease",
+                    "outgoing_trunk_group": None,
+                    "incoming_trunk_group": None,
+                    "cell_id": cell[i],
+                }
+            )
+        else:
+            at = int(ip_start[i])
+            octets = data[at : at + int(ip_length[i])].tobytes()
+            gateway = gateways.get(octets)
+            if gateway is None:
+                gateway = gateways[octets] = str(ipaddress.ip_address(octets))
+            seconds, reason = duration[i], cause[i]
+            out.append(
+                {
+                    "record_key": f"{gateway}-{charging_id[i]}-{sequence[i]}",
+                    "record_type": "data",
+                    "service": "data",
+                    "direction": "none",
+                    "served_msisdn": msisdn[i],
+                    "served_imsi": imsi[i],
+                    "served_imei": imei[i],
+                    "other_party_number": None,
+                    "started_at": moment(start[i]),
+                    "answered_at": None,
+                    "ended_at": moment(start[i] + seconds),
+                    "duration_seconds": seconds,
+                    "uplink_bytes": uplink[i],
+                    "downlink_bytes": downlink[i],
+                    "data_volume_bytes": uplink[i] + downlink[i],
+                    "is_answered": True,
+                    "release_cause": CAUSE_FOR_REC_CLOSING_NAMES.get(reason, str(reason)),
+                    "outgoing_trunk_group": None,
+                    "incoming_trunk_group": None,
+                    "cell_id": cell[i],
+                }
+            )
+    return out
