@@ -21,6 +21,7 @@ class Feed(StrEnum):
     FREESWITCH_CDR_CSV = "freeswitch_cdr_csv"
     CISCO_CUCM_CDR = "cisco_cucm_cdr"
     TAP3 = "tap3"
+    OPENSIPS_FLATSTORE = "opensips_flatstore"
 
 
 class RejectReason(StrEnum):
@@ -40,6 +41,8 @@ class RejectReason(StrEnum):
     UNREADABLE_FILE = "unreadable_file"
     AUDIT_MISMATCH = "audit_mismatch"
     INVALID_VOLUME = "invalid_volume"
+    UNPAIRED_INVITE = "unpaired_invite"
+    UNPAIRED_BYE = "unpaired_bye"
 
 
 class FileStatus(StrEnum):

@@ -50,6 +50,7 @@ PARSER_MODULES: dict[str, str] = {
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
     Feed.TAP3: "pipelines.mediation.tap3",
+    Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore",
 }
 
 #: Feeds whose files land under the switch's own documented name rather than the

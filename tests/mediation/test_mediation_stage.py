@@ -403,3 +403,28 @@ def test_a_tap_file_whose_audit_fails_is_rejected_whole(tmp_path: Path) -> None:
     # (docs/formats/tap3.md): every event is returned, none is accepted.
     assert (result.records_in, result.accepted, result.rejected) == (4, 0, 4)
     assert result.rejects_by_reason == {"audit_mismatch": 4}
+
+
+def test_an_opensips_proxy_pairs_invite_and_bye_into_calls(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.reference.mkdir(parents=True)
+    (layout.reference / "switches.csv").write_text(
+        "switch_id,feed,timezone,description\nsip-chi-01,opensips_flatstore,UTC,SIP proxy\n"
+    )
+    landing = layout.landing / "opensips_flatstore" / "sip-chi-01"
+    landing.mkdir(parents=True)
+    fixture = Path(__file__).parents[1] / "fixtures" / "opensips" / "acc_cgrates_layout.log"
+    (landing / "acc_sip-chi-01_2015070915_000001.log").write_bytes(fixture.read_bytes())
+
+    result = mediate_partition(layout, "opensips_flatstore", date(2015, 7, 9))
+
+    # Calls are the records (docs/formats/opensips_flatstore.md): calls 1, 2 (re-INVITE,
+    # callee's BYE), 4 (486) and 7 (183 then 480) parse; call 3 has no BYE, lines 8 and 12
+    # are BYEs without a call, line 10 has an extra field, line 11 a wall-clock time.
+    assert (result.records_in, result.accepted, result.rejected) == (9, 4, 5)
+    assert result.rejects_by_reason == {
+        "unpaired_invite": 1,
+        "unpaired_bye": 2,
+        "malformed_row": 1,
+        "invalid_timestamp": 1,
+    }
