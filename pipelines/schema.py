@@ -32,6 +32,8 @@ class RejectReason(StrEnum):
     MISSING_FIELD = "missing_field"
     INVALID_NUMBER = "invalid_number"
     INVALID_TIMESTAMP = "invalid_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    ANCIENT_TIMESTAMP = "ancient_timestamp"
     INVALID_DURATION = "invalid_duration"
     INVALID_ENCODING = "invalid_encoding"
     UNDECODABLE_RECORD = "undecodable_record"

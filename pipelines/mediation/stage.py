@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -168,7 +169,8 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             file_rejects = []
         else:
             status = FileStatus.UNREADABLE if failure is not None else FileStatus.PROCESSED
-            for record in records:
+            for parsed in records:
+                record = _check_event_time(parsed, feed, file_date)
                 if isinstance(record, RejectedRecord):
                     rejects.append({**common, **_reject_row(record)})
                     rejected += 1
@@ -310,6 +312,41 @@ def _check_parser_output(item: object, context: FileContext) -> None:
         # A naive time would be stored as if it were UTC, silently shifting the call.
         if isinstance(value, datetime) and value.tzinfo is None:
             raise MediationError(f"{where}: record {item.record_number} {column} is naive")
+
+
+#: How far before its file's date an event may start: roaming partners may send TAP
+#: records up to 30 days late (TD.57), switches replay at most a few days.
+EVENT_WINDOW_PAST: dict[str, timedelta] = {Feed.TAP3: timedelta(days=35)}
+DEFAULT_EVENT_WINDOW_PAST = timedelta(days=7)
+#: How far after its file's date an event may start: a wrong switch clock, not traffic.
+EVENT_WINDOW_FUTURE = timedelta(days=1)
+
+
+def _check_event_time(
+    record: ParsedRecord | RejectedRecord, feed: str, file_date: date
+) -> ParsedRecord | RejectedRecord:
+    """Reject a record whose start is implausibly far from its file's date.
+
+    A future time is a switch clock gone wrong; an ancient one, a replayed or corrupted
+    record. Either would land in a billing period long closed or not yet open, so it is
+    quarantined with its values (a parsed record has no raw text left) for an analyst.
+    """
+    if isinstance(record, RejectedRecord):
+        return record
+    started: datetime = record.values["started_at"]
+    day = started.date()
+    earliest = file_date - EVENT_WINDOW_PAST.get(feed, DEFAULT_EVENT_WINDOW_PAST)
+    latest = file_date + EVENT_WINDOW_FUTURE
+    if earliest <= day <= latest:
+        return record
+    reason = RejectReason.FUTURE_TIMESTAMP if day > latest else RejectReason.ANCIENT_TIMESTAMP
+    return RejectedRecord(
+        record.record_number,
+        reason,
+        f"started_at {started.isoformat()} is outside {earliest}..{latest} for a file of "
+        f"{file_date}",
+        json.dumps(record.values, default=str, sort_keys=True),
+    )
 
 
 def _reject_row(record: RejectedRecord) -> dict[str, Any]:

@@ -315,15 +315,22 @@ def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
     landing = layout.landing / "freeswitch_cdr_csv" / "fs-chi-01"
     landing.mkdir(parents=True)
     fixture = Path(__file__).parents[1] / "fixtures" / "freeswitch" / "Master.csv"
-    (landing / "Master_fs-chi-01_2024110312_000001.csv").write_bytes(fixture.read_bytes())
+    (landing / "Master_fs-chi-01_2024070112_000001.csv").write_bytes(fixture.read_bytes())
 
-    result = mediate_partition(layout, "freeswitch_cdr_csv", date(2024, 11, 3))
+    result = mediate_partition(layout, "freeswitch_cdr_csv", date(2024, 7, 1))
 
-    # The fixture's README: 8 records (line 7 is blank), lines 6 and 8 rejected.
-    assert (result.records_in, result.accepted, result.rejected) == (8, 6, 2)
-    assert result.rejects_by_reason == {"malformed_row": 1, "invalid_duration": 1}
+    # The fixture's README: 8 records (line 7 is blank), lines 6 and 8 rejected by the
+    # parser. Landed as a file of 1 July, its November call (line 3) is in the future and
+    # its March call (line 4) too old: mediation quarantines both.
+    assert (result.records_in, result.accepted, result.rejected) == (8, 4, 4)
+    assert result.rejects_by_reason == {
+        "malformed_row": 1,
+        "invalid_duration": 1,
+        "future_timestamp": 1,
+        "ancient_timestamp": 1,
+    }
     usage = read_partition(
-        layout, "usage", {"feed": "freeswitch_cdr_csv", "file_date": "2024-11-03"}
+        layout, "usage", {"feed": "freeswitch_cdr_csv", "file_date": "2024-07-01"}
     ).to_pylist()
     # Mediation classifies every other party's number (line 5 dials 911).
     by_number = {row["other_party_number"]: row for row in usage}
@@ -414,9 +421,9 @@ def test_an_opensips_proxy_pairs_invite_and_bye_into_calls(tmp_path: Path) -> No
     landing = layout.landing / "opensips_flatstore" / "sip-chi-01"
     landing.mkdir(parents=True)
     fixture = Path(__file__).parents[1] / "fixtures" / "opensips" / "acc_cgrates_layout.log"
-    (landing / "acc_sip-chi-01_2015070915_000001.log").write_bytes(fixture.read_bytes())
+    (landing / "acc_sip-chi-01_2024070309_000001.log").write_bytes(fixture.read_bytes())
 
-    result = mediate_partition(layout, "opensips_flatstore", date(2015, 7, 9))
+    result = mediate_partition(layout, "opensips_flatstore", date(2024, 7, 3))
 
     # Calls are the records (docs/formats/opensips_flatstore.md): calls 1, 2 (re-INVITE,
     # callee's BYE), 4 (486) and 7 (183 then 480) parse; call 3 has no BYE, lines 8 and 12
