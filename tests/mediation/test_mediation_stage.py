@@ -72,6 +72,18 @@ def lake(tmp_path: Path) -> Layout:
     return copy_fixture(tmp_path)
 
 
+def one_switch(root: Path, feed: str, switch_id: str, timezone: str) -> tuple[Layout, Path]:
+    """A data root whose only switch is ``switch_id`` of ``feed``, and its landing folder."""
+    layout = Layout(root)
+    layout.reference.mkdir(parents=True)
+    (layout.reference / "switches.csv").write_text(
+        f"switch_id,feed,timezone,description\n{switch_id},{feed},{timezone},test switch\n"
+    )
+    landing = layout.landing / feed / switch_id
+    landing.mkdir(parents=True)
+    return layout, landing
+
+
 def rows(lake: Layout, table: str) -> list[dict]:
     return read_partition(lake, table, PARTITION).to_pylist()
 
@@ -306,14 +318,7 @@ def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
 
 
 def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
-    layout = Layout(tmp_path)
-    layout.reference.mkdir(parents=True)
-    (layout.reference / "switches.csv").write_text(
-        "switch_id,feed,timezone,description\n"
-        "fs-chi-01,freeswitch_cdr_csv,America/Chicago,Chicago FreeSWITCH\n"
-    )
-    landing = layout.landing / "freeswitch_cdr_csv" / "fs-chi-01"
-    landing.mkdir(parents=True)
+    layout, landing = one_switch(tmp_path, "freeswitch_cdr_csv", "fs-chi-01", "America/Chicago")
     fixture = Path(__file__).parents[1] / "fixtures" / "freeswitch" / "Master.csv"
     (landing / "Master_fs-chi-01_2024070112_000001.csv").write_bytes(fixture.read_bytes())
 
@@ -339,14 +344,7 @@ def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
 
 
 def test_a_cisco_cluster_lands_under_its_native_file_names(tmp_path: Path) -> None:
-    layout = Layout(tmp_path)
-    layout.reference.mkdir(parents=True)
-    (layout.reference / "switches.csv").write_text(
-        "switch_id,feed,timezone,description\n"
-        "telco-chi,cisco_cucm_cdr,America/Chicago,Chicago CUCM cluster\n"
-    )
-    landing = layout.landing / "cisco_cucm_cdr" / "telco-chi"
-    landing.mkdir(parents=True)
+    layout, landing = one_switch(tmp_path, "cisco_cucm_cdr", "telco-chi", "America/Chicago")
     name = "cdr_telco-chi_01_202407011640_000123"
     fixture = Path(__file__).parents[1] / "fixtures" / "cisco_cucm" / name
     (landing / name).write_bytes(fixture.read_bytes())
@@ -395,13 +393,7 @@ def test_a_tap_file_whose_audit_fails_is_rejected_whole(tmp_path: Path) -> None:
     sample = Path(__file__).parents[3] / "shared" / "samples" / "tap3" / "tap_3_12_valid.ber"
     if not sample.exists():
         pytest.skip("../shared/samples is not here")
-    layout = Layout(tmp_path)
-    layout.reference.mkdir(parents=True)
-    (layout.reference / "switches.csv").write_text(
-        "switch_id,feed,timezone,description\nGBRVF,tap3,UTC,roaming partner\n"
-    )
-    landing = layout.landing / "tap3" / "GBRVF"
-    landing.mkdir(parents=True)
+    layout, landing = one_switch(tmp_path, "tap3", "GBRVF", "UTC")
     (landing / "CDGBRVFUSA01_2024070112_000001.ber").write_bytes(sample.read_bytes())
 
     result = mediate_partition(layout, "tap3", date(2024, 7, 1))
@@ -413,13 +405,7 @@ def test_a_tap_file_whose_audit_fails_is_rejected_whole(tmp_path: Path) -> None:
 
 
 def test_an_opensips_proxy_pairs_invite_and_bye_into_calls(tmp_path: Path) -> None:
-    layout = Layout(tmp_path)
-    layout.reference.mkdir(parents=True)
-    (layout.reference / "switches.csv").write_text(
-        "switch_id,feed,timezone,description\nsip-chi-01,opensips_flatstore,UTC,SIP proxy\n"
-    )
-    landing = layout.landing / "opensips_flatstore" / "sip-chi-01"
-    landing.mkdir(parents=True)
+    layout, landing = one_switch(tmp_path, "opensips_flatstore", "sip-chi-01", "UTC")
     fixture = Path(__file__).parents[1] / "fixtures" / "opensips" / "acc_cgrates_layout.log"
     (landing / "acc_sip-chi-01_2024070309_000001.log").write_bytes(fixture.read_bytes())
 

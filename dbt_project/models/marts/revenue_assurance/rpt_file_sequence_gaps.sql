@@ -81,6 +81,14 @@ repeats as (
 
 ),
 
+anomalies as (
+
+    select * from gaps
+    union all
+    select * from repeats
+
+),
+
 final as (
 
     select
@@ -97,23 +105,7 @@ final as (
         file_before,
         file_after,
         detected_file_date
-    from gaps
-    union all
-    select
-        md5(
-            feed || '/' || switch_id || '/' || sequence_anomaly || '/'
-            || cast(first_sequence_number as varchar)
-        ) as sequence_anomaly_id,
-        feed,
-        switch_id,
-        sequence_anomaly,
-        cast(first_sequence_number as bigint) as first_sequence_number,
-        cast(last_sequence_number as bigint) as last_sequence_number,
-        cast(file_count as bigint) as file_count,
-        file_before,
-        file_after,
-        detected_file_date
-    from repeats
+    from anomalies
 
 )
 
