@@ -24,6 +24,10 @@ CATALOG_EFFECTIVE_FROM = "2019-01-01"
 
 ASTERISK_SWITCH = "ast-chi-01"
 MOBILE_SWITCH = "msc-chi-01"
+#: Further fixed VoIP switches; each serves some of the lines (pipelines/generate/voip_writers.py).
+FREESWITCH_SWITCH = "fs-chi-01"
+CUCM_CLUSTER = "cucm-chi"  # a CUCM cluster id is its switch id: its files name the cluster
+OPENSIPS_SWITCH = "sbc-chi-01"
 #: IPv4 address the MSC/PGW writes into its TS 32.297 file headers and PGW records.
 MOBILE_NODE_ADDRESS = "10.20.0.11"
 #: E.164 numbers of the MSC (recordingEntity of voice and SMS records) and of the SMSC.
@@ -405,13 +409,24 @@ TRUNK_GROUPS = (
     (TRUNK_INTERNATIONAL, "CR-INTL", "both"),
     (TRUNK_SATELLITE, "CR-SAT", "outgoing"),
 )
+#: The CUCM cluster's SIP trunk device for each trunk group: CUCM names the device, and the
+#: parser takes devices named ``SIP...`` as trunks (docs/formats/cisco_cucm_cdr.md).
+CUCM_TRUNK_DEVICES = {
+    TRUNK_LEC_OUT: "SIP_LEC_OUT",
+    TRUNK_LEC_IN: "SIP_LEC_IN",
+    TRUNK_MOBILE: "SIP_MOB",
+    TRUNK_INTERNATIONAL: "SIP_INTL",
+    TRUNK_SATELLITE: "SIP_SAT_OUT",
+}
 
 
 def trunk_group_rows() -> list[dict[str, object]]:
-    """Trunk groups and the carrier on the far end of each."""
+    """Trunk groups and the carrier on the far end of each, as the Asterisk switch names
+    them and as the CUCM cluster's trunk devices to the same carriers."""
     return [
-        {"trunk_group": name, "carrier_id": carrier, "direction": direction}
+        {"trunk_group": trunk, "carrier_id": carrier, "direction": direction}
         for name, carrier, direction in TRUNK_GROUPS
+        for trunk in (name, CUCM_TRUNK_DEVICES[name])
     ]
 
 
@@ -717,7 +732,7 @@ def tax_rule_rows(month_start: date) -> list[dict[str, object]]:
 
 
 def switch_rows() -> list[dict[str, object]]:
-    """The two network elements whose files land in data/landing/."""
+    """The network elements whose files land in data/landing/."""
     return [
         {
             "switch_id": ASTERISK_SWITCH,
@@ -730,6 +745,24 @@ def switch_rows() -> list[dict[str, object]]:
             "feed": Feed.TS32298_BER.value,
             "timezone": OPERATOR_TIMEZONE,
             "description": "MSC and PGW of the mobile core, Chicago (TS 32.298 CDR files)",
+        },
+        {
+            "switch_id": FREESWITCH_SWITCH,
+            "feed": Feed.FREESWITCH_CDR_CSV.value,
+            "timezone": OPERATOR_TIMEZONE,
+            "description": "FreeSWITCH softswitch for fixed VoIP lines, Chicago (mod_cdr_csv)",
+        },
+        {
+            "switch_id": CUCM_CLUSTER,
+            "feed": Feed.CISCO_CUCM_CDR.value,
+            "timezone": OPERATOR_TIMEZONE,
+            "description": "Cisco Unified CM cluster for business fixed VoIP lines, Chicago",
+        },
+        {
+            "switch_id": OPENSIPS_SWITCH,
+            "feed": Feed.OPENSIPS_FLATSTORE.value,
+            "timezone": OPERATOR_TIMEZONE,
+            "description": "OpenSIPS SBC accounting its lines' outgoing calls, Chicago (acc)",
         },
     ]
 

@@ -16,6 +16,12 @@ from pipelines.formats.cdr_events import MobileCdr
 from pipelines.generate.asterisk_writer import format_cdr_row, malformed_row
 from pipelines.generate.catalog import MOBILE_NODE_ADDRESS, MSC_NUMBER, SMSC_NUMBER
 from pipelines.generate.traffic import AsteriskCall, MobileSession
+from pipelines.generate.voip_writers import (
+    CUCM_HEADER,
+    CUCM_NODE,
+    FIXED_SWITCH_FEEDS,
+    render_calls,
+)
 from pipelines.schema import Feed
 
 #: The anomaly tag of a malformed row that must be the last line of its file: a CSV
@@ -76,6 +82,17 @@ def plan_asterisk_files(
     return files
 
 
+def plan_voip_files(calls: list[AsteriskCall], switch_id: str, tz: ZoneInfo) -> list[LandingFile]:
+    """Group a FreeSWITCH, CUCM or OpenSIPS switch's calls into hourly files, in end-time
+    order; an OpenSIPS call's INVITE and BYE lines stay together in the file of its end."""
+    by_hour: dict[int, list[FileEntry]] = {}
+    for rendered in sorted(render_calls(calls, switch_id, tz), key=lambda r: r.end):
+        hour = local_hour_start(rendered.end, tz)
+        by_hour.setdefault(hour, []).append(FileEntry(rendered.text, rendered.record_key))
+    feed = FIXED_SWITCH_FEEDS[switch_id]
+    return [LandingFile(feed, switch_id, hour, by_hour[hour]) for hour in sorted(by_hour)]
+
+
 def _render(call: AsteriskCall, tz: ZoneInfo) -> str:
     if call.anomaly is not None and call.anomaly.startswith("malformed_row:"):
         return malformed_row(call, tz, call.anomaly.split(":", 1)[1])
@@ -112,11 +129,20 @@ def assign_sequences(files: list[LandingFile], tz: ZoneInfo) -> None:
 
 
 def file_name(landing_file: LandingFile, tz: ZoneInfo) -> str:
-    """The contract's name: the switch-local hour the file covers and its sequence number."""
+    """The contract's name: the switch-local hour the file covers and its sequence number;
+    for CUCM its native name, with the UTC minute the file closed (the hour's last)."""
+    if landing_file.feed is Feed.CISCO_CUCM_CDR:
+        closed = datetime.fromtimestamp(landing_file.hour_start + 3599, UTC)
+        return (
+            f"cdr_{landing_file.switch_id}_{CUCM_NODE}_{closed:%Y%m%d%H%M}_"
+            f"{landing_file.sequence:06d}"
+        )
     hour = datetime.fromtimestamp(landing_file.hour_start, tz)
     stem = f"{landing_file.switch_id}_{hour:%Y%m%d%H}_{landing_file.sequence:06d}"
-    if landing_file.feed is Feed.ASTERISK_CDR_CSV:
+    if landing_file.feed in (Feed.ASTERISK_CDR_CSV, Feed.FREESWITCH_CDR_CSV):
         return f"Master_{stem}.csv"
+    if landing_file.feed is Feed.OPENSIPS_FLATSTORE:
+        return f"acc_{stem}.log"
     return f"{stem}.ber"
 
 
@@ -125,9 +151,11 @@ def file_path(landing: Path, landing_file: LandingFile) -> Path:
     return landing / landing_file.feed.value / landing_file.switch_id / landing_file.name
 
 
-def encode_asterisk(landing_file: LandingFile) -> bytes:
-    """A Master.csv file's bytes: its rows, UTF-8."""
-    return "".join(str(entry.payload) for entry in landing_file.entries).encode("utf-8")
+def encode_text(landing_file: LandingFile) -> bytes:
+    """A text CDR file's bytes: its rows (after the header, for CUCM), UTF-8."""
+    header = CUCM_HEADER if landing_file.feed is Feed.CISCO_CUCM_CDR else ""
+    rows = "".join(str(entry.payload) for entry in landing_file.entries)
+    return (header + rows).encode("utf-8")
 
 
 def encode_ber(
@@ -159,8 +187,8 @@ def write_file(landing: Path, landing_file: LandingFile, tz: ZoneInfo) -> None:
     """Write a planned file under ``landing`` and keep its bytes on the plan."""
     path = file_path(landing, landing_file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if landing_file.feed is Feed.ASTERISK_CDR_CSV:
-        landing_file.payload = encode_asterisk(landing_file)
+    if landing_file.feed is not Feed.TS32298_BER:
+        landing_file.payload = encode_text(landing_file)
     else:
         landing_file.payload = encode_ber(
             ber_payloads(landing_file.entries),

@@ -36,6 +36,7 @@ from pipelines.generate.landing import (
     assign_sequences,
     plan_asterisk_files,
     plan_mobile_files,
+    plan_voip_files,
     write_file,
 )
 from pipelines.generate.tables import write_reference_csv
@@ -47,6 +48,7 @@ from pipelines.generate.traffic import (
     number_mobile_sessions,
     traffic_days,
 )
+from pipelines.generate.voip_writers import FIXED_SWITCH_FEEDS, line_switches, route_calls
 from pipelines.schema import Feed
 
 #: Independent random streams of one seed: each part of the operator draws from its own,
@@ -147,7 +149,10 @@ def generate_operator(
     pools = build_number_pools(traffic_rng, subscribers)
     normal = build_traffic(TrafficBuilder(traffic_rng, tz, pools), base, window)
     injected = anomaly_traffic(TrafficBuilder(anomaly_rng, tz, pools), base, window, network)
-    calls = number_asterisk_calls(normal.asterisk_calls + injected.asterisk_calls)
+    # Each line's calls go to its switch; injected anomalies all stay on Asterisk.
+    fixed = route_calls(normal.asterisk_calls, line_switches(base.subscribers))
+    calls = number_asterisk_calls(fixed.pop(catalog.ASTERISK_SWITCH) + injected.asterisk_calls)
+    voip = [plan_voip_files(switch_calls, switch, tz) for switch, switch_calls in fixed.items()]
     sessions = number_mobile_sessions(normal.mobile_sessions + injected.mobile_sessions)
     asterisk = plan_asterisk_files(calls, catalog.ASTERISK_SWITCH, tz)
     mobile = plan_mobile_files(sessions, catalog.MOBILE_SWITCH, tz)
@@ -156,9 +161,11 @@ def generate_operator(
     add_empty_file(anomaly_rng, asterisk, window, tz, catalog.ASTERISK_SWITCH)
     assign_sequences(asterisk, tz)
     assign_sequences(mobile, tz)
+    for switch_files in voip:
+        assign_sequences(switch_files, tz)
     report("traffic", 1, 1)
 
-    planned = asterisk + mobile
+    planned = asterisk + [f for switch_files in voip for f in switch_files] + mobile
     for done, landing_file in enumerate(planned, start=1):
         write_file(layout.landing, landing_file, tz)
         report("files", done, len(planned))
@@ -185,7 +192,7 @@ def generate_operator(
     )
     report("anomalies", 1, 1)
 
-    generated_feeds = (Feed.ASTERISK_CDR_CSV, Feed.TS32298_BER)
+    generated_feeds = (*FIXED_SWITCH_FEEDS.values(), Feed.TS32298_BER)
     files = {feed.value: 0 for feed in generated_feeds}
     records = {feed.value: 0 for feed in generated_feeds}
     for landing_file in planned + copies:

@@ -22,6 +22,7 @@ import pytest
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
 from pipelines.generate.customers import build_customer_base
+from pipelines.generate.operator import GenerationSummary
 from pipelines.generate.traffic import (
     TrafficBuilder,
     build_number_pools,
@@ -29,15 +30,25 @@ from pipelines.generate.traffic import (
     number_mobile_sessions,
     traffic_days,
 )
+from pipelines.mediation import cisco_cucm_cdr, freeswitch_cdr_csv, opensips_flatstore
+from pipelines.mediation.records import FileContext, ParsedRecord
 from pipelines.reference import REFERENCE_FILES, require_reference
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "data-contracts.md"
-TINY = {"seed": 11, "subscribers": 20, "days": 2}
+TINY = {"seed": 11, "subscribers": 40, "days": 2}
 ASTERISK_COLUMNS = 21  # newcdrcolumns layout
 _STEM = r"(?P<switch>[\w-]+)_(?P<hour>\d{10})_(?P<seq>\d{6})"
 NAME_PATTERNS = {
     "asterisk_cdr_csv": re.compile(rf"^Master_{_STEM}\.csv$"),
     "ts32298_ber": re.compile(rf"^{_STEM}\.ber$"),
+    "freeswitch_cdr_csv": re.compile(rf"^Master_{_STEM}\.csv$"),
+    "opensips_flatstore": re.compile(rf"^acc_{_STEM}\.log$"),
+}
+#: The other fixed VoIP feeds and their parsers; their files hold no injected anomaly.
+VOIP_PARSERS = {
+    "freeswitch_cdr_csv": freeswitch_cdr_csv.parse_file,
+    "cisco_cucm_cdr": cisco_cucm_cdr.parse_file,
+    "opensips_flatstore": opensips_flatstore.parse_file,
 }
 
 
@@ -57,6 +68,16 @@ def generate(root: Path, **overrides: int) -> Layout:
     layout = Layout(root)
     generate_operator(layout, **{**TINY, **overrides})
     return layout
+
+
+def records_in_file(feed: str, data: bytes) -> int:
+    """Records a clean file of a fixed VoIP feed holds, counted from its lines."""
+    lines = data.decode("utf-8").splitlines()
+    if feed == "cisco_cucm_cdr":
+        return len(lines) - 2  # field names and types
+    if feed == "opensips_flatstore":
+        return sum(line.startswith("INVITE|") for line in lines)  # one INVITE per call
+    return len(lines)
 
 
 def digests(layout: Layout) -> dict[str, str]:
@@ -84,7 +105,7 @@ def manifest(operator: Layout) -> dict:
 
 
 def landed(layout: Layout, feed: str) -> list[Path]:
-    return sorted((layout.landing / feed).rglob("*.*"))
+    return sorted(path for path in (layout.landing / feed).rglob("*") if path.is_file())
 
 
 def asterisk_lines(layout: Layout, file_name: str) -> list[str]:
@@ -400,3 +421,47 @@ def test_mobile_records_can_be_built_without_a_file_writer() -> None:
     unanswered = sum(1 for c in cdrs if c.record_type.startswith("voice") and not c.answered_at)
     voice = sum(1 for c in cdrs if c.record_type.startswith("voice"))
     assert 0.05 < unanswered / voice < 0.3
+
+
+def test_cucm_files_carry_the_clusters_native_names(operator: Layout) -> None:
+    paths = landed(operator, "cisco_cucm_cdr")
+    assert paths
+    names = [cisco_cucm_cdr.parse_file_name(path.name) for path in paths]
+    for path, name in zip(paths, names, strict=True):
+        assert name.cluster == path.parent.name
+        assert name.node == "01"
+        # Hourly files close in the hour's last minute, named in UTC.
+        assert name.closed_at.minute == 59
+    assert sorted(name.sequence for name in names) == list(range(1, len(paths) + 1))
+
+
+def test_every_fixed_voip_record_is_clean_for_its_parser(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    summary: GenerationSummary = generate_operator(layout, **TINY)
+    switches = {row["switch_id"]: row for row in read_rows(layout, "switches.csv")}
+    lines = {row["msisdn"] for row in read_rows(layout, "subscribers.csv")}
+    served_by: dict[str, set[str]] = {}
+    for feed, parse in VOIP_PARSERS.items():
+        paths = landed(layout, feed)
+        assert paths, feed
+        records = 0
+        for path in paths:
+            switch = switches[path.parent.name]
+            assert switch["feed"] == feed
+            data = path.read_bytes()
+            context = FileContext(path.name, path.parent.name, switch["timezone"], 1)
+            items = list(parse(data, context))
+            assert all(isinstance(item, ParsedRecord) for item in items), (path.name, items)
+            assert len(items) == records_in_file(feed, data), path.name
+            records += len(items)
+            for item in items:
+                assert isinstance(item, ParsedRecord)
+                assert item.values["served_msisdn"] in lines
+                served_by.setdefault(item.values["served_msisdn"], set()).add(feed)
+                if feed == "opensips_flatstore":
+                    # The SBC accounts only its lines' own calls (its layout names no peer).
+                    assert item.values["direction"] == "outbound"
+        assert summary.files[feed] == len(paths)
+        assert summary.records[feed] == records
+    # Each line is served by one switch.
+    assert all(len(feeds) == 1 for feeds in served_by.values())
