@@ -11,11 +11,12 @@ would refuse if they appeared; so agreement also shows we write nothing else.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import asn1tools
 import pytest
+from mobile_cdrs import T0, mobile_cdr
 
 from pipelines.formats import ts32298
 from pipelines.formats.cdr_events import MobileCdr
@@ -208,7 +209,6 @@ RATType ::= INTEGER (0..255)
 END
 """
 
-T0 = datetime(2025, 3, 1, 16, 15, 0, tzinfo=UTC)  # 10:15:00 at the switch (-06:00)
 CHICAGO_WINTER = -360
 MSC = "13125550000"
 SMSC = "13125550001"
@@ -216,24 +216,7 @@ PGW = "10.1.2.3"
 
 
 def cdr(record_type: str, **overrides: object) -> MobileCdr:
-    voice = record_type.startswith("voice")
-    fields: dict[str, object] = {
-        "record_type": record_type,
-        "served_imsi": "310260123456789",
-        "served_msisdn": "13125550123",
-        "served_imei": "356987012345678",
-        "other_party_number": None if record_type == "data" else "447700900123",
-        "started_at": T0,
-        "answered_at": T0 + timedelta(seconds=5) if voice else None,
-        "ended_at": T0 + timedelta(seconds=125) if voice or record_type == "data" else T0,
-        "release_cause": "normalRelease",
-        "cell_id": "310-260-1234-5678",
-        "call_reference": 123456789,
-    }
-    if record_type == "data":
-        fields.update(apn="internet", charging_id=777, uplink_bytes=1000, downlink_bytes=20000)
-    fields.update(overrides)
-    return MobileCdr(**fields)  # type: ignore[arg-type]
+    return mobile_cdr(record_type, **{"call_reference": 123456789, **overrides})
 
 
 def encode(record: MobileCdr) -> bytes:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mobile_cdrs import T0, mobile_cdr
 
 from kernels.ber_api import decode_cdrs, frame_cdrs
 from pipelines.formats import ts32298
@@ -30,7 +31,6 @@ from pipelines.schema import RejectReason
 CONTEXT = FileContext("MSC1_2025030111_000007.ber", "MSC1", "America/Chicago", 7)
 MSC = "13125550000"
 SMSC = "13125550001"
-T0 = datetime(2025, 3, 1, 16, 15, 0, tzinfo=UTC)
 SETTINGS = settings(deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -167,28 +167,14 @@ def test_fast_path_decodes_well_formed_records_itself(
 
 
 def base_cdr(record_type: str, **overrides: object) -> MobileCdr:
+    """The shared typical record, with a trunk group on calls and a record sequence number
+    on calls and data (the kernel reads both)."""
     voice = record_type.startswith("voice")
-    fields: dict[str, object] = {
-        "record_type": record_type,
-        "served_imsi": "310260123456789",
-        "served_msisdn": "13125550123",
-        "served_imei": "356987012345678",
-        "other_party_number": None if record_type == "data" else "447700900123",
-        "started_at": T0,
-        "answered_at": T0 + timedelta(seconds=5) if voice else None,
-        "ended_at": T0 + timedelta(seconds=125) if voice or record_type == "data" else T0,
-        "release_cause": "normalRelease",
-        "cell_id": "310-260-1234-5678",
-        "call_reference": 1000,
+    extra: dict[str, object] = {
         "outgoing_trunk_group": "TG-1" if voice else None,
-        "record_sequence_number": 2,
+        "record_sequence_number": None if record_type.startswith("sms") else 2,
     }
-    if record_type == "data":
-        fields.update(apn="internet", charging_id=777, uplink_bytes=1000, downlink_bytes=20000)
-    if record_type.startswith("sms"):
-        fields["record_sequence_number"] = None
-    fields.update(overrides)
-    return MobileCdr(**fields)  # type: ignore[arg-type]
+    return mobile_cdr(record_type, **{**extra, **overrides})
 
 
 KINDS = ["voice_mo", "voice_mt", "sms_mo", "sms_mt", "data"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mobile_cdrs import T0, mobile_cdr
 from pycrate_asn1dir import CDR
 
 from pipelines.formats import ts32298
@@ -16,30 +17,12 @@ from pipelines.mediation.records import PARSER_COLUMNS, FileContext, ParsedRecor
 from pipelines.mediation.ts32298_ber import parse_file, read_header
 from pipelines.schema import RejectReason
 
-T0 = datetime(2025, 3, 1, 16, 15, 0, tzinfo=UTC)
 CONTEXT = FileContext("MSC1_2025030111_000007.ber", "MSC1", "America/Chicago", 7)
 MSC = "13125550000"
 
 
 def cdr(record_type: str, **overrides: object) -> MobileCdr:
-    voice = record_type.startswith("voice")
-    fields: dict[str, object] = {
-        "record_type": record_type,
-        "served_imsi": "310260123456789",
-        "served_msisdn": "13125550123",
-        "served_imei": "356987012345678",
-        "other_party_number": None if record_type == "data" else "447700900123",
-        "started_at": T0,
-        "answered_at": T0 + timedelta(seconds=5) if voice else None,
-        "ended_at": T0 + timedelta(seconds=125) if voice or record_type == "data" else T0,
-        "release_cause": "normalRelease",
-        "cell_id": "310-260-1234-5678",
-        "call_reference": 1000,
-    }
-    if record_type == "data":
-        fields.update(apn="internet", charging_id=777, uplink_bytes=1000, downlink_bytes=20000)
-    fields.update(overrides)
-    return MobileCdr(**fields)  # type: ignore[arg-type]
+    return mobile_cdr(record_type, **overrides)
 
 
 def file_of(items: list[MobileCdr | bytes], offset_minutes: int = -360) -> bytes:
