@@ -4,8 +4,8 @@ One run per billing period (a calendar month in the operator's time zone). The d
 is the month; Airflow starts the run once the month has ended. Tasks only wire the stages in
 ``pipelines/`` together, each over one partition, and pass small summaries through XCom.
 
-    check_reference -> mediation_partitions -> mediate[feed x day] -> rate -> build
-        -> validate -> report
+    check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate -> rate
+        -> build -> validate -> report
 """
 
 from __future__ import annotations
@@ -77,13 +77,44 @@ def telcolake_billing_period() -> None:
         return as_record(result)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def rate(billing_period: str, mediated: list[dict[str, Any]]) -> dict[str, Any]:
+    def consolidate(billing_period: str, mediated: list[dict[str, Any]]) -> dict[str, Any]:
+        """Per feed: records repeated across days, partial records joined into sessions.
+
+        Late files change event dates of earlier periods: those (feed, period) pairs are
+        consolidated again too, so rating them again bills nothing twice, and they are
+        named in the result (their rating is stale until they are rated again).
+        """
+        from pipelines.config import layout
+        from pipelines.mediation.consolidate import consolidate_period
+        from pipelines.results import as_record
+
+        results = list(mediated)
+        work = {(result["feed"], billing_period) for result in results}
+        late = set()
+        for result in results:
+            for day in result["changed_event_dates"]:
+                if day[:7] < billing_period:
+                    work.add((result["feed"], day[:7]))
+                    late.add(day)
+        return {
+            "consolidated": [
+                as_record(consolidate_period(layout(), feed, period))
+                for feed, period in sorted(work)
+            ],
+            "late_event_dates": sorted(late),
+        }
+
+    @task
+    def rate(billing_period: str, consolidated: dict[str, Any]) -> dict[str, Any]:
         """Rate the period's usage and compute recurring and interconnect charges."""
         from pipelines.config import layout
         from pipelines.rating.stage import rate_period
         from pipelines.results import as_record
 
-        return as_record(rate_period(layout(), billing_period))
+        return {
+            **as_record(rate_period(layout(), billing_period)),
+            "late_event_dates": consolidated["late_event_dates"],
+        }
 
     @task(pool=WAREHOUSE_POOL)
     def build(rated: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +146,7 @@ def telcolake_billing_period() -> None:
 
     period = check_reference()
     mediated = mediate.expand(partition=mediation_partitions(period))
-    built = build(rate(period, mediated))
+    built = build(rate(period, consolidate(period, mediated)))
     report(period, validate(period, built))
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -18,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from pipelines.config import layout
+from pipelines.config import Layout, layout
 from pipelines.results import as_record
 
 DEFAULT_PERIOD = "2026-10"
@@ -75,6 +76,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_mediate(args: argparse.Namespace) -> int:
+    from pipelines.mediation.consolidate import consolidate_period
     from pipelines.mediation.stage import landing_partitions, mediate_partition
     from pipelines.periods import mediation_dates
 
@@ -84,12 +86,18 @@ def cmd_mediate(args: argparse.Namespace) -> int:
     else:
         dates = mediation_dates(args.period)
         partitions = [p for p in landing_partitions(data) if p[1] in dates]
+    changed: set[tuple[str, str]] = set()  # (feed, billing period) to consolidate again
     with _progress() as progress:
         bar = progress.add_task("mediate", total=len(partitions))
         for feed, file_date in partitions:
             result = mediate_partition(data, feed, file_date)
+            changed.update((feed, day[:7]) for day in result.event_dates)
             progress.advance(bar)
             progress.console.print(as_record(result))
+    if not (args.feed and args.date):
+        changed.update((feed, args.period) for feed, _ in partitions)
+    for feed, period in sorted(changed):
+        console.print(as_record(consolidate_period(data, feed, period)))
     return 0
 
 
@@ -120,6 +128,80 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     write_run_summary(layout(), args.period)
     print_run_summary(layout(), args.period, console)
+    return 0
+
+
+def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from rich.table import Table
+
+    from pipelines.mediation.quarantine import export_rejects, write_rejects_csv
+
+    file_date = date.fromisoformat(args.file_date) if args.file_date else None
+    rejects = export_rejects(layout(), args.feed, file_date, args.reason)
+    counts = Counter(
+        (row["feed"], row["file_date"].isoformat(), row["reason_code"])
+        for row in rejects.select(["feed", "file_date", "reason_code"]).to_pylist()
+    )
+    table = Table(title=f"quarantined records: {rejects.num_rows}")
+    for column in ("feed", "file_date", "reason_code"):
+        table.add_column(column)
+    table.add_column("records", justify="right")
+    for (feed, day, reason), count in sorted(counts.items()):
+        table.add_row(feed, day, reason, str(count))
+    console.print(table)
+    if args.out:
+        write_rejects_csv(rejects, Path(args.out))
+        console.print(
+            f"wrote {rejects.num_rows} rejects to {args.out}: fill in fixed_text, then "
+            f"telcolake quarantine replay {args.out} --by NAME --reason TEXT"
+        )
+    return 0
+
+
+def _registry_totals(data: Layout, feed: str, file_date: date) -> dict[str, int]:
+    from pipelines.lake import read_partition
+
+    values = {"feed": feed, "file_date": file_date.isoformat()}
+    registry = read_partition(data, "file_registry", values)
+    columns = ("records_accepted", "records_rejected", "records_fixed")
+    return {column: sum(registry.column(column).to_pylist()) for column in columns}
+
+
+def cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.mediation.quarantine import QuarantineError, record_fixes
+    from pipelines.mediation.stage import mediate_partition
+
+    data = layout()
+    try:
+        imported = record_fixes(data, Path(args.fixes_csv), args.by, args.reason)
+    except QuarantineError as refused:
+        console.print(f"[bold red]cannot replay:[/] {escape(str(refused))}")
+        return 2
+    console.print(
+        f"fixes recorded: {imported.recorded} new or changed, {imported.unchanged} unchanged, "
+        f"{imported.withdrawn} withdrawn"
+    )
+    table = Table(title="re-mediated partitions")
+    for column in ("feed", "file_date", "accepted", "rejected", "records fixed"):
+        table.add_column(column, justify="left" if column in ("feed", "file_date") else "right")
+    for feed, file_date in imported.partitions:
+        before = _registry_totals(data, feed, file_date)
+        mediate_partition(data, feed, file_date)
+        after = _registry_totals(data, feed, file_date)
+        table.add_row(
+            feed,
+            file_date.isoformat(),
+            *(
+                f"{before[column]} -> {after[column]}"
+                for column in ("records_accepted", "records_rejected", "records_fixed")
+            ),
+        )
+    console.print(table)
     return 0
 
 
@@ -218,6 +300,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)
+
+    quarantine_help = "List rejected records, and replay operator fixes of them."
+    quarantine = sub.add_parser("quarantine", help=quarantine_help, description=quarantine_help)
+    actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing_help = "Summarise record-level rejects; with --out, write them as a CSV to fix."
+    listing = actions.add_parser("list", help=listing_help, description=listing_help)
+    listing.set_defaults(handler=cmd_quarantine_list)
+    listing.add_argument("--feed", help="one feed only")
+    listing.add_argument("--file-date", help="one file date only, YYYY-MM-DD")
+    listing.add_argument("--reason", help="one reject reason code only, e.g. invalid_number")
+    listing.add_argument("--out", help="write the rejects to this CSV (fixed_text to fill in)")
+    replay_help = "Record the fixes of a filled-in CSV and re-mediate their partitions."
+    replay = actions.add_parser("replay", help=replay_help, description=replay_help)
+    replay.set_defaults(handler=cmd_quarantine_replay)
+    replay.add_argument("fixes_csv", metavar="FIXES_CSV", help="the CSV of quarantine list")
+    replay.add_argument("--by", required=True, help="who made the fixes (fixed_by)")
+    replay.add_argument("--reason", required=True, help="why (fix_reason), e.g. a ticket")
     return parser
 
 

@@ -22,6 +22,25 @@ OPERATOR_CURRENCY = "USD"
 MICROS_PER_UNIT = 1_000_000
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+#: A record whose switch and record key repeat one accepted from a file delivered at most
+#: this many days earlier is a duplicate; beyond it the key is taken as reused (Asterisk
+#: uniqueids and MSC call references wrap). Environment: TELCOLAKE_DEDUP_WINDOW_DAYS.
+DEDUP_WINDOW_DAYS = _env_int("TELCOLAKE_DEDUP_WINDOW_DAYS", 7)
+#: A session whose last partial record has not arrived is held until the feed's data has
+#: moved this many hours past its latest partial; then it is sent on as incomplete.
+#: Environment: TELCOLAKE_PARTIAL_TIMEOUT_HOURS.
+PARTIAL_TIMEOUT_HOURS = _env_int("TELCOLAKE_PARTIAL_TIMEOUT_HOURS", 24)
+
+
 @dataclass(frozen=True)
 class Layout:
     """The directories under one data root."""

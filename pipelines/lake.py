@@ -50,6 +50,38 @@ def write_partition(
     return target
 
 
+def replace_partitions(
+    layout: Layout,
+    table: str,
+    fixed: Mapping[str, object],
+    by: str,
+    parts: Mapping[str, pa.Table],
+) -> list[str]:
+    """Make ``parts`` (value of ``by`` -> rows) the partitions of ``table`` under ``fixed``.
+
+    Writes each part with write_partition, then removes the partitions under ``fixed``
+    whose ``by`` value is no longer in ``parts``: a rerun whose records moved to other
+    dates leaves nothing stale behind. Returns the ``by`` values whose partition changed
+    (written with different bytes, new, or removed), sorted: what downstream must redo.
+    """
+    _, keys = LAKE_TABLES[table]
+    pattern = "/".join(f"{key}={fixed.get(key, '*')}" for key in keys)
+    root = layout.lake_table(table)
+    existing = {path.parent: path.read_bytes() for path in root.glob(f"{pattern}/{PART_FILE}")}
+    changed = set()
+    for value, rows in parts.items():
+        written = write_partition(layout, table, {**fixed, by: value}, rows)
+        if existing.pop(written.parent, None) != written.read_bytes():
+            changed.add(value)
+    for stale in existing:
+        (stale / PART_FILE).unlink()
+        for leftover in stale.glob(f".{PART_FILE}.*.tmp"):
+            leftover.unlink()
+        stale.rmdir()
+        changed.add(stale.relative_to(root).parts[keys.index(by)].split("=", 1)[1])
+    return sorted(changed)
+
+
 def read_partition(layout: Layout, table: str, values: Mapping[str, object]) -> pa.Table:
     """Read one partition; an absent partition reads as an empty table."""
     schema, _ = LAKE_TABLES[table]

@@ -77,6 +77,7 @@ USAGE_SCHEMA = pa.schema(
         ("feed", pa.string()),
         ("switch_id", pa.string()),
         ("file_date", pa.date32()),
+        ("event_date", pa.date32()),
         ("record_key", pa.string()),
         ("record_type", pa.string()),
         ("service", pa.string()),
@@ -99,6 +100,9 @@ USAGE_SCHEMA = pa.schema(
         ("outgoing_trunk_group", pa.string()),
         ("incoming_trunk_group", pa.string()),
         ("cell_id", pa.string()),
+        ("session_key", pa.string()),
+        ("partial_sequence", pa.int32()),
+        ("is_last_partial", pa.bool_()),
     ]
 )
 
@@ -131,6 +135,24 @@ FILE_REGISTRY_SCHEMA = pa.schema(
         ("records_accepted", pa.int64()),
         ("records_rejected", pa.int64()),
         ("records_duplicate", pa.int64()),
+        ("records_fixed", pa.int64()),
+    ]
+)
+
+#: An operator's correction of a quarantined record: the record's text as it should have
+#: been, applied whenever its file is mediated (docs/mediation.md, Quarantine and replay).
+QUARANTINE_FIX_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("file_name", pa.string()),
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("file_date", pa.date32()),
+        ("record_number", pa.int32()),
+        ("fixed_text", pa.string()),
+        ("fixed_by", pa.string()),
+        ("fix_reason", pa.string()),
+        ("fixed_at", UTC_TS),
     ]
 )
 
@@ -192,11 +214,53 @@ INTERCONNECT_LEG_SCHEMA = pa.schema(
     ]
 )
 
+
+class CorrelationStatus(StrEnum):
+    """Where a session cut into partial records stands (docs/mediation.md, Correlation)."""
+
+    COMPLETE = "complete"  # partials 1..n present, the last one closed the session
+    INCOMPLETE = "incomplete"  # a partial still missing after the time-out: sent on as is
+    HELD = "held"  # a partial still missing, within the time-out: not rated yet
+
+
+#: A usage row that repeats one accepted from an earlier file date within the dedup window.
+USAGE_REPEAT_SCHEMA = pa.schema(
+    [
+        ("usage_id", pa.string()),
+        ("repeat_of_usage_id", pa.string()),
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("record_key", pa.string()),
+        ("file_name", pa.string()),
+        ("file_date", pa.date32()),
+        ("record_number", pa.int32()),
+        ("original_file_date", pa.date32()),
+        ("event_date", pa.date32()),
+        ("billing_period", pa.string()),
+    ]
+)
+
+#: One session joined from its partial records: a usage row (rating reads it like any
+#: other) plus how it was joined; usage_id is ``session:<switch_id>:<session_key>``.
+SESSION_SCHEMA = pa.schema(
+    [
+        *USAGE_SCHEMA,
+        ("billing_period", pa.string()),
+        ("correlation_status", pa.string()),
+        ("partials", pa.int32()),
+        ("missing_partials", pa.int32()),
+        ("partial_usage_ids", pa.list_(pa.string())),
+    ]
+)
+
 #: Lake tables: name -> (schema, partition column names in path order).
 LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
-    "usage": (USAGE_SCHEMA, ("feed", "file_date")),
+    "usage": (USAGE_SCHEMA, ("feed", "event_date", "file_date")),
     "rejects": (REJECT_SCHEMA, ("feed", "file_date")),
     "file_registry": (FILE_REGISTRY_SCHEMA, ("feed", "file_date")),
+    "quarantine_fixes": (QUARANTINE_FIX_SCHEMA, ("feed", "file_date")),
+    "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period")),
+    "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
     "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),

@@ -18,7 +18,8 @@ import pyarrow as pa
 from kernels import api
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.periods import mediation_dates, parse_period
+from pipelines.mediation.consolidate import billable_usage
+from pipelines.periods import parse_period
 from pipelines.rating import tariff
 from pipelines.schema import (
     INTERCONNECT_LEG_SCHEMA,
@@ -65,23 +66,16 @@ def _counts(frame: pl.DataFrame, column: str, keys: list[str]) -> dict[str, int]
 
 
 def read_period_usage(layout: Layout, billing_period: str) -> pl.DataFrame:
-    """Usage rows whose start, in operator local time, falls in the period.
-
-    Reads the file dates that can hold them (the period and a day either side) and adds
-    local_seconds (local wall clock as seconds since 1970-01-01T00:00), event_date (local
-    date) and billing_period.
+    """The period's billable usage (consolidated: no repeats, partials joined into
+    sessions), with local_seconds (local wall clock as seconds since 1970-01-01T00:00) and
+    billing_period added; event_date is the operator-local date mediation partitions by.
     """
-    tables = [
-        lake.read_table(layout, "usage", {"file_date": day.isoformat()})
-        for day in sorted(mediation_dates(billing_period))
-    ]
-    usage = pl.DataFrame(pa.concat_tables(tables))
+    usage = billable_usage(layout, billing_period)
     local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
     usage = usage.with_columns(
         local.dt.epoch("s").alias("local_seconds"),
-        local.dt.date().alias("event_date"),
-        local.dt.strftime("%Y-%m").alias("billing_period"),
-    ).filter(pl.col("billing_period") == billing_period)
+        pl.lit(billing_period).alias("billing_period"),
+    )
     if usage["usage_id"].is_duplicated().any():
         raise ValueError(f"usage holds a usage_id twice for {billing_period}")
     return usage

@@ -36,7 +36,7 @@ def test_billing_dag_has_monthly_data_intervals_and_retries(dagbag):
     assert dag.max_active_runs == 1
     assert dag.default_args["retries"] >= 1
     assert dag.get_task("build").pool == "duckdb_writer"
-    assert dag.get_task("rate").trigger_rule == "none_failed"
+    assert dag.get_task("consolidate").trigger_rule == "none_failed"
 
 
 def test_billing_dag_runs_the_stages_in_order(dagbag):
@@ -45,6 +45,7 @@ def test_billing_dag_runs_the_stages_in_order(dagbag):
         "check_reference",
         "mediation_partitions",
         "mediate",
+        "consolidate",
         "rate",
         "build",
         "validate",

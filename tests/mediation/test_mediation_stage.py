@@ -3,14 +3,14 @@ import sys
 import types
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from pipelines.config import Layout, layout
-from pipelines.lake import PART_FILE, partition_dir, read_partition
+from pipelines.lake import PART_FILE, partition_dir, read_partition, read_table
 from pipelines.mediation import asterisk_cdr_csv
 from pipelines.mediation.records import FileContext, RejectedRecord
 from pipelines.mediation.stage import (
@@ -85,6 +85,9 @@ def one_switch(root: Path, feed: str, switch_id: str, timezone: str) -> tuple[La
 
 
 def rows(lake: Layout, table: str) -> list[dict]:
+    if table == "usage":  # one partition per event date under the file date
+        usage = read_table(lake, table, PARTITION).to_pylist()
+        return sorted(usage, key=lambda row: (row["file_name"], row["record_number"]))
     return read_partition(lake, table, PARTITION).to_pylist()
 
 
@@ -180,10 +183,20 @@ def test_duplicate_records_keep_the_first_and_switches_do_not_collide(lake: Layo
 
 def test_usage_rows_follow_the_lake_schema_and_order(lake: Layout) -> None:
     mediate_partition(lake, FEED, DAY)
-    table = pq.read_table(partition_dir(lake, "usage", PARTITION) / PART_FILE)
-    assert table.schema.remove_metadata() == USAGE_SCHEMA
-    order = [(row["file_name"], row["record_number"]) for row in table.to_pylist()]
-    assert order == sorted(order)
+    parts = sorted((lake.lake_table("usage") / f"feed={FEED}").glob(f"*/*/{PART_FILE}"))
+    # Usage is partitioned by the operator-local event date, under it by file date.
+    assert [part.relative_to(lake.lake_table("usage")).parts[1:3] for part in parts] == [
+        ("event_date=2024-11-03", f"file_date={DAY}"),
+    ]
+    for part in parts:
+        table = pq.read_table(part)
+        assert table.schema.remove_metadata() == USAGE_SCHEMA
+        order = [(row["file_name"], row["record_number"]) for row in table.to_pylist()]
+        assert order == sorted(order)
+        assert {row["event_date"].isoformat() for row in table.to_pylist()} == {
+            part.parts[-3].split("=")[1]
+        }
+    table = read_table(lake, "usage", PARTITION)
     (nyc,) = [row for row in table.to_pylist() if row["switch_id"] == "ast-nyc-01"]
     # 09:00:00 in New York after the fall-back (EST, UTC-5) = 14:00Z.
     assert nyc["started_at"].isoformat() == "2024-11-03T14:00:00+00:00"
@@ -192,7 +205,9 @@ def test_usage_rows_follow_the_lake_schema_and_order(lake: Layout) -> None:
 
 def partition_bytes(lake: Layout) -> dict[str, bytes]:
     return {
-        table: (partition_dir(lake, table, PARTITION) / PART_FILE).read_bytes() for table in TABLES
+        str(path.relative_to(lake.lake)): path.read_bytes()
+        for path in sorted(lake.lake.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -211,8 +226,10 @@ def test_rerun_writes_byte_identical_partitions(tmp_path: Path) -> None:
 def test_a_partition_without_files_writes_empty_tables(lake: Layout) -> None:
     result = mediate_partition(lake, FEED, date(2024, 11, 5))
     assert result.files == result.records_in == 0
-    for table in TABLES:
+    assert result.event_dates == result.changed_event_dates == []
+    for table in ("rejects", "file_registry"):
         assert (partition_dir(lake, table, {**PARTITION, "file_date": "2024-11-05"})).is_dir()
+    assert not list(lake.lake_table("usage").glob("*/*/file_date=2024-11-05"))
 
 
 def install_parser(monkeypatch: pytest.MonkeyPatch, parse_file: object) -> None:
@@ -274,7 +291,7 @@ def test_a_parser_breaking_its_contract_stops_the_stage(
     install_parser(monkeypatch, twice)
     with pytest.raises(MediationError, match="record number twice"):
         mediate_partition(lake, FEED, DAY)
-    assert not partition_dir(lake, "usage", PARTITION).exists()
+    assert not lake.lake.exists()
 
 
 def test_unknown_feed_switch_or_file_name_is_an_error(lake: Layout) -> None:
@@ -304,7 +321,7 @@ def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
             "records_duplicate": 0,
         }
     ]
-    usage = [{"switch_id": "s", "file_name": "f"}]
+    usage = [("s", "f")]
     rejects = [{"switch_id": "s", "file_name": "f", "record_number": 2}]
     with pytest.raises(MediationError, match="records_in 3"):
         check_conservation(registry, usage, rejects)
@@ -334,7 +351,7 @@ def test_a_freeswitch_switch_is_mediated_like_any_feed(tmp_path: Path) -> None:
         "future_timestamp": 1,
         "ancient_timestamp": 1,
     }
-    usage = read_partition(
+    usage = read_table(
         layout, "usage", {"feed": "freeswitch_cdr_csv", "file_date": "2024-07-01"}
     ).to_pylist()
     # Mediation classifies every other party's number (line 5 dials 911).
@@ -421,3 +438,44 @@ def test_an_opensips_proxy_pairs_invite_and_bye_into_calls(tmp_path: Path) -> No
         "malformed_row": 1,
         "invalid_timestamp": 1,
     }
+
+
+# A call of the evening of 2024-11-03 (local), delivered in a file of 2024-11-04 10:00.
+LATE_CALL = (
+    '"","3125550108","2125550144","from-internal","","PJSIP/3125550108-00000090",'
+    '"PJSIP/tg_att_out-00000091","Dial","PJSIP/2125550144@tg_att_out,60",'
+    '"2024-11-03 21:00:00","2024-11-03 21:00:04","2024-11-03 21:02:04",124,120,"ANSWERED",'
+    '"DOCUMENTATION","1730685600.90","","","1730685600.90",90\n'
+)
+
+
+def test_a_late_file_changes_only_the_event_dates_it_touches(tmp_path: Path) -> None:
+    lake = copy_fixture(tmp_path)
+    mediate_partition(lake, FEED, DAY)
+    first = mediate_partition(lake, FEED, DAY + timedelta(days=1))
+    assert first.changed_event_dates == first.event_dates == ["2024-11-04"]
+    before = partition_bytes(lake)
+
+    late = lake.landing / FEED / "ast-chi-01" / "Master_ast-chi-01_2024110410_000007.csv"
+    late.write_text(LATE_CALL)
+    result = mediate_partition(lake, FEED, DAY + timedelta(days=1))
+    # The late record lands under its own event date, in a new partition of the file date;
+    # nothing mediated from 2024-11-03's files is rewritten.
+    assert result.event_dates == ["2024-11-03", "2024-11-04"]
+    assert result.changed_event_dates == ["2024-11-03"]
+    after = partition_bytes(lake)
+    new = sorted(set(after) - set(before))
+    assert new == [f"usage/feed={FEED}/event_date=2024-11-03/file_date=2024-11-04/{PART_FILE}"]
+    same_day = f"usage/feed={FEED}/event_date=2024-11-03/file_date=2024-11-03/{PART_FILE}"
+    assert after[same_day] == before[same_day]
+
+    # A rerun changes nothing, and says so.
+    assert mediate_partition(lake, FEED, DAY + timedelta(days=1)).changed_event_dates == []
+    assert partition_bytes(lake) == after
+
+    # The file withdrawn and its partition rerun: its event date's partition goes away.
+    late.unlink()
+    gone = mediate_partition(lake, FEED, DAY + timedelta(days=1))
+    assert gone.changed_event_dates == ["2024-11-03"]
+    assert same_day in partition_bytes(lake)
+    assert set(partition_bytes(lake)) - {*before} == set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +15,7 @@ import pytest
 
 from pipelines import lake
 from pipelines.config import layout as make_layout
+from pipelines.mediation.consolidate import consolidate_period
 from pipelines.rating import tariff
 from pipelines.rating.stage import rate_period, recurring_charges
 from pipelines.schema import USAGE_SCHEMA
@@ -191,15 +193,18 @@ def layout(tmp_path: Path):
     data.reference.mkdir(parents=True)
     for name, text in REFERENCE.items():
         (data.reference / name).write_text(text)
-    by_date: dict[date, list[dict]] = {}
+    by_date: dict[tuple[date, date], list[dict]] = {}
     for row in USAGE:
-        local_day = FILE_DATE.get(row["usage_id"], row["started_at"].date())
-        by_date.setdefault(local_day, []).append({**row, "file_date": local_day})
-    for day, rows in by_date.items():
-        table = pa.Table.from_pylist(rows, schema=USAGE_SCHEMA)
-        lake.write_partition(
-            data, "usage", {"feed": "asterisk_cdr_csv", "file_date": day.isoformat()}, table
+        file_day = FILE_DATE.get(row["usage_id"], row["started_at"].date())
+        event_day = row["started_at"].astimezone(ZoneInfo("America/Chicago")).date()
+        by_date.setdefault((event_day, file_day), []).append(
+            {**row, "file_date": file_day, "event_date": event_day}
         )
+    for (event_day, file_day), rows in by_date.items():
+        table = pa.Table.from_pylist(rows, schema=USAGE_SCHEMA)
+        partition = {"event_date": event_day.isoformat(), "file_date": file_day.isoformat()}
+        lake.write_partition(data, "usage", {"feed": "asterisk_cdr_csv", **partition}, table)
+    consolidate_period(data, "asterisk_cdr_csv", "2024-07")
     return data
 
 

@@ -1,0 +1,230 @@
+"""Records repeated across days and partial-record correlation, on hand-built usage rows.
+
+Every expectation below is worked out by hand from the rows the test writes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from pipelines import lake
+from pipelines.config import Layout
+from pipelines.mediation.consolidate import billable_usage, consolidate_period
+from pipelines.mediation.repeats import find_repeats
+from pipelines.mediation.sessions import correlate
+from pipelines.schema import USAGE_SCHEMA
+
+FEED = "ts32298_ber"
+CHICAGO = ZoneInfo("America/Chicago")
+T0 = datetime(2026, 10, 14, 15, 0, tzinfo=UTC)  # 10:00 in Chicago
+
+
+def usage_row(usage_id: str, file_date: date, started_at: datetime, **values: object) -> dict:
+    row: dict[str, object] = dict.fromkeys(USAGE_SCHEMA.names)
+    row.update(
+        usage_id=usage_id,
+        file_id=usage_id.ljust(64, "0"),
+        file_name=f"MSC1_{file_date:%Y%m%d}00_{usage_id}.ber",
+        record_number=1,
+        feed=FEED,
+        switch_id="msc-1",
+        file_date=file_date,
+        event_date=started_at.astimezone(CHICAGO).date(),
+        record_key=usage_id,
+        record_type="voice_mo",
+        service="voice",
+        direction="outbound",
+        served_msisdn="13125550123",
+        other_party_number="13125550199",
+        started_at=started_at,
+        answered_at=started_at,
+        ended_at=started_at + timedelta(seconds=60),
+        duration_seconds=60,
+        uplink_bytes=0,
+        downlink_bytes=0,
+        data_volume_bytes=0,
+        is_answered=True,
+    )
+    row.update(values)
+    return row
+
+
+def partial(
+    usage_id: str, sequence: int, hour: int, last: bool, file_date: date | None = None
+) -> dict:
+    """One hourly PGW partial of session 10.0.0.1-77: hour ``hour`` after T0, 1000 bytes
+    up and 9000 down, in a file of its own day unless ``file_date`` says otherwise."""
+    started = T0 + timedelta(hours=hour)
+    return usage_row(
+        usage_id,
+        file_date or started.astimezone(CHICAGO).date(),
+        started,
+        **{
+            "record_key": f"10.0.0.1-77-{sequence}",
+            "record_type": "data",
+            "service": "data",
+            "direction": "none",
+            "other_party_number": None,
+            "answered_at": None,
+            "ended_at": started + timedelta(hours=1),
+            "duration_seconds": 3600,
+            "uplink_bytes": 1000,
+            "downlink_bytes": 9000,
+            "data_volume_bytes": 10000,
+            "release_cause": "normalRelease" if last else "timeLimit",
+            "session_key": "10.0.0.1-77",
+            "partial_sequence": sequence,
+            "is_last_partial": last,
+        },
+    )
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    data = pl.from_arrow(pa.Table.from_pylist(rows, schema=USAGE_SCHEMA))
+    assert isinstance(data, pl.DataFrame)
+    return data
+
+
+# --- repeats -------------------------------------------------------------------------
+
+
+def test_a_record_delivered_again_within_the_window_repeats_the_first() -> None:
+    day = date(2026, 10, 14)
+    rows = [
+        usage_row("a", day, T0, record_key="k"),
+        usage_row("b", day + timedelta(days=3), T0, record_key="k"),  # 3 days later
+        usage_row("c", day + timedelta(days=11), T0, record_key="k"),  # 11 days: new
+        usage_row("d", day + timedelta(days=12), T0, record_key="k"),  # 1 day after c
+        usage_row("e", day + timedelta(days=1), T0, record_key="k", switch_id="msc-2"),
+        usage_row("f", day, T0, record_key="other"),
+    ]
+    repeats = find_repeats(frame(rows), window_days=7)
+    assert sorted(repeats.select("usage_id", "repeat_of_usage_id").iter_rows()) == [
+        ("b", "a"),
+        ("d", "c"),
+    ]
+    assert repeats.filter(pl.col("usage_id") == "b")["original_file_date"].item() == day
+
+
+def test_the_window_is_configurable() -> None:
+    day = date(2026, 10, 14)
+    rows = [
+        usage_row("a", day, T0, record_key="k"),
+        usage_row("b", day + timedelta(days=3), T0, record_key="k"),
+    ]
+    assert find_repeats(frame(rows), window_days=2).height == 0
+    assert find_repeats(frame(rows), window_days=3)["usage_id"].to_list() == ["b"]
+
+
+# --- correlation ---------------------------------------------------------------------
+
+
+def test_partials_one_to_n_ending_the_session_join_into_one_complete_session() -> None:
+    rows = [partial("p3", 3, 2, True), partial("p1", 1, 0, False), partial("p2", 2, 1, False)]
+    (session,) = correlate(frame(rows), T0 + timedelta(hours=3), timedelta(hours=24)).to_dicts()
+    assert session["correlation_status"] == "complete"
+    assert session["usage_id"] == "session:msc-1:10.0.0.1-77"
+    assert session["partial_usage_ids"] == ["p1", "p2", "p3"]
+    assert (session["partials"], session["missing_partials"]) == (3, 0)
+    assert session["started_at"] == T0
+    assert session["ended_at"] == T0 + timedelta(hours=3)
+    assert session["duration_seconds"] == 3 * 3600
+    assert (session["uplink_bytes"], session["downlink_bytes"]) == (3000, 27000)
+    assert session["data_volume_bytes"] == 30000
+    assert session["release_cause"] == "normalRelease"
+    assert session["file_name"] == rows[1]["file_name"]  # traced to its first partial
+    assert session["billing_period"] == "2026-10"
+
+
+@pytest.mark.parametrize(
+    ("hours_since_last", "status"),
+    [(23, "held"), (24, "incomplete"), (100, "incomplete")],
+)
+def test_a_session_without_its_last_partial_is_held_until_the_timeout(
+    hours_since_last: int, status: str
+) -> None:
+    rows = [partial("p1", 1, 0, False), partial("p2", 2, 1, False)]  # p2 ends at T0+2h
+    watermark = T0 + timedelta(hours=2 + hours_since_last)
+    (session,) = correlate(frame(rows), watermark, timedelta(hours=24)).to_dicts()
+    assert session["correlation_status"] == status
+    assert session["is_last_partial"] is False
+
+
+def test_a_gap_in_the_sequence_is_not_complete_even_with_the_last_partial() -> None:
+    rows = [partial("p1", 1, 0, False), partial("p3", 3, 2, True)]
+    (session,) = correlate(frame(rows), T0 + timedelta(hours=3), timedelta(hours=24)).to_dicts()
+    assert session["correlation_status"] == "held"
+    assert session["missing_partials"] == 1
+
+
+# --- the stage -----------------------------------------------------------------------
+
+
+def write_usage(layout: Layout, rows: list[dict]) -> None:
+    by_partition: dict[tuple[date, date], list[dict]] = {}
+    for row in rows:
+        by_partition.setdefault((row["event_date"], row["file_date"]), []).append(row)  # type: ignore[arg-type]
+    for (event_day, file_day), part in by_partition.items():
+        values = {"feed": FEED, "event_date": event_day, "file_date": file_day}
+        lake.write_partition(
+            layout, "usage", values, pa.Table.from_pylist(part, schema=USAGE_SCHEMA)
+        )
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return Layout(tmp_path)
+
+
+def test_billable_usage_has_each_record_once_and_each_session_once(layout: Layout) -> None:
+    day = date(2026, 10, 14)
+    write_usage(
+        layout,
+        [
+            usage_row("call", day, T0),
+            usage_row("call-again", day + timedelta(days=1), T0, record_key="call"),
+            partial("p1", 1, 0, False),
+            partial("p2", 2, 1, True),
+            # A call far later keeps the feed's clock moving: nothing is left held.
+            usage_row("late-call", date(2026, 10, 20), T0 + timedelta(days=6)),
+        ],
+    )
+    result = consolidate_period(layout, FEED, "2026-10")
+    assert (result.records, result.repeats, result.partials) == (5, 1, 2)
+    assert result.sessions_by_status == {"complete": 1, "incomplete": 0, "held": 0}
+    billable = billable_usage(layout, "2026-10")
+    assert sorted(billable["usage_id"].to_list()) == [
+        "call",
+        "late-call",
+        "session:msc-1:10.0.0.1-77",
+    ]
+    before = {p: p.read_bytes() for p in layout.lake.rglob("*.parquet")}
+    consolidate_period(layout, FEED, "2026-10")
+    assert {p: p.read_bytes() for p in layout.lake.rglob("*.parquet")} == before
+
+
+def test_a_held_session_is_not_billed_until_its_last_partial_arrives(layout: Layout) -> None:
+    write_usage(layout, [partial("p1", 1, 0, False)])
+    result = consolidate_period(layout, FEED, "2026-10")
+    assert result.sessions_by_status["held"] == 1 and result.partials_held == 1
+    assert billable_usage(layout, "2026-10").height == 0
+
+    # A file of the next day brings the last partial.
+    write_usage(layout, [partial("p2", 2, 1, True, file_date=date(2026, 10, 15))])
+    result = consolidate_period(layout, FEED, "2026-10")
+    assert result.sessions_by_status == {"complete": 1, "incomplete": 0, "held": 0}
+    (session,) = billable_usage(layout, "2026-10").to_dicts()
+    assert session["usage_id"] == "session:msc-1:10.0.0.1-77"
+    assert session["data_volume_bytes"] == 20000
+
+
+def test_rating_refuses_usage_that_was_not_consolidated(layout: Layout) -> None:
+    write_usage(layout, [usage_row("call", date(2026, 10, 14), T0)])
+    with pytest.raises(ValueError, match="not consolidated"):
+        billable_usage(layout, "2026-10")
