@@ -10,6 +10,7 @@ is the month; Airflow starts the run once the month has ended. Tasks only wire t
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
 
 from pipelines.config import OPERATOR_TIMEZONE
+
+log = logging.getLogger(__name__)
 
 #: DuckDB allows one writing process; every task that writes the warehouse takes this pool.
 WAREHOUSE_POOL = "duckdb_writer"
@@ -50,11 +53,17 @@ def telcolake_billing_period() -> None:
 
     @task
     def mediation_partitions(billing_period: str) -> list[dict[str, str]]:
-        """The (feed, file date) partitions that hold the period's usage."""
+        """The (feed, file date) partitions that hold the period's usage.
+
+        Landing files whose names place them in no partition are quarantined whole
+        (lake table landing_rejects) and named in the log, never silently skipped.
+        """
         from pipelines.config import layout
-        from pipelines.mediation.stage import landing_partitions
+        from pipelines.mediation.stage import landing_partitions, quarantine_unplaceable_files
         from pipelines.periods import mediation_dates
 
+        for unplaceable in quarantine_unplaceable_files(layout()):
+            log.warning("quarantined %s: %s", unplaceable.path, unplaceable.detail)
         dates = mediation_dates(billing_period)
         return [
             {"feed": feed, "file_date": file_date.isoformat()}

@@ -77,10 +77,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_mediate(args: argparse.Namespace) -> int:
     from pipelines.mediation.consolidate import consolidate_period
-    from pipelines.mediation.stage import landing_partitions, mediate_partition
+    from pipelines.mediation.stage import (
+        landing_partitions,
+        mediate_partition,
+        quarantine_unplaceable_files,
+    )
     from pipelines.periods import mediation_dates
 
     data = layout()
+    for unplaceable in quarantine_unplaceable_files(data):
+        console.print(f"[yellow]quarantined[/] {unplaceable.path}: {unplaceable.detail}")
     if args.feed and args.date:
         partitions = [(args.feed, date.fromisoformat(args.date))]
     else:

@@ -45,6 +45,7 @@ class RejectReason(StrEnum):
     INVALID_VOLUME = "invalid_volume"
     UNPAIRED_INVITE = "unpaired_invite"
     UNPAIRED_BYE = "unpaired_bye"
+    UNPLACEABLE_FILE_NAME = "unplaceable_file_name"
 
 
 class FileStatus(StrEnum):
@@ -136,6 +137,20 @@ FILE_REGISTRY_SCHEMA = pa.schema(
         ("records_rejected", pa.int64()),
         ("records_duplicate", pa.int64()),
         ("records_fixed", pa.int64()),
+    ]
+)
+
+#: A landing file mediation cannot place in a partition (its name breaks the contract):
+#: quarantined here, whole, until it is renamed; nothing of it is mediated meanwhile.
+LANDING_REJECT_SCHEMA = pa.schema(
+    [
+        ("feed", pa.string()),
+        ("switch_id", pa.string()),
+        ("file_name", pa.string()),
+        ("file_id", pa.string()),
+        ("file_bytes", pa.int64()),
+        ("reason_code", pa.string()),
+        ("reason_detail", pa.string()),
     ]
 )
 
@@ -259,6 +274,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "rejects": (REJECT_SCHEMA, ("feed", "file_date")),
     "file_registry": (FILE_REGISTRY_SCHEMA, ("feed", "file_date")),
     "quarantine_fixes": (QUARANTINE_FIX_SCHEMA, ("feed", "file_date")),
+    "landing_rejects": (LANDING_REJECT_SCHEMA, ("feed",)),
     "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period")),
     "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
     "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),

@@ -42,6 +42,7 @@ from pipelines.mediation.records import (
 from pipelines.reference import read_reference
 from pipelines.schema import (
     FILE_REGISTRY_SCHEMA,
+    LANDING_REJECT_SCHEMA,
     REJECT_SCHEMA,
     USAGE_SCHEMA,
     Feed,
@@ -85,6 +86,10 @@ ColumnarParser = Callable[[bytes, FileContext], ParsedBatch | None]
 class MediationError(RuntimeError):
     """Mediation cannot run or has a bug: bad landing layout, reference gap, broken parser
     contract, or records that do not add up. Bad records never raise; they are rejected."""
+
+
+class _UnplaceableName(ValueError):
+    """A landing file name that does not say which partition the file belongs to."""
 
 
 @dataclass(frozen=True)
@@ -513,11 +518,31 @@ def _switch_timezones(layout: Layout, feed: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class UnplaceableFile:
+    """A landing file whose name does not say which partition it belongs to."""
+
+    path: Path
+    feed: str
+    switch_id: str
+    detail: str
+
+
 def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingFile]:
+    """The placeable raw files under landing/<feed>/<switch_id>/ (see _scan_landing)."""
+    for found in _scan_landing(layout, feed):
+        if isinstance(found, LandingFile):
+            yield found
+
+
+def _scan_landing(
+    layout: Layout, feed: str | None = None
+) -> Iterator[LandingFile | UnplaceableFile]:
     """Raw files under landing/<feed>/<switch_id>/, skipping dot-files (uploads in flight).
 
-    A file whose name does not follow the contract raises: it cannot be placed in a
-    partition, and skipping it would lose its records without a trace.
+    A file whose name does not follow the contract cannot be placed in a partition: it
+    comes out as an UnplaceableFile, for ``quarantine_unplaceable_files``. A feed folder
+    without a parser raises: that is a deployment error, not bad input.
     """
     if not layout.landing.is_dir():
         return
@@ -534,13 +559,49 @@ def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingF
             for path in sorted(switch_dir.iterdir()):
                 if path.name.startswith(".") or not path.is_file():
                     continue
-                if feed_dir.name in NATIVE_FILE_NAMES:
-                    if feed_dir.name not in timezones:
-                        timezones[feed_dir.name] = _switch_timezones(layout, feed_dir.name)
-                    zone = timezones[feed_dir.name].get(switch_dir.name)
-                    yield _place_native(path, feed_dir.name, switch_dir.name, zone)
-                else:
-                    yield _place(path, feed_dir.name, switch_dir.name)
+                try:
+                    if feed_dir.name in NATIVE_FILE_NAMES:
+                        if feed_dir.name not in timezones:
+                            timezones[feed_dir.name] = _switch_timezones(layout, feed_dir.name)
+                        zone = timezones[feed_dir.name].get(switch_dir.name)
+                        yield _place_native(path, feed_dir.name, switch_dir.name, zone)
+                    else:
+                        yield _place(path, feed_dir.name, switch_dir.name)
+                except _UnplaceableName as exc:
+                    yield UnplaceableFile(path, feed_dir.name, switch_dir.name, str(exc))
+
+
+def quarantine_unplaceable_files(layout: Layout) -> list[UnplaceableFile]:
+    """Write every feed's ``landing_rejects`` partition: the landing files whose names
+    place them in no partition, whole, with the reason. Rewritten on each call, so a
+    renamed file leaves the quarantine (and is mediated with its partition)."""
+    found: dict[str, list[UnplaceableFile]] = {}
+    for item in _scan_landing(layout):
+        if isinstance(item, UnplaceableFile):
+            found.setdefault(item.feed, []).append(item)
+    feeds = {
+        path.name.split("=", 1)[1] for path in layout.lake_table("landing_rejects").glob("feed=*")
+    }
+    for feed in sorted(feeds | set(found)):
+        rows = [
+            {
+                "feed": f.feed,
+                "switch_id": f.switch_id,
+                "file_name": f.path.name,
+                "file_id": hashlib.sha256(f.path.read_bytes()).hexdigest(),
+                "file_bytes": f.path.stat().st_size,
+                "reason_code": RejectReason.UNPLACEABLE_FILE_NAME.value,
+                "reason_detail": f.detail,
+            }
+            for f in found.get(feed, [])
+        ]
+        write_partition(
+            layout,
+            "landing_rejects",
+            {"feed": feed},
+            _table(rows, LANDING_REJECT_SCHEMA, ("switch_id", "file_name")),
+        )
+    return [f for feed in sorted(found) for f in found[feed]]
 
 
 def _place_native(path: Path, feed: str, switch_id: str, zone: str | None) -> LandingFile:
@@ -555,7 +616,7 @@ def _place_native(path: Path, feed: str, switch_id: str, zone: str | None) -> La
     try:
         *_, closed_at, sequence = name_parser(path.name)
     except ValueError as exc:
-        raise MediationError(f"landing file {path} has an unplaceable name: {exc}") from exc
+        raise _UnplaceableName(f"{feed} file name {path.name!r}: {exc}") from exc
     file_date = closed_at.astimezone(ZoneInfo(zone)).date()
     return LandingFile(path, feed, switch_id, file_date, int(sequence))
 
@@ -567,5 +628,5 @@ def _place(path: Path, feed: str, switch_id: str) -> LandingFile:
             raise ValueError("expected <...>_<YYYYMMDDHH>_<seq>.<ext>")
         hour = datetime.strptime(match["hour"], "%Y%m%d%H")
     except ValueError as exc:
-        raise MediationError(f"landing file {path} has an unplaceable name: {exc}") from exc
+        raise _UnplaceableName(f"file name {path.name!r}: {exc}") from exc
     return LandingFile(path, feed, switch_id, hour.date(), int(match["seq"]))

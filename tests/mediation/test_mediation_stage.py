@@ -19,6 +19,7 @@ from pipelines.mediation.stage import (
     check_conservation,
     landing_partitions,
     mediate_partition,
+    quarantine_unplaceable_files,
 )
 from pipelines.schema import USAGE_SCHEMA, RejectReason
 
@@ -305,9 +306,23 @@ def test_unknown_feed_switch_or_file_name_is_an_error(lake: Layout) -> None:
         mediate_partition(lake, FEED, DAY)
     shutil.rmtree(stray)
 
-    (lake.landing / FEED / "ast-chi-01" / "Master.csv").write_bytes(b"")
-    with pytest.raises(MediationError, match="unplaceable name"):
-        landing_partitions(lake)
+
+def test_a_file_whose_name_places_it_nowhere_is_quarantined_whole(lake: Layout) -> None:
+    stray = lake.landing / FEED / "ast-chi-01" / "Master.csv"
+    stray.write_bytes(b"a,b\n")
+    partitions = landing_partitions(lake)
+    assert partitions == [(FEED, date(2024, 11, 3)), (FEED, date(2024, 11, 4))]
+    (quarantined,) = quarantine_unplaceable_files(lake)
+    assert quarantined.path == stray
+    (row,) = read_partition(lake, "landing_rejects", {"feed": FEED}).to_pylist()
+    assert row["file_name"] == "Master.csv" and row["file_bytes"] == 4
+    assert row["reason_code"] == "unplaceable_file_name"
+    assert "<YYYYMMDDHH>" in row["reason_detail"]
+    mediate_partition(lake, FEED, DAY)  # the rest of the feed is mediated as usual
+
+    stray.rename(stray.with_name("Master_ast-chi-01_2024110311_000009.csv"))
+    assert quarantine_unplaceable_files(lake) == []
+    assert read_partition(lake, "landing_rejects", {"feed": FEED}).num_rows == 0
 
 
 def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
