@@ -73,8 +73,9 @@ def usage_reconciliation_expectations() -> list[Expectation]:
         check(
             gxe.ExpectColumnValuesToBeBetween,
             "no_unexplained_records",
-            "Every record received on every feed-day is accounted for: accepted and rated, "
-            "rejected or duplicate (records_unexplained = 0).",
+            "Every record received on every feed-day is accounted for: rejected, duplicate, "
+            "or accepted and then rated (alone or in its session), repeated, held, awaiting "
+            "correlation or awaiting rating (records_unexplained = 0).",
             column="records_unexplained",
             min_value=0,
             max_value=0,

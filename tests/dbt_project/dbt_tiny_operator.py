@@ -2,29 +2,57 @@
 """A tiny operator for the dbt project: 3 accounts, 6 subscribers, one billing period (2025-03).
 
 Hand-made so that every mart value can be worked out on paper; the expected numbers in
-test_build.py are written from these tables, not recomputed with SQL.
+test_dbt_build.py are written from these tables, not recomputed with SQL. The lake is
+written as mediation lays it out, then consolidated by the real consolidation stage
+(repeats and sessions); rating is hand-made (rated_usage from the tables below).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from pipelines.config import Layout
-from pipelines.lake import write_partition
-from pipelines.schema import LAKE_TABLES
+from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.lake import read_table, write_partition
+from pipelines.mediation.consolidate import consolidate_period
+from pipelines.schema import LAKE_TABLES, USAGE_SCHEMA
 
 PERIOD = "2025-03"
 FILE_DATE = date(2025, 3, 10)
+NEXT_FILE_DATE = date(2025, 3, 11)
 BER_FILE = "MSC1_2025031010_000001.ber"
+BER_REPEAT_FILE = "MSC1_2025031109_000002.ber"
+PGW_FILE = "PGW1_2025031012_000001.ber"
+PGW_NEXT_FILE = "PGW1_2025031112_000002.ber"
 AST_FILE = "Master_AST1_2025031012_000001.csv"
 AST_DUP_FILE = "Master_AST1_2025031012_000002.csv"
 BER_FILE_ID = "b" * 64
 AST_FILE_ID = "a" * 64
 MB = 1_048_576
+
+
+class FixtureFile(NamedTuple):
+    name: str
+    file_id: str
+    feed: str
+    switch_id: str
+    file_date: date
+    sequence: int
+
+
+FILES: dict[str, FixtureFile] = {
+    "ber": FixtureFile(BER_FILE, BER_FILE_ID, "ts32298_ber", "MSC1", FILE_DATE, 1),
+    # MSC1 replays u01 a day later (a repeat within the dedup window) with one new record.
+    "ber2": FixtureFile(BER_REPEAT_FILE, "1" * 64, "ts32298_ber", "MSC1", NEXT_FILE_DATE, 2),
+    "pgw": FixtureFile(PGW_FILE, "2" * 64, "ts32298_ber", "PGW1", FILE_DATE, 1),
+    "pgw2": FixtureFile(PGW_NEXT_FILE, "3" * 64, "ts32298_ber", "PGW1", NEXT_FILE_DATE, 2),
+    "ast": FixtureFile(AST_FILE, AST_FILE_ID, "asterisk_cdr_csv", "AST1", FILE_DATE, 1),
+}
 
 REFERENCE_CSV: dict[str, str] = {
     "accounts.csv": """\
@@ -89,10 +117,11 @@ imsi,msisdn,provisioning_status,snapshot_date
 """,
 }
 
-# One row per usage record, all on FILE_DATE (UTC). "ber" rows are mobile (file BER_FILE,
-# 26 records: 24 here, record 7 rejected, record 8 a duplicate); "ast" rows are the fixed
-# VoIP line (file AST_FILE, 5 records; AST_DUP_FILE repeats its bytes). p01-p10 are an IRSF
-# burst: 10 answered premium calls from S005 between 02:15 and 03:45.
+# One row per standalone usage record, on its file's date (UTC). "ber" rows are mobile
+# (file BER_FILE, 26 records: 24 here, record 7 rejected, record 8 a duplicate); "ber2" is
+# BER_REPEAT_FILE (record 1 repeats u01, see REPEATS); "ast" rows are the fixed VoIP line
+# (file AST_FILE, 5 records; AST_DUP_FILE repeats its bytes). p01-p10 are an IRSF burst: 10
+# answered premium calls from S005 between 02:15 and 03:45 UTC (March 9th in Chicago).
 USAGE_TABLE = """\
 id   | file | rec | subscriber | type     | other party  | hh:mm | secs | bytes   | status       | suspense reason         | group         | destination            | charge
 u01  | ber  |   1 | S001       | voice_mo | 447700900123 | 08:00 |  120 |       0 | rated        | -                       | international | United Kingdom         | 1200000
@@ -124,7 +153,28 @@ u17  | ast  |   2 | S004       | voice_mo | 442071234567 | 12:10 |  300 |       
 u18  | ast  |   3 | S004       | voice_mt | 13125550777  | 12:20 |  100 |       0 | not_billable | -                       | domestic      | USA                    | 0
 u19  | ast  |   4 | S004       | voice_mo | 18005550100  | 12:30 |   60 |       0 | zero_rated   | -                       | toll_free     | Toll free              | 0
 u20  | ast  |   5 | S004       | voice_mo | 12175550001  | 12:40 |   90 |       0 | rated        | -                       | domestic      | USA                    | 45000
+u21  | ber2 |   2 | S001       | voice_mt | 13125550888  | 14:00 |   60 |       0 | not_billable | -                       | domestic      | USA                    | 0
 """
+
+# Records delivered again on a later file date: (fixture id repeated, file, record number).
+REPEATS = [("u01", "ber2", 1)]
+
+# PGW partial records of S003 and S001 data sessions (1 MB each). Consolidation sees, with
+# the feed's clock at u21's end (2025-03-11 14:01 UTC) and a 24 h time-out:
+# A: partials 1 and 2 (last), across two files -> complete, rated once: 2 MB -> 20 000;
+# B: partials 1 and 3 (last), 2 missing, ended 2025-03-10 12:35 -> incomplete (timed
+#    out), rated once on what arrived: 2 MB -> 20 000;
+# C: partial 1 only, ended 2025-03-11 11:00 -> held (within the time-out), not rated.
+PARTIALS_TABLE = """session | file | rec | subscriber | seq | last | started_at       | secs
+A       | pgw  |   1 | S003       |   1 | no   | 2025-03-10 11:00 | 1800
+B       | pgw  |   2 | S003       |   1 | no   | 2025-03-10 11:05 | 1800
+A       | pgw2 |   1 | S003       |   2 | yes  | 2025-03-10 11:30 | 1800
+B       | pgw2 |   2 | S003       |   3 | yes  | 2025-03-10 12:05 | 1800
+C       | pgw2 |   3 | S001       |   1 | no   | 2025-03-11 10:00 | 3600
+"""
+
+# Rating of the complete and incomplete sessions: session -> (status, charge_micros).
+SESSION_RATING = {"A": ("rated", 20_000), "B": ("rated", 20_000)}
 
 # Interconnect legs by usage id: u12 is left in suspense (no rate), the rest are rated.
 LEGS_TABLE = """\
@@ -186,37 +236,82 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def event_date(started_at: datetime) -> date:
+    """Operator-local date of an event: the usage partition it belongs to."""
+    return started_at.astimezone(ZoneInfo(OPERATOR_TIMEZONE)).date()
+
+
+def _file_columns(code: str, record_number: int) -> dict[str, Any]:
+    """The usage columns mediation takes from the record's file."""
+    file = FILES[code]
+    return {
+        "usage_id": f"{file.file_id[:16]}-{record_number}",
+        "file_id": file.file_id,
+        "file_name": file.name,
+        "record_number": record_number,
+        "feed": file.feed,
+        "switch_id": file.switch_id,
+        "file_date": file.file_date,
+    }
+
+
+def _rating(
+    subscriber: str | None,
+    status: str | None,
+    units: int,
+    charge: int,
+    destination: tuple[str | None, str | None],
+    suspense_reason: str | None = None,
+) -> dict[str, Any]:
+    """The rated_usage columns rating adds; destination = (group, name)."""
+    group, name = destination
+    return {
+        "billing_period": PERIOD,
+        "subscriber_id": subscriber,
+        "account_id": _ACCOUNT.get(subscriber or ""),
+        "plan_id": _PLAN.get(subscriber or ""),
+        "rate_deck_id": "RD1" if subscriber else None,
+        "destination_prefix": None,
+        "destination_name": name,
+        "destination_group": group,
+        "time_band": "peak",
+        "billable_units": units,
+        "allowance_units": 0,
+        "chargeable_units": units,
+        "charge_micros": charge,
+        "rating_status": status,
+        "suspense_reason": suspense_reason,
+        "tariff_version": "v1",
+    }
+
+
 def usage_rows() -> list[dict[str, Any]]:
-    """The canonical usage rows (lake `usage`) with their rating (lake `rated_usage`)."""
+    """The standalone usage rows (lake `usage`) with their rating (lake `rated_usage`)."""
     rows = []
     for spec in _parse_table(USAGE_TABLE):
-        is_ber = spec["file"] == "ber"
-        file_id = BER_FILE_ID if is_ber else AST_FILE_ID
+        code = str(spec["file"])
+        is_mobile = FILES[code].feed == "ts32298_ber"
         subscriber = spec["subscriber"]
         record_type = str(spec["type"])
-        service = record_type.split("_")[0]
         seconds = int(str(spec["secs"]))
         volume = int(str(spec["bytes"]))
         hour, minute = (int(part) for part in str(spec["hh:mm"]).split(":"))
-        started = datetime(2025, 3, 10, hour, minute, tzinfo=UTC)
-        number = int(str(spec["rec"]))
+        day = FILES[code].file_date
+        started = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
         rows.append(
             {
-                "usage_id": f"{file_id[:16]}-{number}",
-                "file_id": file_id,
-                "file_name": BER_FILE if is_ber else AST_FILE,
-                "record_number": number,
-                "feed": "ts32298_ber" if is_ber else "asterisk_cdr_csv",
-                "switch_id": "MSC1" if is_ber else "AST1",
-                "file_date": FILE_DATE,
+                **_file_columns(code, int(str(spec["rec"]))),
+                "event_date": event_date(started),
                 "record_key": f"key-{spec['id']}",
                 "record_type": record_type,
-                "service": service,
+                "service": record_type.split("_")[0],
                 "direction": {"mo": "outbound", "mt": "inbound"}.get(
                     record_type.split("_")[-1], "none"
                 ),
                 "served_msisdn": _MSISDN.get(subscriber or "", UNKNOWN_MSISDN),
-                "served_imsi": _IMSI.get(subscriber or "", "310260000000077" if is_ber else None),
+                "served_imsi": _IMSI.get(
+                    subscriber or "", "310260000000077" if is_mobile else None
+                ),
                 "served_imei": None,
                 "other_party_number": spec["other party"],
                 "started_at": started,
@@ -230,26 +325,89 @@ def usage_rows() -> list[dict[str, Any]]:
                 "release_cause": "normal",
                 "outgoing_trunk_group": "TG1" if spec["id"] in _legs() else None,
                 "incoming_trunk_group": None,
-                "cell_id": "cell-1" if is_ber else None,
-                "billing_period": PERIOD,
-                "subscriber_id": subscriber,
-                "account_id": _ACCOUNT.get(subscriber or ""),
-                "plan_id": _PLAN.get(subscriber or ""),
-                "rate_deck_id": "RD1" if subscriber else None,
-                "destination_prefix": None,
-                "destination_name": spec["destination"],
-                "destination_group": spec["group"],
-                "time_band": "peak",
-                "billable_units": seconds,
-                "allowance_units": 0,
-                "chargeable_units": seconds,
-                "charge_micros": int(str(spec["charge"])),
-                "rating_status": spec["status"],
-                "suspense_reason": spec["suspense reason"],
-                "tariff_version": "v1",
+                "cell_id": "cell-1" if is_mobile else None,
+                "session_key": None,
+                "partial_sequence": None,
+                "is_last_partial": None,
+                **_rating(
+                    subscriber,
+                    spec["status"],
+                    seconds,
+                    int(str(spec["charge"])),
+                    (spec["group"], spec["destination"]),
+                    spec["suspense reason"],
+                ),
                 "fixture_id": spec["id"],
             }
         )
+    return rows
+
+
+def repeat_rows(usage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The REPEATS: copies of usage rows delivered again in a later file."""
+    by_id = {row["fixture_id"]: row for row in usage}
+    return [
+        {**by_id[original], **_file_columns(code, number), "fixture_id": f"{original}-repeat"}
+        for original, code, number in REPEATS
+    ]
+
+
+def partial_rows() -> list[dict[str, Any]]:
+    """The PARTIALS_TABLE as usage rows of PGW1 (gateway 10.0.0.1, charging id 100x)."""
+    rows = []
+    for spec in _parse_table(PARTIALS_TABLE):
+        subscriber = str(spec["subscriber"])
+        session_key = f"10.0.0.1-100{ord(str(spec['session'])) - ord('A') + 1}"
+        sequence = int(str(spec["seq"]))
+        is_last = spec["last"] == "yes"
+        started = datetime.fromisoformat(f"{spec['started_at']}+00:00")
+        seconds = int(str(spec["secs"]))
+        rows.append(
+            {
+                **_file_columns(str(spec["file"]), int(str(spec["rec"]))),
+                "event_date": event_date(started),
+                "record_key": f"{session_key}-{sequence}",
+                "record_type": "data",
+                "service": "data",
+                "direction": "none",
+                "served_msisdn": _MSISDN[subscriber],
+                "served_imsi": _IMSI[subscriber],
+                "served_imei": None,
+                "other_party_number": None,
+                "started_at": started,
+                "answered_at": started,
+                "ended_at": started + timedelta(seconds=seconds),
+                "duration_seconds": seconds,
+                "uplink_bytes": MB // 2,
+                "downlink_bytes": MB - MB // 2,
+                "data_volume_bytes": MB,
+                "is_answered": True,
+                "release_cause": "normalRelease" if is_last else "timeLimit",
+                "outgoing_trunk_group": None,
+                "incoming_trunk_group": None,
+                "cell_id": "cell-2",
+                "session_key": session_key,
+                "partial_sequence": sequence,
+                "is_last_partial": is_last,
+                "fixture_id": f"{spec['session']}{sequence}",
+                "subscriber_id": subscriber,
+            }
+        )
+    return rows
+
+
+def session_rated_rows(layout: Layout, partials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rated rows of the complete and incomplete sessions consolidation wrote."""
+    by_key = {row["session_key"]: row for row in partials}
+    rows = []
+    for session in read_table(layout, "sessions", {"billing_period": PERIOD}).to_pylist():
+        if session["correlation_status"] == "held":
+            continue
+        partial = by_key[session["session_key"]]
+        status, charge = SESSION_RATING[partial["fixture_id"][0]]
+        volume = session["data_volume_bytes"]
+        rating = _rating(partial["subscriber_id"], status, volume, charge, ("data", "Data"))
+        rows.append({**{name: session[name] for name in USAGE_SCHEMA.names}, **rating})
     return rows
 
 
@@ -266,6 +424,9 @@ def registry_row(
     status: str,
     counts: tuple[int, int, int, int],
     duplicate_of: str | None = None,
+    *,
+    file_date: date = FILE_DATE,
+    fixed: int = 0,
 ) -> dict[str, Any]:
     """A file_registry row; counts = (in, accepted, rejected, duplicate)."""
     records_in, accepted, rejected, duplicate = counts
@@ -274,7 +435,7 @@ def registry_row(
         "file_name": file_name,
         "feed": feed,
         "switch_id": switch,
-        "file_date": FILE_DATE,
+        "file_date": file_date,
         "file_sequence_number": sequence,
         "file_bytes": 1000,
         "file_status": status,
@@ -283,23 +444,44 @@ def registry_row(
         "records_accepted": accepted,
         "records_rejected": rejected,
         "records_duplicate": duplicate,
+        "records_fixed": fixed,
     }
 
 
+def _file_registry_row(
+    code: str, counts: tuple[int, int, int, int], fixed: int = 0
+) -> dict[str, Any]:
+    file = FILES[code]
+    return registry_row(
+        file.name,
+        file.file_id,
+        file.feed,
+        file.switch_id,
+        file.sequence,
+        "processed",
+        counts,
+        file_date=file.file_date,
+        fixed=fixed,
+    )
+
+
 def write_fixture(root: Path) -> Layout:
-    """Write the reference CSVs and lake partitions of the tiny operator under ``root``."""
+    """Write the reference CSVs and lake partitions of the tiny operator under ``root``,
+    consolidate its billing period and write its (hand-made) rating."""
     layout = Layout(root)
     layout.reference.mkdir(parents=True, exist_ok=True)
     for name, text in REFERENCE_CSV.items():
         (layout.reference / name).write_text(text, encoding="utf-8")
 
     usage = usage_rows()
-    day = FILE_DATE.isoformat()
-    for feed in ("ts32298_ber", "asterisk_cdr_csv"):
-        feed_rows = [row for row in usage if row["feed"] == feed]
-        write_partition(
-            layout, "usage", {"feed": feed, "file_date": day}, _table("usage", feed_rows)
-        )
+    partials = partial_rows()
+    by_partition: dict[tuple[str, date, date], list[dict[str, Any]]] = defaultdict(list)
+    for row in [*usage, *repeat_rows(usage), *partials]:
+        by_partition[(row["feed"], row["event_date"], row["file_date"])].append(row)
+    for (feed, day, file_day), rows in sorted(by_partition.items()):
+        values = {"feed": feed, "event_date": day.isoformat(), "file_date": file_day.isoformat()}
+        write_partition(layout, "usage", values, _table("usage", rows))
+
     reject = {
         "file_id": BER_FILE_ID,
         "file_name": BER_FILE,
@@ -311,50 +493,37 @@ def write_fixture(root: Path) -> Layout:
         "reason_detail": "CDR cut short",
         "raw_text": "a0",
     }
-    ber, ast = (
-        {"feed": "ts32298_ber", "file_date": day},
-        {"feed": "asterisk_cdr_csv", "file_date": day},
-    )
-    write_partition(layout, "rejects", ber, _table("rejects", [reject]))
-    write_partition(layout, "rejects", ast, _table("rejects", []))
-    write_partition(
-        layout,
-        "file_registry",
-        ber,
-        _table(
-            "file_registry",
-            [
-                registry_row(
-                    BER_FILE, BER_FILE_ID, "ts32298_ber", "MSC1", 1, "processed", (26, 24, 1, 1)
-                )
-            ],
+    registry = [
+        _file_registry_row("ber", (26, 24, 1, 1)),
+        # u21 was quarantined once and replayed with an operator's fix.
+        _file_registry_row("ber2", (2, 2, 0, 0), fixed=1),
+        _file_registry_row("pgw", (2, 2, 0, 0)),
+        _file_registry_row("pgw2", (3, 3, 0, 0)),
+        _file_registry_row("ast", (5, 5, 0, 0)),
+        registry_row(
+            AST_DUP_FILE,
+            AST_FILE_ID,
+            "asterisk_cdr_csv",
+            "AST1",
+            2,
+            "duplicate_file",
+            (5, 0, 0, 5),
+            duplicate_of=AST_FILE_ID,
         ),
-    )
-    write_partition(
-        layout,
-        "file_registry",
-        ast,
-        _table(
-            "file_registry",
-            [
-                registry_row(
-                    AST_FILE, AST_FILE_ID, "asterisk_cdr_csv", "AST1", 1, "processed", (5, 5, 0, 0)
-                ),
-                registry_row(
-                    AST_DUP_FILE,
-                    AST_FILE_ID,
-                    "asterisk_cdr_csv",
-                    "AST1",
-                    2,
-                    "duplicate_file",
-                    (5, 0, 0, 5),
-                    duplicate_of=AST_FILE_ID,
-                ),
-            ],
-        ),
-    )
+    ]
+    for feed, day in sorted({(row["feed"], row["file_date"]) for row in registry}):
+        values = {"feed": feed, "file_date": day.isoformat()}
+        files = [row for row in registry if (row["feed"], row["file_date"]) == (feed, day)]
+        rejects = [row for row in [reject] if (row["feed"], row["file_date"]) == (feed, day)]
+        write_partition(layout, "file_registry", values, _table("file_registry", files))
+        write_partition(layout, "rejects", values, _table("rejects", rejects))
+
+    for feed in ("ts32298_ber", "asterisk_cdr_csv"):
+        consolidate_period(layout, feed, PERIOD, window_days=7, timeout=timedelta(hours=24))
+
     period = {"billing_period": PERIOD}
-    write_partition(layout, "rated_usage", period, _table("rated_usage", usage))
+    rated = [*usage, *session_rated_rows(layout, partials)]
+    write_partition(layout, "rated_usage", period, _table("rated_usage", rated))
 
     legs = _legs()
     leg_rows = [

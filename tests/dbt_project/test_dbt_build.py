@@ -1,51 +1,61 @@
 """The dbt project on the tiny fixture operator (conftest.py): marts, identities, lint, parse.
 
-Expected numbers are worked out by hand from conftest.py; the arithmetic is in the comments.
+Expected numbers are worked out by hand from dbt_tiny_operator.py; the arithmetic is in the
+comments.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from dbt_tiny_operator import (
+    AST_DUP_FILE,
     AST_FILE,
-    AST_FILE_ID,
     BER_FILE,
+    BER_REPEAT_FILE,
     FILE_DATE,
+    MB,
     PERIOD,
+    PGW_FILE,
+    PGW_NEXT_FILE,
+    event_date,
     registry_row,
     write_fixture,
 )
 
 from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
-from pipelines.lake import read_partition, write_partition
+from pipelines.lake import read_partition, read_table, write_partition
 
 # Recurring: A001 20 000 000 + 50 000 000; A002 45 000 000 + 8 064 516 (10/31 days);
 # A003 20 000 000.
-# Usage (rated): A001 1 200 000 + 200 000 + 610 000 = 2 010 000;
-# A002 600 000 + 20 000 (S003) + 90 000 + 3 000 000 + 45 000 (S004) = 3 755 000;
+# Usage (rated): A001 1 200 000 + 200 000 + 610 000 = 2 010 000 (u21 is inbound, the repeat
+# of u01 is not rated again, S001's held session not yet);
+# A002 600 000 + 20 000 + 2 x 20 000 (sessions A and B, once each) (S003) + 90 000 +
+# 3 000 000 + 45 000 (S004) = 3 795 000;
 # A003 10 x 1 000 000 + 35 000 + 200 000 = 10 235 000.
 # Tax, March rules only (TX-FUSF-2 starts in April):
 # A001 FUSF 10% x (20 000 000 + 2 010 000) = 2 201 000; IL excise 6.25% x 2 010 000 = 125 625;
 #      Chicago 911 1 mobile line x 3 900 000; Cook broadband 2% x 50 000 000 = 1 000 000
 #      -> 7 226 625
-# A002 FUSF 10% x (45 000 000 + 620 000) = 4 562 000; IL excise 6.25% x 3 755 000 =
-#      234 687.5 -> 234 688 (half-up) -> 4 796 688
+# A002 FUSF 10% x (45 000 000 + 660 000) = 4 566 000; IL excise 6.25% x 3 795 000 =
+#      237 187.5 -> 237 188 (half-up) -> 4 803 188
 # A003 lifeline: FUSF exempt; Texas 911 1 line x 500 000 -> 500 000
 # IL gross receipts is compliance-only: never on an invoice.
 EXPECTED_INVOICES = {
     # invoice_id: (line_count, recurring, usage, subtotal, tax, total)
     "INV-202503-A001": (9, 70_000_000, 2_010_000, 72_010_000, 7_226_625, 79_236_625),
-    "INV-202503-A002": (7, 53_064_516, 3_755_000, 56_819_516, 4_796_688, 61_616_204),
+    "INV-202503-A002": (7, 53_064_516, 3_795_000, 56_859_516, 4_803_188, 61_662_704),
     "INV-202503-A003": (5, 20_000_000, 10_235_000, 30_235_000, 500_000, 30_735_000),
 }
 
@@ -89,21 +99,21 @@ def test_invoice_dates_and_tax_lines(built: Layout) -> None:
         ("A001", "TX-COOK", 1_000_000),
         ("A001", "TX-FUSF", 2_201_000),
         ("A001", "TX-IL-SALES", 125_625),
-        ("A002", "TX-FUSF", 4_562_000),
-        ("A002", "TX-IL-SALES", 234_688),
+        ("A002", "TX-FUSF", 4_566_000),
+        ("A002", "TX-IL-SALES", 237_188),
         ("A003", "TX-TX-911", 500_000),
     ]
     # 3% of each Illinois account's subtotal, owed by the carrier:
-    # 72 010 000 -> 2 160 300; 56 819 516 -> 1 704 585.48 -> 1 704 585
+    # 72 010 000 -> 2 160 300; 56 859 516 -> 1 705 785.48 -> 1 705 785
     compliance = _query(
         built,
         "select account_id, tax_micros from int_compliance_taxes_computed order by 1",
     )
-    assert compliance == [("A001", 2_160_300), ("A002", 1_704_585)]
+    assert compliance == [("A001", 2_160_300), ("A002", 1_705_785)]
 
 
 @pytest.mark.slow
-def test_settlement_findings_reconciliation_and_fraud(built: Layout) -> None:
+def test_settlement_findings_and_fraud(built: Layout) -> None:
     settlement = _query(
         built,
         "select carrier_id, destination_prefix, calls, billable_seconds, cost_micros"
@@ -131,23 +141,94 @@ def test_settlement_findings_reconciliation_and_fraud(built: Layout) -> None:
         ("usage_in_suspense", "S003", 1, 300_000),  # 30 s x 10 000
     ]
 
-    reconciliation = _query(
-        built,
-        "select feed, files, duplicate_files, records_in, records_accepted, records_rejected,"
-        " records_duplicate, records_rated, records_zero_rated, records_not_billable,"
-        " records_suspense, records_unexplained, charge_micros"
-        " from rpt_usage_reconciliation order by feed",
-    )
-    assert reconciliation == [
-        ("asterisk_cdr_csv", 2, 1, 10, 5, 0, 5, 3, 1, 1, 0, 0, 3_135_000),
-        ("ts32298_ber", 1, 0, 26, 24, 1, 1, 19, 1, 1, 3, 0, 12_865_000),
-    ]
-
     alerts = _query(
         built,
         "select detector, subscriber_id, call_count, total_seconds, score from fct_fraud_alerts",
     )
     assert alerts == [("irsf_burst", "S005", 10, 900, 50)]
+
+
+@pytest.mark.slow
+def test_reconciliation_accounts_for_repeats_sessions_and_held_partials(built: Layout) -> None:
+    reconciliation = _query(
+        built,
+        "select feed, cast(file_date as varchar), files, duplicate_files, records_in,"
+        " records_accepted, records_rejected, records_duplicate, records_rated,"
+        " records_zero_rated, records_not_billable, records_suspense, records_awaiting_rating,"
+        " records_repeated, records_held, records_awaiting_correlation, records_unexplained,"
+        " records_in_sessions, charge_micros"
+        " from rpt_usage_reconciliation order by feed, file_date",
+    )
+    # AST_FILE: u16, u17, u20 rated (90 000 + 3 000 000 + 45 000), u19 zero-rated, u18 not
+    # billable; the duplicate file's 5 records are duplicates.
+    # ts32298_ber 03-10: BER_FILE (24 accepted: 19 rated, u07 zero-rated, u06 not billable,
+    # u10-u12 in suspense) and PGW_FILE (partials A1 and B1, rated with their sessions): 21
+    # rated; charge 12 865 000 + sessions A and B, 20 000 each, counted once under the file
+    # date of their first partial (A1, B1).
+    # ts32298_ber 03-11: BER_REPEAT_FILE (the repeat of u01; u21 not billable) and
+    # PGW_NEXT_FILE (A2 and B3 rated with their sessions, charged on 03-10; C1 held).
+    # fmt: off
+    assert reconciliation == [
+        # feed, file date, files, dup files, in, accepted, rejected, duplicate,
+        # rated, zero, not billable, suspense, awaiting rating, repeated, held,
+        # awaiting correlation, unexplained, in sessions, charge
+        ("asterisk_cdr_csv", "2025-03-10", 2, 1, 10, 5, 0, 5,
+         3, 1, 1, 0, 0, 0, 0, 0, 0, 0, 3_135_000),
+        ("ts32298_ber", "2025-03-10", 2, 0, 28, 26, 1, 1,
+         21, 1, 1, 3, 0, 0, 0, 0, 0, 2, 12_905_000),
+        ("ts32298_ber", "2025-03-11", 2, 0, 5, 5, 0, 0,
+         2, 0, 1, 0, 0, 1, 1, 0, 0, 2, 0),
+    ]
+    # fmt: on
+
+
+@pytest.mark.slow
+def test_file_conservation_per_registry_file(built: Layout) -> None:
+    rows = _query(
+        built,
+        "select file_name, switch_id, cast(file_date as varchar), file_status, records_in,"
+        " records_accepted, records_rejected, records_duplicate, records_fixed,"
+        " records_repeated, records_partial, records_held, is_balanced"
+        " from rpt_file_conservation order by file_name",
+    )
+    assert rows == [
+        (BER_FILE, "MSC1", "2025-03-10", "processed", 26, 24, 1, 1, 0, 0, 0, 0, True),
+        # u21 came in through an operator's quarantine fix; record 1 repeats u01.
+        (BER_REPEAT_FILE, "MSC1", "2025-03-11", "processed", 2, 2, 0, 0, 1, 1, 0, 0, True),
+        (AST_FILE, "AST1", "2025-03-10", "processed", 5, 5, 0, 0, 0, 0, 0, 0, True),
+        (AST_DUP_FILE, "AST1", "2025-03-10", "duplicate_file", 5, 0, 0, 5, 0, 0, 0, 0, True),
+        # A1, B1 | A2, B3 and C1 (held)
+        (PGW_FILE, "PGW1", "2025-03-10", "processed", 2, 2, 0, 0, 0, 0, 2, 0, True),
+        (PGW_NEXT_FILE, "PGW1", "2025-03-11", "processed", 3, 3, 0, 0, 0, 0, 3, 1, True),
+    ]
+
+
+@pytest.mark.slow
+def test_sessions_are_rated_once_and_partials_never(built: Layout) -> None:
+    rated = _query(
+        built,
+        "select usage_id, file_name, record_number, data_volume_bytes, charge_micros"
+        " from fct_rated_usage where service = 'data' and subscriber_id = 'S003'"
+        " order by usage_id",
+    )
+    assert rated == [
+        ("bbbbbbbbbbbbbbbb-16", BER_FILE, 16, 2 * MB, 20_000),  # u15, standalone
+        ("session:PGW1:10.0.0.1-1001", PGW_FILE, 1, 2 * MB, 20_000),  # A, complete
+        ("session:PGW1:10.0.0.1-1002", PGW_FILE, 2, 2 * MB, 20_000),  # B, incomplete
+    ]
+    outcomes = _query(
+        built,
+        "select usage_id, record_outcome, billed_usage_id from int_usage_records_traced"
+        " where is_repeat or is_partial order by usage_id",
+    )
+    assert outcomes == [
+        ("1111111111111111-1", "repeated", None),
+        ("2222222222222222-1", "rated", "session:PGW1:10.0.0.1-1001"),
+        ("2222222222222222-2", "rated", "session:PGW1:10.0.0.1-1002"),
+        ("3333333333333333-1", "rated", "session:PGW1:10.0.0.1-1001"),
+        ("3333333333333333-2", "rated", "session:PGW1:10.0.0.1-1002"),
+        ("3333333333333333-3", "held", None),
+    ]
 
 
 @pytest.mark.slow
@@ -180,11 +261,29 @@ def test_rated_row_on_the_wrong_account_fails_the_build(fixture_layout: Layout) 
 
 @pytest.mark.slow
 def test_lake_table_without_partitions_reads_empty(fixture_layout: Layout) -> None:
-    for table in ("interconnect_legs", "rejects"):
-        for part in fixture_layout.lake_table(table).rglob("*.parquet"):
-            part.unlink()
+    for part in fixture_layout.lake_table("interconnect_legs").rglob("*.parquet"):
+        part.unlink()
     build_warehouse(fixture_layout)
     assert _query(fixture_layout, "select count(*) from fct_interconnect_settlement") == [(0,)]
+
+
+@pytest.mark.slow
+def test_lake_without_any_partition_builds_empty_reports(fixture_layout: Layout) -> None:
+    # Every lake table reads as an empty table of its declared types (sessions' list column
+    # included), before the first mediation.
+    shutil.rmtree(fixture_layout.lake)
+    build_warehouse(fixture_layout)
+    assert _query(
+        fixture_layout,
+        "select (select count(*) from rpt_usage_reconciliation),"
+        " (select count(*) from rpt_file_conservation), (select count(*) from fct_rated_usage),"
+        " (select typeof(partial_usage_ids) from stg_lake__sessions limit 1)",
+    ) == [(0, 0, 0, None)]
+    assert _query(
+        fixture_layout,
+        "select data_type from information_schema.columns"
+        " where table_name = 'stg_lake__sessions' and column_name = 'partial_usage_ids'",
+    ) == [("VARCHAR[]",)]
 
 
 def test_dbt_parse_with_warnings_as_errors(tmp_path: Path) -> None:
@@ -210,27 +309,64 @@ def test_sqlfluff_lint_passes(built: Layout) -> None:
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
 
 
-def _add_unrated_asterisk_record(layout: Layout, started_at: datetime) -> None:
-    """Land one more accepted Asterisk record that rating has not seen."""
+def _add_record(
+    layout: Layout, feed: str, file_name: str, number: int, changes: dict[str, Any]
+) -> None:
+    """Land one more accepted record in a file of FILE_DATE, after consolidation and rating
+    ran: a copy of the file's first record with ``changes`` (and started_at's event date)."""
     day = FILE_DATE.isoformat()
-    values = {"feed": "asterisk_cdr_csv", "file_date": day}
-    usage = read_partition(layout, "usage", values)
-    extra = dict(usage.to_pylist()[0])
-    extra.update(
-        usage_id=f"{AST_FILE_ID[:16]}-6",
-        record_number=6,
-        record_key="key-extra",
-        started_at=started_at,
-        answered_at=started_at,
-        ended_at=started_at + timedelta(seconds=60),
+    usage = read_table(layout, "usage", {"feed": feed, "file_date": day}).to_pylist()
+    extra = next(
+        row for row in usage if row["file_name"] == file_name and row["record_number"] == 1
     )
-    write_partition(layout, "usage", values, usage.from_pylist([*usage.to_pylist(), extra]))
-    registry = read_partition(layout, "file_registry", values).to_pylist()
+    extra = {**extra, "usage_id": f"{extra['file_id'][:16]}-{number}", "record_number": number}
+    extra.update(changes, event_date=event_date(changes["started_at"]))
+    values = {"feed": feed, "event_date": extra["event_date"].isoformat(), "file_date": day}
+    partition = read_partition(layout, "usage", values).to_pylist()
+    write_partition(layout, "usage", values, pa.Table.from_pylist([*partition, extra]))
+    registry_values = {"feed": feed, "file_date": day}
+    registry = read_partition(layout, "file_registry", registry_values).to_pylist()
     for row in registry:
-        if row["file_name"] == AST_FILE:
+        if row["file_name"] == file_name:
             row["records_in"] += 1
             row["records_accepted"] += 1
-    write_partition(layout, "file_registry", values, pa.Table.from_pylist(registry))
+    write_partition(layout, "file_registry", registry_values, pa.Table.from_pylist(registry))
+
+
+def _add_unrated_asterisk_record(layout: Layout, started_at: datetime) -> None:
+    """Land one more accepted Asterisk record that rating has not seen."""
+    _add_record(
+        layout,
+        "asterisk_cdr_csv",
+        AST_FILE,
+        6,
+        {
+            "record_key": "key-extra",
+            "started_at": started_at,
+            "answered_at": started_at,
+            "ended_at": started_at + timedelta(seconds=60),
+        },
+    )
+
+
+def _add_partial_record(layout: Layout, started_at: datetime) -> None:
+    """Land one more PGW partial record (a new session's first) that consolidation has not
+    seen, in PGW_FILE."""
+    _add_record(
+        layout,
+        "ts32298_ber",
+        PGW_FILE,
+        3,
+        {
+            "record_key": "10.0.0.1-1009-1",
+            "session_key": "10.0.0.1-1009",
+            "partial_sequence": 1,
+            "is_last_partial": False,
+            "started_at": started_at,
+            "answered_at": started_at,
+            "ended_at": started_at + timedelta(minutes=30),
+        },
+    )
 
 
 @pytest.mark.slow
@@ -251,14 +387,76 @@ def test_unrated_usage_of_a_rated_period_fails_the_build(fixture_layout: Layout)
     _add_unrated_asterisk_record(fixture_layout, datetime(2025, 4, 1, 4, 30, tzinfo=UTC))
     with pytest.raises(BuildError) as caught:
         build_warehouse(fixture_layout)
-    assert "test:reconciliation_accepted_all_rated" in caught.value.failures
+    assert "test:reconciliation_accepted_all_accounted_for" in caught.value.failures
+
+
+@pytest.mark.slow
+def test_partial_of_a_period_not_consolidated_awaits_correlation(fixture_layout: Layout) -> None:
+    # 2025-04-01 05:30 UTC is 00:30 in Chicago on April 1st: April is not consolidated.
+    _add_partial_record(fixture_layout, datetime(2025, 4, 1, 5, 30, tzinfo=UTC))
+    build_warehouse(fixture_layout)
+    assert _query(
+        fixture_layout,
+        "select records_accepted, records_rated, records_awaiting_correlation,"
+        " records_unexplained from rpt_usage_reconciliation"
+        " where feed = 'ts32298_ber' and file_date = '2025-03-10'",
+    ) == [(27, 21, 1, 0)]
+    assert _query(
+        fixture_layout,
+        f"select records_partial, is_balanced from rpt_file_conservation"
+        f" where file_name = '{PGW_FILE}'",
+    ) == [(3, True)]
+
+
+@pytest.mark.slow
+def test_partial_missing_from_a_consolidated_period_fails_the_build(
+    fixture_layout: Layout,
+) -> None:
+    # March was consolidated before this partial arrived: no session holds it.
+    _add_partial_record(fixture_layout, datetime(2025, 3, 10, 13, 0, tzinfo=UTC))
+    with pytest.raises(BuildError) as caught:
+        build_warehouse(fixture_layout)
+    assert "test:reconciliation_accepted_all_accounted_for" in caught.value.failures
+
+
+@pytest.mark.slow
+def test_rated_repeat_fails_the_build(fixture_layout: Layout) -> None:
+    # Rating billed the repeat of u01 a second time.
+    values = {"billing_period": PERIOD}
+    rated = read_partition(fixture_layout, "rated_usage", values).to_pylist()
+    original = next(row for row in rated if row["usage_id"] == "bbbbbbbbbbbbbbbb-1")
+    repeat = {**original, "usage_id": "1111111111111111-1", "file_name": BER_REPEAT_FILE}
+    write_partition(fixture_layout, "rated_usage", values, pa.Table.from_pylist([*rated, repeat]))
+    with pytest.raises(BuildError) as caught:
+        build_warehouse(fixture_layout)
+    assert "test:rated_usage_bills_traced_usage" in caught.value.failures
+
+
+@pytest.mark.slow
+def test_usage_rows_missing_from_a_file_fail_conservation(fixture_layout: Layout) -> None:
+    # The registry claims one more accepted and one fewer duplicate record for BER_FILE than
+    # the lake holds: records_in still adds up, the usage rows do not.
+    values = {"feed": "ts32298_ber", "file_date": FILE_DATE.isoformat()}
+    registry = read_partition(fixture_layout, "file_registry", values).to_pylist()
+    for row in registry:
+        if row["file_name"] == BER_FILE:
+            row["records_accepted"] += 1
+            row["records_duplicate"] -= 1
+    write_partition(fixture_layout, "file_registry", values, pa.Table.from_pylist(registry))
+    with pytest.raises(BuildError) as caught:
+        build_warehouse(fixture_layout)
+    assert "test:file_conservation_accepted_match_usage_rows" in caught.value.failures
+    assert _query(
+        fixture_layout,
+        "select file_name from rpt_file_conservation where not is_balanced",
+    ) == [(BER_FILE,)]
 
 
 @pytest.mark.slow
 def test_file_sequence_gaps_and_repeats_are_reported(fixture_layout: Layout) -> None:
     values = {"feed": "ts32298_ber", "file_date": FILE_DATE.isoformat()}
     registry = read_partition(fixture_layout, "file_registry", values).to_pylist()
-    # MSC1 delivered file 1; files 2-4 never came; file 5 arrived twice with other bytes.
+    # MSC1 delivered files 1 and 2; 3-4 never came; file 5 arrived twice with other bytes.
     for name, file_id in (("MSC1_2025031014_000005.ber", "c" * 64), ("MSC1_x.ber", "d" * 64)):
         registry.append(
             registry_row(name, file_id, "ts32298_ber", "MSC1", 5, "empty", (0, 0, 0, 0))
@@ -272,6 +470,6 @@ def test_file_sequence_gaps_and_repeats_are_reported(fixture_layout: Layout) -> 
         " file_count, file_before, file_after from rpt_file_sequence_gaps"
         " order by sequence_anomaly",
     ) == [
-        ("MSC1", "gap", 2, 4, 3, BER_FILE, "MSC1_2025031014_000005.ber"),
+        ("MSC1", "gap", 3, 4, 2, BER_REPEAT_FILE, "MSC1_2025031014_000005.ber"),
         ("MSC1", "repeat", 5, 5, 2, "MSC1_2025031014_000005.ber", "MSC1_x.ber"),
     ]

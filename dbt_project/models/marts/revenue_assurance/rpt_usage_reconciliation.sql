@@ -1,11 +1,15 @@
 {#-
     End-to-end record reconciliation per feed and file date: switch files -> mediation
-    (accepted, rejected, duplicate) -> rating (rated, zero-rated, not billable, suspense).
-    Rated rows are joined back to their usage row by usage_id, so a rated row counts under
-    the feed and file date mediation gave it. A file date straddles billing periods (a
-    session that starts after midnight on the 1st sits in the same files as the last calls
-    of the month before): accepted records of a period that has not been rated yet are
-    records_awaiting_rating. records_unexplained is what neither explains; it must be zero.
+    (accepted, rejected, duplicate) -> consolidation (repeated, held, awaiting correlation)
+    -> rating (rated, zero-rated, not billable, suspense). Every accepted record counts under
+    the feed and file date mediation gave it, with the outcome int_usage_records_traced
+    found for it: a partial record takes the rating status of its session's rated row, so
+    a session cut into three partials counts three records. A file date straddles billing
+    periods, so records of a period not rated yet are records_awaiting_rating.
+    records_unexplained is what none of this explains; it must be zero.
+
+    charge_micros sums the rated rows by their own feed and file date (a session's is its
+    first partial's), so a session's charge counts once, not once per partial.
 -#}
 with
 
@@ -15,9 +19,9 @@ raw_files as (
 
 ),
 
-usage_records as (
+traced_usage as (
 
-    select * from {{ ref('stg_lake__usage_records') }}
+    select * from {{ ref('int_usage_records_traced') }}
 
 ),
 
@@ -43,64 +47,38 @@ mediated as (
 
 ),
 
-rated_periods as (
-
-    select distinct billing_period from rated_usage_records
-
-),
-
-usage_with_period as (
+outcomes as (
 
     select
-        usage_id,
         feed,
         file_date,
-        strftime(timezone('{{ var("operator_timezone") }}', started_at), '%Y-%m')
-            as billing_period
-    from usage_records
+        count(*) filter (where record_outcome = 'rated') as records_rated,
+        count(*) filter (where record_outcome = 'zero_rated') as records_zero_rated,
+        count(*) filter (where record_outcome = 'not_billable') as records_not_billable,
+        count(*) filter (where record_outcome = 'suspense') as records_suspense,
+        count(*) filter (where record_outcome = 'awaiting_rating') as records_awaiting_rating,
+        count(*) filter (where record_outcome = 'repeated') as records_repeated,
+        count(*) filter (where record_outcome = 'held') as records_held,
+        count(*) filter (
+            where record_outcome = 'awaiting_correlation'
+        ) as records_awaiting_correlation,
+        count(*) filter (
+            where is_partial and correlation_status in ('complete', 'incomplete')
+        ) as records_in_sessions
+    from traced_usage
+    group by feed, file_date
 
 ),
 
-awaiting_rating as (
+charged as (
 
     select
-        usage_with_period.feed,
-        usage_with_period.file_date,
-        count(*) as records_awaiting_rating
-    from usage_with_period
-    left join rated_usage_records
-        on usage_with_period.usage_id = rated_usage_records.usage_id
-    left join rated_periods
-        on usage_with_period.billing_period = rated_periods.billing_period
-    where
-        rated_usage_records.usage_id is null
-        and rated_periods.billing_period is null
-    group by usage_with_period.feed, usage_with_period.file_date
-
-),
-
-rated as (
-
-    select
-        usage_records.feed,
-        usage_records.file_date,
-        count(*) filter (where rated_usage_records.rating_status = 'rated') as records_rated,
-        count(*) filter (
-            where rated_usage_records.rating_status = 'zero_rated'
-        ) as records_zero_rated,
-        count(*) filter (
-            where rated_usage_records.rating_status = 'not_billable'
-        ) as records_not_billable,
-        count(*) filter (
-            where rated_usage_records.rating_status = 'suspense'
-        ) as records_suspense,
-        sum(rated_usage_records.charge_micros) filter (
-            where rated_usage_records.rating_status = 'rated'
-        ) as charge_micros
-    from usage_records
-    inner join rated_usage_records
-        on usage_records.usage_id = rated_usage_records.usage_id
-    group by usage_records.feed, usage_records.file_date
+        feed,
+        file_date,
+        sum(charge_micros) as charge_micros
+    from rated_usage_records
+    where rating_status = 'rated'
+    group by feed, file_date
 
 ),
 
@@ -115,32 +93,41 @@ final as (
         cast(mediated.records_accepted as bigint) as records_accepted,
         cast(mediated.records_rejected as bigint) as records_rejected,
         cast(mediated.records_duplicate as bigint) as records_duplicate,
-        cast(coalesce(rated.records_rated, 0) as bigint) as records_rated,
-        cast(coalesce(rated.records_zero_rated, 0) as bigint) as records_zero_rated,
-        cast(coalesce(rated.records_not_billable, 0) as bigint) as records_not_billable,
-        cast(coalesce(rated.records_suspense, 0) as bigint) as records_suspense,
+        cast(coalesce(outcomes.records_rated, 0) as bigint) as records_rated,
+        cast(coalesce(outcomes.records_zero_rated, 0) as bigint) as records_zero_rated,
+        cast(coalesce(outcomes.records_not_billable, 0) as bigint) as records_not_billable,
+        cast(coalesce(outcomes.records_suspense, 0) as bigint) as records_suspense,
         cast(
-            coalesce(awaiting_rating.records_awaiting_rating, 0) as bigint
+            coalesce(outcomes.records_awaiting_rating, 0) as bigint
         ) as records_awaiting_rating,
+        cast(coalesce(outcomes.records_repeated, 0) as bigint) as records_repeated,
+        cast(coalesce(outcomes.records_held, 0) as bigint) as records_held,
+        cast(
+            coalesce(outcomes.records_awaiting_correlation, 0) as bigint
+        ) as records_awaiting_correlation,
         cast(
             mediated.records_accepted
-            - coalesce(rated.records_rated, 0)
-            - coalesce(rated.records_zero_rated, 0)
-            - coalesce(rated.records_not_billable, 0)
-            - coalesce(rated.records_suspense, 0)
-            - coalesce(awaiting_rating.records_awaiting_rating, 0)
+            - coalesce(outcomes.records_rated, 0)
+            - coalesce(outcomes.records_zero_rated, 0)
+            - coalesce(outcomes.records_not_billable, 0)
+            - coalesce(outcomes.records_suspense, 0)
+            - coalesce(outcomes.records_awaiting_rating, 0)
+            - coalesce(outcomes.records_repeated, 0)
+            - coalesce(outcomes.records_held, 0)
+            - coalesce(outcomes.records_awaiting_correlation, 0)
             as bigint
         ) as records_unexplained,
-        cast(coalesce(rated.charge_micros, 0) as bigint) as charge_micros
+        cast(coalesce(outcomes.records_in_sessions, 0) as bigint) as records_in_sessions,
+        cast(coalesce(charged.charge_micros, 0) as bigint) as charge_micros
     from mediated
-    left join rated
+    left join outcomes
         on
-            mediated.feed = rated.feed
-            and mediated.file_date = rated.file_date
-    left join awaiting_rating
+            mediated.feed = outcomes.feed
+            and mediated.file_date = outcomes.file_date
+    left join charged
         on
-            mediated.feed = awaiting_rating.feed
-            and mediated.file_date = awaiting_rating.file_date
+            mediated.feed = charged.feed
+            and mediated.file_date = charged.file_date
 
 )
 

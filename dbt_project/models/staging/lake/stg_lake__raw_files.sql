@@ -21,7 +21,8 @@ renamed as (
         records_in,
         records_accepted,
         records_rejected,
-        records_duplicate
+        records_duplicate,
+        records_fixed
     from source_rows
 
 )

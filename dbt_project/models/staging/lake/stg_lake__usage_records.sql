@@ -16,6 +16,7 @@ renamed as (
         feed,
         switch_id,
         file_date,
+        event_date,
         record_key,
         record_type,
         service,
@@ -37,7 +38,10 @@ renamed as (
         release_cause,
         outgoing_trunk_group,
         incoming_trunk_group,
-        cell_id
+        cell_id,
+        session_key,
+        partial_sequence,
+        is_last_partial
     from source_rows
 
 )
