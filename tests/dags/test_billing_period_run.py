@@ -79,11 +79,28 @@ def test_every_file_conserves_its_records(billed_operator):
 
 @pytest.mark.slow
 def test_the_run_bills_every_usage_record_once(billed_operator):
-    usage_ids = set(read_table(billed_operator, "usage")["usage_id"].to_pylist())
-    rated = read_table(billed_operator, "rated_usage", {"billing_period": PERIOD})
+    usage = read_table(billed_operator, "usage").to_pylist()
+    period = {"billing_period": PERIOD}
+    repeats = set(read_table(billed_operator, "usage_repeats", period)["usage_id"].to_pylist())
+    sessions = read_table(billed_operator, "sessions", period).to_pylist()
+    rated = read_table(billed_operator, "rated_usage", period)
     rated_ids = rated["usage_id"].to_pylist()
     assert len(rated_ids) == len(set(rated_ids))
-    assert set(rated_ids) <= usage_ids
+    # Billed once: every record of the period that is not a repeat or a partial, and every
+    # session its partials were joined into (unless held for a missing partial).
+    standalone = {
+        row["usage_id"]
+        for row in usage
+        if row["event_date"].isoformat().startswith(PERIOD)
+        and row["session_key"] is None
+        and row["usage_id"] not in repeats
+    }
+    billed_sessions = {s["usage_id"] for s in sessions if s["correlation_status"] != "held"}
+    assert set(rated_ids) == standalone | billed_sessions
+    assert any(s["partials"] > 1 for s in sessions)
+    joined = [usage_id for s in sessions for usage_id in s["partial_usage_ids"]]
+    partials = {row["usage_id"] for row in usage if row["session_key"] is not None}
+    assert len(joined) == len(set(joined)) and set(joined) <= partials - repeats
     with duckdb.connect(str(billed_operator.duckdb_path), read_only=True) as con:
         invoices, total, lines = con.execute(
             "select count(*), sum(total_micros), "
