@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipelines.config import Layout
 from pipelines.lake import read_table
 from pipelines.periods import mediation_dates
+from pipelines.schema import CorrelationStatus
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,93 @@ def compare_with_manifest(layout: Layout, billing_period: str) -> list[Detection
     if not path.exists():
         return []
     manifest = json.loads(path.read_text())
+    return _warehouse_detections(layout, billing_period, manifest) + lake_detections(
+        layout, billing_period, manifest
+    )
+
+
+def lake_detections(
+    layout: Layout, billing_period: str, manifest: dict[str, Any]
+) -> list[Detection]:
+    """The detections read from the lake alone (mediation and consolidation), without the
+    warehouse: replayed records, late files and sessions not complete. A manifest written
+    before an anomaly existed has no ground truth for it, and gets no detection for it."""
+    detections = []
+    if "replayed_records" in manifest:
+        repeats = read_table(layout, "usage_repeats", {"billing_period": billing_period})
+        detections.append(
+            _detection(
+                "records replayed on a later day",
+                "consolidation (usage_repeats)",
+                {
+                    f"{entry['repeat']['file_name']}#{entry['repeat']['record_number']}"
+                    for entry in manifest["replayed_records"]
+                },
+                {
+                    f"{name}#{number}"
+                    for name, number in zip(
+                        repeats["file_name"].to_pylist(),
+                        repeats["record_number"].to_pylist(),
+                        strict=True,
+                    )
+                },
+            )
+        )
+    if "late_files" in manifest:
+        detections.append(
+            _detection(
+                "late file, billed in its records' days",
+                "event-date partitions",
+                {entry["file_name"] for entry in manifest["late_files"]},
+                _late_files(layout, billing_period),
+            )
+        )
+    if "incomplete_sessions" in manifest:
+        sessions = read_table(layout, "sessions", {"billing_period": billing_period})
+        not_complete = {CorrelationStatus.INCOMPLETE.value, CorrelationStatus.HELD.value}
+        detections.append(
+            _detection(
+                "sessions not complete",
+                "consolidation (sessions held or incomplete)",
+                {
+                    f"session:{entry['switch_id']}:{entry['session_key']}"
+                    for entry in manifest["incomplete_sessions"]
+                },
+                {
+                    usage_id
+                    for usage_id, status in zip(
+                        sessions["usage_id"].to_pylist(),
+                        sessions["correlation_status"].to_pylist(),
+                        strict=True,
+                    )
+                    if status in not_complete
+                },
+            )
+        )
+    return detections
+
+
+def _late_files(layout: Layout, billing_period: str) -> set[str]:
+    """Files of the period's file dates whose usage rows all happened more than a day
+    before the file's date: a file on time holds records of its own day and, across
+    midnight, of the day before."""
+    usage = pl.from_arrow(
+        read_table(layout, "usage").select(["file_name", "file_date", "event_date"])
+    )
+    assert isinstance(usage, pl.DataFrame)
+    late = (
+        usage.filter(pl.col("file_date").is_in(sorted(mediation_dates(billing_period))))
+        .group_by("file_name")
+        .agg(pl.col("file_date").max(), pl.col("event_date").max().alias("latest_event_date"))
+        .filter(pl.col("latest_event_date") < pl.col("file_date") - timedelta(days=1))
+    )
+    return set(late["file_name"].to_list())
+
+
+def _warehouse_detections(
+    layout: Layout, billing_period: str, manifest: dict[str, Any]
+) -> list[Detection]:
+    """The detections that read the marts of the DuckDB warehouse (and the registry)."""
     dates = {d.isoformat() for d in mediation_dates(billing_period)}
     registry = _in_period(read_table(layout, "file_registry").to_pylist(), dates)
     rejects = _in_period(read_table(layout, "rejects").to_pylist(), dates)

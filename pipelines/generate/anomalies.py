@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,10 @@ import numpy as np
 import phonenumbers
 
 from pipelines.formats.cdr_events import MobileCdr
-from pipelines.generate.catalog import DESTINATIONS, UNRATEABLE_REGIONS
+from pipelines.generate.catalog import DESTINATIONS, MOBILE_NODE_ADDRESS, UNRATEABLE_REGIONS
 from pipelines.generate.customers import CITIES_BY_NAME, HANDSET_TACS, CustomerBase, Subscriber
 from pipelines.generate.landing import (
+    UNCLOSED_QUOTE,
     FileEntry,
     LandingFile,
     ber_payloads,
@@ -42,6 +43,7 @@ from pipelines.generate.traffic import (
 from pipelines.schema import Feed
 
 DUPLICATE_RECORD = "duplicate_record"
+REPLAYED_RECORD = "replayed_record"
 PROVISIONED_NOT_BILLED = "provisioned_not_billed"
 UNRATEABLE = "unrateable_destination"
 FRAUD_BURST = "fraud_burst"
@@ -50,6 +52,11 @@ MALFORMED_PREFIX = "malformed_row:"
 
 ASTERISK_DUPLICATE_RECORDS = 10
 MOBILE_DUPLICATE_RECORDS = 4
+ASTERISK_REPLAYED_RECORDS = 4
+MOBILE_REPLAYED_RECORDS = 3
+REPLAY_DAYS = (1, 2, 3)  # days after the original's file date: inside the 7-day dedup window
+LATE_FILE_DAYS = 2
+LOST_PARTIAL_MIN_PARTIALS = 3
 UNBILLED_LINES = 3
 MISSING_FROM_HLR = 2
 FRAUD_WINDOW_SECONDS = 2 * 3600
@@ -286,12 +293,13 @@ def add_empty_file(
     asterisk.append(empty)
 
 
-def redeliver_files(
-    rng: np.random.Generator, landing: Path, switches: list[list[LandingFile]], tz: ZoneInfo
-) -> list[LandingFile]:
-    """(a) Land a byte-identical copy of one clean file per switch under the switch's next
-    free sequence number, in the same hour. Call after the originals are written."""
-    copies = []
+def plan_redeliveries(
+    rng: np.random.Generator, switches: list[list[LandingFile]], tz: ZoneInfo
+) -> list[tuple[LandingFile, LandingFile]]:
+    """(a) Pick one clean file per switch to land again, byte-identical, under the switch's
+    next free sequence number in the same hour: (original, copy) pairs. Call after the
+    files are numbered; ``land_redeliveries`` writes the copies."""
+    pairs = []
     for files in switches:
         clean = [f for f in files if f.is_clean() and f.entries]
         original = clean[rng.integers(len(clean))]
@@ -303,28 +311,20 @@ def redeliver_files(
             original.entries,
             max(f.sequence for f in files) + 1,
             duplicate_of=original.name,
-            payload=original.payload,
         )
         copy.name = file_name(copy, tz)
+        pairs.append((original, copy))
+    return pairs
+
+
+def land_redeliveries(
+    landing: Path, pairs: list[tuple[LandingFile, LandingFile]]
+) -> list[LandingFile]:
+    """Write each copy with its original's bytes. Call after the originals are written."""
+    for original, copy in pairs:
+        copy.payload = original.payload
         file_path(landing, copy).write_bytes(copy.payload)
-        copies.append(copy)
-    return copies
-
-
-def withhold_file(
-    rng: np.random.Generator, landing: Path, mobile: list[LandingFile]
-) -> LandingFile:
-    """(h) Lose one clean MSC file in transfer: it was written and numbered by the switch but
-    never reaches the landing zone, so its sequence number is missing. Call last, after the
-    other anomalies have marked the files they use."""
-    numbers = [f.sequence for f in mobile]
-    inner = [
-        f for f in mobile if f.is_clean() and f.entries and min(numbers) < f.sequence < max(numbers)
-    ]
-    lost = inner[rng.integers(len(inner))]
-    lost.touched = True
-    file_path(landing, lost).unlink()
-    return lost
+    return [copy for _, copy in pairs]
 
 
 @dataclass(frozen=True)
@@ -335,9 +335,15 @@ class Truncation:
     kept_bytes: int
 
 
-def truncate_ber_file(
-    rng: np.random.Generator, landing: Path, mobile: list[LandingFile], tz: ZoneInfo
-) -> Truncation:
+def choose_truncation(rng: np.random.Generator, mobile: list[LandingFile]) -> LandingFile:
+    """(g) Pick the clean BER file (three records or more) that ``truncate_ber_file`` cuts."""
+    clean = [f for f in mobile if f.is_clean() and len(f.entries) >= 3]
+    target = clean[rng.integers(len(clean))]
+    target.touched = True
+    return target
+
+
+def truncate_ber_file(landing: Path, target: LandingFile, tz: ZoneInfo) -> Truncation:
     """(g) Cut a written BER file in the middle of one of its CDRs, as an interrupted
     transfer leaves it.
 
@@ -345,9 +351,6 @@ def truncate_ber_file(
     with the same encoder: the difference is exactly that CDR with its header, whatever the
     header layout.
     """
-    clean = [f for f in mobile if f.is_clean() and len(f.entries) >= 3]
-    target = clean[rng.integers(len(clean))]
-    target.touched = True
     cut_index = len(target.entries) // 2
     payloads = ber_payloads(target.entries)
     begin, end = (
@@ -361,6 +364,175 @@ def truncate_ber_file(
     kept = begin + (end - begin) // 2
     file_path(landing, target).write_bytes(target.payload[:kept])
     return Truncation(target, cut_index + 1, len(target.payload), kept)
+
+
+def choose_lost_file(rng: np.random.Generator, mobile: list[LandingFile]) -> LandingFile:
+    """(h) Pick one clean MSC file to lose in transfer: it is written and numbered by the
+    switch but never reaches the landing zone (``withhold_file``), so its sequence number is
+    missing. Not the switch's first or last file: a gap needs numbers on both sides."""
+    numbers = [f.sequence for f in mobile]
+    inner = [
+        f for f in mobile if f.is_clean() and f.entries and min(numbers) < f.sequence < max(numbers)
+    ]
+    lost = inner[rng.integers(len(inner))]
+    lost.touched = True
+    return lost
+
+
+def withhold_file(landing: Path, lost: LandingFile) -> None:
+    """Remove the lost file from the landing zone. Call after it is written."""
+    file_path(landing, lost).unlink()
+
+
+def _local_day(f: LandingFile, tz: ZoneInfo) -> date:
+    """The local day of the hour a file covers (its file date, but for a late file)."""
+    return datetime.fromtimestamp(f.hour_start, tz).date()
+
+
+def _is_whole_record(entry: FileEntry) -> bool:
+    """A normal record that is not one partial of a longer session."""
+    payload = entry.payload
+    return entry.anomaly is None and not (
+        isinstance(payload, MobileCdr) and payload.record_sequence_number is not None
+    )
+
+
+def _untouched(f: LandingFile) -> bool:
+    """Every record of the file reaches mediation as written: no other anomaly takes
+    records from it, re-delivers, truncates or loses it, and it holds no corrupt CDR.
+    Records of other anomalies (unbilled lines, unrateable calls ...) may be in it."""
+    return not f.touched and all(entry.anomaly != CORRUPTED_RECORD for entry in f.entries)
+
+
+def inject_replayed_records(
+    rng: np.random.Generator,
+    asterisk: list[LandingFile],
+    mobile: list[LandingFile],
+    tz: ZoneInfo,
+) -> None:
+    """(i) Re-send some whole records at the end of a file 1-3 days later, as a switch
+    replays its records after a failover. Mediation de-duplicates within one file date, so
+    only consolidation, across file dates, can tell these from new records."""
+    for files, wanted in ((asterisk, ASTERISK_REPLAYED_RECORDS), (mobile, MOBILE_REPLAYED_RECORDS)):
+        by_day: dict[date, list[LandingFile]] = {}
+        for f in files:
+            if _untouched(f) and f.entries:
+                by_day.setdefault(_local_day(f, tz), []).append(f)
+        # A row appended after an unclosed quote would be swallowed by it.
+        later = {
+            day: [
+                g
+                for n in REPLAY_DAYS
+                for g in by_day.get(day + timedelta(days=n), [])
+                if all(entry.anomaly != UNCLOSED_QUOTE for entry in g.entries)
+            ]
+            for day in by_day
+        }
+        candidates = [
+            (f, entry)
+            for day in sorted(by_day)
+            if later[day]
+            for f in by_day[day]
+            for entry in f.entries
+            if _is_whole_record(entry)
+        ]
+        count = min(wanted, len(candidates))
+        for index in sorted(rng.choice(len(candidates), count, replace=False)):
+            source, entry = candidates[int(index)]
+            source.touched = True
+            targets = later[_local_day(source, tz)]
+            targets[rng.integers(len(targets))].entries.append(
+                FileEntry(entry.payload, entry.record_key, REPLAYED_RECORD)
+            )
+
+
+def _start_dates(f: LandingFile) -> set[str]:
+    """Local start dates of an Asterisk file's rows (``start``, YYYY-MM-DD HH:MM:SS)."""
+    return {row[9][:10] for row in csv.reader(str(e.payload) for e in f.entries)}
+
+
+def deliver_late(
+    rng: np.random.Generator, asterisk: list[LandingFile], tz: ZoneInfo, last_day: date
+) -> LandingFile | None:
+    """(j) Deliver one clean Asterisk file two days late: its records are of day D, but its
+    closing (and so the hour in its name, and its delivery) slipped to the same hour of D+2.
+
+    The switch numbered the file when it opened it, on D, so it keeps that sequence number:
+    the switch's sequence has neither a gap nor a repeat, only one number whose date is out
+    of order. Its records all started on D, and D+2 is no later than ``last_day`` (the
+    period's last day), so the file is mediated and billed with the period. None when no
+    file qualifies (a very small operator).
+    """
+    candidates = [
+        f
+        for f in asterisk
+        if f.is_clean()
+        and f.entries
+        and _local_day(f, tz) + timedelta(days=LATE_FILE_DAYS) <= last_day
+        and _start_dates(f) == {_local_day(f, tz).isoformat()}
+    ]
+    if not candidates:
+        return None
+    late = candidates[rng.integers(len(candidates))]
+    late.touched = True
+    covered = datetime.fromtimestamp(late.hour_start, tz)
+    closed = datetime.combine(
+        covered.date() + timedelta(days=LATE_FILE_DAYS), time(covered.hour), tzinfo=tz
+    )
+    late.closed_hour_start = int(closed.timestamp())
+    late.name = file_name(late, tz)
+    return late
+
+
+@dataclass(frozen=True)
+class LostPartial:
+    """The last partial of a session, never written."""
+
+    landing_file: LandingFile  # the file it would have been written in
+    record_key: str
+    charging_id: int
+    record_sequence_number: int
+    partials_written: int
+
+
+def drop_last_partial(rng: np.random.Generator, mobile: list[LandingFile]) -> LostPartial | None:
+    """(k) Lose the last partial record of one data session of 3 or more partials: the PGW
+    never writes it, so consolidation holds the session, then sends it on as incomplete.
+
+    Every partial of the session is in an untouched file, so this is the only thing wrong
+    with it, and the file that loses the partial keeps at least one record (its sequence
+    number stays). None when no session qualifies (a very small operator).
+    """
+    sessions: dict[int, list[tuple[LandingFile, FileEntry, MobileCdr]]] = {}
+    for f in mobile:
+        for entry in f.entries:
+            cdr = entry.payload
+            if (
+                entry.anomaly is None
+                and isinstance(cdr, MobileCdr)
+                and cdr.record_sequence_number is not None
+                and cdr.charging_id is not None
+            ):
+                sessions.setdefault(cdr.charging_id, []).append((f, entry, cdr))
+    candidates = []
+    for charging_id in sorted(sessions):
+        partials = sessions[charging_id]
+        last = max(partials, key=lambda partial: partial[2].record_sequence_number or 0)
+        if (
+            len(partials) >= LOST_PARTIAL_MIN_PARTIALS
+            and len(last[0].entries) >= 2
+            and all(_untouched(f) for f, _, _ in partials)
+        ):
+            candidates.append((last, len(partials)))
+    if not candidates:
+        return None
+    (target, entry, cdr), partial_count = candidates[rng.integers(len(candidates))]
+    target.touched = True
+    del target.entries[next(i for i, e in enumerate(target.entries) if e is entry)]
+    assert cdr.charging_id is not None and cdr.record_sequence_number is not None
+    return LostPartial(
+        target, entry.record_key, cdr.charging_id, cdr.record_sequence_number, partial_count - 1
+    )
 
 
 def _utc_iso(moment: datetime) -> str:
@@ -389,7 +561,10 @@ def build_manifest(
     copies: list[LandingFile],
     truncation: Truncation,
     lost: LandingFile,
+    late: LandingFile | None,
+    lost_partial: LostPartial | None,
     network: NetworkAnomalies,
+    tz: ZoneInfo,
 ) -> tuple[dict[str, object], dict[str, int]]:
     """The ground truth of every injected anomaly, read back from the planned files, and
     its counts (also in the manifest under ``counts``)."""
@@ -413,6 +588,16 @@ def build_manifest(
             "duplicate": {"file_name": f.name, "record_number": number},
         }
         for f, number, entry in tagged.get(DUPLICATE_RECORD, [])
+    ]
+    replayed_records = [
+        {
+            "feed": f.feed.value,
+            "switch_id": f.switch_id,
+            "record_key": entry.record_key,
+            "original": originals[(f.switch_id, entry.record_key)],
+            "repeat": {"file_name": f.name, "record_number": number},
+        }
+        for f, number, entry in tagged.get(REPLAYED_RECORD, [])
     ]
     unbilled = []
     unbilled_records = 0
@@ -517,6 +702,31 @@ def build_manifest(
             "records": len(lost.entries),
         }
     ]
+    late_files = [
+        {
+            "feed": f.feed.value,
+            "switch_id": f.switch_id,
+            "file_name": f.name,
+            "file_sequence_number": f.sequence,
+            "file_date": datetime.fromtimestamp(f.closing_hour_start, tz).date().isoformat(),
+            "event_date": _local_day(f, tz).isoformat(),
+            "records": len(f.entries),
+        }
+        for f in ([late] if late else [])
+    ]
+    lost_last_partials = [
+        {
+            "feed": p.landing_file.feed.value,
+            "switch_id": p.landing_file.switch_id,
+            "session_key": _session_key(p.charging_id),
+            "record_key": p.record_key,
+            "file_name": p.landing_file.name,
+            "partials_written": p.partials_written,
+            "partials_lost": 1,
+        }
+        for p in ([lost_partial] if lost_partial else [])
+    ]
+    incomplete = _incomplete_sessions(files, truncation, lost, lost_partial)
 
     counts = {
         "duplicate_files": len(duplicate_files),
@@ -530,6 +740,10 @@ def build_manifest(
         "truncated_files": len(truncated),
         "empty_files": len(empty),
         "lost_files": len(lost_files),
+        "replayed_records": len(replayed_records),
+        "late_files": len(late_files),
+        "lost_last_partials": len(lost_last_partials),
+        "incomplete_sessions": len(incomplete),
     }
     return {
         "generator": generator,
@@ -544,4 +758,64 @@ def build_manifest(
         "truncated_files": truncated,
         "empty_files": empty,
         "lost_files": lost_files,
+        "replayed_records": replayed_records,
+        "late_files": late_files,
+        "lost_last_partials": lost_last_partials,
+        "incomplete_sessions": incomplete,
     }, counts
+
+
+def _session_key(charging_id: int) -> str:
+    """The session key mediation gives a PGW partial: P-GW address and charging id."""
+    return f"{MOBILE_NODE_ADDRESS}-{charging_id}"
+
+
+def _incomplete_sessions(
+    files: list[LandingFile],
+    truncation: Truncation,
+    lost: LandingFile,
+    lost_partial: LostPartial | None,
+) -> list[dict[str, object]]:
+    """Data sessions some of whose partials never reach mediation intact (lost with their
+    file, cut off by the truncation, or never written) while at least one does: the
+    sessions consolidation cannot complete. A session none of whose partials arrives
+    leaves no trace in the lake and is not listed. The corrupted record is inserted
+    garbage, not a partial, so no session loses one there."""
+    cut = truncation.landing_file
+    partials: dict[tuple[str, str, int], dict[int, str | None]] = {}
+    for f in files:
+        for number, entry in enumerate(f.entries, start=1):
+            cdr = entry.payload
+            if (
+                not isinstance(cdr, MobileCdr)
+                or cdr.record_sequence_number is None
+                or cdr.charging_id is None
+                or entry.anomaly in (DUPLICATE_RECORD, REPLAYED_RECORD)
+            ):
+                continue
+            cause = None
+            if f is lost:
+                cause = "lost_file"
+            elif f is cut and number >= truncation.truncated_record_number:
+                cause = "truncated_file"
+            key = (f.feed.value, f.switch_id, cdr.charging_id)
+            partials.setdefault(key, {})[cdr.record_sequence_number] = cause
+    if lost_partial is not None:
+        f = lost_partial.landing_file
+        key = (f.feed.value, f.switch_id, lost_partial.charging_id)
+        partials[key][lost_partial.record_sequence_number] = "lost_last_partial"
+    sessions = []
+    for (feed, switch_id, charging_id), causes in sorted(partials.items()):
+        missing = sorted(n for n, cause in causes.items() if cause)
+        if missing and len(missing) < len(causes):
+            sessions.append(
+                {
+                    "feed": feed,
+                    "switch_id": switch_id,
+                    "session_key": _session_key(charging_id),
+                    "partials": len(causes),
+                    "partials_missing": missing,
+                    "causes": sorted({str(causes[n]) for n in missing}),
+                }
+            )
+    return sessions

@@ -49,6 +49,14 @@ class LandingFile:
     touched: bool = False  # an anomaly took a record from it, so keep it otherwise clean
     duplicate_of: str | None = None  # name of the file this one re-delivers
     payload: bytes = field(default=b"", repr=False)  # bytes as written
+    #: A late file (Asterisk): start of the local hour it was closed in, days after the hour
+    #: it covers; only its name shows it.
+    closed_hour_start: int | None = None
+
+    @property
+    def closing_hour_start(self) -> int:
+        """Start of the local hour the file was closed in: the hour its name carries."""
+        return self.hour_start if self.closed_hour_start is None else self.closed_hour_start
 
     def is_clean(self) -> bool:
         """No injected anomaly touches this file or any of its records."""
@@ -129,15 +137,16 @@ def assign_sequences(files: list[LandingFile], tz: ZoneInfo) -> None:
 
 
 def file_name(landing_file: LandingFile, tz: ZoneInfo) -> str:
-    """The contract's name: the switch-local hour the file covers and its sequence number;
-    for CUCM its native name, with the UTC minute the file closed (the hour's last)."""
+    """The contract's name: the switch-local hour the file was closed in (the hour it
+    covers, but for a late file) and its sequence number; for CUCM its native name, with
+    the UTC minute the file closed (the hour's last)."""
     if landing_file.feed is Feed.CISCO_CUCM_CDR:
-        closed = datetime.fromtimestamp(landing_file.hour_start + 3599, UTC)
+        closed = datetime.fromtimestamp(landing_file.closing_hour_start + 3599, UTC)
         return (
             f"cdr_{landing_file.switch_id}_{CUCM_NODE}_{closed:%Y%m%d%H%M}_"
             f"{landing_file.sequence:06d}"
         )
-    hour = datetime.fromtimestamp(landing_file.hour_start, tz)
+    hour = datetime.fromtimestamp(landing_file.closing_hour_start, tz)
     stem = f"{landing_file.switch_id}_{hour:%Y%m%d%H}_{landing_file.sequence:06d}"
     if landing_file.feed in (Feed.ASTERISK_CDR_CSV, Feed.FREESWITCH_CDR_CSV):
         return f"Master_{stem}.csv"

@@ -18,10 +18,16 @@ from pipelines.generate.anomalies import (
     add_empty_file,
     anomaly_traffic,
     build_manifest,
+    choose_lost_file,
     choose_network_anomalies,
+    choose_truncation,
+    deliver_late,
+    drop_last_partial,
     inject_corrupted_record,
     inject_duplicate_records,
-    redeliver_files,
+    inject_replayed_records,
+    land_redeliveries,
+    plan_redeliveries,
     truncate_ber_file,
     withhold_file,
 )
@@ -163,6 +169,14 @@ def generate_operator(
     assign_sequences(mobile, tz)
     for switch_files in voip:
         assign_sequences(switch_files, tz)
+    # Anomalies are chosen before any file is written, in the order they were added to the
+    # generator: a new one draws after the older ones and never moves them.
+    redeliveries = plan_redeliveries(anomaly_rng, [asterisk, mobile], tz)
+    truncated = choose_truncation(anomaly_rng, mobile)
+    lost = choose_lost_file(anomaly_rng, mobile)
+    inject_replayed_records(anomaly_rng, asterisk, mobile, tz)
+    late = deliver_late(anomaly_rng, asterisk, tz, month_end)
+    lost_partial = drop_last_partial(anomaly_rng, mobile)
     report("traffic", 1, 1)
 
     planned = asterisk + [f for switch_files in voip for f in switch_files] + mobile
@@ -170,9 +184,9 @@ def generate_operator(
         write_file(layout.landing, landing_file, tz)
         report("files", done, len(planned))
     report("anomalies", 0, 1)
-    copies = redeliver_files(anomaly_rng, layout.landing, [asterisk, mobile], tz)
-    truncation = truncate_ber_file(anomaly_rng, layout.landing, mobile, tz)
-    lost = withhold_file(anomaly_rng, layout.landing, mobile)
+    copies = land_redeliveries(layout.landing, redeliveries)
+    truncation = truncate_ber_file(layout.landing, truncated, tz)
+    withhold_file(layout.landing, lost)
     manifest, counts = build_manifest(
         generator={
             "seed": seed,
@@ -185,7 +199,10 @@ def generate_operator(
         copies=copies,
         truncation=truncation,
         lost=lost,
+        late=late,
+        lost_partial=lost_partial,
         network=network,
+        tz=tz,
     )
     (layout.manifest / "anomalies.json").write_text(
         json.dumps(manifest, indent=2) + "\n", encoding="utf-8"

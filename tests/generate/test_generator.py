@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,12 +30,17 @@ from pipelines.generate.traffic import (
     number_mobile_sessions,
     traffic_days,
 )
+from pipelines.ground_truth import lake_detections
 from pipelines.mediation import cisco_cucm_cdr, freeswitch_cdr_csv, opensips_flatstore
+from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import FileContext, ParsedRecord
+from pipelines.mediation.stage import landing_partitions, mediate_partition
+from pipelines.periods import mediation_dates
 from pipelines.reference import REFERENCE_FILES, require_reference
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "data-contracts.md"
 TINY = {"seed": 11, "subscribers": 40, "days": 2}
+PERIOD = "2026-10"  # the generator's default month
 ASTERISK_COLUMNS = 21  # newcdrcolumns layout
 _STEM = r"(?P<switch>[\w-]+)_(?P<hour>\d{10})_(?P<seq>\d{6})"
 NAME_PATTERNS = {
@@ -294,7 +299,9 @@ def test_duplicate_asterisk_rows_match_the_manifest(operator: Layout, manifest: 
                 seen[next(csv.reader([line]))[16]] += 1
     repeated = sum(count - 1 for count in seen.values())
     expected = [d for d in manifest["duplicate_records"] if d["feed"] == "asterisk_cdr_csv"]
-    assert repeated == len(expected) == 10
+    replayed = [r for r in manifest["replayed_records"] if r["feed"] == "asterisk_cdr_csv"]
+    assert len(expected) == 10
+    assert repeated == len(expected) + len(replayed)
     for duplicate in expected:
         for place in (duplicate["original"], duplicate["duplicate"]):
             line = asterisk_lines(operator, place["file_name"])[place["record_number"] - 1]
@@ -365,8 +372,130 @@ def test_ber_files_hold_what_the_manifest_says(operator: Layout, manifest: dict)
                 seen[payload] += 1
     assert not truncated and not corrupted
     # A re-written record is byte-identical to its original: count the repeats.
-    expected_repeats = [d for d in manifest["duplicate_records"] if d["feed"] == "ts32298_ber"]
+    expected_repeats = [
+        d
+        for d in manifest["duplicate_records"] + manifest["replayed_records"]
+        if d["feed"] == "ts32298_ber"
+    ]
     assert sum(n - 1 for n in seen.values()) == len(expected_repeats) > 0
+
+
+def named_date(file_name: str) -> date:
+    """The local date of the hour in a contract name, ``..._<YYYYMMDDHH>_<seq>.<ext>``."""
+    return datetime.strptime(file_name.rsplit("_", 2)[-2], "%Y%m%d%H").date()
+
+
+def ber_cdrs(layout: Layout, file_name: str) -> list[bytes]:
+    """The CDR payloads of a landed BER file, in file order."""
+    ts32297 = pytest.importorskip("pipelines.formats.ts32297")
+    data = next((layout.landing / "ts32298_ber").rglob(file_name)).read_bytes()
+    frame = ts32297.decode_file_header(data)
+    return [cdr.payload for cdr in ts32297.iter_cdrs(data, frame.header_length)]
+
+
+def test_replayed_records_are_sent_again_one_to_three_days_later(
+    operator: Layout, manifest: dict
+) -> None:
+    replays = manifest["replayed_records"]
+    assert Counter(r["feed"] for r in replays) == {"asterisk_cdr_csv": 4, "ts32298_ber": 3}
+    for replay in replays:
+        original, repeat = replay["original"], replay["repeat"]
+        days_later = (named_date(repeat["file_name"]) - named_date(original["file_name"])).days
+        assert 1 <= days_later <= 3, replay
+        places = (original, repeat)
+        if replay["feed"] == "asterisk_cdr_csv":
+            rows = [
+                asterisk_lines(operator, p["file_name"])[p["record_number"] - 1] for p in places
+            ]
+            assert next(csv.reader([rows[0]]))[16] == replay["record_key"]
+        else:
+            rows = [ber_cdrs(operator, p["file_name"])[p["record_number"] - 1] for p in places]
+            assert replay["record_key"].endswith(":0")  # a whole record, not a partial
+        assert rows[0] == rows[1], replay
+
+
+def test_the_late_file_holds_records_of_two_days_before_its_name(
+    operator: Layout, manifest: dict
+) -> None:
+    (late,) = manifest["late_files"]
+    named = named_date(late["file_name"])
+    assert late["file_date"] == named.isoformat()
+    assert late["event_date"] == (named - timedelta(days=2)).isoformat()
+    lines = asterisk_lines(operator, late["file_name"])
+    assert len(lines) == late["records"] > 0
+    assert {next(csv.reader([line]))[9][:10] for line in lines} == {late["event_date"]}
+    # It keeps the number the switch gave it on its records' day, between that day's files.
+    dates = {
+        int(path.stem.rsplit("_", 1)[1]): named_date(path.name)
+        for path in landed(operator, late["feed"])
+    }
+    sequence = late["file_sequence_number"]
+    assert dates[sequence] == named
+    event_date = date.fromisoformat(late["event_date"])
+    assert dates[sequence - 1] <= event_date <= dates[sequence + 1]
+
+
+def test_incomplete_sessions_are_those_whose_partials_do_not_all_land(
+    operator: Layout, manifest: dict
+) -> None:
+    ts32298_ber = pytest.importorskip("pipelines.mediation.ts32298_ber")
+    copies = {c["file_name"] for c in manifest["duplicate_files"]}
+    present: dict[str, set[int]] = {}
+    ended: set[str] = set()
+    for path in landed(operator, "ts32298_ber"):
+        if path.name in copies:
+            continue
+        context = FileContext(path.name, path.parent.name, "America/Chicago", 1)
+        for item in ts32298_ber.parse_file(path.read_bytes(), context):
+            if isinstance(item, ParsedRecord) and item.values.get("session_key"):
+                key = f"{path.parent.name}:{item.values['session_key']}"
+                present.setdefault(key, set()).add(item.values["partial_sequence"])
+                if item.values["is_last_partial"]:
+                    ended.add(key)
+    not_complete = {
+        key
+        for key, sequences in present.items()
+        if key not in ended or sequences != set(range(1, max(sequences) + 1))
+    }
+    listed = {f"{s['switch_id']}:{s['session_key']}": s for s in manifest["incomplete_sessions"]}
+    assert not_complete == set(listed)
+    for key, session in listed.items():
+        expected = set(range(1, session["partials"] + 1)) - set(session["partials_missing"])
+        assert present[key] == expected, session
+    (lost,) = manifest["lost_last_partials"]
+    key = f"{lost['switch_id']}:{lost['session_key']}"
+    # Partials 1..n-1 landed, the n-th (the last) nowhere.
+    assert lost["partials_written"] >= 2 and lost["partials_lost"] == 1
+    assert present[key] == set(range(1, lost["partials_written"] + 1))
+    assert listed[key]["partials_missing"] == [lost["partials_written"] + 1]
+    assert listed[key]["causes"] == ["lost_last_partial"]
+
+
+@pytest.fixture(scope="module")
+def mediated(operator: Layout) -> Layout:
+    """The operator mediated and consolidated for its period, as ``telcolake mediate``
+    does: every landing partition of the period's file dates, then each feed."""
+    dates = mediation_dates(PERIOD)
+    partitions = [p for p in landing_partitions(operator) if p[1] in dates]
+    for feed, file_date in partitions:
+        mediate_partition(operator, feed, file_date)
+    for feed in sorted({feed for feed, _ in partitions}):
+        consolidate_period(operator, feed, PERIOD)
+    return operator
+
+
+def test_the_lake_catches_exactly_what_was_replayed_delayed_and_lost(
+    mediated: Layout, manifest: dict
+) -> None:
+    detections = {d.anomaly: d for d in lake_detections(mediated, PERIOD, manifest)}
+    assert set(detections) == {
+        "records replayed on a later day",
+        "late file, billed in its records' days",
+        "sessions not complete",
+    }
+    for anomaly, detection in detections.items():
+        assert detection.injected > 0, anomaly
+        assert detection.missed == [] and detection.unexpected == [], detection
 
 
 def test_unrateable_calls_go_to_countries_without_rates(operator: Layout, manifest: dict) -> None:
