@@ -67,7 +67,10 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
             "select count(*) as partitions, sum(files) as files, "
             "sum(duplicate_files) as duplicate_files, sum(records_in) as records_in, "
             "sum(records_accepted) as accepted, sum(records_rejected) as rejected, "
-            "sum(records_duplicate) as duplicates, sum(records_unexplained) as unexplained "
+            "sum(records_duplicate) as duplicates, sum(records_repeated) as repeated, "
+            "sum(records_in_sessions) as in_sessions, sum(records_held) as held, "
+            "sum(records_awaiting_correlation) as awaiting_correlation, "
+            "sum(records_unexplained) as unexplained "
             "from rpt_usage_reconciliation where cast(file_date as varchar) in "
             "(select unnest(?))",
             [dates],
@@ -152,6 +155,10 @@ def _markdown(summary: dict[str, Any]) -> str:
         f"- records in {med.get('records_in')} = accepted {med.get('accepted')} + rejected "
         f"{med.get('rejected')} + duplicates {med.get('duplicates')}; "
         f"unexplained after rating: {med.get('unexplained')}",
+        f"- consolidation: {med.get('repeated')} records repeated on a later day; "
+        f"{med.get('in_sessions')} partial records joined into sessions, "
+        f"{med.get('held')} held for a missing partial, "
+        f"{med.get('awaiting_correlation')} awaiting correlation",
         f"- file sequence: {summary['file_sequence'].get('gaps')} gaps "
         f"({summary['file_sequence'].get('files_missing')} files missing), "
         f"{summary['file_sequence'].get('repeats')} repeated numbers",
@@ -233,6 +240,12 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
         f"{med.get('files')} files ({med.get('duplicate_files')} duplicate); accepted "
         f"{med.get('accepted')}, rejected {med.get('rejected')}, "
         f"duplicates {med.get('duplicates')}",
+    )
+    stages.add_row(
+        "consolidation",
+        str(med.get("in_sessions")),
+        f"partials joined into sessions; {med.get('held')} held, "
+        f"{med.get('repeated')} repeated on a later day",
     )
     sequence = summary["file_sequence"]
     stages.add_row(
