@@ -77,7 +77,9 @@ _LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]
 #: Feed -> module holding its columnar fast path ``parse_file_columnar``, for the feeds that
 #: have one: it reads the files it is sure of into Arrow columns, at ten times and more the
 #: row parser's speed, and declines the others (records.py states the contract).
-COLUMNAR_MODULES: dict[str, str] = {}
+COLUMNAR_MODULES: dict[str, str] = {
+    Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore_columnar",
+}
 
 Parser = Callable[[bytes, FileContext], Iterable[ParsedRecord | RejectedRecord]]
 ColumnarParser = Callable[[bytes, FileContext], ParsedBatch | None]
