@@ -14,7 +14,7 @@ import importlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -240,7 +240,8 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         )
 
     usage = _usage(candidates, registry)
-    check_conservation(registry, usage.select("switch_id", "file_name").iter_rows(), rejects)
+    usage_rows = usage.group_by("switch_id", "file_name").len().iter_rows()
+    check_conservation(registry, {(switch, name): n for switch, name, n in usage_rows}, rejects)
     partition = {"feed": feed, "file_date": file_date.isoformat()}
     write_partition(layout, "rejects", partition, _table(rejects, REJECT_SCHEMA, _REJECT_ORDER))
     changed = replace_partitions(
@@ -304,23 +305,24 @@ def _usage(candidates: list[pl.DataFrame], registry: list[dict[str, Any]]) -> pl
         .replace_strict({n: c[1] for n, c in classes.items()}, return_dtype=pl.String)
         .alias("other_party_number_type"),
     )
+    # Files were taken in (file_name, switch_id) order: rows are in the lake's usage order.
     table = rows.select(USAGE_SCHEMA.names).to_arrow().cast(USAGE_SCHEMA)
-    return pl.from_arrow(_sorted(table, _USAGE_ORDER))  # type: ignore[return-value]
+    return pl.from_arrow(table)  # type: ignore[return-value]
 
 
 def check_conservation(
     registry: list[dict[str, Any]],
-    usage: Iterable[tuple[str, str]],
+    usage_rows: Mapping[tuple[str, str], int],
     rejects: list[dict[str, Any]],
 ) -> None:
     """Raise MediationError unless every file's records add up.
 
     For each registry row: records_in = accepted + rejected + duplicate, accepted equals the
-    file's rows in ``usage`` ((switch_id, file_name) per usage row) and rejected its
-    record-level rows in ``rejects`` (counted here from the rows, not taken from the stage's
-    own counters).
+    file's rows in usage (``usage_rows``: (switch_id, file_name) -> rows counted in the usage
+    table) and rejected its record-level rows in ``rejects`` (counted here from the rows,
+    not taken from the stage's own counters).
     """
-    usage_rows = Counter(usage)
+    usage_rows = Counter(usage_rows)
     reject_rows = Counter((r["switch_id"], r["file_name"]) for r in rejects if r["record_number"])
     problems = []
     for row in registry:
@@ -462,7 +464,6 @@ def _reject_row(record: RejectedRecord) -> dict[str, Any]:
     }
 
 
-_USAGE_ORDER = ("file_name", "switch_id", "record_number")
 _REJECT_ORDER = ("file_name", "switch_id", "record_number", "reason_code", "reason_detail")
 _FILE_ORDER = ("file_name", "switch_id")
 
@@ -470,10 +471,6 @@ _FILE_ORDER = ("file_name", "switch_id")
 def _table(rows: list[dict[str, Any]], schema: pa.Schema, order: tuple[str, ...]) -> pa.Table:
     ordered = sorted(rows, key=lambda row: tuple(row[column] for column in order))
     return pa.Table.from_pylist(ordered, schema=schema)
-
-
-def _sorted(table: pa.Table, order: tuple[str, ...]) -> pa.Table:
-    return table.sort_by([(column, "ascending") for column in order])
 
 
 def _delivered_before(

@@ -336,7 +336,7 @@ def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
             "records_duplicate": 0,
         }
     ]
-    usage = [("s", "f")]
+    usage = {("s", "f"): 1}
     rejects = [{"switch_id": "s", "file_name": "f", "record_number": 2}]
     with pytest.raises(MediationError, match="records_in 3"):
         check_conservation(registry, usage, rejects)
@@ -344,7 +344,7 @@ def test_check_conservation_catches_arithmetic_that_does_not_add_up() -> None:
     registry[0]["records_in"] = 2
     check_conservation(registry, usage, rejects)
     with pytest.raises(MediationError, match="usage rows"):
-        check_conservation(registry, [], rejects)
+        check_conservation(registry, {}, rejects)
     with pytest.raises(MediationError, match="without a registry entry"):
         check_conservation(registry, usage, [*rejects, {**rejects[0], "file_name": "g"}])
 
