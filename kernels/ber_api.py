@@ -3,10 +3,13 @@
 ``frame_cdrs`` finds the CDRs of a TS 32.297 file body and ``decode_cdrs`` turns their BER
 payloads into the ``values`` dicts of ``pipelines.mediation.ts32298_ber`` (canonical usage
 columns). A record the kernel does not read with certainty gets ``None``: the caller hands
-it to the pycrate decoder. The field tables below state, per CallEventRecord alternative,
-which SET fields the kernel reads and how; pycrate's mandatory components and the fields the
-library parser requires are both mandatory here, so a record missing one goes to the
-library, which produces the reject.
+it to the pycrate decoder. ``decode_cdr_arrays`` and ``gather_texts`` give the kernel's
+arrays themselves, from which ``kernels.ber_columns`` builds Arrow columns.
+
+The field tables below state, per CallEventRecord alternative, which SET fields the kernel
+reads and how; pycrate's mandatory components and the fields the library parser requires
+are both mandatory here, so a record missing one goes to the library, which produces the
+reject.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from typing import Any
 import numpy as np
 from pycrate_asn1dir import CDR
 
-from kernels.ber_nb import count_cdrs_nb, decode_cdrs_nb, frame_cdrs_nb
-from pipelines.formats.ts32298 import CAUSE_FOR_REC_CLOSING_NAMES, CAUSE_FOR_TERM_NAMES
+from kernels.ber_nb import count_cdrs_nb, decode_cdrs_nb, frame_cdrs_nb, gather_texts_nb
+from pipelines.formats.ts32298 import (
+    CAUSE_FOR_REC_CLOSING_NAMES,
+    CAUSE_FOR_TERM_NAMES,
+    PARTIAL_CLOSING_CAUSES,
+)
+from pipelines.mediation.ts32298_ber import PARTIAL_SEQUENCE_MAX
 
 
 class Kind(IntEnum):
@@ -64,13 +72,39 @@ class Status(IntEnum):
 ALTERNATIVES = ("moCallRecord", "mtCallRecord", "moSMSRecord", "mtSMSRecord", "pGWRecord")
 _OUTER_TAGS = (0, 1, 6, 7, 79)
 
-# Output slots.
-_DURATION, _CAUSE, _SEQUENCE, _CHARGING_ID, _UPLINK, _DOWNLINK = range(6)
-_N_INTS = 6
-_IMSI, _IMEI, _MSISDN, _OTHER, _ENTITY, _TRUNK_IN, _TRUNK_OUT, _CELL = range(8)
-_N_TEXTS = 8
-_START, _ANSWER, _RELEASE = range(3)  # START: seizure, origination, delivery or opening
-_N_TIMES = 3
+
+class IntSlot(IntEnum):
+    """Columns of ``DecodedCdrs.ints``."""
+
+    DURATION = 0
+    CAUSE = 1
+    SEQUENCE = 2  # sequenceNumber (calls) or recordSequenceNumber (PGW); 0 when absent
+    CHARGING_ID = 3
+    UPLINK = 4  # listOfTrafficVolumes sums: uplink here, downlink in the next slot
+    DOWNLINK = 5
+
+
+class TextSlot(IntEnum):
+    """Columns of ``DecodedCdrs.text_start`` and ``text_length``."""
+
+    IMSI = 0
+    IMEI = 1
+    MSISDN = 2
+    OTHER = 3  # the other party's number
+    ENTITY = 4  # recordingEntity digits
+    TRUNK_IN = 5
+    TRUNK_OUT = 6
+    CELL = 7
+
+
+class TimeSlot(IntEnum):
+    """Columns of ``DecodedCdrs.times``."""
+
+    START = 0  # seizure, origination, delivery or opening time
+    ANSWER = 1
+    RELEASE = 2
+
+
 _CHANGE_CONDITION_TABLE, _SERVING_NODE_TYPE_TABLE = 0, 1
 _SMS_REFERENCE_BIT = 63  # kernel bit of the nested cAMELSMSInformation.smsReferenceNumber
 
@@ -91,13 +125,13 @@ def _sized(kind: Kind, slot: int = -1, low: int = 0, high: int = _ANY) -> _Field
     return (kind, slot, low, high)
 
 
-_DURATION_FIELD = _integer(_DURATION, -_DURATION_LIMIT, _DURATION_LIMIT)
+_DURATION_FIELD = _integer(IntSlot.DURATION, -_DURATION_LIMIT, _DURATION_LIMIT)
 # Sizes are pycrate's constraints (IMSI 3..8, IMEI 8, MSISDN 1..9, AddressString 1..20,
 # TimeStamp 9, CallReferenceNumber 1..8, AccessPointNameNI 1..63, ChargingCharacteristics 2);
 # unconstrained types take any size.
-_IMSI_FIELD = _sized(Kind.TBCD, _IMSI, 3, 8)
-_IMEI_FIELD = _sized(Kind.TBCD, _IMEI, 8, 8)
-_ENTITY_FIELD = _sized(Kind.NUMBER, _ENTITY, 1, 20)
+_IMSI_FIELD = _sized(Kind.TBCD, TextSlot.IMSI, 3, 8)
+_IMEI_FIELD = _sized(Kind.TBCD, TextSlot.IMEI, 8, 8)
+_ENTITY_FIELD = _sized(Kind.NUMBER, TextSlot.ENTITY, 1, 20)
 _ADDRESS_STRING = _sized(Kind.OCTETS, -1, 1, 20)
 
 
@@ -109,55 +143,55 @@ _MO_CALL: dict[int, _Field] = {
     0: _integer(),
     1: _IMSI_FIELD,
     2: _IMEI_FIELD,
-    3: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    3: _sized(Kind.NUMBER, TextSlot.MSISDN, 1, 9),
     4: _sized(Kind.OCTETS),  # callingNumber: the library reads calledNumber for MO
-    5: _sized(Kind.NUMBER, _OTHER),
+    5: _sized(Kind.NUMBER, TextSlot.OTHER),
     9: _ENTITY_FIELD,
-    10: _sized(Kind.TRUNK_GROUP, _TRUNK_IN),
-    11: _sized(Kind.TRUNK_GROUP, _TRUNK_OUT),
-    12: _sized(Kind.LOCATION, _CELL),
+    10: _sized(Kind.TRUNK_GROUP, TextSlot.TRUNK_IN),
+    11: _sized(Kind.TRUNK_GROUP, TextSlot.TRUNK_OUT),
+    12: _sized(Kind.LOCATION, TextSlot.CELL),
     14: _sized(Kind.BASIC_SERVICE),
-    22: _time(_START),
-    23: _time(_ANSWER),
-    24: _time(_RELEASE),
+    22: _time(TimeSlot.START),
+    23: _time(TimeSlot.ANSWER),
+    24: _time(TimeSlot.RELEASE),
     25: _DURATION_FIELD,
-    30: _integer(_CAUSE),
+    30: _integer(IntSlot.CAUSE),
     32: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
-    33: _integer(_SEQUENCE),
+    33: _integer(IntSlot.SEQUENCE),
     39: _ADDRESS_STRING,
 }
 _MT_CALL: dict[int, _Field] = {
     0: _integer(),
     1: _IMSI_FIELD,
     2: _IMEI_FIELD,
-    3: _sized(Kind.NUMBER, _MSISDN),  # a BCDDirectoryNumber in MTCallRecord: no size limit
-    4: _sized(Kind.NUMBER, _OTHER),
+    3: _sized(Kind.NUMBER, TextSlot.MSISDN),  # MTCallRecord's BCDDirectoryNumber: no size limit
+    4: _sized(Kind.NUMBER, TextSlot.OTHER),
     6: _ENTITY_FIELD,
-    7: _sized(Kind.TRUNK_GROUP, _TRUNK_IN),
-    8: _sized(Kind.TRUNK_GROUP, _TRUNK_OUT),
-    9: _sized(Kind.LOCATION, _CELL),
+    7: _sized(Kind.TRUNK_GROUP, TextSlot.TRUNK_IN),
+    8: _sized(Kind.TRUNK_GROUP, TextSlot.TRUNK_OUT),
+    9: _sized(Kind.LOCATION, TextSlot.CELL),
     11: _sized(Kind.BASIC_SERVICE),
-    19: _time(_START),
-    20: _time(_ANSWER),
-    21: _time(_RELEASE),
+    19: _time(TimeSlot.START),
+    20: _time(TimeSlot.ANSWER),
+    21: _time(TimeSlot.RELEASE),
     22: _DURATION_FIELD,
-    27: _integer(_CAUSE),
+    27: _integer(IntSlot.CAUSE),
     29: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
-    30: _integer(_SEQUENCE),
+    30: _integer(IntSlot.SEQUENCE),
     34: _ADDRESS_STRING,
 }
 _MO_SMS: dict[int, _Field] = {
     0: _integer(),
     1: _IMSI_FIELD,
     2: _IMEI_FIELD,
-    3: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    3: _sized(Kind.NUMBER, TextSlot.MSISDN, 1, 9),
     4: _sized(Kind.OCTETS),  # msClassmark
     5: _ADDRESS_STRING,  # serviceCentre
     6: _ENTITY_FIELD,
-    7: _sized(Kind.LOCATION, _CELL),
+    7: _sized(Kind.LOCATION, TextSlot.CELL),
     8: _sized(Kind.OCTETS),  # messageReference
-    9: _time(_START),
-    12: _sized(Kind.SMS_ADDRESS, _OTHER),
+    9: _time(TimeSlot.START),
+    12: _sized(Kind.SMS_ADDRESS, TextSlot.OTHER),
     13: _sized(Kind.CAMEL_SMS),  # its callingPartyNumber is unused for MO
 }
 _MT_SMS: dict[int, _Field] = {
@@ -165,30 +199,30 @@ _MT_SMS: dict[int, _Field] = {
     1: _ADDRESS_STRING,  # serviceCentre
     2: _IMSI_FIELD,
     3: _IMEI_FIELD,
-    4: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    4: _sized(Kind.NUMBER, TextSlot.MSISDN, 1, 9),
     5: _sized(Kind.OCTETS),  # msClassmark
     6: _ENTITY_FIELD,
-    7: _sized(Kind.LOCATION, _CELL),
-    8: _time(_START),
-    12: _sized(Kind.CAMEL_SMS, _OTHER),
+    7: _sized(Kind.LOCATION, TextSlot.CELL),
+    8: _time(TimeSlot.START),
+    12: _sized(Kind.CAMEL_SMS, TextSlot.OTHER),
 }
 _PGW: dict[int, _Field] = {
     0: _integer(),
     3: _IMSI_FIELD,
     4: _sized(Kind.GSN_ADDRESS),
-    5: _integer(_CHARGING_ID, 0, 2**32 - 1),
+    5: _integer(IntSlot.CHARGING_ID, 0, 2**32 - 1),
     6: _sized(Kind.GSN_ADDRESS_LIST),
     7: _sized(Kind.IA5, -1, 1, 63),
-    12: _sized(Kind.TRAFFIC_VOLUMES, _UPLINK),  # uplink and downlink sums: slots 4 and 5
-    13: _time(_START),
+    12: _sized(Kind.TRAFFIC_VOLUMES, IntSlot.UPLINK),  # and the downlink sum in DOWNLINK
+    13: _time(TimeSlot.START),
     14: _DURATION_FIELD,
-    15: _integer(_CAUSE),
-    17: _integer(_SEQUENCE),
-    22: _sized(Kind.NUMBER, _MSISDN, 1, 9),
+    15: _integer(IntSlot.CAUSE),
+    17: _integer(IntSlot.SEQUENCE, 0, PARTIAL_SEQUENCE_MAX),  # the library rejects the rest
+    22: _sized(Kind.NUMBER, TextSlot.MSISDN, 1, 9),
     23: _sized(Kind.OCTETS, -1, 2, 2),
     29: _IMEI_FIELD,
     30: _integer(-1, 0, 255),
-    32: _sized(Kind.USER_LOCATION, _CELL),
+    32: _sized(Kind.USER_LOCATION, TextSlot.CELL),
     35: _sized(Kind.ENUM_LIST, _SERVING_NODE_TYPE_TABLE),
 }
 _FIELDS = (_MO_CALL, _MT_CALL, _MO_SMS, _MT_SMS, _PGW)
@@ -297,17 +331,61 @@ def frame_cdrs(data: bytes | np.ndarray, start: int) -> CdrFrames:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: SET tag of seizureTime in MO and MT call records; answerTime and releaseTime follow it.
+_SEIZURE_TAG = (22, 19)  # MO, MT
+#: SET tag of recordSequenceNumber in pGWRecord: present on a partial record.
+_RECORD_SEQUENCE_TAG = 17
 
 
-def decode_cdrs(
+@dataclass(frozen=True)
+class DecodedCdrs:
+    """What the kernel read from n CDR payloads of the file bytes ``data`` (uint8).
+
+    status: int8 (n,), 0 where the kernel decoded the record, else a Status (the library
+    must decode it); alternative: int8 (n,) index into ALTERNATIVES (-1: unknown); present:
+    uint64 (n,) bitmask of the SET tags present (bit 63: the CAMEL smsReferenceNumber);
+    ints: int64 (n, len(IntSlot)); refs: uint64 (n,) call or SMS reference; times: int64
+    (n, len(TimeSlot)) UTC epoch seconds; text: uint8 ASCII, text slot k of record i being
+    ``text_length[i, k]`` characters from ``text_start[i, k]`` (both int64
+    (n, len(TextSlot)); length -1: absent); ip_start, ip_length: int64 (n,) the GSNAddress
+    octets in ``data`` (length -1: absent). A slot the record's fields do not write is 0.
+    """
+
+    data: np.ndarray
+    status: np.ndarray
+    alternative: np.ndarray
+    present: np.ndarray
+    ints: np.ndarray
+    refs: np.ndarray
+    times: np.ndarray
+    text: np.ndarray
+    text_start: np.ndarray
+    text_length: np.ndarray
+    ip_start: np.ndarray
+    ip_length: np.ndarray
+
+    def _has_tag(self, tag: np.ndarray | int) -> np.ndarray:
+        return ((self.present >> np.asarray(tag, np.uint64)) & np.uint64(1)).astype(bool)
+
+    def call_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """bool (n,) each: whether a call record holds seizureTime, answerTime and
+        releaseTime (meaningless for other alternatives)."""
+        seizure = np.where(self.alternative == 0, _SEIZURE_TAG[0], _SEIZURE_TAG[1])
+        return self._has_tag(seizure), self._has_tag(seizure + 1), self._has_tag(seizure + 2)
+
+    def is_partial(self) -> np.ndarray:
+        """bool (n,): whether a pGWRecord holds a recordSequenceNumber (is one partial record
+        of a longer session); meaningless for other alternatives."""
+        return self._has_tag(_RECORD_SEQUENCE_TAG)
+
+
+def decode_cdr_arrays(
     data: bytes | np.ndarray,
     payload_start: np.ndarray,
     payload_length: np.ndarray,
     data_format: np.ndarray,
-) -> list[dict[str, Any] | None]:
-    """Canonical ``values`` of each CDR payload data[start:start + length], as
-    ``pipelines.mediation.ts32298_ber`` builds them; None where the library must decode
-    the record (see Status).
+) -> DecodedCdrs:
+    """The kernel's reading of each CDR payload data[start:start + length] (see DecodedCdrs).
 
     payload_start, payload_length: int64 (n,) within the data; data_format: int8 (n,).
     """
@@ -334,19 +412,7 @@ def decode_cdrs(
     # Digits take at most two characters an octet; a cell text a few more than its octets.
     np.cumsum(2 * payload_length + 64, out=text_base[1:])
     tables = _TABLES
-    (
-        status,
-        alternative,
-        present,
-        ints,
-        refs,
-        times,
-        text,
-        text_start,
-        text_length,
-        ip_start,
-        ip_length,
-    ) = decode_cdrs_nb(
+    outputs = decode_cdrs_nb(
         array,
         payload_start,
         payload_length,
@@ -360,53 +426,61 @@ def decode_cdrs(
         tables.mandatory,
         tables.any_of,
         tables.enum_allowed,
-        _N_INTS,
-        _N_TEXTS,
-        _N_TIMES,
+        len(IntSlot),
+        len(TextSlot),
+        len(TimeSlot),
     )
-    return _values(
-        array,
-        status,
-        alternative,
-        present,
-        ints,
-        refs,
-        times,
-        text,
-        text_start,
-        text_length,
-        ip_start,
-        ip_length,
-    )
+    return DecodedCdrs(array, *outputs)
 
 
-def _values(
-    data: np.ndarray,
-    status: np.ndarray,
-    alternative: np.ndarray,
-    present: np.ndarray,
-    ints: np.ndarray,
-    refs: np.ndarray,
-    times: np.ndarray,
-    text_bytes: np.ndarray,
-    text_start: np.ndarray,
-    text_length: np.ndarray,
-    ip_start: np.ndarray,
-    ip_length: np.ndarray,
+def gather_texts(decoded: DecodedCdrs, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each text slot (in TextSlot order) of the records ``rows`` (int64 (m,)) as the
+    buffers of an Arrow string column: offsets int32 (m + 1,) and data uint8. An absent
+    text is empty (the caller masks it as null)."""
+    if not isinstance(rows, np.ndarray) or rows.dtype != np.int64 or rows.ndim != 1:
+        raise TypeError("rows must be a 1-D int64 array")
+    if rows.size and (rows.min() < 0 or rows.max() >= decoded.status.size):
+        raise ValueError("a row lies outside the decoded records")
+    offsets, data, base = gather_texts_nb(
+        decoded.text, decoded.text_start, decoded.text_length, rows
+    )
+    if offsets[-1].max(initial=0) > np.iinfo(np.int32).max:
+        raise ValueError("the text of these rows overflows an Arrow string column")
+    return [
+        (offsets[:, k].astype(np.int32), data[base[k] : base[k + 1]]) for k in range(len(TextSlot))
+    ]
+
+
+def decode_cdrs(
+    data: bytes | np.ndarray,
+    payload_start: np.ndarray,
+    payload_length: np.ndarray,
+    data_format: np.ndarray,
 ) -> list[dict[str, Any] | None]:
+    """Canonical ``values`` of each CDR payload data[start:start + length], as
+    ``pipelines.mediation.ts32298_ber`` builds them; None where the library must decode
+    the record (see Status).
+
+    payload_start, payload_length: int64 (n,) within the data; data_format: int8 (n,).
+    """
+    return _values(decode_cdr_arrays(data, payload_start, payload_length, data_format))
+
+
+def _values(decoded: DecodedCdrs) -> list[dict[str, Any] | None]:
     # Column lists of plain str/int/datetime: those are not tracked by the garbage
     # collector, so building them does not trigger collections over the (large) heap the
     # way per-row lists would. One str holds all text; slicing it beats decoding per field.
-    text = text_bytes.tobytes().decode("latin-1")
+    text = decoded.text.tobytes().decode("latin-1")
     texts = []
-    for k in range(_N_TEXTS):
-        starts, lengths = text_start[:, k].tolist(), text_length[:, k].tolist()
+    for slot in TextSlot:
+        starts = decoded.text_start[:, slot].tolist()
+        lengths = decoded.text_length[:, slot].tolist()
         texts.append(
             [text[s : s + n] if n >= 0 else None for s, n in zip(starts, lengths, strict=True)]
         )
     imsi, imei, msisdn, other, entity, trunk_in, trunk_out, cell = texts
     duration, cause, sequence, charging_id, uplink, downlink = (
-        ints[:, k].tolist() for k in range(_N_INTS)
+        decoded.ints[:, slot].tolist() for slot in IntSlot
     )
     moments: dict[int, datetime] = {}  # hourly files repeat seconds: share the datetimes
 
@@ -416,16 +490,15 @@ def _values(
             at = moments[epoch] = _EPOCH + timedelta(seconds=epoch)
         return at
 
-    start, answer, release = (times[:, k].tolist() for k in range(_N_TIMES))
-    # Call records: bit of seizureTime (answerTime, releaseTime follow it): MO 22, MT 19.
-    time_bit = np.where(alternative == 0, 22, 19).astype(np.uint64)
-    has_seizure = ((present >> time_bit) & np.uint64(1)).astype(bool).tolist()
-    has_answer = ((present >> (time_bit + np.uint64(1))) & np.uint64(1)).astype(bool).tolist()
-    has_release = ((present >> (time_bit + np.uint64(2))) & np.uint64(1)).astype(bool).tolist()
-    references = refs.tolist()
+    start, answer, release = (decoded.times[:, slot].tolist() for slot in TimeSlot)
+    has_seizure, has_answer, has_release = (flags.tolist() for flags in decoded.call_times())
+    partial = decoded.is_partial().tolist()
+    references = decoded.refs.tolist()
+    data = decoded.data
     gateways: dict[bytes, str] = {}
     out: list[dict[str, Any] | None] = []
-    for i, (code, alt) in enumerate(zip(status.tolist(), alternative.tolist(), strict=True)):
+    alternatives = decoded.alternative.tolist()
+    for i, (code, alt) in enumerate(zip(decoded.status.tolist(), alternatives, strict=True)):
         if code:
             out.append(None)
         elif alt <= 1:
@@ -486,8 +559,8 @@ def _values(
                 }
             )
         else:
-            at = int(ip_start[i])
-            octets = data[at : at + int(ip_length[i])].tobytes()
+            at = int(decoded.ip_start[i])
+            octets = data[at : at + int(decoded.ip_length[i])].tobytes()
             gateway = gateways.get(octets)
             if gateway is None:
                 gateway = gateways[octets] = str(ipaddress.ip_address(octets))
@@ -514,6 +587,11 @@ def _values(
                     "outgoing_trunk_group": None,
                     "incoming_trunk_group": None,
                     "cell_id": cell[i],
+                    "session_key": f"{gateway}-{charging_id[i]}" if partial[i] else None,
+                    "partial_sequence": sequence[i] if partial[i] else None,
+                    "is_last_partial": (
+                        reason not in PARTIAL_CLOSING_CAUSES if partial[i] else None
+                    ),
                 }
             )
     return out

@@ -733,3 +733,28 @@ def decode_cdrs_nb(
         ip_start,
         ip_length,
     )
+
+
+@njit(cache=True)
+def gather_texts_nb(text, text_start, text_length, rows):
+    """Concatenate each text slot of the records ``rows`` (int64 (m,)), from the outputs of
+    decode_cdrs_nb, column after column: (offsets int64 (m + 1, s), data uint8, base int64
+    (s + 1,)). Slot k's texts fill data[base[k]:base[k + 1]], row j's being offsets[j, k]
+    to offsets[j + 1, k] from base[k]; an absent text (length -1) is empty."""
+    m = rows.size
+    s = text_start.shape[1]
+    offsets = np.zeros((m + 1, s), np.int64)
+    for j in range(m):
+        for k in range(s):
+            offsets[j + 1, k] = offsets[j, k] + max(text_length[rows[j], k], 0)
+    base = np.zeros(s + 1, np.int64)
+    for k in range(s):
+        base[k + 1] = base[k] + offsets[m, k]
+    data = np.empty(base[s], np.uint8)
+    for j in range(m):
+        for k in range(s):
+            at = base[k] + offsets[j, k]
+            start = text_start[rows[j], k]
+            for c in range(offsets[j + 1, k] - offsets[j, k]):
+                data[at + c] = text[start + c]
+    return offsets, data, base

@@ -72,6 +72,34 @@ _CAUSE_FOR_REC_CLOSING: dict[str, int] = dict(CDR.GenericChargingDataTypes.Cause
 #: Code -> name, for the decoder.
 CAUSE_FOR_TERM_NAMES = {code: name for name, code in _CAUSE_FOR_TERM.items()}
 CAUSE_FOR_REC_CLOSING_NAMES = {code: name for name, code in _CAUSE_FOR_REC_CLOSING.items()}
+#: CauseForRecClosing codes that close a partial record while the session (IP-CAN bearer,
+#: MM context, MBMS bearer) goes on. Source: the CauseForRecClosing type and its comments in
+#: pycrate's GenericChargingDataTypes.asn (TS 32.298 Rel-15/16) and the field description
+#: in TS 32.298 §5.1.2.2.5: CauseForTerm's partialRecord, the volume, time and
+#: charging-condition-count limits, and the changes of serving node (servingNodeChange is
+#: the PGW's serving node list overflow), radio system, RAT, UE time zone, serving PLMN,
+#: S-GW, APN-AMBR, MO exception data counter and MBMS downstream node list. Every other
+#: code ends the session: normalRelease, abnormalRelease, cAMELInitCallRelease,
+#: managementIntervention (an O&M release), the LCS failures, and codes the module does not
+#: name: a cause nobody can read never holds a session open (release_cause keeps the code).
+PARTIAL_CLOSING_CAUSES = frozenset(
+    _CAUSE_FOR_REC_CLOSING[name]
+    for name in (
+        "partialRecord",
+        "volumeLimit",
+        "timeLimit",
+        "servingNodeChange",
+        "maxChangeCond",
+        "intraSGSNIntersystemChange",
+        "rATChange",
+        "mSTimeZoneChange",
+        "sGSNPLMNIDChange",
+        "sGWChange",
+        "aPNAMBRChange",
+        "mOExceptionDataCounterReceipt",
+        "listofDownstreamNodeChange",
+    )
+)
 
 # TS 24.008 / 29.002 type of number and numbering plan.
 TON_UNKNOWN = 0

@@ -78,6 +78,7 @@ _LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]
 #: have one: it reads the files it is sure of into Arrow columns, at ten times and more the
 #: row parser's speed, and declines the others (records.py states the contract).
 COLUMNAR_MODULES: dict[str, str] = {
+    Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
     Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore_columnar",
 }
 
@@ -365,9 +366,35 @@ def _read_file(feed: str, data: bytes, context: FileContext) -> tuple[ParsedBatc
         failure = f"{type(exc).__name__}: {exc}"
     for item in items:
         _check_parser_output(item, context)
-    batch = parsed_batch(items)
+    batch = parsed_batch([_in_range(item) for item in items])
     _check_batch(batch, context)
     return batch, failure
+
+
+#: The 64-bit columns a record's number may overflow, and the reason that rejects it.
+_INT64_COLUMNS = {
+    "duration_seconds": RejectReason.INVALID_DURATION,
+    "uplink_bytes": RejectReason.INVALID_VOLUME,
+    "downlink_bytes": RejectReason.INVALID_VOLUME,
+    "data_volume_bytes": RejectReason.INVALID_VOLUME,
+}
+
+
+def _in_range(item: ParsedRecord | RejectedRecord) -> ParsedRecord | RejectedRecord:
+    """A record whose duration or volume does not fit the lake's 64-bit column becomes a
+    reject (a corrupt counter), rather than failing the whole partition's write."""
+    if isinstance(item, RejectedRecord):
+        return item
+    for column, reason in _INT64_COLUMNS.items():
+        value = item.values[column]
+        if value is not None and not -(2**63) <= value < 2**63:
+            return RejectedRecord(
+                item.record_number,
+                reason,
+                f"{column} {value} does not fit a 64-bit integer",
+                json.dumps(item.values, default=str, sort_keys=True),
+            )
+    return item
 
 
 def _check_batch(batch: ParsedBatch, context: FileContext) -> None:

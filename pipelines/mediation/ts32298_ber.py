@@ -10,7 +10,12 @@ position), plus a record-0 reject when the whole file is refused:
 - a CDR that is not BER, or that BER decoding refuses: UNDECODABLE_RECORD;
 - a CallEventRecord alternative other than MO/MT call, MO/MT SMS and PGW: UNSUPPORTED_RECORD_TYPE;
 - a record lacking a field the canonical row needs: MISSING_FIELD; an unreadable number or
-  TimeStamp: INVALID_NUMBER / INVALID_TIMESTAMP.
+  TimeStamp: INVALID_NUMBER / INVALID_TIMESTAMP; a PGW recordSequenceNumber outside
+  0..PARTIAL_SEQUENCE_MAX: INVALID_NUMBER.
+
+A pGWRecord with a recordSequenceNumber is one partial record of a longer session: its
+values also hold PARTIAL_COLUMNS (session_key, partial_sequence, is_last_partial; None on a
+pGWRecord without one). Other record types leave them out.
 
 The file header's CDR count is not used to drop or invent records. A caller that wants to
 compare it with what was found calls ``read_header(data)`` and compares
@@ -44,6 +49,9 @@ RECORD_TYPES = {
     "mtSMSRecord": ("sms_mt", "sms", "inbound"),
     "pGWRecord": ("data", "data", "none"),
 }
+
+#: Largest recordSequenceNumber a partial PGW record may carry (partial_sequence is int32).
+PARTIAL_SEQUENCE_MAX = 2**31 - 1
 
 
 class _RecordError(Exception):
@@ -307,7 +315,13 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
     except ValueError as error:
         raise _RecordError(RejectReason.INVALID_NUMBER, f"p-GWAddress: {error}") from error
     charging_id = int(_required(record, "chargingID"))
-    sequence = record.get("recordSequenceNumber", 0)
+    # A recordSequenceNumber makes the record one partial of a longer session.
+    sequence = record.get("recordSequenceNumber")
+    if sequence is not None and not 0 <= sequence <= PARTIAL_SEQUENCE_MAX:
+        raise _RecordError(
+            RejectReason.INVALID_NUMBER,
+            f"recordSequenceNumber {sequence} is outside 0..{PARTIAL_SEQUENCE_MAX}",
+        )
     _required(record, "recordOpeningTime")
     opened = _time(record, "recordOpeningTime")
     assert opened is not None
@@ -324,8 +338,9 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
             raise _RecordError(
                 RejectReason.INVALID_NUMBER, f"userLocationInformation: {error}"
             ) from error
+    partial = sequence is not None
     values.update(
-        record_key=f"{gateway}-{charging_id}-{sequence}",
+        record_key=f"{gateway}-{charging_id}-{sequence if partial else 0}",
         served_msisdn=_msisdn(record, "pGWRecord"),
         started_at=opened,
         ended_at=_after(opened, duration, "duration"),
@@ -336,4 +351,7 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
         is_answered=True,
         release_cause=ts32298.CAUSE_FOR_REC_CLOSING_NAMES.get(cause, str(cause)),
         cell_id=cell,
+        session_key=f"{gateway}-{charging_id}" if partial else None,
+        partial_sequence=sequence,
+        is_last_partial=cause not in ts32298.PARTIAL_CLOSING_CAUSES if partial else None,
     )

@@ -1,31 +1,52 @@
 """The BER fast path (kernels.ber_nb via ts32298_ber_fast) against the library parser.
 
 The reference implementation is the library parser itself (pycrate, via
-pipelines.mediation.ts32298_ber.parse_file): on every input here both parsers must yield
-equal items (record numbers, values, reject reasons, details, raw text). Inputs: files of
-generated MobileCdr values of every record type and option, hand-made BER variants the
-kernel must leave to the library, byte mutations, truncations and random bytes.
+pipelines.mediation.ts32298_ber.parse_file): on every input here the fast row parser must
+yield the same items (record numbers, values, reject reasons, details, raw text) and the
+columnar parser must return the same ParsedBatch as ``parsed_batch`` of those items, or
+decline where that batch does not exist. Inputs: files of generated MobileCdr values of
+every record type and option, hand-made BER variants the kernel must leave to the library,
+the library tests' file- and record-level rejects, byte mutations, truncations, random
+bytes, and the public sample files when ../shared/samples holds any.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import string
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mobile_cdrs import T0, mobile_cdr
+from pycrate_asn1dir import CDR
 
-from kernels.ber_api import decode_cdrs, frame_cdrs
+from kernels.ber_api import (
+    DecodedCdrs,
+    TextSlot,
+    decode_cdr_arrays,
+    decode_cdrs,
+    frame_cdrs,
+    gather_texts,
+)
 from pipelines.formats import ts32298
 from pipelines.formats.cdr_events import MobileCdr
 from pipelines.formats.ts32297 import TruncatedCdrError, decode_file_header, iter_cdrs
 from pipelines.mediation import ts32298_ber, ts32298_ber_fast
-from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
+from pipelines.mediation.records import (
+    PARSED_SCHEMA,
+    FileContext,
+    ParsedRecord,
+    RejectedRecord,
+    parsed_batch,
+)
 from pipelines.schema import RejectReason
 
 CONTEXT = FileContext("MSC1_2025030111_000007.ber", "MSC1", "America/Chicago", 7)
@@ -124,9 +145,11 @@ def _run(parse: Any, data: bytes) -> tuple[list[Any], type[BaseException] | None
 
 
 def assert_same(data: bytes) -> None:
-    """Both parsers yield equal items, in order (dataclass equality: every field), and
-    raise the same exception type after them if the library parser raises."""
+    """Both row parsers yield equal items, in order (dataclass equality: every field), and
+    raise the same exception type after them if the library parser raises; the columnar
+    parser gives the batch of the library's items (see assert_same_batch)."""
     library, library_error = _run(ts32298_ber.parse_file, data)
+    assert_same_batch(data, None if library_error else library)
     fast, fast_error = _run(ts32298_ber_fast.parse_file, data)
     assert fast == library
     assert fast_error is library_error
@@ -139,6 +162,24 @@ def assert_same(data: bytes) -> None:
                 if isinstance(value, datetime):
                     assert mine.values[key].tzinfo is value.tzinfo, key
             assert list(mine.values) == list(theirs.values)
+
+
+def assert_same_batch(data: bytes, library: list[Any] | None) -> None:
+    """parse_file_columnar equals parsed_batch of the library parser's items, or declines
+    (None) exactly where that batch does not exist: the library parser raised (``library``
+    None) or a value it read does not fit its column."""
+    expected = None
+    if library is not None:
+        with contextlib.suppress(OverflowError, pa.ArrowInvalid):
+            expected = parsed_batch(library)
+    batch = ts32298_ber_fast.parse_file_columnar(data, CONTEXT)
+    if expected is None:
+        assert batch is None
+        return
+    assert batch is not None
+    assert batch.records.schema == PARSED_SCHEMA
+    assert batch.records.equals(expected.records)
+    assert batch.rejects == expected.rejects
 
 
 def fallbacks(data: bytes) -> int:
@@ -295,6 +336,7 @@ VARIANTS = {
     "callDuration 9 octets": edit("voice_mo", _set(b"\x99", b"\x00" * 8 + b"\x01")),
     "callDuration negative": edit("voice_mo", _set(b"\x99", b"\xff\x00")),
     "callDuration huge, released": edit("voice_mo", _set(b"\x99", b"\x7f" + b"\xff" * 7)),
+    "callDuration beyond int64": edit("voice_mo", _set(b"\x99", b"\x7f" + b"\xff" * 8)),
     "callDuration huge, no release": edit(
         "voice_mo", lambda f: (_set(b"\x99", b"\x7f" + b"\xff" * 7)(f), _drop(b"\x98")(f))
     ),
@@ -304,6 +346,10 @@ VARIANTS = {
     "rATType 256": edit("data", _set(b"\x9e", b"\x01\x00")),
     "unnamed cause": edit("voice_mt", _set(b"\x9b", b"\x7f")),
     "unnamed closing cause": edit("data", _set(b"\x8f", b"\x63")),
+    "closing cause volumeLimit": edit("data", _set(b"\x8f", b"\x10")),
+    "recordSequenceNumber 2**31 - 1": edit("data", _set(b"\x91", b"\x7f\xff\xff\xff")),
+    "recordSequenceNumber 2**31": edit("data", _set(b"\x91", b"\x00\x80\x00\x00\x00")),
+    "recordSequenceNumber negative": edit("data", _set(b"\x91", b"\xff")),
     "recordType odd": edit("sms_mt", _set(b"\x80", b"\x63")),
     "IMSI 9 octets": edit("voice_mo", _set(b"\x81", b"\x11" * 9)),
     "IMSI letters": edit("voice_mo", _set(b"\x81", b"\x1a\x11\x11")),
@@ -416,6 +462,9 @@ VARIANTS.update(
 #: Variants whose duration takes the end time past year 9999: both parsers reject the
 #: record (invalid_duration) rather than raise.
 PAST_THE_CALENDAR = {"duration huge", "callDuration huge, no release"}
+#: Variants whose values the library reads but that do not fit their column (int64): no
+#: batch exists, so the columnar parser declines the file.
+BEYOND_THE_COLUMNS = {"callDuration beyond int64", "volume sums overflow"}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -428,6 +477,8 @@ def test_ber_variants_parse_the_same(name: str) -> None:
         assert [item.reason for item in items if isinstance(item, RejectedRecord)] == [
             RejectReason.INVALID_DURATION
         ]
+    declined = ts32298_ber_fast.parse_file_columnar(data, CONTEXT) is None
+    assert declined == (name in BEYOND_THE_COLUMNS)
 
 
 def test_variants_the_kernel_reads_match_the_library_values() -> None:
@@ -449,17 +500,99 @@ def test_variants_the_kernel_reads_match_the_library_values() -> None:
         "callDuration negative",
         "MSISDN national",
         "basicService bearer",
+        "closing cause volumeLimit",
+        "recordSequenceNumber 2**31 - 1",
     ):
         assert expected in read
     # Forms the kernel leaves to the library even though pycrate reads them.
     for unread in ("fields swapped", "field twice", "non-minimal lengths", "indefinite length"):
         assert unread not in read
+    # The library rejects these: the kernel must not read them.
+    for rejected in ("recordSequenceNumber 2**31", "recordSequenceNumber negative"):
+        assert rejected not in read
+
+
+def test_gateways_of_one_file_keep_their_own_text() -> None:
+    # The columnar path formats each distinct p-GWAddress once: an IPv4 address and the
+    # IPv4-mapped IPv6 one share their last 4 octets but not their text.
+    nodes = ["10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "10.0.0.2", "10.0.0.1"]
+    assert_same(file_of([encode(base_cdr("data"), node=node) for node in nodes]))
 
 
 def test_non_ber_format_and_ipv6_gateway() -> None:
     data = bytearray(file_of([base_cdr("sms_mo"), base_cdr("data")], node="2001:db8::1"))
     data[54 + 3] = (2 << 5) | (data[54 + 3] & 0x1F)  # the first CDR claims unaligned PER
     assert_same(bytes(data))
+
+
+def _lcs_record() -> bytes:
+    choice = CDR.CSChargingDataTypes.CSRecord
+    choice.set_val(
+        (
+            "niLCSRecord",
+            {
+                "recordType": 25,
+                "recordingEntity": ts32298.encode_address_string(MSC),
+                "eventTimeStamp": ts32298.encode_timestamp(T0, -360),
+                "causeForTerm": 0,
+            },
+        )
+    )
+    return bytes(choice.to_ber())
+
+
+def _claiming(data: bytes, cdr_count: int) -> bytes:
+    changed = bytearray(data)
+    changed[18:22] = cdr_count.to_bytes(4, "big")  # the header's CDR count
+    return bytes(changed)
+
+
+#: The file- and record-level rejects of tests/mediation/test_ts32298_ber.py.
+LIBRARY_CASES = {
+    "empty file": b"",
+    "garbage header": b"this is not a CDR file at all, only text in a .ber file name" * 2,
+    "header, no CDR": file_of([]),
+    "corrupt record": file_of([base_cdr("voice_mo"), b"\xa0\x05\x80\x01", base_cdr("sms_mo")]),
+    "truncated file": VALID[:-10],
+    "unsupported alternative, missing field": file_of(
+        [_lcs_record(), VARIANTS["no servedMSISDN"], base_cdr("data")]
+    ),
+    "header count disagrees": _claiming(file_of([base_cdr("voice_mo"), base_cdr("sms_mt")]), 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_CASES))
+def test_library_reject_cases_parse_the_same(name: str) -> None:
+    assert_same(LIBRARY_CASES[name])
+
+
+def test_columnar_chunks_merge_the_library_rows_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fallback rows and rejects in several chunks, a chunk of fallbacks only, a truncation.
+    records = [
+        VARIANTS[name] if isinstance(name, str) else base_cdr(KINDS[name])
+        for name in [0, "fields swapped", 4, "no servedMSISDN", "field twice", 1, 2, 3, 4]
+    ]
+    data = file_of(records * 3)[:-7]
+    monkeypatch.setattr(ts32298_ber_fast, "COLUMNAR_CHUNK", 4)
+    assert_same(data)
+    batch = ts32298_ber_fast.parse_file_columnar(data, CONTEXT)
+    assert batch is not None and batch.records["record_number"].num_chunks > 1
+    # Chunks bounded by payload octets, each CDR alone exceeding the bound.
+    monkeypatch.setattr(ts32298_ber_fast, "COLUMNAR_CHUNK_OCTETS", 50)
+    assert_same(data)
+
+
+def _sample_files() -> list[Path]:
+    folder = Path(__file__).resolve().parents[3] / "shared" / "samples" / "ts32298"
+    return sorted(path for path in folder.glob("*") if path.is_file())
+
+
+def test_public_sample_files_parse_the_same() -> None:
+    samples = _sample_files()
+    if not samples:
+        pytest.skip("../shared/samples holds no TS 32.297 CDR file")
+    for path in samples:
+        assert_same(path.read_bytes())
 
 
 # --- whole files: truncation, mutation, random bytes ------------------------------------
@@ -505,6 +638,35 @@ def test_random_bytes_parse_the_same(data: bytes) -> None:
 
 
 @settings(SETTINGS, max_examples=200)
+@given(st.data())
+def test_gather_texts_matches_slicing(data: st.DataObject) -> None:
+    slots = len(TextSlot)
+    texts = st.lists(st.none() | st.binary(max_size=6), min_size=slots, max_size=slots)
+    records = data.draw(st.lists(texts, max_size=12))
+    n = len(records)
+    rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=20)) if n else [])
+    # Texts in a shuffled buffer, as the kernel leaves them: per record, not per slot.
+    buffer = bytearray(data.draw(st.binary(max_size=4)))
+    start, length = np.zeros((n, slots), np.int64), np.full((n, slots), -1, np.int64)
+    for i, record in enumerate(records):
+        for k, text in enumerate(record):
+            if text is not None:
+                start[i, k], length[i, k] = len(buffer), len(text)
+                buffer += text + data.draw(st.binary(max_size=2))
+    decoded = DecodedCdrs(
+        *(np.zeros(0, np.uint8), np.zeros(n, np.int8), np.zeros(n, np.int8)),
+        *(np.zeros(n, np.uint64), np.zeros((n, 6), np.int64), np.zeros(n, np.uint64)),
+        *(np.zeros((n, 3), np.int64), np.frombuffer(bytes(buffer), np.uint8), start, length),
+        *(np.zeros(n, np.int64), np.full(n, -1, np.int64)),
+    )
+    gathered = gather_texts(decoded, rows.astype(np.int64))
+    for k, (offsets, column) in enumerate(gathered):
+        assert offsets.dtype == np.int32 and offsets[0] == 0
+        values = [bytes(column[a:b]) for a, b in itertools.pairwise(offsets.tolist())]
+        assert values == [records[row][k] or b"" for row in rows.tolist()]
+
+
+@settings(SETTINGS, max_examples=200)
 @given(st.binary(max_size=300), st.integers(0, 300))
 def test_framing_matches_iter_cdrs(body: bytes, start: int) -> None:
     data = bytes(body)
@@ -536,3 +698,11 @@ def test_decode_cdrs_validates_its_inputs() -> None:
         decode_cdrs(b"\x00", starts, np.array([2], np.int64), np.array([1], np.int8))
     with pytest.raises(ValueError):
         frame_cdrs(b"\x00", 2)
+    frames = frame_cdrs(VALID, decode_file_header(VALID).header_length)
+    decoded = decode_cdr_arrays(
+        VALID, frames.payload_start, frames.payload_length, frames.data_format
+    )
+    with pytest.raises(TypeError):
+        gather_texts(decoded, np.array([0], np.int32))
+    with pytest.raises(ValueError):
+        gather_texts(decoded, np.array([frames.payload_start.size], np.int64))

@@ -12,8 +12,9 @@ import pytest
 from pipelines.config import Layout, layout
 from pipelines.lake import PART_FILE, partition_dir, read_partition, read_table
 from pipelines.mediation import asterisk_cdr_csv
-from pipelines.mediation.records import FileContext, RejectedRecord
+from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
 from pipelines.mediation.stage import (
+    COLUMNAR_MODULES,
     PARSER_MODULES,
     MediationError,
     check_conservation,
@@ -238,6 +239,7 @@ def install_parser(monkeypatch: pytest.MonkeyPatch, parse_file: object) -> None:
     module.parse_file = parse_file  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_feed_parser", module)
     monkeypatch.setitem(PARSER_MODULES, FEED, "fake_feed_parser")
+    monkeypatch.delitem(COLUMNAR_MODULES, FEED, raising=False)
 
 
 def test_a_parser_crash_ends_its_file_not_the_partition(
@@ -494,3 +496,22 @@ def test_a_late_file_changes_only_the_event_dates_it_touches(tmp_path: Path) -> 
     assert gone.changed_event_dates == ["2024-11-03"]
     assert same_day in partition_bytes(lake)
     assert set(partition_bytes(lake)) - {*before} == set()
+
+
+def test_a_counter_beyond_64_bits_is_a_reject_not_a_failed_partition(
+    lake: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def huge_duration(data: bytes, context: FileContext) -> Iterator:
+        for item in asterisk_cdr_csv.parse_file(data, context):
+            if isinstance(item, ParsedRecord) and item.record_number == 1:
+                item = ParsedRecord(1, {**item.values, "duration_seconds": 2**64})
+            yield item
+
+    install_parser(monkeypatch, huge_duration)
+    result = mediate_partition(lake, FEED, DAY)
+    (reject,) = [
+        r for r in rows(lake, "rejects") if r["file_name"] == GOOD and r["record_number"] == 1
+    ]
+    assert reject["reason_code"] == "invalid_duration"
+    assert "does not fit a 64-bit integer" in reject["reason_detail"]
+    assert result.rejects_by_reason["invalid_duration"] >= 1

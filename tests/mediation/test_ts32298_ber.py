@@ -13,8 +13,14 @@ from pycrate_asn1dir import CDR
 from pipelines.formats import ts32298
 from pipelines.formats.cdr_events import MobileCdr
 from pipelines.formats.ts32297 import CdrHeader, TsNumber, encode_cdr_header
-from pipelines.mediation.records import PARSER_COLUMNS, FileContext, ParsedRecord, RejectedRecord
-from pipelines.mediation.ts32298_ber import parse_file, read_header
+from pipelines.mediation.records import (
+    PARSER_COLUMNS,
+    PARTIAL_COLUMNS,
+    FileContext,
+    ParsedRecord,
+    RejectedRecord,
+)
+from pipelines.mediation.ts32298_ber import PARTIAL_SEQUENCE_MAX, parse_file, read_header
 from pipelines.schema import RejectReason
 
 CONTEXT = FileContext("MSC1_2025030111_000007.ber", "MSC1", "America/Chicago", 7)
@@ -42,9 +48,11 @@ def parse(data: bytes) -> list[ParsedRecord | RejectedRecord]:
     return list(parse_file(data, CONTEXT))
 
 
-def row(**values: object) -> dict[str, object]:
-    """A canonical row: the given values over the defaults every record shares."""
-    base: dict[str, object] = dict.fromkeys(PARSER_COLUMNS)
+def row(partial_columns: bool = False, **values: object) -> dict[str, object]:
+    """A canonical row: the given values over the defaults every record shares (and
+    PARTIAL_COLUMNS, None unless given, where ``partial_columns``: PGW records)."""
+    columns = (*PARSER_COLUMNS, *PARTIAL_COLUMNS) if partial_columns else PARSER_COLUMNS
+    base: dict[str, object] = dict.fromkeys(columns)
     base.update(
         served_msisdn="13125550123",
         served_imsi="310260123456789",
@@ -123,6 +131,7 @@ def test_every_record_type_round_trips_with_hand_computed_values() -> None:
         assert values[3]["other_party_number"] == "447700900123"
         assert values[3]["record_key"] == f"{MSC}-1004-0"
         assert values[4] == row(
+            partial_columns=True,
             record_key="10.1.2.3-777-2",
             record_type="data",
             service="data",
@@ -134,11 +143,68 @@ def test_every_record_type_round_trips_with_hand_computed_values() -> None:
             downlink_bytes=20000,
             data_volume_bytes=21000,
             release_cause="timeLimit",
+            session_key="10.1.2.3-777",
+            partial_sequence=2,
+            is_last_partial=False,
         )
         assert values[5]["other_party_number"] == "911"
         assert values[5]["record_key"] == f"{MSC}-1005-1"
         for value in values:
-            assert set(value) == set(PARSER_COLUMNS)
+            # Only PGW records carry the partial columns (None on a whole session).
+            extra = set(PARTIAL_COLUMNS) if value["record_type"] == "data" else set()
+            assert set(value) == set(PARSER_COLUMNS) | extra
+
+
+def _partial_values(record: MobileCdr) -> dict[str, object]:
+    (parsed,) = parse(file_of([record]))
+    assert isinstance(parsed, ParsedRecord)
+    return {name: parsed.values[name] for name in ("record_key", *PARTIAL_COLUMNS)}
+
+
+def test_pgw_partial_records_carry_their_session_and_place_in_it() -> None:
+    assert _partial_values(cdr("data", charging_id=42, record_sequence_number=1)) == {
+        "record_key": "10.1.2.3-42-1",
+        "session_key": "10.1.2.3-42",
+        "partial_sequence": 1,
+        "is_last_partial": True,  # normalRelease
+    }
+    for cause, last in [
+        ("timeLimit", False),
+        ("volumeLimit", False),
+        ("servingNodeChange", False),
+        ("rATChange", False),
+        ("sGWChange", False),
+        ("aPNAMBRChange", False),
+        ("partialRecord", False),
+        ("abnormalRelease", True),
+        ("cAMELInitCallRelease", True),
+        ("managementIntervention", True),
+    ]:
+        record = cdr("data", charging_id=42, record_sequence_number=3, release_cause=cause)
+        values = _partial_values(record)
+        assert values["session_key"] == "10.1.2.3-42"
+        assert values["partial_sequence"] == 3
+        assert values["is_last_partial"] is last, cause
+
+
+def test_whole_pgw_sessions_and_other_records_have_no_partial_values() -> None:
+    whole = _partial_values(cdr("data", charging_id=42, release_cause="timeLimit"))
+    assert whole == dict.fromkeys(PARTIAL_COLUMNS, None) | {"record_key": "10.1.2.3-42-0"}
+    # A partial call keeps its sequence in record_key only: voice partials are not mapped.
+    (call,) = parse(file_of([cdr("voice_mo", record_sequence_number=2)]))
+    assert isinstance(call, ParsedRecord)
+    assert not set(call.values) & set(PARTIAL_COLUMNS)
+
+
+def test_record_sequence_number_outside_the_partial_sequence_type_is_rejected() -> None:
+    for sequence in (-1, PARTIAL_SEQUENCE_MAX + 1, 2**40):
+        (item,) = parse(file_of([cdr("data", record_sequence_number=sequence)]))
+        assert isinstance(item, RejectedRecord)
+        assert item.reason == RejectReason.INVALID_NUMBER
+        assert "recordSequenceNumber" in item.detail
+    (item,) = parse(file_of([cdr("data", record_sequence_number=PARTIAL_SEQUENCE_MAX)]))
+    assert isinstance(item, ParsedRecord)
+    assert item.values["partial_sequence"] == PARTIAL_SEQUENCE_MAX
 
 
 def _cdr_bytes(payload: bytes) -> bytes:
