@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.lake import replace_partitions, write_partition
 from pipelines.mediation import quarantine
-from pipelines.mediation.numbering import classify_number
+from pipelines.mediation.number_classes import classify_numbers
 from pipelines.mediation.records import (
     PARSED_SCHEMA,
     PARSER_COLUMNS,
@@ -57,6 +57,7 @@ PARSER_MODULES: dict[str, str] = {
     # The Numba fast path yields exactly the library parser's items (proven in
     # tests/kernels/test_ber_fast_path.py) at about 100x its speed.
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
+    Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
     Feed.TAP3: "pipelines.mediation.tap3",
@@ -79,6 +80,7 @@ _LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]
 #: row parser's speed, and declines the others (records.py states the contract).
 COLUMNAR_MODULES: dict[str, str] = {
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
+    Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore_columnar",
 }
 
@@ -291,20 +293,23 @@ def _usage(candidates: list[pl.DataFrame], registry: list[dict[str, Any]]) -> pl
         registry[order]["records_accepted"] -= count
         registry[order]["records_duplicate"] += count
     rows = rows.filter(first)
-    numbers = rows["other_party_number"].unique().to_list()
-    classes = {number: classify_number(number) for number in numbers}
+    # Each distinct number once (numbers repeat a lot), column-wise: equal to
+    # numbering.classify_number number by number (tests/mediation/test_number_classes.py).
+    classes = classify_numbers(rows["other_party_number"].unique().drop_nulls()).rename(
+        {
+            "number": "other_party_number",
+            "region": "other_party_region",
+            "number_type": "other_party_number_type",
+        }
+    )
     local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE)
-    rows = rows.with_columns(
+    rows = rows.join(
+        classes, on="other_party_number", how="left", maintain_order="left"
+    ).with_columns(
         (pl.col("file_id").str.slice(0, 16) + "-" + pl.col("record_number").cast(pl.String)).alias(
             "usage_id"
         ),
         local.dt.date().alias("event_date"),
-        pl.col("other_party_number")
-        .replace_strict({n: c[0] for n, c in classes.items()}, return_dtype=pl.String)
-        .alias("other_party_region"),
-        pl.col("other_party_number")
-        .replace_strict({n: c[1] for n, c in classes.items()}, return_dtype=pl.String)
-        .alias("other_party_number_type"),
     )
     # Files were taken in (file_name, switch_id) order: rows are in the lake's usage order.
     table = rows.select(USAGE_SCHEMA.names).to_arrow().cast(USAGE_SCHEMA)
