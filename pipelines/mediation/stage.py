@@ -79,6 +79,7 @@ _LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]
 #: have one: it reads the files it is sure of into Arrow columns, at ten times and more the
 #: row parser's speed, and declines the others (records.py states the contract).
 COLUMNAR_MODULES: dict[str, str] = {
+    Feed.ASTERISK_CDR_CSV: "pipelines.mediation.asterisk_cdr_csv_columnar",
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore_columnar",
