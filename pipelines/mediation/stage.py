@@ -57,6 +57,7 @@ PARSER_MODULES: dict[str, str] = {
     # The Numba fast path yields exactly the library parser's items (proven in
     # tests/kernels/test_ber_fast_path.py) at about 100x its speed.
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
+    Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv_columnar",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
@@ -81,6 +82,7 @@ _LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]
 COLUMNAR_MODULES: dict[str, str] = {
     Feed.ASTERISK_CDR_CSV: "pipelines.mediation.asterisk_cdr_csv_columnar",
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
+    Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv_columnar",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.OPENSIPS_FLATSTORE: "pipelines.mediation.opensips_flatstore_columnar",
 }
