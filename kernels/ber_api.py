@@ -25,6 +25,7 @@ from pycrate_asn1dir import CDR
 
 from kernels.ber_nb import count_cdrs_nb, decode_cdrs_nb, frame_cdrs_nb, gather_texts_nb
 from pipelines.formats.ts32298 import (
+    CALL_PARTIAL_CAUSES,
     CAUSE_FOR_REC_CLOSING_NAMES,
     CAUSE_FOR_TERM_NAMES,
     PARTIAL_CLOSING_CAUSES,
@@ -157,7 +158,7 @@ _MO_CALL: dict[int, _Field] = {
     25: _DURATION_FIELD,
     30: _integer(IntSlot.CAUSE),
     32: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
-    33: _integer(IntSlot.SEQUENCE),
+    33: _integer(IntSlot.SEQUENCE, 0, PARTIAL_SEQUENCE_MAX),  # the library rejects the rest
     39: _ADDRESS_STRING,
 }
 _MT_CALL: dict[int, _Field] = {
@@ -177,7 +178,7 @@ _MT_CALL: dict[int, _Field] = {
     22: _DURATION_FIELD,
     27: _integer(IntSlot.CAUSE),
     29: _sized(Kind.CALL_REFERENCE, -1, 1, 8),
-    30: _integer(IntSlot.SEQUENCE),
+    30: _integer(IntSlot.SEQUENCE, 0, PARTIAL_SEQUENCE_MAX),  # the library rejects the rest
     34: _ADDRESS_STRING,
 }
 _MO_SMS: dict[int, _Field] = {
@@ -333,8 +334,10 @@ def frame_cdrs(data: bytes | np.ndarray, start: int) -> CdrFrames:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: SET tag of seizureTime in MO and MT call records; answerTime and releaseTime follow it.
 _SEIZURE_TAG = (22, 19)  # MO, MT
-#: SET tag of recordSequenceNumber in pGWRecord: present on a partial record.
-_RECORD_SEQUENCE_TAG = 17
+#: SET tag of sequenceNumber (MO, MT call) or recordSequenceNumber (pGWRecord) by
+#: alternative, present on a partial record; SMS records have none (_HAS_SEQUENCE False).
+_SEQUENCE_TAG = np.array((33, 30, 0, 0, 17), np.uint64)
+_HAS_SEQUENCE = np.array((True, True, False, False, True))
 
 
 @dataclass(frozen=True)
@@ -374,9 +377,12 @@ class DecodedCdrs:
         return self._has_tag(seizure), self._has_tag(seizure + 1), self._has_tag(seizure + 2)
 
     def is_partial(self) -> np.ndarray:
-        """bool (n,): whether a pGWRecord holds a recordSequenceNumber (is one partial record
-        of a longer session); meaningless for other alternatives."""
-        return self._has_tag(_RECORD_SEQUENCE_TAG)
+        """bool (n,): whether a call record holds a sequenceNumber or a pGWRecord a
+        recordSequenceNumber (is one partial record of a longer call or session); False
+        for SMS records, meaningless where the alternative is unknown (-1)."""
+        alternative = np.maximum(self.alternative, 0)
+        known = (self.alternative >= 0) & _HAS_SEQUENCE[alternative]
+        return known & self._has_tag(_SEQUENCE_TAG[alternative])
 
 
 def decode_cdr_arrays(
@@ -503,34 +509,39 @@ def _values(decoded: DecodedCdrs) -> list[dict[str, Any] | None]:
             out.append(None)
         elif alt <= 1:
             answered = moment(answer[i]) if has_answer[i] else None
+            # A call partial after the first is answered without answerTime (library rule).
+            is_answered = answered is not None or (partial[i] and sequence[i] > 1)
             seconds = duration[i]
             # No releaseTime: the library ends the call callDuration after the answer.
             ended = moment(release[i]) if has_release[i] else moment(answer[i] + seconds)
             reason = cause[i]
-            out.append(
-                {
-                    "record_key": f"{entity[i]}-{references[i]}-{sequence[i]}",
-                    "record_type": "voice_mo" if alt == 0 else "voice_mt",
-                    "service": "voice",
-                    "direction": "outbound" if alt == 0 else "inbound",
-                    "served_msisdn": msisdn[i],
-                    "served_imsi": imsi[i],
-                    "served_imei": imei[i],
-                    "other_party_number": other[i],
-                    "started_at": moment(start[i]) if has_seizure[i] else answered,
-                    "answered_at": answered,
-                    "ended_at": ended,
-                    "duration_seconds": seconds if answered is not None else 0,
-                    "uplink_bytes": 0,
-                    "downlink_bytes": 0,
-                    "data_volume_bytes": 0,
-                    "is_answered": answered is not None,
-                    "release_cause": CAUSE_FOR_TERM_NAMES.get(reason, str(reason)),
-                    "outgoing_trunk_group": trunk_out[i],
-                    "incoming_trunk_group": trunk_in[i],
-                    "cell_id": cell[i],
-                }
-            )
+            call: dict[str, Any] = {
+                "record_key": f"{entity[i]}-{references[i]}-{sequence[i]}",
+                "record_type": "voice_mo" if alt == 0 else "voice_mt",
+                "service": "voice",
+                "direction": "outbound" if alt == 0 else "inbound",
+                "served_msisdn": msisdn[i],
+                "served_imsi": imsi[i],
+                "served_imei": imei[i],
+                "other_party_number": other[i],
+                "started_at": moment(start[i]) if has_seizure[i] else answered,
+                "answered_at": answered,
+                "ended_at": ended,
+                "duration_seconds": seconds if is_answered else 0,
+                "uplink_bytes": 0,
+                "downlink_bytes": 0,
+                "data_volume_bytes": 0,
+                "is_answered": is_answered,
+                "release_cause": CAUSE_FOR_TERM_NAMES.get(reason, str(reason)),
+                "outgoing_trunk_group": trunk_out[i],
+                "incoming_trunk_group": trunk_in[i],
+                "cell_id": cell[i],
+            }
+            if partial[i]:  # a whole call leaves the partial columns out, as the library does
+                call["session_key"] = f"{entity[i]}-{references[i]}"
+                call["partial_sequence"] = sequence[i]
+                call["is_last_partial"] = reason not in CALL_PARTIAL_CAUSES
+            out.append(call)
         elif alt <= 3:
             event = moment(start[i])
             out.append(

@@ -28,6 +28,7 @@ from kernels.ber_api import (
     gather_texts,
 )
 from pipelines.formats.ts32298 import (
+    CALL_PARTIAL_CAUSES,
     CAUSE_FOR_REC_CLOSING_NAMES,
     CAUSE_FOR_TERM_NAMES,
     PARTIAL_CLOSING_CAUSES,
@@ -42,6 +43,7 @@ _RECORD_TYPE, _SERVICE, _DIRECTION = (
 _PGW = ALTERNATIVES.index("pGWRecord")
 _NULL_TEXT = pa.scalar(None, pa.string())
 _PARTIAL_CLOSING = np.array(sorted(PARTIAL_CLOSING_CAUSES), np.int64)
+_CALL_PARTIAL = np.array(sorted(CALL_PARTIAL_CAUSES), np.int64)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ def decode_cdr_columns(
     sms = ~(voice | pgw)
     ints, times = decoded.ints[rows], decoded.times[rows]
     has_seizure, has_answer, has_release = (flags[rows] for flags in decoded.call_times())
-    partial = pgw & decoded.is_partial()[rows]
-    answered = voice & has_answer
+    partial = decoded.is_partial()[rows]
+    sequence = ints[:, IntSlot.SEQUENCE]
+    # A call partial after the first is answered without answerTime (library rule).
+    answered = voice & (has_answer | (partial & (sequence > 1)))
 
     start, answer, release = (times[:, slot] for slot in TimeSlot)
     duration = ints[:, IntSlot.DURATION]
@@ -84,12 +88,12 @@ def decode_cdr_columns(
     ended = np.where(voice, call_end, np.where(pgw, start + duration, start))
     uplink, downlink = ints[:, IntSlot.UPLINK], ints[:, IntSlot.DOWNLINK]
     cause = ints[:, IntSlot.CAUSE]
-    sequence = ints[:, IntSlot.SEQUENCE]
+    closing = np.where(voice, np.isin(cause, _CALL_PARTIAL), np.isin(cause, _PARTIAL_CLOSING))
 
     text = _texts(decoded, rows)
 
     # record_key: <recording entity or P-GW>-<reference or chargingID>-<sequence or 0>; the
-    # first two parts are a PGW partial's session_key.
+    # first two parts are a partial's session_key.
     key_prefix = pc.if_else(pgw, _gateways(decoded, rows, pgw), text[TextSlot.ENTITY])
     reference = np.where(pgw, ints[:, IntSlot.CHARGING_ID].astype(np.uint64), decoded.refs[rows])
     reference_text = pc.cast(pa.array(reference), pa.string())
@@ -106,20 +110,20 @@ def decode_cdr_columns(
         "served_imei": text[TextSlot.IMEI],
         "other_party_number": text[TextSlot.OTHER],
         "started_at": _timestamps(started),
-        "answered_at": _timestamps(answer, answered),
+        "answered_at": _timestamps(answer, voice & has_answer),
         "ended_at": _timestamps(ended),
         "duration_seconds": pa.array(np.where(pgw | answered, duration, 0)),
         "uplink_bytes": pa.array(uplink),
         "downlink_bytes": pa.array(downlink),
         "data_volume_bytes": pa.array(uplink + downlink),
-        "is_answered": pa.array(~voice | has_answer),
+        "is_answered": pa.array(~voice | answered),
         "release_cause": _release_causes(cause, voice, pgw, sms),
         "outgoing_trunk_group": text[TextSlot.TRUNK_OUT],
         "incoming_trunk_group": text[TextSlot.TRUNK_IN],
         "cell_id": text[TextSlot.CELL],
         "session_key": pc.if_else(partial, session_key, _NULL_TEXT),
         "partial_sequence": pa.array(sequence.astype(np.int32), mask=~partial),
-        "is_last_partial": pa.array(~np.isin(cause, _PARTIAL_CLOSING), mask=~partial),
+        "is_last_partial": pa.array(~closing, mask=~partial),
     }
     return CdrColumns(ok, columns)
 

@@ -101,6 +101,13 @@ PARTIAL_CLOSING_CAUSES = frozenset(
     )
 )
 
+#: CauseForTerm codes that close a partial MSC call record while the call goes on
+#: (TS 32.298 §5.1.2.2.5): partialRecord and partialRecordCallReestablishment. Every other
+#: code, named or not, is the call's own release and ends it.
+CALL_PARTIAL_CAUSES = frozenset(
+    _CAUSE_FOR_TERM[name] for name in ("partialRecord", "partialRecordCallReestablishment")
+)
+
 # TS 24.008 / 29.002 type of number and numbering plan.
 TON_UNKNOWN = 0
 TON_INTERNATIONAL = 1
@@ -364,6 +371,9 @@ def _call_record(
     if cdr.answered_at is not None:
         record["answerTime"] = encode_timestamp(cdr.answered_at, utc_offset_minutes)
         record["callDuration"] = _seconds(cdr.answered_at, cdr.ended_at)
+    elif (cdr.record_sequence_number or 0) > 1:
+        # A later partial of a call in progress: no answerTime, all of its time chargeable.
+        record["callDuration"] = _seconds(cdr.started_at, cdr.ended_at)
     if cdr.incoming_trunk_group is not None:
         record["mscIncomingTKGP"] = ("tkgpName", cdr.incoming_trunk_group)
     if cdr.outgoing_trunk_group is not None:

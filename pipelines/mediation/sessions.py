@@ -2,13 +2,14 @@
 
 A PGW cuts a long data session into partial records (TS 32.298 recordSequenceNumber 1, 2,
 ..., causeForRecClosing timeLimit, volumeLimit, ...; the last one closes with a
-session-ending cause). Billing each partial on its own rounds each one up separately, and
-billing a session whose last partial has not arrived yet bills it short. So partials are
-joined by session key: a session with partials 1..n whose last ended the session is
-complete; one with a gap or without its last partial is held until the feed's data has moved
-``timeout`` past its latest partial, then sent on as incomplete (billed on what arrived,
-flagged). Nothing is billed twice: the session row replaces its partials in rating, and its
-usage_id does not change when a late partial completes it.
+session-ending cause); an MSC likewise cuts a long call (sequenceNumber, causeForTerm
+partialRecord until the last). Billing each partial on its own rounds each one up
+separately, and billing a session whose last partial has not arrived yet bills it short. So
+partials are joined by session key: a session with partials 1..n whose last ended the
+session is complete; one with a gap or without its last partial is held until the feed's
+data has moved ``timeout`` past its latest partial, then sent on as incomplete (billed on
+what arrived, flagged). Nothing is billed twice: the session row replaces its partials in
+rating, and its usage_id does not change when a late partial completes it.
 """
 
 from __future__ import annotations

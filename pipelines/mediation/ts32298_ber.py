@@ -10,12 +10,14 @@ position), plus a record-0 reject when the whole file is refused:
 - a CDR that is not BER, or that BER decoding refuses: UNDECODABLE_RECORD;
 - a CallEventRecord alternative other than MO/MT call, MO/MT SMS and PGW: UNSUPPORTED_RECORD_TYPE;
 - a record lacking a field the canonical row needs: MISSING_FIELD; an unreadable number or
-  TimeStamp: INVALID_NUMBER / INVALID_TIMESTAMP; a PGW recordSequenceNumber outside
-  0..PARTIAL_SEQUENCE_MAX: INVALID_NUMBER.
+  TimeStamp: INVALID_NUMBER / INVALID_TIMESTAMP; a PGW recordSequenceNumber or a call's
+  sequenceNumber outside 0..PARTIAL_SEQUENCE_MAX: INVALID_NUMBER.
 
-A pGWRecord with a recordSequenceNumber is one partial record of a longer session: its
-values also hold PARTIAL_COLUMNS (session_key, partial_sequence, is_last_partial; None on a
-pGWRecord without one). Other record types leave them out.
+A pGWRecord with a recordSequenceNumber, or an MO/MT call record with a sequenceNumber, is
+one partial record of a longer session or call: its values also hold PARTIAL_COLUMNS
+(session_key, partial_sequence, is_last_partial; None on a record without one). SMS records
+leave them out. A call partial after the first (sequenceNumber > 1) is answered even
+without answerTime (the MSC writes it on the first partial only), so it keeps callDuration.
 
 The file header's CDR count is not used to drop or invent records. A caller that wants to
 compare it with what was found calls ``read_header(data)`` and compares
@@ -50,7 +52,8 @@ RECORD_TYPES = {
     "pGWRecord": ("data", "data", "none"),
 }
 
-#: Largest recordSequenceNumber a partial PGW record may carry (partial_sequence is int32).
+#: Largest (record)sequenceNumber a partial PGW or call record may carry (partial_sequence
+#: is int32).
 PARTIAL_SEQUENCE_MAX = 2**31 - 1
 
 
@@ -241,10 +244,22 @@ def _recording_entity(record: dict[str, Any]) -> str:
     return entity
 
 
+def _partial_sequence(record: dict[str, Any], field: str) -> int | None:
+    """The record's partial sequence number, None on a record that is a whole event."""
+    sequence = record.get(field)
+    if sequence is not None and not 0 <= sequence <= PARTIAL_SEQUENCE_MAX:
+        raise _RecordError(
+            RejectReason.INVALID_NUMBER, f"{field} {sequence} is outside 0..{PARTIAL_SEQUENCE_MAX}"
+        )
+    return sequence
+
+
 def _call_values(alternative: str, record: dict[str, Any], values: dict[str, Any]) -> None:
     entity = _recording_entity(record)
     call_reference = _integer(_required(record, "callReference"))
-    sequence = record.get("sequenceNumber", 0)
+    # A sequenceNumber makes the record one partial of a longer call.
+    sequence = _partial_sequence(record, "sequenceNumber")
+    partial = sequence is not None
     seized, answered = _time(record, "seizureTime"), _time(record, "answerTime")
     released = _time(record, "releaseTime")
     duration = int(_required(record, "callDuration"))
@@ -262,20 +277,28 @@ def _call_values(alternative: str, record: dict[str, Any], values: dict[str, Any
         # A withheld or absent CLI leaves the calling number out of an MT record.
         other = _number(record, "callingNumber", ts32298.decode_bcd_directory_number)
     cause = int(_required(record, "causeForTerm"))
+    # Only the first partial of a call carries answerTime; a later one is the call going on.
+    is_answered = answered is not None or (sequence is not None and sequence > 1)
     values.update(
-        record_key=f"{entity}-{call_reference}-{sequence}",
+        record_key=f"{entity}-{call_reference}-{sequence if partial else 0}",
         served_msisdn=_msisdn(record, alternative),
         other_party_number=other,
         started_at=started,
         answered_at=answered,
         ended_at=released,
-        duration_seconds=duration if answered is not None else 0,
-        is_answered=answered is not None,
+        duration_seconds=duration if is_answered else 0,
+        is_answered=is_answered,
         release_cause=ts32298.CAUSE_FOR_TERM_NAMES.get(cause, str(cause)),
         outgoing_trunk_group=_trunk(record, "mscOutgoingTKGP"),
         incoming_trunk_group=_trunk(record, "mscIncomingTKGP"),
         cell_id=_cell(record),
     )
+    if partial:
+        values.update(
+            session_key=f"{entity}-{call_reference}",
+            partial_sequence=sequence,
+            is_last_partial=cause not in ts32298.CALL_PARTIAL_CAUSES,
+        )
 
 
 def _sms_values(alternative: str, record: dict[str, Any], values: dict[str, Any]) -> None:
@@ -316,12 +339,7 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
         raise _RecordError(RejectReason.INVALID_NUMBER, f"p-GWAddress: {error}") from error
     charging_id = int(_required(record, "chargingID"))
     # A recordSequenceNumber makes the record one partial of a longer session.
-    sequence = record.get("recordSequenceNumber")
-    if sequence is not None and not 0 <= sequence <= PARTIAL_SEQUENCE_MAX:
-        raise _RecordError(
-            RejectReason.INVALID_NUMBER,
-            f"recordSequenceNumber {sequence} is outside 0..{PARTIAL_SEQUENCE_MAX}",
-        )
+    sequence = _partial_sequence(record, "recordSequenceNumber")
     _required(record, "recordOpeningTime")
     opened = _time(record, "recordOpeningTime")
     assert opened is not None

@@ -350,6 +350,22 @@ VARIANTS = {
     "recordSequenceNumber 2**31 - 1": edit("data", _set(b"\x91", b"\x7f\xff\xff\xff")),
     "recordSequenceNumber 2**31": edit("data", _set(b"\x91", b"\x00\x80\x00\x00\x00")),
     "recordSequenceNumber negative": edit("data", _set(b"\x91", b"\xff")),
+    # MSC call partials: sequenceNumber is MO [33], MT [30]; causeForTerm MO [30], MT [27].
+    "call sequenceNumber 2**31 - 1": edit("voice_mo", _set(b"\x9f\x21", b"\x7f\xff\xff\xff")),
+    "call sequenceNumber 2**31": edit("voice_mo", _set(b"\x9f\x21", b"\x00\x80\x00\x00\x00")),
+    "call sequenceNumber negative": edit("voice_mt", _set(b"\x9e", b"\xff")),
+    "call without sequenceNumber": edit("voice_mo", _drop(b"\x9f\x21")),
+    "call partialRecord": edit("voice_mt", _set(b"\x9b", b"\x01")),
+    "call partialRecordCallReestablishment": edit("voice_mo", _set(b"\x9e", b"\x02")),
+    "later call partial, no answer": edit(
+        "voice_mo", _set(b"\x9e", b"\x01"), answered_at=None, record_sequence_number=3
+    ),
+    "first call partial, no answer": edit(
+        "voice_mt", _drop(b"\x94"), answered_at=None, record_sequence_number=1
+    ),
+    "later call partial, no answer, no release": edit(
+        "voice_mt", _drop(b"\x95"), answered_at=None, record_sequence_number=2
+    ),
     "recordType odd": edit("sms_mt", _set(b"\x80", b"\x63")),
     "IMSI 9 octets": edit("voice_mo", _set(b"\x81", b"\x11" * 9)),
     "IMSI letters": edit("voice_mo", _set(b"\x81", b"\x1a\x11\x11")),
@@ -502,13 +518,25 @@ def test_variants_the_kernel_reads_match_the_library_values() -> None:
         "basicService bearer",
         "closing cause volumeLimit",
         "recordSequenceNumber 2**31 - 1",
+        "call sequenceNumber 2**31 - 1",
+        "call without sequenceNumber",
+        "call partialRecord",
+        "call partialRecordCallReestablishment",
+        "later call partial, no answer",
+        "first call partial, no answer",
     ):
         assert expected in read
     # Forms the kernel leaves to the library even though pycrate reads them.
     for unread in ("fields swapped", "field twice", "non-minimal lengths", "indefinite length"):
         assert unread not in read
     # The library rejects these: the kernel must not read them.
-    for rejected in ("recordSequenceNumber 2**31", "recordSequenceNumber negative"):
+    for rejected in (
+        "recordSequenceNumber 2**31",
+        "recordSequenceNumber negative",
+        "call sequenceNumber 2**31",
+        "call sequenceNumber negative",
+        "later call partial, no answer, no release",
+    ):
         assert rejected not in read
 
 

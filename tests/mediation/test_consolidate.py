@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pyarrow as pa
 import pytest
+from mobile_cdrs import mobile_cdr
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.formats import ts32298
 from pipelines.mediation.consolidate import billable_usage, consolidate_period
+from pipelines.mediation.records import FileContext, ParsedRecord
 from pipelines.mediation.repeats import find_repeats
 from pipelines.mediation.sessions import correlate
+from pipelines.mediation.ts32298_ber import parse_file
 from pipelines.schema import USAGE_SCHEMA
 
 FEED = "ts32298_ber"
@@ -140,6 +144,68 @@ def test_partials_one_to_n_ending_the_session_join_into_one_complete_session() -
     assert session["release_cause"] == "normalRelease"
     assert session["file_name"] == rows[1]["file_name"]  # traced to its first partial
     assert session["billing_period"] == "2026-10"
+
+
+def test_msc_call_partials_parsed_from_ber_join_into_one_complete_call() -> None:
+    # An answered MO call of 125 + 600 + 300 s in three MSC partial records; only the
+    # first carries answerTime (its callDuration counts from the answer: 120 s).
+    cut1, cut2, end = (T0 + timedelta(seconds=s) for s in (125, 725, 1025))
+    cdrs = [
+        mobile_cdr(
+            "voice_mo",
+            started_at=T0,
+            answered_at=T0 + timedelta(seconds=5),
+            ended_at=cut1,
+            record_sequence_number=1,
+            release_cause="partialRecord",
+        ),
+        mobile_cdr(
+            "voice_mo",
+            started_at=cut1,
+            answered_at=None,
+            ended_at=cut2,
+            record_sequence_number=2,
+            release_cause="partialRecordCallReestablishment",
+        ),
+        mobile_cdr(
+            "voice_mo",
+            started_at=cut2,
+            answered_at=None,
+            ended_at=end,
+            record_sequence_number=3,
+            release_cause="normalRelease",
+        ),
+    ]
+    data = ts32298.encode_cdr_file(
+        cdrs,
+        node_address="10.1.2.3",
+        file_sequence_number=1,
+        opened_at=T0,
+        closed_at=end,
+        utc_offset_minutes=-300,
+        recording_entity="13125550000",
+        service_centre="13125550001",
+    )
+    parsed = list(parse_file(data, FileContext("MSC1.ber", "msc-1", "America/Chicago")))
+    assert all(isinstance(item, ParsedRecord) for item in parsed)
+    day = date(2026, 10, 14)
+    rows = [
+        {
+            **usage_row(f"c{item.record_number}", day, T0, record_number=item.record_number),
+            **item.values,
+        }
+        for item in parsed
+        if isinstance(item, ParsedRecord)
+    ]
+    (session,) = correlate(frame(rows), end, timedelta(hours=24)).to_dicts()
+    assert session["correlation_status"] == "complete"
+    assert session["usage_id"] == "session:msc-1:13125550000-1000"
+    assert (session["partials"], session["missing_partials"]) == (3, 0)
+    assert session["duration_seconds"] == 120 + 600 + 300
+    assert (session["started_at"], session["ended_at"]) == (T0, end)
+    assert session["answered_at"] == T0 + timedelta(seconds=5)  # the first partial's
+    assert session["is_answered"] is True
+    assert session["release_cause"] == "normalRelease"  # the last partial's
 
 
 @pytest.mark.parametrize(

@@ -149,9 +149,12 @@ def test_every_record_type_round_trips_with_hand_computed_values() -> None:
         )
         assert values[5]["other_party_number"] == "911"
         assert values[5]["record_key"] == f"{MSC}-1005-1"
+        assert values[5]["session_key"] == f"{MSC}-1005"
         for value in values:
-            # Only PGW records carry the partial columns (None on a whole session).
-            extra = set(PARTIAL_COLUMNS) if value["record_type"] == "data" else set()
+            # PGW records and partial calls carry the partial columns (PGW: None on a
+            # whole session); whole calls and SMS leave them out.
+            partial = value["record_type"] == "data" or value["record_key"].endswith("-1")
+            extra = set(PARTIAL_COLUMNS) if partial else set()
             assert set(value) == set(PARSER_COLUMNS) | extra
 
 
@@ -187,24 +190,85 @@ def test_pgw_partial_records_carry_their_session_and_place_in_it() -> None:
         assert values["is_last_partial"] is last, cause
 
 
+def msc_partials(call_reference: int = 1007) -> list[MobileCdr]:
+    """One answered MO call of 125 + 600 + 300 s cut into three partial records: only the
+    first carries answerTime, the last the call's own release cause."""
+    cut1, cut2 = T0 + timedelta(seconds=125), T0 + timedelta(seconds=725)
+    return [
+        cdr(
+            "voice_mo",
+            call_reference=call_reference,
+            record_sequence_number=1,
+            ended_at=cut1,
+            release_cause="partialRecord",
+        ),
+        cdr(
+            "voice_mo",
+            call_reference=call_reference,
+            record_sequence_number=2,
+            started_at=cut1,
+            answered_at=None,
+            ended_at=cut2,
+            release_cause="partialRecordCallReestablishment",
+        ),
+        cdr(
+            "voice_mo",
+            call_reference=call_reference,
+            record_sequence_number=3,
+            started_at=cut2,
+            answered_at=None,
+            ended_at=cut2 + timedelta(seconds=300),
+        ),
+    ]
+
+
+def test_msc_call_partials_carry_their_call_and_place_in_it() -> None:
+    parsed = parse(file_of(msc_partials()))
+    assert all(isinstance(item, ParsedRecord) for item in parsed)
+    values = [item.values for item in parsed]  # type: ignore[union-attr]
+    columns = ("record_key", *PARTIAL_COLUMNS, "is_answered", "duration_seconds")
+    assert [tuple(value[name] for name in columns) for value in values] == [
+        (f"{MSC}-1007-1", f"{MSC}-1007", 1, False, True, 120),
+        (f"{MSC}-1007-2", f"{MSC}-1007", 2, False, True, 600),
+        (f"{MSC}-1007-3", f"{MSC}-1007", 3, True, True, 300),
+    ]
+    # answerTime is the first partial's; the later ones keep their callDuration anyway.
+    assert values[0]["answered_at"] == T0 + timedelta(seconds=5)
+    assert values[1]["answered_at"] is None and values[2]["answered_at"] is None
+    assert [value["release_cause"] for value in values] == [
+        "partialRecord",
+        "partialRecordCallReestablishment",
+        "normalRelease",
+    ]
+    # An unanswered first partial stays unanswered, duration 0, as a whole call would.
+    first = _partial_values(cdr("voice_mt", record_sequence_number=1, answered_at=None))
+    assert first["is_last_partial"] is True
+    (item,) = parse(file_of([cdr("voice_mt", record_sequence_number=1, answered_at=None)]))
+    assert isinstance(item, ParsedRecord)
+    assert (item.values["is_answered"], item.values["duration_seconds"]) == (False, 0)
+
+
 def test_whole_pgw_sessions_and_other_records_have_no_partial_values() -> None:
     whole = _partial_values(cdr("data", charging_id=42, release_cause="timeLimit"))
     assert whole == dict.fromkeys(PARTIAL_COLUMNS, None) | {"record_key": "10.1.2.3-42-0"}
-    # A partial call keeps its sequence in record_key only: voice partials are not mapped.
-    (call,) = parse(file_of([cdr("voice_mo", record_sequence_number=2)]))
-    assert isinstance(call, ParsedRecord)
-    assert not set(call.values) & set(PARTIAL_COLUMNS)
+    # A whole call (no sequenceNumber) leaves the partial columns out: they stay None.
+    for kind in ("voice_mo", "voice_mt", "sms_mo"):
+        (item,) = parse(file_of([cdr(kind)]))
+        assert isinstance(item, ParsedRecord)
+        assert item.values["record_key"] == f"{MSC}-1000-0"
+        assert not set(item.values) & set(PARTIAL_COLUMNS)
 
 
 def test_record_sequence_number_outside_the_partial_sequence_type_is_rejected() -> None:
-    for sequence in (-1, PARTIAL_SEQUENCE_MAX + 1, 2**40):
-        (item,) = parse(file_of([cdr("data", record_sequence_number=sequence)]))
-        assert isinstance(item, RejectedRecord)
-        assert item.reason == RejectReason.INVALID_NUMBER
-        assert "recordSequenceNumber" in item.detail
-    (item,) = parse(file_of([cdr("data", record_sequence_number=PARTIAL_SEQUENCE_MAX)]))
-    assert isinstance(item, ParsedRecord)
-    assert item.values["partial_sequence"] == PARTIAL_SEQUENCE_MAX
+    for kind, field in (("data", "recordSequenceNumber"), ("voice_mo", "sequenceNumber")):
+        for sequence in (-1, PARTIAL_SEQUENCE_MAX + 1, 2**40):
+            (item,) = parse(file_of([cdr(kind, record_sequence_number=sequence)]))
+            assert isinstance(item, RejectedRecord)
+            assert item.reason == RejectReason.INVALID_NUMBER
+            assert field in item.detail
+        (item,) = parse(file_of([cdr(kind, record_sequence_number=PARTIAL_SEQUENCE_MAX)]))
+        assert isinstance(item, ParsedRecord)
+        assert item.values["partial_sequence"] == PARTIAL_SEQUENCE_MAX
 
 
 def _cdr_bytes(payload: bytes) -> bytes:
