@@ -79,6 +79,10 @@ def whole_seconds(name: str, value: str) -> int:
         raise RowError(
             RejectReason.INVALID_DURATION, f"{name} {value!r} is not a whole number of seconds"
         )
+    # Beyond 18 digits a count no longer fits the lake's 64-bit column (and beyond 4,300
+    # int() refuses it): a corrupt field, not a call.
+    if len(value.lstrip("0")) > 18:
+        raise RowError(RejectReason.INVALID_DURATION, f"{name} has {len(value)} digits")
     return int(value)
 
 

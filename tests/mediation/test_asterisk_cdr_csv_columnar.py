@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import generate_operator
-from pipelines.mediation import asterisk_cdr_csv_columnar
+from pipelines.mediation import asterisk_cdr_csv, asterisk_cdr_csv_columnar
 from pipelines.mediation.asterisk_cdr_csv import parse_file
 from pipelines.mediation.asterisk_cdr_csv_columnar import parse_file_columnar
 from pipelines.mediation.records import FileContext, ParsedBatch, parsed_batch
@@ -387,12 +387,26 @@ def test_an_unknown_zone_is_declined() -> None:
 
 
 def test_a_row_parser_failure_on_a_delegated_line_is_declined() -> None:
-    # A 5000-digit duration: int() refuses it with ValueError, which the row parser does
-    # not catch. Declining leaves the failure to mediation's row path.
+    # The row parser raising on a line (a bug) ends the fast path: mediation's row path
+    # then reports the failure as it would with no fast path at all.
+    line = cdr(duration="x")  # a line the fast path hands to the row parser
+    real = asterisk_cdr_csv._parse_row
+
+    def failing(fields: list[str], tz: ZoneInfo) -> object:
+        if fields[12] == "x":
+            raise ValueError("a parser bug")
+        return real(fields, tz)
+
+    with mock.patch.object(asterisk_cdr_csv, "_parse_row", failing):
+        with pytest.raises(ValueError):
+            reference(many(150) + line)
+        assert parse_file_columnar(many(150) + line, CHICAGO) is None
+
+
+def test_a_duration_no_column_can_hold_is_a_reject_on_both_paths() -> None:
     line = cdr(duration="9" * 5000, billsec="9" * 5000)
-    with pytest.raises(ValueError):
-        reference(many(150) + line)
-    assert parse_file_columnar(many(150) + line, CHICAGO) is None
+    batch = read(many(150) + line)
+    assert [reject.reason for reject in batch.rejects] == [RejectReason.INVALID_DURATION]
 
 
 # --- properties --------------------------------------------------------------------------

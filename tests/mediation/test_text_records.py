@@ -84,6 +84,8 @@ def test_whole_seconds_reads_digits(value: str, seconds: int) -> None:
         ("1.5", "duration '1.5' is not a whole number of seconds"),
         ("", "duration '' is not a whole number of seconds"),
         (" 5", "duration ' 5' is not a whole number of seconds"),
+        ("1" + "0" * 18, "duration has 19 digits"),  # past int64 seconds
+        ("9" * 5000, "duration has 5000 digits"),  # past what int() reads
     ],
 )
 def test_whole_seconds_rejects_anything_else_as_invalid_duration(value: str, detail: str) -> None:
