@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numba
+from peak_memory import peak_rss_mib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -117,31 +117,20 @@ def _parse(name: str, data: bytes) -> tuple[int, int]:
     return len(items), sum(not isinstance(item, ParsedRecord) for item in items)
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident set. Linux's VmHWM starts afresh at exec, where
-    ru_maxrss keeps the parent's peak at the fork."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _measure(name: str, path: str, warm_up_path: str, repeat: int) -> None:
     """Child process: warm up, time ``repeat`` parses, print one JSON line."""
     data = Path(path).read_bytes()
     started = time.perf_counter()
     _parse(name, Path(warm_up_path).read_bytes())
     warm_up = time.perf_counter() - started
-    before = _peak_rss_mib()
+    before = peak_rss_mib()
     rates, cpu_rates = [], []
     for _ in range(repeat):
         started, cpu_started = time.perf_counter(), time.process_time()
         records, rejects = _parse(name, data)
         rates.append(records / (time.perf_counter() - started))
         cpu_rates.append(records / (time.process_time() - cpu_started))
-    peak = _peak_rss_mib()
+    peak = peak_rss_mib()
     result = {"records": records, "rejects": rejects, "rates": rates, "cpu_rates": cpu_rates}
     print(json.dumps(result | {"warm_up": warm_up, "rss_before": before, "rss_peak": peak}))
 

@@ -32,7 +32,6 @@ import io
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from peak_memory import peak_rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -161,16 +162,6 @@ def land(name: str, data: bytes, root: Path) -> None:
     (landing / spec.landing_name).write_bytes(data)
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident set (Linux VmHWM starts afresh at exec)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _measure(name: str, measure: str, path: str, row_records: int) -> dict[str, object]:
     """Child process: warm up on a small file, then time one measure."""
     from pipelines.config import Layout
@@ -200,7 +191,7 @@ def _measure(name: str, measure: str, path: str, row_records: int) -> dict[str, 
         else:
             batch = parse(data, context)
             if batch is None:
-                return {"declined": True, "rss_peak_mib": round(_peak_rss_mib())}
+                return {"declined": True, "rss_peak_mib": round(peak_rss_mib())}
             count = batch.records.num_rows + len(batch.rejects)
     else:
         land(name, small, WORK / f"stage-{name}-warm-up")
@@ -219,7 +210,7 @@ def _measure(name: str, measure: str, path: str, row_records: int) -> dict[str, 
         "seconds": round(seconds, 3),
         "records_per_second": round(count / seconds),
         "lines_per_second": round(input_lines / seconds),
-        "rss_peak_mib": round(_peak_rss_mib()),
+        "rss_peak_mib": round(peak_rss_mib()),
     }
 
 
