@@ -42,3 +42,29 @@ def difference(batch: ParsedBatch, expected: ParsedBatch) -> str:
             if left != right:
                 return f"record {number + 1} {name}: {left} != {right}"
     return "tables differ"
+
+
+#: One mutation: (kind, where, column, value, byte), as the format tests draw them.
+Mutation = tuple[str, int, int, str, bytes]
+
+
+def mutate(data: bytes, mutations: list[Mutation], separator: bytes) -> bytes:
+    """``data`` with each mutation applied: a field of a line (fields split at
+    ``separator``) set to ``value``, or one byte replaced, inserted or deleted."""
+    for kind, where, column, value, byte in mutations:
+        if kind == "field":
+            lines = data.split(b"\n")
+            line = where % len(lines)
+            fields = lines[line].split(separator)
+            fields[column % len(fields)] = value.encode()
+            lines[line] = separator.join(fields)
+            data = b"\n".join(lines)
+        elif data:
+            at = where % len(data)
+            if kind == "replace":
+                data = data[:at] + byte + data[at + 1 :]
+            elif kind == "insert":
+                data = data[:at] + byte + data[at:]
+            else:
+                data = data[:at] + data[at + 1 :]
+    return data

@@ -39,7 +39,7 @@ from pipelines.formats.ts32297 import (
     iter_cdrs,
 )
 from pipelines.lake import read_partition, read_table, write_partition
-from pipelines.schema import QUARANTINE_FIX_SCHEMA, Feed
+from pipelines.schema import QUARANTINE_FIX_SCHEMA, REJECT_SCHEMA, Feed
 
 #: Feeds whose record_number is the 1-based line number in the file.
 LINE_NUMBERED_FEEDS = frozenset(
@@ -51,14 +51,7 @@ HEADER_LINES: dict[str, int] = {Feed.CISCO_CUCM_CDR: 2}
 #: The columns of ``export_rejects`` and of the CSV an operator fills in (fixed_text).
 EXPORT_SCHEMA = pa.schema(
     [
-        ("file_id", pa.string()),
-        ("file_name", pa.string()),
-        ("feed", pa.string()),
-        ("switch_id", pa.string()),
-        ("file_date", pa.date32()),
-        ("record_number", pa.int32()),
-        ("reason_code", pa.string()),
-        ("reason_detail", pa.string()),
+        *(field for field in REJECT_SCHEMA if field.name != "raw_text"),
         ("original_text", pa.string()),
         ("fixed_text", pa.string()),
     ]
