@@ -2,13 +2,15 @@
 
 The file has no header. Each line is one CDR; its column layout is recognised per line by
 its column count, because a switch whose cdr.conf changes mid-file writes both layouts.
+``map_cdr`` checks and maps one CDR given by column name, for this layout and for the
+operator-chosen column orders of ``cdr_custom`` (asterisk_cdr_custom.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,12 +40,28 @@ BASE_COLUMNS = (
 )
 #: Column layouts by column count: base, + loguniqueid/loguserfield, + newcdrcolumns.
 #: 17 and 19 columns are deliberately absent: with only one of uniqueid/userfield on, the
-#: count cannot tell which one it is (and 19 is also the default cdr_custom template).
+#: count cannot tell which one it is (and 19 is also the sample cdr_custom mapping, whose
+#: files asterisk_cdr_custom reads by their configured order).
 LAYOUTS: dict[int, tuple[str, ...]] = {
     16: BASE_COLUMNS,
     18: (*BASE_COLUMNS, "uniqueid", "userfield"),
     21: (*BASE_COLUMNS, "uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
 }
+
+#: The columns a CDR needs to become a usage record (uniqueid, sequence, linkedid are optional).
+REQUIRED_COLUMNS = (
+    "src",
+    "dst",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+)
 
 #: Dialplan contexts that receive calls from other networks; every other context is a
 #: subscriber's own dialling.
@@ -54,6 +72,8 @@ WITHHELD_CALLERS = frozenset({"", "anonymous", "restricted", "unavailable", "unk
 #: can exceed duration (which is truncated) by one second; more than that is impossible.
 BILLSEC_OVER_DURATION_TOLERANCE = 1
 
+#: The technology of Asterisk's dialplan loopback channels, ``Local/<exten>@<context>-<n>;<1|2>``.
+LOCAL_CHANNEL = "Local"
 # A channel's peer is a 10-digit number for a subscriber's own endpoint (on-net), any
 # other name for a trunk group.
 _SUBSCRIBER_ENDPOINT = re.compile(r"[0-9]{10}")
@@ -79,7 +99,16 @@ def _parse_row(fields: list[str], tz: ZoneInfo) -> dict[str, Any]:
             RejectReason.UNKNOWN_COLUMN_LAYOUT,
             f"{len(fields)} columns; cdr_csv layouts have {', '.join(map(str, LAYOUTS))}",
         )
-    row = dict(zip(layout, fields, strict=True))
+    return map_cdr(dict(zip(layout, fields, strict=True)), fields, tz)
+
+
+def map_cdr(row: Mapping[str, str], fields: list[str], tz: ZoneInfo) -> dict[str, Any]:
+    """Check one CDR and map it to the usage values; raise RowError to reject it.
+
+    ``row`` maps Asterisk's CDR column names to the line's texts; it must have at least
+    ``REQUIRED_COLUMNS`` and may have uniqueid, sequence and linkedid. ``fields`` is the
+    line's fields in file order: a CDR without a uniqueid is keyed by their hash.
+    """
     for column in ("src", "dst", "start", "end", "duration", "billsec", "disposition"):
         if not row[column].strip() and not (column == "src" and _is_inbound(row)):
             raise RowError(RejectReason.MISSING_FIELD, f"{column} is empty")
@@ -128,14 +157,17 @@ def _parse_row(fields: list[str], tz: ZoneInfo) -> dict[str, Any]:
         "outgoing_trunk_group": None if inbound else _trunk_group(row["dstchannel"]),
         "incoming_trunk_group": _trunk_group(row["channel"]) if inbound else None,
         "cell_id": None,
+        # The legs of one call (a fork, a failover retry, a transfer) share the linkedid;
+        # consolidation collapses them into the call (pipelines/mediation/sessions.py).
+        "session_key": row.get("linkedid") or None,
     }
 
 
-def _is_inbound(row: dict[str, str]) -> bool:
+def _is_inbound(row: Mapping[str, str]) -> bool:
     return row["dcontext"] in INBOUND_CONTEXTS
 
 
-def _call_times(row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo) -> CallTimes:
+def _call_times(row: Mapping[str, str], duration: int, billsec: int, tz: ZoneInfo) -> CallTimes:
     """Convert start, answer and end from switch local time to UTC (see local_time)."""
     answer = row["answer"]
     return best_call_times(
@@ -149,15 +181,18 @@ def _call_times(row: dict[str, str], duration: int, billsec: int, tz: ZoneInfo) 
 
 
 def _trunk_group(channel: str) -> str | None:
-    """The trunk group of a channel name ``<tech>/<peer>-<hex>``; None for a subscriber."""
-    _, slash, rest = channel.partition("/")
+    """The trunk group of a channel name ``<tech>/<peer>-<hex>``; None for a subscriber,
+    and for a Local channel (a dialplan loopback: the real trunk is on another leg)."""
+    tech, slash, rest = channel.partition("/")
     peer, dash, _ = rest.rpartition("-")
+    if tech == LOCAL_CHANNEL:
+        return None
     if not slash or not dash or not peer or _SUBSCRIBER_ENDPOINT.fullmatch(peer):
         return None
     return peer
 
 
-def _record_key(row: dict[str, str], fields: list[str]) -> str:
+def _record_key(row: Mapping[str, str], fields: list[str]) -> str:
     """The CDR's natural key: uniqueid (with sequence when written), else a row hash.
 
     Asterisk 12+ writes several CDRs for one channel after a transfer or fork; they share
