@@ -52,6 +52,7 @@ class Text(IntEnum):
     DISPOSITION = 2
     RECORD_KEY = 3  # uniqueid, with '#' and sequence in the 21-column layout
     TRUNK_GROUP = 4  # of channel (inbound) or dstchannel (outbound); empty when none
+    LINKEDID = 5  # the call the CDR is a leg of (21-column layout); empty when none
 
 
 class TimeSlot(IntEnum):

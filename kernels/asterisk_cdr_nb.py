@@ -227,7 +227,8 @@ def trunk_group_nb(data, s, e):
 
     Mirrors asterisk_cdr_csv._trunk_group on UTF-8 bytes (its '/', '-' and digits are
     ASCII, never part of a multi-byte character): the peer is the text between the first
-    '/' and the last '-'; an empty peer or one of exactly ten digits is no trunk group.
+    '/' and the last '-'; a Local channel, an empty peer or one of exactly ten digits is no
+    trunk group.
     """
     slash = -1
     for k in range(s, e):
@@ -236,6 +237,12 @@ def trunk_group_nb(data, s, e):
             break
     if slash < 0:
         return -1, -1
+    if slash - s == 5:  # "Local/": a dialplan loopback channel
+        local = True
+        for k, c in enumerate(b"Local"):
+            local = local and data[s + k] == c
+        if local:
+            return -1, -1
     dash = -1
     for k in range(e - 1, slash, -1):
         if data[k] == 45:
@@ -259,13 +266,14 @@ def read_row_nb(data, nf, fs, fe, fq, contexts, context_offsets, answered, toler
                 flags, ints, local, cut):  # fmt: skip
     """Check the fields of a line (18 or 21 of them) and write its outputs as candidate
     record ``j``; return whether the row parser certainly accepts it with these values
-    (the numbers and the instants of its times are checked later). cut: int64 (6, 2)
+    (the numbers and the instants of its times are checked later). cut: int64 (7, 2)
     receives the spans of the served number (dst inbound, src outbound), the other party's
-    (src inbound, dst outbound), disposition, uniqueid, sequence and trunk group (start -1:
-    absent)."""
+    (src inbound, dst outbound), disposition, uniqueid, sequence, trunk group and linkedid
+    (start -1: absent)."""
     # Field positions: 1 src, 2 dst, 3 dcontext, 5 channel, 6 dstchannel, 9 start,
-    # 10 answer, 11 end, 12 duration, 13 billsec, 14 disposition, 16 uniqueid, 20 sequence.
-    if fq[1] or fq[2] or fq[3] or fq[14] or fq[16] or (nf == 21 and fq[20]):
+    # 10 answer, 11 end, 12 duration, 13 billsec, 14 disposition, 16 uniqueid,
+    # 19 linkedid, 20 sequence.
+    if fq[1] or fq[2] or fq[3] or fq[14] or fq[16] or (nf == 21 and (fq[19] or fq[20])):
         return False
     if fe[16] == fs[16]:  # no uniqueid: the key is a hash of all the fields
         return False
@@ -321,6 +329,8 @@ def read_row_nb(data, nf, fs, fe, fq, contexts, context_offsets, answered, toler
     cut[4, 1] = fe[20] if nf == 21 else -1
     cut[5, 0] = trunk_start
     cut[5, 1] = trunk_end
+    cut[6, 0] = fs[19] if nf == 21 else -1
+    cut[6, 1] = fe[19] if nf == 21 else -1
     return True
 
 
@@ -366,7 +376,8 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
                    line_start, line_end, status, rows, flags, ints, local,
                    text_offsets):  # fmt: skip
     """Read every line of ``data`` (n = count_lines_nb(data) lines) and return (m, served
-    number, other party's number, disposition, record key, trunk group texts: uint8 each).
+    number, other party's number, disposition, record key, trunk group, linkedid texts:
+    uint8 each).
 
     Per line: int64 line_start and line_end (the line without its LF and one trailing CR),
     int8 status. Per candidate record j < m (a line with status 1, in line order): int64
@@ -374,10 +385,10 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
     has_trunk_group, and whether the served and the other number are normalised (plain
     NANP numbers when ``nanp``; others are copied as written); int64 ints[j] (ints: (n, 2))
     duration and billsec, int64 local[j] (local: (n, 3)) wall times as seconds since
-    1970-01-01, and int32 text_offsets[:, j + 1] (text_offsets: (5, n + 1)) the end of its
+    1970-01-01, and int32 text_offsets[:, j + 1] (text_offsets: (6, n + 1)) the end of its
     text in each returned text (the record key is
-    uniqueid, with '#' and sequence in the 21-column layout; an absent trunk group is
-    empty). Outputs are sized for n; only the first m (m + 1) are written.
+    uniqueid, with '#' and sequence in the 21-column layout; an absent trunk group or
+    linkedid is empty). Outputs are sized for n; only the first m (m + 1) are written.
 
     ``contexts``/``context_offsets``: the inbound dialplan contexts as one uint8 text and
     its int64 offsets; ``answered``: the disposition of an answered call; ``tolerance``:
@@ -397,14 +408,15 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
     fs = np.zeros(21, np.int64)
     fe = np.zeros(21, np.int64)
     fq = np.zeros(21, np.bool_)
-    cut = np.zeros((6, 2), np.int64)
+    cut = np.zeros((7, 2), np.int64)
     capacity = n // 16 + 64
     served = np.empty(capacity, np.uint8)
     other = np.empty(capacity, np.uint8)
     disposition = np.empty(capacity, np.uint8)
     key = np.empty(capacity, np.uint8)
     trunk = np.empty(capacity, np.uint8)
-    used = np.zeros(5, np.int64)
+    linked = np.empty(capacity, np.uint8)
+    used = np.zeros(6, np.int64)
     most = np.int64(0)  # the largest of used
     text_offsets[:, 0] = 0
     m = 0
@@ -432,6 +444,7 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
                 disposition = reserve_nb(disposition, used[2], capacity - used[2])
                 key = reserve_nb(key, used[3], capacity - used[3])
                 trunk = reserve_nb(trunk, used[4], capacity - used[4])
+                linked = reserve_nb(linked, used[5], capacity - used[5])
             for slot in range(2):
                 kind = nanp_number_nb(data, cut[slot, 0], cut[slot, 1]) if nanp else 0
                 flags[4 + slot, m] = kind > 0
@@ -450,8 +463,10 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
                 used[3] = copy_text_nb(key, used[3] + 1, data, cut[4, 0], cut[4, 1])
             if cut[5, 0] >= 0:
                 used[4] = copy_text_nb(trunk, used[4], data, cut[5, 0], cut[5, 1])
+            if cut[6, 0] >= 0:
+                used[5] = copy_text_nb(linked, used[5], data, cut[6, 0], cut[6, 1])
             m += 1
-            for slot in range(5):
+            for slot in range(6):
                 text_offsets[slot, m] = used[slot]
                 most = max(most, used[slot])
         else:
@@ -465,7 +480,7 @@ def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, toler
             status[i] = 0 if blank else 2
         p = q + 1
     return (m, served[: used[0]], other[: used[1]], disposition[: used[2]], key[: used[3]],
-            trunk[: used[4]])  # fmt: skip
+            trunk[: used[4]], linked[: used[5]])  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")

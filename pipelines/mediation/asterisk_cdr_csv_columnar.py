@@ -249,6 +249,9 @@ def _records_table(
         "release_cause": _strings(lines, Text.DISPOSITION),
         "outgoing_trunk_group": _strings(lines, Text.TRUNK_GROUP, trunk & ~inbound),
         "incoming_trunk_group": _strings(lines, Text.TRUNK_GROUP, trunk & inbound),
+        "session_key": _strings(
+            lines, Text.LINKEDID, np.diff(lines.text_offsets[Text.LINKEDID]) > 0
+        ),
     }
     arrays = [
         columns[field.name] if field.name in columns else pa.nulls(m, field.type)

@@ -7,10 +7,12 @@ mediated first or last):
 1. repeats: records delivered again within the dedup window in a later day's files
    (``usage_repeats``, see repeats.py);
 2. correlation: partial records joined into sessions, complete, incomplete or held
-   (``sessions``, see sessions.py).
+   (``sessions``, see sessions.py), and the legs of a call collapsed into the call
+   (written to ``sessions`` as well, always complete, see calls.py).
 
-``billable_usage`` is what rating reads: the period's usage without repeats and partials,
-plus the complete and incomplete sessions.
+A row with a session_key is a partial record when it has a partial_sequence, else a call
+leg. ``billable_usage`` is what rating reads: the period's usage without repeats, partials
+and legs, plus the complete and incomplete sessions and the calls.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import DEDUP_WINDOW_DAYS, PARTIAL_TIMEOUT_HOURS, Layout
+from pipelines.mediation.calls import collapse_legs
 from pipelines.mediation.repeats import find_repeats
 from pipelines.mediation.sessions import correlate
 from pipelines.periods import parse_period
@@ -71,15 +74,20 @@ def consolidate_period(
     period_repeats = repeats.filter(in_period).with_columns(
         pl.lit(billing_period).alias("billing_period")
     )
-    partials = usage.filter(
+    correlated = usage.filter(
         pl.col("session_key").is_not_null() & ~pl.col("usage_id").is_in(repeats["usage_id"])
     )
+    partials = correlated.filter(pl.col("partial_sequence").is_not_null())
+    legs = correlated.filter(pl.col("partial_sequence").is_null())
     watermark = usage["ended_at"].max()
-    sessions = pl.DataFrame(schema=dict(pl.from_arrow(SESSION_SCHEMA.empty_table()).schema))  # type: ignore[union-attr]
+    found = [SESSION_SCHEMA.empty_table()]
     if partials.height:
-        sessions = correlate(partials, watermark, timeout).filter(  # type: ignore[arg-type]
-            pl.col("billing_period") == billing_period
-        )
+        found.append(_arrow(correlate(partials, watermark, timeout), SESSION_SCHEMA))  # type: ignore[arg-type]
+    if legs.height:
+        found.append(_arrow(collapse_legs(legs), SESSION_SCHEMA))
+    sessions = pl.from_arrow(pa.concat_tables(found))
+    assert isinstance(sessions, pl.DataFrame)
+    sessions = sessions.filter(pl.col("billing_period") == billing_period)
     partition = {"feed": feed, "billing_period": billing_period}
     lake.write_partition(
         layout, "usage_repeats", partition, _arrow(period_repeats, USAGE_REPEAT_SCHEMA)
