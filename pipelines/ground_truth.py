@@ -21,7 +21,7 @@ import polars as pl
 from pipelines.config import Layout
 from pipelines.lake import read_table
 from pipelines.periods import mediation_dates
-from pipelines.schema import CorrelationStatus
+from pipelines.schema import CorrelationStatus, Feed
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,9 @@ def lake_detections(
     layout: Layout, billing_period: str, manifest: dict[str, Any]
 ) -> list[Detection]:
     """The detections read from the lake alone (mediation and consolidation), without the
-    warehouse: replayed records, late files and sessions not complete. A manifest written
-    before an anomaly existed has no ground truth for it, and gets no detection for it."""
+    warehouse: replayed records, late files, sessions not complete and calls written as
+    several legs. A manifest written before an anomaly existed has no ground truth for it,
+    and gets no detection for it."""
     detections = []
     if "replayed_records" in manifest:
         repeats = read_table(layout, "usage_repeats", {"billing_period": billing_period})
@@ -127,7 +128,49 @@ def lake_detections(
                 },
             )
         )
+    if "multi_leg_calls" in manifest:
+        detections.append(_multi_leg_calls(layout, billing_period, manifest["multi_leg_calls"]))
     return detections
+
+
+def _multi_leg_calls(layout: Layout, billing_period: str, calls: list[dict[str, Any]]) -> Detection:
+    """Each call written as several legs must be one Asterisk ``sessions`` row of several
+    legs, billed for the manifest's seconds. A call billed for other seconds is missed
+    (the seconds say by how much); any other row of several legs is unexpected."""
+    sessions = read_table(
+        layout,
+        "sessions",
+        {"feed": Feed.ASTERISK_CDR_CSV.value, "billing_period": billing_period},
+    )
+    billed = {
+        usage_id: seconds
+        for usage_id, partials, seconds in zip(
+            sessions["usage_id"].to_pylist(),
+            sessions["partials"].to_pylist(),
+            sessions["duration_seconds"].to_pylist(),
+            strict=True,
+        )
+        if partials > 1
+    }
+    expected = {
+        f"call:{call['switch_id']}:{call['linkedid']}/{call['direction']}/"
+        f"{call['served_msisdn']}": call["billable_seconds"]
+        for call in calls
+    }
+    missed = []
+    for usage_id, seconds in sorted(expected.items()):
+        if usage_id not in billed:
+            missed.append(usage_id)
+        elif billed[usage_id] != seconds:
+            missed.append(f"{usage_id} ({billed[usage_id]} s billed, {seconds} s expected)")
+    return Detection(
+        anomaly="calls written as several legs, billed once",
+        caught_by="consolidation (call legs collapsed)",
+        injected=len(expected),
+        caught=len(expected) - len(missed),
+        missed=missed,
+        unexpected=sorted(set(billed) - set(expected)),
+    )
 
 
 def _late_files(layout: Layout, billing_period: str) -> set[str]:

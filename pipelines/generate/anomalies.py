@@ -20,6 +20,7 @@ import phonenumbers
 from pipelines.formats.cdr_events import MobileCdr
 from pipelines.generate.catalog import DESTINATIONS, MOBILE_NODE_ADDRESS, UNRATEABLE_REGIONS
 from pipelines.generate.customers import CITIES_BY_NAME, HANDSET_TACS, CustomerBase, Subscriber
+from pipelines.generate.failover import MULTI_LEG_CALL
 from pipelines.generate.landing import (
     UNCLOSED_QUOTE,
     FileEntry,
@@ -727,6 +728,7 @@ def build_manifest(
         for p in ([lost_partial] if lost_partial else [])
     ]
     incomplete = _incomplete_sessions(files, truncation, lost, lost_partial)
+    multi_leg = _multi_leg_calls(tagged.get(MULTI_LEG_CALL, []))
 
     counts = {
         "duplicate_files": len(duplicate_files),
@@ -744,6 +746,7 @@ def build_manifest(
         "late_files": len(late_files),
         "lost_last_partials": len(lost_last_partials),
         "incomplete_sessions": len(incomplete),
+        "multi_leg_calls": len(multi_leg),
     }
     return {
         "generator": generator,
@@ -762,7 +765,39 @@ def build_manifest(
         "late_files": late_files,
         "lost_last_partials": lost_last_partials,
         "incomplete_sessions": incomplete,
+        "multi_leg_calls": multi_leg,
     }, counts
+
+
+def _multi_leg_calls(legs: list[tuple[LandingFile, int, FileEntry]]) -> list[dict[str, object]]:
+    """The calls Asterisk wrote as several legs (failover retries, all outbound), from
+    their rows: the party mediation serves (the caller, in E.164 digits), the legs in
+    sequence order, and the seconds the call is billed for, its answered leg's billsec."""
+    by_call: dict[tuple[str, str], list[tuple[int, list[str], dict[str, object]]]] = {}
+    for f, number, entry in legs:
+        row = next(csv.reader([str(entry.payload)]))
+        sequence, linkedid = int(row[20]), row[19]
+        leg = {**_location(f, number, entry), "disposition": row[14]}
+        by_call.setdefault((f.switch_id, linkedid), []).append((sequence, row, leg))
+    calls = []
+    for (switch_id, linkedid), call_legs in sorted(
+        by_call.items(), key=lambda item: (item[0][0], min(leg[0] for leg in item[1]))
+    ):
+        call_legs.sort(key=lambda leg: leg[0])
+        calls.append(
+            {
+                "feed": Feed.ASTERISK_CDR_CSV.value,
+                "switch_id": switch_id,
+                "linkedid": linkedid,
+                "direction": "outbound",
+                "served_msisdn": "1" + call_legs[0][1][1],  # src: the caller's 10 digits
+                "billable_seconds": sum(
+                    int(row[13]) for _, row, _ in call_legs if row[14] == "ANSWERED"
+                ),
+                "legs": [leg for _, _, leg in call_legs],
+            }
+        )
+    return calls
 
 
 def _session_key(charging_id: int) -> str:

@@ -43,7 +43,7 @@ def cdr_fields(call: AsteriskCall, tz: ZoneInfo) -> list[str]:
         quote(call.dcontext),
         quote(call.clid),
         quote(f"PJSIP/{call.channel_endpoint}-{call.channel_number:08x}"),
-        quote(f"PJSIP/{call.dstchannel_endpoint}-{call.channel_number + 1:08x}"),
+        quote(f"PJSIP/{call.dstchannel_endpoint}-{call.dstchannel_number:08x}"),
         quote("Dial"),
         quote(call.lastdata),
         quote(local_time(call.start, tz)),
@@ -56,7 +56,7 @@ def cdr_fields(call: AsteriskCall, tz: ZoneInfo) -> list[str]:
         quote(call.uniqueid),
         quote(""),
         quote(call.peeraccount),
-        quote(call.uniqueid),  # linkedid: a one-leg call is its own linked id
+        quote(call.uniqueid),  # linkedid: the caller channel's, on every leg of the call
         str(call.sequence),
     ]
 

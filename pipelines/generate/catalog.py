@@ -409,6 +409,11 @@ TRUNK_GROUPS = (
     (TRUNK_INTERNATIONAL, "CR-INTL", "both"),
     (TRUNK_SATELLITE, "CR-SAT", "outgoing"),
 )
+#: The other outgoing trunk group a call to a 10-digit national number is retried on when
+#: its own is congested: both carriers terminate every NANP number (interconnect prefix
+#: 1). 911 and toll-free go to the local exchange only, and each international or premium
+#: range has one carrier, so those routes have no alternate.
+FAILOVER_TRUNKS = {TRUNK_LEC_OUT: TRUNK_MOBILE, TRUNK_MOBILE: TRUNK_LEC_OUT}
 #: The CUCM cluster's SIP trunk device for each trunk group: CUCM names the device, and the
 #: parser takes devices named ``SIP...`` as trunks (docs/formats/cisco_cucm_cdr.md).
 CUCM_TRUNK_DEVICES = {

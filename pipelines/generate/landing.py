@@ -34,7 +34,7 @@ class FileEntry:
     """One record slot of a planned file: a row, a CDR, or raw bytes standing for one."""
 
     payload: str | MobileCdr | bytes
-    record_key: str  # Asterisk uniqueid; "<call_reference>:<record_sequence_number>" (MSC)
+    record_key: str  # "<uniqueid>#<sequence>" (Asterisk); "<call_reference>:<partial>" (MSC)
     anomaly: str | None = None
 
 
@@ -85,7 +85,7 @@ def plan_asterisk_files(
     files = []
     for hour in sorted(by_hour):
         ordered = sorted(by_hour[hour], key=lambda c: c.anomaly == UNCLOSED_QUOTE)
-        entries = [FileEntry(_render(call, tz), call.uniqueid, call.anomaly) for call in ordered]
+        entries = [FileEntry(_render(call, tz), call.record_key, call.anomaly) for call in ordered]
         files.append(LandingFile(Feed.ASTERISK_CDR_CSV, switch_id, hour, entries))
     return files
 

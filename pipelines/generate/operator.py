@@ -38,6 +38,7 @@ from pipelines.generate.customers import (
     hlr_rows,
     subscriber_rows,
 )
+from pipelines.generate.failover import add_failover_retries
 from pipelines.generate.landing import (
     assign_sequences,
     plan_asterisk_files,
@@ -62,6 +63,7 @@ from pipelines.schema import Feed
 CUSTOMER_STREAM = 1
 TRAFFIC_STREAM = 2
 ANOMALY_STREAM = 3
+FAILOVER_STREAM = 4
 
 Progress = Callable[[str, int, int], None]
 
@@ -155,9 +157,13 @@ def generate_operator(
     pools = build_number_pools(traffic_rng, subscribers)
     normal = build_traffic(TrafficBuilder(traffic_rng, tz, pools), base, window)
     injected = anomaly_traffic(TrafficBuilder(anomaly_rng, tz, pools), base, window, network)
-    # Each line's calls go to its switch; injected anomalies all stay on Asterisk.
+    # Each line's calls go to its switch; injected anomalies all stay on Asterisk, and so
+    # do failover retries (only the Asterisk writer writes a call as several legs).
     fixed = route_calls(normal.asterisk_calls, line_switches(base.subscribers))
-    calls = number_asterisk_calls(fixed.pop(catalog.ASTERISK_SWITCH) + injected.asterisk_calls)
+    retried = add_failover_retries(
+        _stream(seed, FAILOVER_STREAM), fixed.pop(catalog.ASTERISK_SWITCH)
+    )
+    calls = number_asterisk_calls(retried + injected.asterisk_calls)
     voip = [plan_voip_files(switch_calls, switch, tz) for switch, switch_calls in fixed.items()]
     sessions = number_mobile_sessions(normal.mobile_sessions + injected.mobile_sessions)
     asterisk = plan_asterisk_files(calls, catalog.ASTERISK_SWITCH, tz)

@@ -119,14 +119,29 @@ class AsteriskCall:
     end: int
     disposition: str
     peeraccount: str
-    anomaly: str | None = None  # the injected anomaly this call belongs to
-    channel_number: int = 0  # Asterisk's channel counter: uniqueid and channel suffixes
+    anomaly: str | None = None  # the injected anomaly (or call leg tag) of this row
+    #: A later leg of a call (a failover retry): the start of the call's first leg, when
+    #: the caller's channel, which every leg of the call reuses, was created.
+    first_leg_start: int | None = None
+    channel_number: int = 0  # Asterisk's channel counter of the caller's channel
+    dstchannel_number: int = 0  # ... and of the channel this leg dialled
     sequence: int = 0  # Asterisk's CDR sequence number
 
     @property
+    def channel_created(self) -> int:
+        """Epoch second the caller's channel was created: its first leg's start."""
+        return self.start if self.first_leg_start is None else self.first_leg_start
+
+    @property
     def uniqueid(self) -> str:
-        """Asterisk's uniqueid: channel creation epoch and the channel counter."""
-        return f"{self.start}.{self.channel_number}"
+        """Asterisk's uniqueid of the caller's channel: creation epoch and channel counter."""
+        return f"{self.channel_created}.{self.channel_number}"
+
+    @property
+    def record_key(self) -> str:
+        """The CDR's key, as mediation builds it: the legs of a call share the uniqueid and
+        differ in sequence."""
+        return f"{self.uniqueid}#{self.sequence}"
 
 
 @dataclass(frozen=True)
@@ -344,7 +359,7 @@ class TrafficBuilder:
             peer = party.callee.account.account_id
         else:
             trunk = str(party.trunk_out)
-            dst_endpoint, lastdata, peer = trunk, f"PJSIP/{party.dialled}@{trunk},60", ""
+            dst_endpoint, lastdata, peer = trunk, trunk_dial(party.dialled, trunk), ""
         answer, end = _answer_and_end(start, outcome)
         return AsteriskCall(
             line.account.account_id,
@@ -563,6 +578,11 @@ class TrafficBuilder:
         return sessions
 
 
+def trunk_dial(dialled: str, trunk: str) -> str:
+    """The Dial data of a call out over a trunk group (60 s to answer)."""
+    return f"PJSIP/{dialled}@{trunk},60"
+
+
 def activity(line: Subscriber, day: date) -> float:
     """Usage multiplier: business lines are busy on weekdays and quiet at weekends."""
     weekend = day.weekday() >= 5
@@ -612,12 +632,32 @@ def build_traffic(builder: TrafficBuilder, base: CustomerBase, days: list[date])
 def number_asterisk_calls(calls: list[AsteriskCall]) -> list[AsteriskCall]:
     """Assign channel numbers and CDR sequence numbers in call start order.
 
-    Asterisk counts channels globally: each call creates the caller's and the callee's
-    channel, so the counter advances by two per call. The sort is stable, so calls that
-    start in the same second keep their generation order.
+    Asterisk counts channels globally: a call creates the caller's channel and one channel
+    per number it dials, so the counter advances by two per one-leg call and by one more
+    per retry. A later leg of a call follows its call's previous leg in ``calls``, sorts
+    with it (by the call's start) and reuses its caller channel, so the legs' sequence
+    numbers are consecutive. The sort is stable, so calls that start in the same second
+    keep their generation order.
     """
-    ordered = sorted(calls, key=lambda call: call.start)
-    return [replace(call, channel_number=2 * n, sequence=n) for n, call in enumerate(ordered)]
+    ordered = sorted(calls, key=lambda call: call.channel_created)
+    numbered: list[AsteriskCall] = []
+    channel = 0
+    for sequence, call in enumerate(ordered):
+        if call.first_leg_start is None:
+            caller, channel = channel, channel + 1
+        else:
+            previous = numbered[-1] if numbered else None
+            if previous is None or (previous.channel_created, previous.channel_endpoint) != (
+                call.channel_created,
+                call.channel_endpoint,
+            ):
+                raise ValueError(f"a later leg of a call does not follow its call: {call}")
+            caller = previous.channel_number
+        numbered.append(
+            replace(call, channel_number=caller, dstchannel_number=channel, sequence=sequence)
+        )
+        channel += 1
+    return numbered
 
 
 #: First MSC call reference and PGW charging id of the generated period.
