@@ -20,7 +20,10 @@ lines, which the ratio to the baseline compares. Prints a table and writes
 the library decoder.
 
     .venv/bin/python scripts/bench_mediation.py [--records N] [--row-records M]
-        [--formats asterisk,freeswitch,cisco_cucm,opensips]
+        [--formats asterisk,freeswitch,cisco_cucm,opensips] [--work DIR]
+
+``--work`` puts the files, the scratch data roots and the JSON elsewhere than
+``data/bench/`` (another checkout's run, or a private one on a shared machine).
 """
 
 from __future__ import annotations
@@ -162,7 +165,7 @@ def land(name: str, data: bytes, root: Path) -> None:
     (landing / spec.landing_name).write_bytes(data)
 
 
-def _measure(name: str, measure: str, path: str, row_records: int) -> dict[str, object]:
+def _measure(name: str, measure: str, path: str, row_records: int, work: Path) -> dict[str, object]:
     """Child process: warm up on a small file, then time one measure."""
     from pipelines.config import Layout
     from pipelines.mediation.records import FileContext
@@ -194,9 +197,9 @@ def _measure(name: str, measure: str, path: str, row_records: int) -> dict[str, 
                 return {"declined": True, "rss_peak_mib": round(peak_rss_mib())}
             count = batch.records.num_rows + len(batch.rejects)
     else:
-        land(name, small, WORK / f"stage-{name}-warm-up")
-        mediate_partition(Layout(WORK / f"stage-{name}-warm-up"), spec.feed, spec.file_date)
-        root = WORK / f"stage-{name}"
+        land(name, small, work / f"stage-{name}-warm-up")
+        mediate_partition(Layout(work / f"stage-{name}-warm-up"), spec.feed, spec.file_date)
+        root = work / f"stage-{name}"
         land(name, data, root)
         started = time.perf_counter()
         result = mediate_partition(Layout(root), spec.feed, spec.file_date)
@@ -221,12 +224,14 @@ def main() -> None:
         "--row-records", type=int, default=100_000, help="records the row parser reads"
     )
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--work", type=Path, default=WORK, help="scratch and output folder")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    work: Path = args.work.resolve()
     if args.child:
-        print(json.dumps(_measure(*args.child, row_records=args.row_records)))
+        print(json.dumps(_measure(*args.child, row_records=args.row_records, work=work)))
         return
-    WORK.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {args.records:,} records")
     print(
         f"{'format':<11} {'measure':<9} {'records':>10} {'rec/s':>11} {'lines/s':>11} "
@@ -234,11 +239,14 @@ def main() -> None:
     )
     report: dict[str, dict[str, object]] = {}
     for name in args.formats.split(","):
-        path = WORK / f"{name}.dat"
+        path = work / f"{name}.dat"
         path.write_bytes(build_file(name, args.records))
         report[name] = {}
         for measure in MEASURES:
-            child = ["--row-records", str(args.row_records), "--child", name, measure, str(path)]
+            child = [
+                *("--row-records", str(args.row_records), "--work", str(work)),
+                *("--child", name, measure, str(path)),
+            ]
             done = subprocess.run(
                 [sys.executable, __file__, *child],
                 check=True,
@@ -256,7 +264,7 @@ def main() -> None:
                 f"{'-' if lines is None else f'{lines:,}':>11} {ratio:>10} "
                 f"{result['rss_peak_mib']:>9}"
             )
-    out = WORK / "mediation.json"
+    out = work / "mediation.json"
     out.write_text(json.dumps({"records": args.records, "formats": report}, indent=2) + "\n")
     print(f"written: {out}")
 

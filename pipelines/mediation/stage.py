@@ -15,12 +15,14 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,8 +59,6 @@ PARSER_MODULES: dict[str, str] = {
     # The Numba fast path yields exactly the library parser's items (proven in
     # tests/kernels/test_ber_fast_path.py) at about 100x its speed.
     Feed.TS32298_BER: "pipelines.mediation.ts32298_ber_fast",
-    Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv_columnar",
-    Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr_columnar",
     Feed.FREESWITCH_CDR_CSV: "pipelines.mediation.freeswitch_cdr_csv",
     Feed.CISCO_CUCM_CDR: "pipelines.mediation.cisco_cucm_cdr",
     Feed.TAP3: "pipelines.mediation.tap3",
@@ -157,16 +157,26 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             "their clock time zone is unknown"
         )
 
-    candidates: list[pl.DataFrame] = []  # each processed file's parsed records
+    candidates: list[_Candidate] = []  # each processed file's records in the event window
     rejects: list[dict[str, Any]] = []
     registry: list[dict[str, Any]] = []
     # Bytes already delivered in an earlier partition of the feed, or earlier in this one.
     seen_file_ids = _delivered_before(layout, feed, file_date, files)
     fixes = quarantine.fixes_by_file(layout, feed, file_date)
 
-    for order, landing in enumerate(files):
-        data = landing.path.read_bytes()
-        file_id = hashlib.sha256(data).hexdigest()
+    for order, (landing, data, checksum) in enumerate(_landed(files)):
+        # Fixes are found by checksum: only a partition that has some waits for it to parse.
+        file_fixes = fixes.get(checksum.result(), {}) if fixes else {}
+        context = FileContext(
+            file_name=landing.path.name,
+            switch_id=landing.switch_id,
+            timezone=timezones[landing.switch_id],
+            file_sequence_number=landing.file_sequence_number,
+        )
+        batch, failure = _read_file(feed, quarantine.apply_fixes(feed, data, file_fixes), context)
+        file_bytes = len(data)
+        del data  # the next file is being read: hold no more than two
+        file_id = checksum.result()
         common = {
             "file_id": file_id,
             "file_name": landing.path.name,
@@ -174,14 +184,6 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             "switch_id": landing.switch_id,
             "file_date": file_date,
         }
-        context = FileContext(
-            file_name=landing.path.name,
-            switch_id=landing.switch_id,
-            timezone=timezones[landing.switch_id],
-            file_sequence_number=landing.file_sequence_number,
-        )
-        file_fixes = fixes.get(file_id, {})
-        batch, failure = _read_file(feed, quarantine.apply_fixes(feed, data, file_fixes), context)
         record_rejects = [r for r in batch.rejects if r.record_number > 0]
         file_rejects = [r for r in batch.rejects if r.record_number == 0]
         records_in = batch.records.num_rows + len(record_rejects)
@@ -210,12 +212,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             rejected = len(record_rejects)
             accepted = in_window.num_rows  # until the partition's de-duplication below
             rejects.extend({**common, **_reject_row(r)} for r in record_rejects)
-            candidates.append(
-                pl.from_arrow(in_window).with_columns(  # type: ignore[union-attr]
-                    *(pl.lit(value).alias(name) for name, value in common.items()),
-                    pl.lit(order).alias("file_order"),
-                )
-            )
+            candidates.append(_Candidate(order, common, in_window))
         if failure is not None and status != FileStatus.DUPLICATE_FILE:
             last = max([0, *batch.records["record_number"].to_pylist()[-1:]])
             last = max([last, *(r.record_number for r in record_rejects)])
@@ -234,7 +231,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             {
                 **common,
                 "file_sequence_number": landing.file_sequence_number,
-                "file_bytes": len(data),
+                "file_bytes": file_bytes,
                 "file_status": str(status),
                 "duplicate_of_file_id": file_id if status == FileStatus.DUPLICATE_FILE else None,
                 "records_in": records_in,
@@ -246,20 +243,14 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         )
 
     usage = _usage(candidates, registry)
-    usage_rows = usage.group_by("switch_id", "file_name").len().iter_rows()
-    check_conservation(registry, {(switch, name): n for switch, name, n in usage_rows}, rejects)
+    del candidates  # their records are in usage now
+    counts = usage.group_by(["switch_id", "file_name"]).aggregate([([], "count_all")])
+    usage_rows = {(r["switch_id"], r["file_name"]): r["count_all"] for r in counts.to_pylist()}
+    check_conservation(registry, usage_rows, rejects)
     partition = {"feed": feed, "file_date": file_date.isoformat()}
     write_partition(layout, "rejects", partition, _table(rejects, REJECT_SCHEMA, _REJECT_ORDER))
-    changed = replace_partitions(
-        layout,
-        "usage",
-        partition,
-        "event_date",
-        {
-            day.isoformat(): rows.to_arrow()
-            for (day,), rows in usage.partition_by("event_date", as_dict=True).items()
-        },
-    )
+    by_event_date = _by_event_date(usage)
+    changed = replace_partitions(layout, "usage", partition, "event_date", by_event_date)
     # The registry is written last: a registry row means the file's records are in place.
     write_partition(
         layout, "file_registry", partition, _table(registry, FILE_REGISTRY_SCHEMA, _FILE_ORDER)
@@ -274,49 +265,136 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         rejected=sum(r["records_rejected"] for r in registry),
         duplicates=sum(r["records_duplicate"] for r in registry),
         rejects_by_reason=dict(sorted(Counter(r["reason_code"] for r in rejects).items())),
-        event_dates=sorted(usage["event_date"].unique().cast(pl.String).to_list()),
+        event_dates=sorted(by_event_date),
         changed_event_dates=changed,
     )
 
 
-def _usage(candidates: list[pl.DataFrame], registry: list[dict[str, Any]]) -> pl.DataFrame:
-    """The partition's usage rows: candidates de-duplicated and completed.
+@dataclass(frozen=True)
+class _Candidate:
+    """A processed file's records in the event window, before the partition's
+    de-duplication; ``order`` is the file's place in the partition (its registry row)."""
+
+    order: int
+    common: dict[str, Any]  # the file's usage columns: file_id, file_name, ...
+    records: pa.Table  # PARSED_SCHEMA, ascending record_number
+
+
+def _usage(candidates: list[_Candidate], registry: list[dict[str, Any]]) -> pa.Table:
+    """The partition's usage rows (USAGE_SCHEMA): candidates de-duplicated and completed.
 
     A record repeated in the partition (same switch and record_key) is kept where it came
     first, in file order; later copies become the registry's records_duplicate. Completes
     the rows with usage_id, event_date (operator local date of started_at) and the other
     party's region and number type.
+
+    Stays in Arrow, the parsers' and the Parquet writer's format: only the columns a step
+    reads go through polars, so no whole table is converted or copied on the way.
     """
     if not candidates:
-        return pl.from_arrow(USAGE_SCHEMA.empty_table())  # type: ignore[return-value]
-    rows = pl.concat(candidates).sort("file_order", "record_number")
-    first = pl.struct("switch_id", "record_key").is_first_distinct()
-    repeated = rows.filter(~first)["file_order"].value_counts()
-    for order, count in repeated.iter_rows():
-        registry[order]["records_accepted"] -= count
-        registry[order]["records_duplicate"] += count
-    rows = rows.filter(first)
-    # Each distinct number once (numbers repeat a lot), column-wise: equal to
-    # numbering.classify_number number by number (tests/mediation/test_number_classes.py).
-    classes = classify_numbers(rows["other_party_number"].unique().drop_nulls()).rename(
+        return USAGE_SCHEMA.empty_table()
+    first = _first_occurrences(candidates)
+    files, start = [], 0
+    for candidate in candidates:
+        end = start + candidate.records.num_rows
+        keep = first[start:end]
+        repeated = len(keep) - int(keep.sum())
+        records = candidate.records
+        if repeated:
+            registry[candidate.order]["records_accepted"] -= repeated
+            registry[candidate.order]["records_duplicate"] += repeated
+            records = records.filter(pa.array(keep))
+        files.append(_with_file_columns(records, candidate.common))
+        start = end
+    # Files were taken in (file_name, switch_id) order and each file's records ascend by
+    # record_number: rows are in the lake's usage order.
+    rows = pa.concat_tables(files)
+    region, number_type = _other_party_classes(rows["other_party_number"])
+    started_at = pl.Series(rows["started_at"])
+    event_date = started_at.dt.convert_time_zone(OPERATOR_TIMEZONE).dt.date().to_arrow()
+    columns = {
+        **{name: rows[name] for name in rows.column_names},
+        "event_date": event_date,
+        "other_party_region": region,
+        "other_party_number_type": number_type,
+    }
+    return pa.table([columns[name] for name in USAGE_SCHEMA.names], schema=USAGE_SCHEMA)
+
+
+def _first_occurrences(candidates: list[_Candidate]) -> np.ndarray:
+    """Per record of the candidates in order: whether it is the first of its (switch_id,
+    record_key)."""
+    switches = sorted({candidate.common["switch_id"] for candidate in candidates})
+    switch = np.repeat(
+        [switches.index(candidate.common["switch_id"]) for candidate in candidates],
+        [candidate.records.num_rows for candidate in candidates],
+    )
+    keys = pl.DataFrame(
         {
-            "number": "other_party_number",
-            "region": "other_party_region",
-            "number_type": "other_party_number_type",
+            "switch": switch,
+            "record_key": pl.Series(
+                pa.chunked_array(
+                    [chunk for c in candidates for chunk in c.records["record_key"].chunks],
+                    type=pa.string(),
+                )
+            ),
         }
     )
-    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE)
-    rows = rows.join(
-        classes, on="other_party_number", how="left", maintain_order="left"
-    ).with_columns(
-        (pl.col("file_id").str.slice(0, 16) + "-" + pl.col("record_number").cast(pl.String)).alias(
-            "usage_id"
-        ),
-        local.dt.date().alias("event_date"),
+    return keys.select(pl.struct("switch", "record_key").is_first_distinct()).to_series().to_numpy()
+
+
+def _with_file_columns(records: pa.Table, common: dict[str, Any]) -> pa.Table:
+    """One file's records with its usage_id and the file's own columns."""
+    count = records.num_rows
+    usage_id = pc.binary_join_element_wise(
+        common["file_id"][:16], pc.cast(records["record_number"], pa.string()), "-"
     )
-    # Files were taken in (file_name, switch_id) order: rows are in the lake's usage order.
-    # write_partition casts them to the usage schema.
-    return rows.select(USAGE_SCHEMA.names)
+    file_columns = {
+        name: _repeated(pa.scalar(value, USAGE_SCHEMA.field(name).type), count)
+        for name, value in common.items()
+    }
+    parsed = {name: records[name] for name in records.column_names}
+    return pa.table({"usage_id": usage_id, **file_columns, **parsed})
+
+
+#: Rows in the one chunk a column of a file's constant value repeats.
+_REPEATED_CHUNK_ROWS = 65_536
+
+
+def _repeated(value: pa.Scalar, count: int) -> pa.ChunkedArray:
+    """``value`` ``count`` times, as one shared chunk repeated: a 64-character file_id on a
+    million rows takes 4 MiB rather than 64 (fresh memory is slow to fault in), and the
+    Parquet file is the same, whatever the chunks."""
+    chunk = pa.repeat(value, _REPEATED_CHUNK_ROWS)
+    whole, rest = divmod(count, _REPEATED_CHUNK_ROWS)
+    chunks = [chunk] * whole
+    if rest:
+        chunks.append(chunk.slice(0, rest))
+    return pa.chunked_array(chunks, value.type)
+
+
+def _by_event_date(usage: pa.Table) -> dict[str, pa.Table]:
+    """The usage partitions: event date (ISO) -> its rows, in usage order."""
+    days = pc.unique(usage["event_date"]).to_pylist()
+    if len(days) == 1:  # the common case: no copy
+        return {days[0].isoformat(): usage}
+    return {
+        day.isoformat(): usage.filter(pc.equal(usage["event_date"], pa.scalar(day, pa.date32())))
+        for day in days
+    }
+
+
+def _other_party_classes(numbers: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """other_party_region and other_party_number_type of every row."""
+    # Each distinct number once (numbers repeat a lot), column-wise: equal to
+    # numbering.classify_number number by number (tests/mediation/test_number_classes.py).
+    distinct = pc.unique(numbers).drop_null()
+    classes = classify_numbers(pl.Series(distinct))
+    row_class = pc.index_in(numbers, value_set=distinct)  # null for a null number
+    return tuple(
+        classes[name].to_arrow().cast(pa.string()).take(row_class)
+        for name in ("region", "number_type")
+    )
 
 
 def check_conservation(
@@ -350,6 +428,31 @@ def check_conservation(
     problems.extend(f"{name}: rows without a registry entry" for _, name in orphans)
     if problems:
         raise MediationError("conservation broken (a mediation bug): " + "; ".join(problems))
+
+
+def _landed(files: list[LandingFile]) -> Iterator[tuple[LandingFile, bytes, Future[str]]]:
+    """Each file with its bytes and, to come, its checksum (the file_id).
+
+    Reading a file and hashing it release the GIL: a helper thread reads the next file
+    and hashes this one while the caller parses, which hides most of their cost on a
+    machine with a second core. At most two files' bytes are held at once.
+    """
+    if not files:
+        return
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        reading = reader.submit(files[0].path.read_bytes)
+        for index, landing in enumerate(files):
+            data = reading.result()
+            checksum = reader.submit(_checksum, data)
+            if index + 1 < len(files):
+                reading = reader.submit(files[index + 1].path.read_bytes)
+            yield landing, data, checksum
+            del data  # not held while the next file is awaited
+
+
+def _checksum(data: bytes) -> str:
+    """A file's identity: the SHA-256 of its bytes, in hex."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _read_file(feed: str, data: bytes, context: FileContext) -> tuple[ParsedBatch, str | None]:
@@ -461,10 +564,8 @@ def _check_event_time(
     """
     earliest = file_date - EVENT_WINDOW_PAST.get(feed, DEFAULT_EVENT_WINDOW_PAST)
     latest = file_date + EVENT_WINDOW_FUTURE
-    frame = pl.from_arrow(records)
-    assert isinstance(frame, pl.DataFrame)
-    day = pl.col("started_at").dt.date()
-    inside = frame.select(day.is_between(earliest, latest))["started_at"].to_arrow()
+    started_at = pl.Series(records["started_at"])
+    inside = started_at.dt.date().is_between(earliest, latest).to_arrow()
     if pc.all(inside).as_py() is not False:
         return records, []
     rejects = []
@@ -526,7 +627,7 @@ def _delivered_before(
         for landing in _landing_files(layout, feed)
         if landing.file_date < file_date and landing.path.stat().st_size in sizes
     )
-    return {hashlib.sha256(landing.path.read_bytes()).hexdigest() for landing in earlier}
+    return {_checksum(landing.path.read_bytes()) for landing in earlier}
 
 
 def _parser(feed: str) -> Parser:
@@ -624,7 +725,7 @@ def quarantine_unplaceable_files(layout: Layout) -> list[UnplaceableFile]:
                 "feed": f.feed,
                 "switch_id": f.switch_id,
                 "file_name": f.path.name,
-                "file_id": hashlib.sha256(f.path.read_bytes()).hexdigest(),
+                "file_id": _checksum(f.path.read_bytes()),
                 "file_bytes": f.path.stat().st_size,
                 "reason_code": RejectReason.UNPLACEABLE_FILE_NAME.value,
                 "reason_detail": f.detail,
