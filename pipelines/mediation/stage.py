@@ -324,22 +324,22 @@ def _usage(candidates: list[_Candidate], registry: list[dict[str, Any]]) -> pa.T
 def _first_occurrences(candidates: list[_Candidate]) -> np.ndarray:
     """Per record of the candidates in order: whether it is the first of its (switch_id,
     record_key)."""
+    record_key = pl.Series(
+        pa.chunked_array(
+            [chunk for c in candidates for chunk in c.records["record_key"].chunks],
+            type=pa.string(),
+        )
+    )
+    # Counting distinct keys costs a third of marking the first ones, and most partitions
+    # repeat no key at all.
+    if record_key.n_unique() == len(record_key):
+        return np.ones(len(record_key), dtype=bool)
     switches = sorted({candidate.common["switch_id"] for candidate in candidates})
     switch = np.repeat(
         [switches.index(candidate.common["switch_id"]) for candidate in candidates],
         [candidate.records.num_rows for candidate in candidates],
     )
-    keys = pl.DataFrame(
-        {
-            "switch": switch,
-            "record_key": pl.Series(
-                pa.chunked_array(
-                    [chunk for c in candidates for chunk in c.records["record_key"].chunks],
-                    type=pa.string(),
-                )
-            ),
-        }
-    )
+    keys = pl.DataFrame({"switch": switch, "record_key": record_key})
     return keys.select(pl.struct("switch", "record_key").is_first_distinct()).to_series().to_numpy()
 
 
