@@ -45,6 +45,9 @@ def write_partition(
         stale.unlink(missing_ok=True)
     target = target_dir / PART_FILE
     tmp = target_dir / f".{PART_FILE}.{os.getpid()}.tmp"
+    # zstd at Arrow's default level (1). Compression is under a tenth of a write; encoding,
+    # dictionaries and statistics are the rest (docs/mediation.md, Performance). Any change
+    # here changes every partition's bytes, which reruns compare to find changed partitions.
     pq.write_table(data, tmp, compression="zstd")
     os.replace(tmp, target)
     return target
