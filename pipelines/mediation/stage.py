@@ -166,7 +166,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     fixes = quarantine.fixes_by_file(layout, feed, file_date)
 
     for order, (landing, data, checksum) in enumerate(_landed(files)):
-        # Fixes are found by checksum: only a partition that has some waits for it to parse.
+        # Fixes are keyed by checksum: only a partition with fixes waits for it to parse.
         file_fixes = fixes.get(checksum.result(), {}) if fixes else {}
         context = FileContext(
             file_name=landing.path.name,
@@ -244,7 +244,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         )
 
     usage = _usage(candidates, registry)
-    del candidates  # their records are in usage now
+    del candidates  # a de-duplicated file's unfiltered records are not kept for the writes
     counts = usage.group_by(["switch_id", "file_name"]).aggregate([([], "count_all")])
     usage_rows = {(r["switch_id"], r["file_name"]): r["count_all"] for r in counts.to_pylist()}
     check_conservation(registry, usage_rows, rejects)
@@ -385,17 +385,18 @@ def _by_event_date(usage: pa.Table) -> dict[str, pa.Table]:
     }
 
 
-def _other_party_classes(numbers: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+def _other_party_classes(numbers: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """other_party_region and other_party_number_type of every row."""
     # Each distinct number once (numbers repeat a lot), column-wise: equal to
     # numbering.classify_number number by number (tests/mediation/test_number_classes.py).
     distinct = pc.unique(numbers).drop_null()
     classes = classify_numbers(pl.Series(distinct))
     row_class = pc.index_in(numbers, value_set=distinct)  # null for a null number
-    return tuple(
+    region, number_type = (
         classes[name].to_arrow().cast(pa.string()).take(row_class)
         for name in ("region", "number_type")
     )
+    return region, number_type
 
 
 def check_conservation(
