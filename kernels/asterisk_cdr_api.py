@@ -18,10 +18,13 @@ as the kernel does.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numba
 import numpy as np
 
 from kernels.asterisk_cdr_nb import (
@@ -102,6 +105,7 @@ def frame_master_csv(
     answered_disposition: str,
     billsec_tolerance: int,
     nanp_numbers: bool,
+    threads: int | None = None,
 ) -> MasterCsvLines:
     """Read every line of ``data`` (see MasterCsvLines).
 
@@ -109,8 +113,13 @@ def frame_master_csv(
     calls; answered_disposition: the disposition of an answered call; billsec_tolerance:
     seconds billsec may exceed duration; nanp_numbers: whether plain NANP numbers
     (``3125550123``, ``13125550123``) are normalised to ``13125550123`` (true where the
-    numbering plan is the NANP). Raises ValueError for a file of more than MAX_FILE_BYTES
-    bytes.
+    numbering plan is the NANP); threads: how many threads read a file of at least
+    PARALLEL_MIN_BYTES (default: numba's thread count). Raises ValueError for a file of
+    more than MAX_FILE_BYTES bytes.
+
+    Every line is read on its own (an Asterisk field never spans lines), so a large file
+    is cut at newlines into one piece per thread, the pieces are read at the same time
+    (the kernel releases the GIL) and their results joined in file order.
     """
     if len(data) > MAX_FILE_BYTES:
         raise ValueError(f"{len(data)} bytes: more than the fast path's {MAX_FILE_BYTES}")
@@ -118,6 +127,48 @@ def frame_master_csv(
     contexts = [context.encode() for context in sorted(inbound_contexts)]
     context_offsets = np.zeros(len(contexts) + 1, np.int64)
     np.cumsum([len(context) for context in contexts], out=context_offsets[1:])
+    settings: _Settings = (
+        np.int64(min(field_limit, np.iinfo(np.int64).max)),
+        np.frombuffer(b"".join(contexts) or b"\0", np.uint8),
+        context_offsets,
+        np.frombuffer(answered_disposition.encode(), np.uint8),
+        np.int64(billsec_tolerance),
+        bool(nanp_numbers),
+    )
+    pieces = _pieces(array, threads or numba.get_num_threads())
+    if len(pieces) == 1:
+        return _frame_piece(array, settings)
+    with ThreadPoolExecutor(len(pieces)) as pool:
+        read = list(pool.map(lambda piece: _frame_piece(piece, settings), pieces))
+    return _joined(read, [piece.size for piece in pieces])
+
+
+#: The kernel's arguments that are the same for every piece of a file: field limit, inbound
+#: contexts and their offsets, answered disposition, billsec tolerance, NANP numbers.
+_Settings = tuple[np.int64, np.ndarray, np.ndarray, np.ndarray, np.int64, bool]
+
+#: Files smaller than this are read by one thread: starting more costs more than it saves.
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def _pieces(array: np.ndarray, threads: int) -> list[np.ndarray]:
+    """``array`` cut into up to ``threads`` pieces of about equal size, each but the last
+    ending just after a newline."""
+    if threads < 2 or array.size < PARALLEL_MIN_BYTES:
+        return [array]
+    cuts = [0]
+    for k in range(1, threads):
+        newline = np.flatnonzero(array[k * array.size // threads :][: 1 << 20] == 10)
+        if newline.size == 0:  # a line of more than 1 MiB: keep the piece whole
+            continue
+        cut = k * array.size // threads + int(newline[0]) + 1
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    cuts.append(array.size)
+    return [array[a:b] for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _frame_piece(array: np.ndarray, settings: _Settings) -> MasterCsvLines:
     n = count_lines_nb(array)
     line_start = np.empty(n, np.int64)
     line_end = np.empty(n, np.int64)
@@ -128,21 +179,7 @@ def frame_master_csv(
     local = np.empty((n, len(TimeSlot)), np.int64)
     text_offsets = np.empty((len(Text), n + 1), np.int32)
     m, *texts = frame_lines_nb(
-        array,
-        np.int64(min(field_limit, np.iinfo(np.int64).max)),
-        np.frombuffer(b"".join(contexts) or b"\0", np.uint8),
-        context_offsets,
-        np.frombuffer(answered_disposition.encode(), np.uint8),
-        np.int64(billsec_tolerance),
-        bool(nanp_numbers),
-        line_start,
-        line_end,
-        status,
-        rows,
-        flags,
-        ints,
-        local,
-        text_offsets,
+        array, *settings, line_start, line_end, status, rows, flags, ints, local, text_offsets
     )
     return MasterCsvLines(
         line_start=line_start,
@@ -159,6 +196,45 @@ def frame_master_csv(
         local=local[:m],
         text_offsets=text_offsets[:, : m + 1],
         texts=tuple(texts),
+    )
+
+
+def _joined(pieces: list[MasterCsvLines], sizes: list[int]) -> MasterCsvLines:
+    """The reading of the whole file from the readings of its pieces (``sizes`` bytes each,
+    each but the last ending in a newline, whose empty remainder is not a line of the
+    file)."""
+    starts = np.cumsum([0, *sizes[:-1]])
+    kept = [piece.status.size - 1 for piece in pieces[:-1]] + [pieces[-1].status.size]
+    first_lines = np.cumsum([0, *kept[:-1]])
+
+    def lines(column: str) -> np.ndarray:
+        return np.concatenate(
+            [getattr(p, column)[:k] + s for p, k, s in zip(pieces, kept, starts, strict=True)]
+        )
+
+    def candidates(column: str, axis: int = 0) -> np.ndarray:
+        return np.concatenate([getattr(p, column) for p in pieces], axis=axis)
+
+    text_offsets = [pieces[0].text_offsets[:, :1]]
+    text_sizes = np.zeros(len(Text), np.int64)
+    for piece in pieces:
+        text_offsets.append(piece.text_offsets[:, 1:] + text_sizes[:, None].astype(np.int32))
+        text_sizes += piece.text_offsets[:, -1]
+    return MasterCsvLines(
+        line_start=lines("line_start"),
+        line_end=lines("line_end"),
+        status=np.concatenate([p.status[:k] for p, k in zip(pieces, kept, strict=True)]),
+        rows=np.concatenate([p.rows + f for p, f in zip(pieces, first_lines, strict=True)]),
+        inbound=candidates("inbound"),
+        has_answer=candidates("has_answer"),
+        is_answered=candidates("is_answered"),
+        has_trunk_group=candidates("has_trunk_group"),
+        served_normalised=candidates("served_normalised"),
+        other_normalised=candidates("other_normalised"),
+        ints=candidates("ints"),
+        local=candidates("local"),
+        text_offsets=np.concatenate(text_offsets, axis=1),
+        texts=tuple(np.concatenate([p.texts[k] for p in pieces]) for k in range(len(Text))),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def count_lines_nb(data):
     """How many lines ``data.split(b"\\n")`` has: one more than the newlines."""
     n = 1
@@ -371,7 +371,7 @@ def reserve_nb(text, used, size):
     return bigger
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def frame_lines_nb(data, field_limit, contexts, context_offsets, answered, tolerance, nanp,
                    line_start, line_end, status, rows, flags, ints, local,
                    text_offsets):  # fmt: skip

@@ -23,6 +23,7 @@ from columnar_paths import checked_answer, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kernels import asterisk_cdr_api
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import generate_operator
 from pipelines.mediation import asterisk_cdr_csv, asterisk_cdr_csv_columnar
@@ -193,6 +194,40 @@ def test_generated_files_concatenated_are_read(generated: list[Path]) -> None:
     with delegating():
         batch = read(data)
     assert batch.records.num_rows == expected.records.num_rows > 0
+
+
+def frame(data: bytes, threads: int) -> asterisk_cdr_api.MasterCsvLines:
+    return asterisk_cdr_api.frame_master_csv(
+        data,
+        field_limit=csv.field_size_limit(),
+        inbound_contexts=asterisk_cdr_csv.INBOUND_CONTEXTS,
+        answered_disposition="ANSWERED",
+        billsec_tolerance=asterisk_cdr_csv.BILLSEC_OVER_DURATION_TOLERANCE,
+        nanp_numbers=True,
+        threads=threads,
+    )
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\n\n", b"\r\n  \n"])
+def test_a_file_read_in_pieces_reads_as_one(
+    generated: list[Path], ending: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small files are read whole; lowering the threshold cuts even these into pieces, at
+    # newlines that fall next to blank, CRLF and malformed lines of the generated files.
+    monkeypatch.setattr(asterisk_cdr_api, "PARALLEL_MIN_BYTES", 0)
+    data = b"".join(path.read_bytes() for path in generated).rstrip(b"\n") + ending
+    whole = frame(data, threads=1)
+    for threads in (2, 3, 8):
+        pieces = frame(data, threads)
+        for name in asterisk_cdr_api.MasterCsvLines.__dataclass_fields__:
+            if name == "texts":
+                assert len(pieces.texts) == len(whole.texts)
+                for piece_text, whole_text in zip(pieces.texts, whole.texts, strict=True):
+                    assert bytes(piece_text) == bytes(whole_text), threads
+            else:
+                assert (getattr(pieces, name) == getattr(whole, name)).all(), (name, threads)
+    with delegating():
+        read(data)  # the default (numba's thread count) against the row parser
 
 
 # --- what is read, what is left to the row parser ----------------------------------------
