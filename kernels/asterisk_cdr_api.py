@@ -65,6 +65,20 @@ class TimeSlot(IntEnum):
 
 
 @dataclass(frozen=True)
+class TextChunk:
+    """The texts of consecutive candidate records: texts[k] uint8, the Text k of the chunk's
+    record j being texts[k][offsets[k, j]:offsets[k, j + 1]] (offsets: int32 (len(Text),
+    records + 1), each row contiguous): the buffers of Arrow string arrays."""
+
+    offsets: np.ndarray
+    texts: tuple[np.ndarray, ...]
+
+    @property
+    def records(self) -> int:
+        return int(self.offsets.shape[1]) - 1
+
+
+@dataclass(frozen=True)
 class MasterCsvLines:
     """The kernel's reading of a Master.csv file of n lines (``data.split(b"\\n")``), m of
     them candidate records.
@@ -76,9 +90,8 @@ class MasterCsvLines:
     Text.SERVED / Text.OTHER holds the number normalised (a plain NANP number) rather than
     as written; ints: int64 (m, 2) duration and billsec seconds; local:
     int64 (m, len(TimeSlot)) wall times, seconds since 1970-01-01 (answer 0 when absent);
-    texts[k]: uint8, the Text k of record j being
-    texts[k][text_offsets[k, j]:text_offsets[k, j + 1]] (text_offsets: int32 (len(Text),
-    m + 1), each row contiguous: the buffers of an Arrow string column).
+    text_chunks: the texts of the candidate records, in order, in one TextChunk per piece of
+    the file that was read on its own (joining them would copy every text once more).
     """
 
     line_start: np.ndarray
@@ -93,8 +106,7 @@ class MasterCsvLines:
     other_normalised: np.ndarray
     ints: np.ndarray
     local: np.ndarray
-    text_offsets: np.ndarray
-    texts: tuple[np.ndarray, ...]
+    text_chunks: tuple[TextChunk, ...]
 
 
 def frame_master_csv(
@@ -194,8 +206,7 @@ def _frame_piece(array: np.ndarray, settings: _Settings) -> MasterCsvLines:
         other_normalised=flags[5, :m],
         ints=ints[:m],
         local=local[:m],
-        text_offsets=text_offsets[:, : m + 1],
-        texts=tuple(texts),
+        text_chunks=(TextChunk(text_offsets[:, : m + 1], tuple(texts)),),
     )
 
 
@@ -215,11 +226,6 @@ def _joined(pieces: list[MasterCsvLines], sizes: list[int]) -> MasterCsvLines:
     def candidates(column: str, axis: int = 0) -> np.ndarray:
         return np.concatenate([getattr(p, column) for p in pieces], axis=axis)
 
-    text_offsets = [pieces[0].text_offsets[:, :1]]
-    text_sizes = np.zeros(len(Text), np.int64)
-    for piece in pieces:
-        text_offsets.append(piece.text_offsets[:, 1:] + text_sizes[:, None].astype(np.int32))
-        text_sizes += piece.text_offsets[:, -1]
     return MasterCsvLines(
         line_start=lines("line_start"),
         line_end=lines("line_end"),
@@ -233,8 +239,7 @@ def _joined(pieces: list[MasterCsvLines], sizes: list[int]) -> MasterCsvLines:
         other_normalised=candidates("other_normalised"),
         ints=candidates("ints"),
         local=candidates("local"),
-        text_offsets=np.concatenate(text_offsets, axis=1),
-        texts=tuple(np.concatenate([p.texts[k] for p in pieces]) for k in range(len(Text))),
+        text_chunks=tuple(chunk for piece in pieces for chunk in piece.text_chunks),
     )
 
 

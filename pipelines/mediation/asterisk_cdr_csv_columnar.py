@@ -165,7 +165,9 @@ def _presented(raw: str) -> tuple[bool, str | None]:
     return _dialled(caller)
 
 
-def _party_numbers(lines: MasterCsvLines) -> tuple[pa.Array, pa.Array, np.ndarray]:
+def _party_numbers(
+    lines: MasterCsvLines,
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]:
     """served_msisdn and other_party_number of the candidate records, and whether the row
     parser accepts both (bool (m,)). The kernel normalised plain NANP numbers; each other
     distinct text is read once, with the row parser's own functions."""
@@ -180,15 +182,17 @@ def _party_numbers(lines: MasterCsvLines) -> tuple[pa.Array, pa.Array, np.ndarra
 
 
 def _normalise_rest(
-    numbers: pa.Array, rest: np.ndarray, reader: Callable[[str], tuple[bool, str | None]]
-) -> tuple[pa.Array, np.ndarray]:
+    numbers: pa.ChunkedArray,
+    rest: np.ndarray,
+    reader: Callable[[str], tuple[bool, str | None]],
+) -> tuple[pa.ChunkedArray, np.ndarray]:
     """``numbers`` with the texts where ``rest`` is True replaced by ``reader``'s number,
     and where ``reader`` accepts them (bool, True elsewhere)."""
     accepted = np.ones(len(numbers), np.bool_)
     where = np.flatnonzero(rest)
     if where.size == 0:
         return numbers, accepted
-    texts = pc.dictionary_encode(numbers.take(where))
+    texts = pc.dictionary_encode(numbers.take(where).combine_chunks())
     outcomes = [reader(text) for text in texts.dictionary.to_pylist()]
     index = texts.indices.to_numpy()
     accepted[where] = np.array([ok for ok, _ in outcomes], np.bool_)[index]
@@ -196,12 +200,23 @@ def _normalise_rest(
     return pc.replace_with_mask(numbers, pa.array(rest), values), accepted
 
 
-def _strings(lines: MasterCsvLines, text: Text, valid: np.ndarray | None = None) -> pa.Array:
-    """Text ``text`` of the candidate records as a string column, null where ``valid`` is
-    False."""
-    bitmap, nulls = _validity(valid)
-    buffers = [bitmap, pa.py_buffer(lines.text_offsets[text]), pa.py_buffer(lines.texts[text])]
-    return pa.Array.from_buffers(pa.string(), lines.rows.size, buffers, nulls)
+def _strings(lines: MasterCsvLines, text: Text, valid: np.ndarray | None = None) -> pa.ChunkedArray:
+    """Text ``text`` of the candidate records as a string column (one chunk per text chunk
+    of ``lines``, so no text is copied), null where ``valid`` is False."""
+    arrays = []
+    first = 0
+    for chunk in lines.text_chunks:
+        last = first + chunk.records
+        bitmap, nulls = _validity(None if valid is None else valid[first:last])
+        buffers = [bitmap, pa.py_buffer(chunk.offsets[text]), pa.py_buffer(chunk.texts[text])]
+        arrays.append(pa.Array.from_buffers(pa.string(), chunk.records, buffers, nulls))
+        first = last
+    return pa.chunked_array(arrays, pa.string())
+
+
+def _has_text(lines: MasterCsvLines, text: Text) -> np.ndarray:
+    """Whether each candidate record's text ``text`` is not empty."""
+    return np.concatenate([np.diff(chunk.offsets[text]) > 0 for chunk in lines.text_chunks])
 
 
 def _validity(valid: np.ndarray | None) -> tuple[pa.Buffer | None, int]:
@@ -220,8 +235,8 @@ def _timestamps(micros: np.ndarray, valid: np.ndarray | None = None) -> pa.Array
 def _records_table(
     lines: MasterCsvLines,
     times: tuple[np.ndarray, np.ndarray, np.ndarray],
-    served: pa.Array,
-    other: pa.Array,
+    served: pa.ChunkedArray,
+    other: pa.ChunkedArray,
 ) -> pa.Table:
     """The PARSED_SCHEMA table of all candidate records (in line order)."""
     m = lines.rows.size
@@ -249,9 +264,7 @@ def _records_table(
         "release_cause": _strings(lines, Text.DISPOSITION),
         "outgoing_trunk_group": _strings(lines, Text.TRUNK_GROUP, trunk & ~inbound),
         "incoming_trunk_group": _strings(lines, Text.TRUNK_GROUP, trunk & inbound),
-        "session_key": _strings(
-            lines, Text.LINKEDID, np.diff(lines.text_offsets[Text.LINKEDID]) > 0
-        ),
+        "session_key": _strings(lines, Text.LINKEDID, _has_text(lines, Text.LINKEDID)),
     }
     arrays = [
         columns[field.name] if field.name in columns else pa.nulls(m, field.type)
