@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,13 +9,7 @@ from hypothesis import strategies as st
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
 from pipelines.mediation import opensips_flatstore
-from pipelines.mediation.numbering import InvalidNumberError, normalise_number
-from pipelines.mediation.opensips_flatstore_columnar import (
-    _NANP_NATIONAL,
-    _NANP_WITH_ONE,
-    _normalised,
-    parse_file_columnar,
-)
+from pipelines.mediation.opensips_flatstore_columnar import parse_file_columnar
 from pipelines.mediation.records import FileContext, ParsedBatch, parsed_batch
 from pipelines.schema import RejectReason
 
@@ -285,20 +278,21 @@ def test_random_bytes_are_read_equal_or_declined(data: bytes) -> None:
 
 # --- number normalisation -----------------------------------------------------------------
 
-
-def row_parser_numbers(values: list[str]) -> list[tuple[str | None, str | None]]:
-    out: list[tuple[str | None, str | None]] = []
-    for value in values:
-        try:
-            out.append((normalise_number(value), None))
-        except InvalidNumberError as exc:
-            out.append((None, str(exc)))
-    return out
+# The numbers the kernel normalises by pattern (N: 2-9, X: 0-9).
+NANP_WITH_ONE = r"1[2-9][0-9]{2}[2-9][0-9]{6}"
+NANP_NATIONAL = r"[2-9][0-9]{2}[2-9][0-9]{6}"
 
 
-def columnar_numbers(values: list[str]) -> list[tuple[str | None, str | None]]:
-    numbers, errors = _normalised(pl.Series(values, dtype=pl.String))
-    return list(zip(numbers.to_list(), errors.to_list(), strict=True))
+def numbers_file(values: list[str]) -> bytes:
+    """One unanswered call per value, the value as caller and the next one as destination
+    (every number is served once and other party once)."""
+    rows = [
+        line(code="404", caller=value, destination=values[(k + 1) % len(values)]).replace(
+            "c1@h", f"c{k}@h"
+        )
+        for k, value in enumerate(values)
+    ]
+    return "\n".join(rows).encode()
 
 
 def test_nanp_patterns_hold_for_every_area_code() -> None:
@@ -308,20 +302,21 @@ def test_nanp_patterns_hold_for_every_area_code() -> None:
         for exchange in (200, 555, 999)
         for prefix in ("", "1")
     ]
-    assert columnar_numbers(values) == row_parser_numbers(values)
+    read(numbers_file(values))
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.one_of(
-            st.from_regex(_NANP_WITH_ONE, fullmatch=True),
-            st.from_regex(_NANP_NATIONAL, fullmatch=True),
+            st.from_regex(NANP_WITH_ONE, fullmatch=True),
+            st.from_regex(NANP_NATIONAL, fullmatch=True),
             st.text(alphabet="0123456789+ ()-.a", max_size=16),
             st.sampled_from(NUMBERS),
         ),
+        min_size=1,
         max_size=20,
     )
 )
 def test_numbers_normalise_as_the_row_parser_does(values: list[str]) -> None:
-    assert columnar_numbers(values) == row_parser_numbers(values)
+    read(numbers_file(values))
