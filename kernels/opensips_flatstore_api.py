@@ -32,6 +32,8 @@ MAX_FILE_BYTES = 2**31 - 1
 FIELDS = 12
 #: Bytes a chunk should hold at least: below that, threads cost more than they save.
 _MIN_CHUNK = 1 << 16
+#: Lines a file should have at least for its dialogs to be paired in parallel.
+_MIN_PARALLEL_LINES = 1 << 14
 
 
 class LineKind(IntEnum):
@@ -142,26 +144,42 @@ def read_lines(data: bytes, max_epoch: int) -> FlatstoreLines | None:
     return FlatstoreLines(kind, code, epoch, bounds, dialog_hash)
 
 
-def pair_dialogs(data: bytes, lines: FlatstoreLines) -> Calls:
-    """The calls of the lines, paired as opensips_flatstore._pair pairs them."""
+def pair_dialogs(data: bytes, lines: FlatstoreLines, parts: int | None = None) -> Calls:
+    """The calls of the lines, paired as opensips_flatstore._pair pairs them.
+
+    parts: how many threads pair them (default: 2 for a file of _MIN_PARALLEL_LINES lines
+    or more when numba has two threads, else 1); the dialogs are shared out by hash.
+    """
     n = lines.kind.size
-    table = np.full(1 << (2 * n).bit_length(), -1, np.int32)  # at most half full
+    if parts is None:
+        parts = 2 if n >= _MIN_PARALLEL_LINES and numba.get_num_threads() > 1 else 1
     call_of = np.empty(n, np.int32)
     openings = np.empty(n, np.int32)
     byes = np.empty(n, np.int32)
-    c = pair_dialogs_nb(
-        np.frombuffer(data, np.uint8),
-        lines.kind,
-        lines.code,
-        lines.epoch,
-        lines.bounds,
-        lines.dialog_hash,
-        table,
-        call_of,
-        openings,
-        byes,
-    )
+    c = -1
+    while c < 0:
+        tables = np.full((parts, _table_size(n, parts)), -1, np.int32)
+        c = pair_dialogs_nb(
+            np.frombuffer(data, np.uint8),
+            lines.kind,
+            lines.code,
+            lines.epoch,
+            lines.bounds,
+            lines.dialog_hash,
+            tables,
+            call_of,
+            openings,
+            byes,
+        )
+        parts = 1  # a part filled its table: the dialogs did not spread
     return Calls(openings[:c], byes[:c], call_of)
+
+
+def _table_size(lines: int, parts: int) -> int:
+    """Slots of each part's hash table. Hashes spread the dialogs evenly, so a part has
+    room for one dialog per line of its share and an eighth of the file more at most half
+    full; one part (the fallback) never fills."""
+    return 1 << (2 * lines // parts + lines // 8).bit_length()
 
 
 def call_texts(

@@ -216,62 +216,70 @@ def same_dialog_nb(data, bounds, i, j):
     )
 
 
-@njit(cache=True, error_model="numpy")
-def pair_dialogs_nb(data, kind, code, epoch, bounds, dialog_hash, table, call_of, calls, byes):
+@njit(cache=True, error_model="numpy", parallel=True)
+def pair_dialogs_nb(data, kind, code, epoch, bounds, dialog_hash, tables, call_of, calls, byes):
     """Pair the lines into calls as opensips_flatstore._pair does; return the number of
-    calls c.
+    calls c, or -1 when a part's dialogs fill half its table (nothing else is then filled).
 
-    table: int32 (2**k,) of -1, with room to spare for the dialogs. Fills call_of int32
-    (n,): for a line that belongs to a call, the call's opening line (the dialog's earliest
-    final INVITE by time, then line); -1 for a blank line and one that joins no call (a BYE
-    without an answered call, a 1xx INVITE without a call). Fills calls int32 (c,) with the
-    opening lines in line order, byes int32 (c,) with each answered call's ending BYE (the
-    dialog's earliest BYE by time, then line; -1 when none or not answered).
+    tables: int32 (parts, 2**k) of -1; the lines of a dialog all go to part
+    (hash >> 32) % parts, so the parts pair in parallel. Fills
+    call_of int32 (n,): for a line that belongs to a call, the call's opening line (the
+    dialog's earliest final INVITE by time, then line); -1 for a blank line and one that
+    joins no call (a BYE without an answered call, a 1xx INVITE without a call). Fills
+    calls int32 (c,) with the opening lines in line order, byes int32 (c,) with each
+    answered call's ending BYE (the dialog's earliest BYE by time, then line; -1 when none
+    or not answered).
     """
     n = kind.size
-    mask = np.uint64(table.size - 1)
+    parts = np.uint64(tables.shape[0])
+    mask = np.uint64(tables.shape[1] - 1)
     # head[i]: the first line of i's dialog, which holds the dialog's opening and first BYE.
     head = np.empty(n, np.int32)
     opening = np.full(n, -1, np.int32)
     first_bye = np.full(n, -1, np.int32)
-    for i in range(n):
-        if kind[i] == 0:
-            continue
-        slot = dialog_hash[i] & mask
-        while True:
-            j = table[slot]
-            if j < 0:
-                table[slot] = i
-                head[i] = i
+    full = np.zeros(tables.shape[0], np.bool_)
+    for part in prange(tables.shape[0]):
+        table = tables[part]
+        dialogs = 0
+        for i in range(n):
+            if kind[i] == 0 or (dialog_hash[i] >> np.uint64(32)) % parts != part:
+                continue
+            slot = dialog_hash[i] & mask
+            while True:
+                j = table[slot]
+                if j < 0:
+                    table[slot] = i
+                    head[i] = i
+                    dialogs += 1
+                    break
+                if dialog_hash[j] == dialog_hash[i] and same_dialog_nb(data, bounds, i, j):
+                    head[i] = j
+                    break
+                slot = (slot + np.uint64(1)) & mask
+            h = head[i]
+            # Lines come in line order: at an equal time the earlier line stays.
+            if kind[i] == 1:
+                if code[i] >= 200 and (opening[h] < 0 or epoch[i] < epoch[opening[h]]):
+                    opening[h] = i
+            elif first_bye[h] < 0 or epoch[i] < epoch[first_bye[h]]:
+                first_bye[h] = i
+            if 2 * dialogs >= table.size:
+                full[part] = True  # probing slows down: the caller retries with more room
                 break
-            if dialog_hash[j] == dialog_hash[i] and same_dialog_nb(data, bounds, i, j):
-                head[i] = j
-                break
-            slot = (slot + np.uint64(1)) & mask
-        h = head[i]
-        # Lines come in line order: at an equal time the earlier line stays.
-        if kind[i] == 1:
-            if code[i] >= 200 and (opening[h] < 0 or epoch[i] < epoch[opening[h]]):
-                opening[h] = i
-        elif first_bye[h] < 0 or epoch[i] < epoch[first_bye[h]]:
-            first_bye[h] = i
+    if full.any():
+        return -1
+    for i in prange(n):
+        call_of[i] = -1
+        if kind[i] != 0:
+            o = opening[head[i]]
+            if o >= 0 and (kind[i] == 1 or 200 <= code[o] < 300):
+                call_of[i] = o
     c = 0
     for i in range(n):
-        call_of[i] = -1
-        if kind[i] == 0:
-            continue
-        o = opening[head[i]]
-        if o < 0:
-            continue
-        answered = 200 <= code[o] < 300
-        if kind[i] == 1:
-            call_of[i] = o
-            if o == i:
-                calls[c] = i
-                byes[c] = first_bye[head[i]] if answered else -1
-                c += 1
-        elif answered:
-            call_of[i] = o
+        if call_of[i] == i:
+            calls[c] = i
+            byes[c] = first_bye[head[i]] if 200 <= code[i] < 300 else -1
+            c += 1
     return c
 
 
@@ -289,6 +297,7 @@ def field_end_nb(bounds, i, k):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def is_digit_nb(c, low):
+    """Whether byte c is an ASCII digit from chr(low) to '9'."""
     return low <= c <= 57
 
 

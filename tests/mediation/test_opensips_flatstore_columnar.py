@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernels import opensips_flatstore_api
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
-from pipelines.mediation import opensips_flatstore
+from pipelines.mediation import opensips_flatstore, opensips_flatstore_columnar
 from pipelines.mediation.opensips_flatstore_columnar import parse_file_columnar
 from pipelines.mediation.records import FileContext, ParsedBatch, parsed_batch
 from pipelines.schema import RejectReason
@@ -122,6 +124,32 @@ def test_a_large_file_with_crlf_and_copies_of_every_case_is_read() -> None:
     ):
         changed = [*copies[:middle], *wrong, *copies[middle + len(wrong) :]]
         assert parse_file_columnar("\n".join(changed).encode(), CONTEXT) is None
+
+
+def copies_of_every_case(copies: int) -> bytes:
+    rows = without_lines(FIXTURE, 10, 11).decode().split("\n")
+    return "\n".join(
+        row.replace("@10.0.0.1", f"-{n}@10.0.0.1") for n in range(copies) for row in rows
+    ).encode()
+
+
+def test_dialogs_pair_alike_in_any_number_of_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = copies_of_every_case(500)
+    lines = opensips_flatstore_api.read_lines(data, MAX_EPOCH)
+    assert lines is not None
+    one = opensips_flatstore_api.pair_dialogs(data, lines, parts=1)
+    for parts in (2, 3):
+        calls = opensips_flatstore_api.pair_dialogs(data, lines, parts=parts)
+        for name in ("openings", "byes", "call_of"):
+            assert np.array_equal(getattr(calls, name), getattr(one, name))
+    # A part whose table fills (dialogs that do not spread by hash): paired again in one.
+    size = opensips_flatstore_api._table_size
+    monkeypatch.setattr(
+        opensips_flatstore_api, "_table_size", lambda n, parts: 8 if parts > 1 else size(n, 1)
+    )
+    calls = opensips_flatstore_api.pair_dialogs(data, lines, parts=2)
+    assert np.array_equal(calls.call_of, one.call_of)
+    read(data)
 
 
 def test_empty_and_blank_files_give_the_row_parsers_reject() -> None:
@@ -293,6 +321,15 @@ def numbers_file(values: list[str]) -> bytes:
         for k, value in enumerate(values)
     ]
     return "\n".join(rows).encode()
+
+
+def test_numbers_outside_the_nanp_go_through_normalise_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where the plan is not the NANP's the kernel normalises nothing by pattern.
+    monkeypatch.setattr(opensips_flatstore_columnar, "_NANP_PATTERNS_HOLD", False)
+    read(numbers_file(NUMBERS))
+    read(copies_of_every_case(50))
 
 
 def test_nanp_patterns_hold_for_every_area_code() -> None:
