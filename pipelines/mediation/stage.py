@@ -41,6 +41,7 @@ from pipelines.mediation.records import (
     RejectedRecord,
     parsed_batch,
 )
+from pipelines.mediation.switch_layouts import SwitchLayoutError, layout_parser
 from pipelines.reference import read_reference
 from pipelines.schema import (
     FILE_REGISTRY_SCHEMA,
@@ -146,6 +147,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     """
     _parser(feed)  # an unknown feed fails before anything is read
     timezones = _switch_timezones(layout, feed)
+    switch_parsers = _switch_parsers(layout, feed)
     delivered = list(_landing_files(layout, feed))
     files = sorted(
         (f for f in delivered if f.file_date == file_date),
@@ -174,7 +176,11 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             timezone=timezones[landing.switch_id],
             file_sequence_number=landing.file_sequence_number,
         )
-        batch, failure = _read_file(feed, quarantine.apply_fixes(feed, data, file_fixes), context)
+        batch, failure = _read_file(
+            switch_parsers[landing.switch_id],
+            quarantine.apply_fixes(feed, data, file_fixes),
+            context,
+        )
         file_bytes = len(data)
         del data  # the next file is being read: hold no more than two
         file_id = checksum.result()
@@ -457,15 +463,17 @@ def _checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_file(feed: str, data: bytes, context: FileContext) -> tuple[ParsedBatch, str | None]:
+def _read_file(
+    parsers: SwitchParsers, data: bytes, context: FileContext
+) -> tuple[ParsedBatch, str | None]:
     """Parse one file: its records and rejects, and the parser's failure if it raised.
 
-    The feed's columnar fast path reads the file when it is sure of it; otherwise the row
+    The switch's columnar fast path reads the file when it is sure of it; otherwise its row
     parser does. A row parser exception ends the file, never the partition: the records
     yielded before it are kept and the failure is returned as text for an UNREADABLE_FILE
     reject.
     """
-    columnar = _columnar_parser(feed)
+    row_parser, columnar = parsers
     if columnar is not None:
         batch = columnar(data, context)
         if batch is not None:
@@ -474,7 +482,7 @@ def _read_file(feed: str, data: bytes, context: FileContext) -> tuple[ParsedBatc
     items: list[ParsedRecord | RejectedRecord] = []
     failure = None
     try:
-        items.extend(_parser(feed)(data, context))
+        items.extend(row_parser(data, context))
     except Exception as exc:  # any parser bug must become a reject, never stop the partition
         failure = f"{type(exc).__name__}: {exc}"
     for item in items:
@@ -648,6 +656,31 @@ def _columnar_parser(feed: str) -> ColumnarParser | None:
         return None
     parse_file_columnar: ColumnarParser = importlib.import_module(module).parse_file_columnar
     return parse_file_columnar
+
+
+#: A switch's row parser and columnar fast path (None: the row parser reads every file).
+SwitchParsers = tuple[Parser, ColumnarParser | None]
+
+
+def _switch_parsers(layout: Layout, feed: str) -> dict[str, SwitchParsers]:
+    """The parsers of each switch of ``feed`` in switches.csv: the feed's own, or, for a
+    switch with a ``cdr_layout``, the row parser of its configured layout
+    (switch_layouts.py). Raises MediationError for a layout that cannot be used."""
+    standard = (_parser(feed), _columnar_parser(feed))
+    switches = read_reference(layout, "switches.csv")
+    parsers: dict[str, SwitchParsers] = {}
+    for row in switches.iter_rows(named=True):
+        if row["feed"] != feed:
+            continue
+        cdr_layout = (row.get("cdr_layout") or "").strip()
+        if not cdr_layout:
+            parsers[row["switch_id"]] = standard
+            continue
+        try:
+            parsers[row["switch_id"]] = (layout_parser(layout.reference, feed, cdr_layout), None)
+        except SwitchLayoutError as exc:
+            raise MediationError(f"switch {row['switch_id']} in switches.csv: {exc}") from exc
+    return parsers
 
 
 def _switch_timezones(layout: Layout, feed: str) -> dict[str, str]:
