@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kernels.civil_date_nb import days_from_civil_nb
 from kernels.utf8_nb import utf8_end_nb
 
 
@@ -118,18 +119,6 @@ def read_seconds_nb(data, s, e):
             return np.int64(-1)
         value = value * 10 + digit
     return value
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def days_from_civil_nb(year, month, day):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    y = year - 1 if month <= 2 else year
-    era = y // 400
-    yoe = y - era * 400
-    mp = month + 9 if month <= 2 else month - 3
-    doy = (153 * mp + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kernels.civil_date_nb import days_from_civil_nb
+
 # Constants in a cached kernel must not depend on module globals (a changed global would be
 # ignored by the cache), so the codes below are literals mirrored in kernels.ber_api.
 # Kinds: 1 INTEGER, 2 TBCD digits, 3 AddressString/BCDDirectoryNumber, 4 TimeStamp,
@@ -181,18 +183,6 @@ def write_sms_address_nb(data, s, e, text, out):
     if count != digits:
         return -1
     return count
-
-
-@njit(cache=True)
-def days_from_civil_nb(year, month, day):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    y = year - 1 if month <= 2 else year
-    era = y // 400
-    yoe = y - era * 400
-    mp = month + 9 if month <= 2 else month - 3
-    doy = (153 * mp + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 @njit(cache=True)
