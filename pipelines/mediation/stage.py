@@ -146,8 +146,9 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     same landing files writes byte-identical partitions.
     """
     _parser(feed)  # an unknown feed fails before anything is read
-    timezones = _switch_timezones(layout, feed)
-    switch_parsers = _switch_parsers(layout, feed)
+    switches = _feed_switches(layout, feed)
+    timezones = {row["switch_id"]: row["timezone"] for row in switches}
+    switch_parsers = _switch_parsers(layout, feed, switches)
     delivered = list(_landing_files(layout, feed))
     files = sorted(
         (f for f in delivered if f.file_date == file_date),
@@ -662,16 +663,15 @@ def _columnar_parser(feed: str) -> ColumnarParser | None:
 SwitchParsers = tuple[Parser, ColumnarParser | None]
 
 
-def _switch_parsers(layout: Layout, feed: str) -> dict[str, SwitchParsers]:
-    """The parsers of each switch of ``feed`` in switches.csv: the feed's own, or, for a
-    switch with a ``cdr_layout``, the row parser of its configured layout
+def _switch_parsers(
+    layout: Layout, feed: str, switches: list[dict[str, Any]]
+) -> dict[str, SwitchParsers]:
+    """The parsers of each of ``feed``'s ``switches`` (its switches.csv rows): the feed's
+    own, or, for a switch with a ``cdr_layout``, the row parser of its configured layout
     (switch_layouts.py). Raises MediationError for a layout that cannot be used."""
     standard = (_parser(feed), _columnar_parser(feed))
-    switches = read_reference(layout, "switches.csv")
     parsers: dict[str, SwitchParsers] = {}
-    for row in switches.iter_rows(named=True):
-        if row["feed"] != feed:
-            continue
+    for row in switches:
         cdr_layout = (row.get("cdr_layout") or "").strip()
         if not cdr_layout:
             parsers[row["switch_id"]] = standard
@@ -683,13 +683,14 @@ def _switch_parsers(layout: Layout, feed: str) -> dict[str, SwitchParsers]:
     return parsers
 
 
-def _switch_timezones(layout: Layout, feed: str) -> dict[str, str]:
+def _feed_switches(layout: Layout, feed: str) -> list[dict[str, Any]]:
+    """The switches.csv rows of ``feed``'s switches."""
     switches = read_reference(layout, "switches.csv")
-    return {
-        row["switch_id"]: row["timezone"]
-        for row in switches.iter_rows(named=True)
-        if row["feed"] == feed
-    }
+    return [row for row in switches.iter_rows(named=True) if row["feed"] == feed]
+
+
+def _switch_timezones(layout: Layout, feed: str) -> dict[str, str]:
+    return {row["switch_id"]: row["timezone"] for row in _feed_switches(layout, feed)}
 
 
 @dataclass(frozen=True)
