@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from switch_lines import asterisk_line as cdr
 
 from pipelines.mediation.asterisk_cdr_csv import parse_file
 from pipelines.mediation.records import (
@@ -28,27 +29,6 @@ def parse(data: bytes, context: FileContext = CHICAGO) -> list[ParsedRecord | Re
 
 def outcome(item: ParsedRecord | RejectedRecord) -> object:
     return item.reason if isinstance(item, RejectedRecord) else "parsed"
-
-
-def cdr(
-    start: str = "2024-07-01 12:00:00",
-    answer: str = "2024-07-01 12:00:05",
-    end: str = "2024-07-01 12:01:05",
-    duration: str = "65",
-    billsec: str = "60",
-    src: str = "3125550101",
-    dst: str = "2125550199",
-    dcontext: str = "from-internal",
-    disposition: str = "ANSWERED",
-) -> bytes:
-    """One 21-column line; unanswered calls write the answer time empty and unquoted."""
-    answer_field = f'"{answer}"' if answer else ""
-    return (
-        f'"","{src}","{dst}","{dcontext}","","PJSIP/3125550101-00000001",'
-        f'"PJSIP/tg_att_out-00000002","Dial","","{start}",{answer_field},"{end}",'
-        f'{duration},{billsec},"{disposition}","DOCUMENTATION","1719835200.1","","",'
-        f'"1719835200.1",1\n'
-    ).encode()
 
 
 # Hand-computed from the fixture rows (tests/fixtures/mediation/README.md describes each):
@@ -166,7 +146,7 @@ def test_row_layouts_give_their_record_keys() -> None:
 
 
 def test_identical_16_column_rows_share_a_key_and_different_ones_do_not() -> None:
-    line16 = b",".join(cdr().split(b",")[:16]) + b"\n"
+    line16 = cdr(columns=16)
     other16 = line16.replace(b"2125550199", b"2125550198")
     items = parse(line16 + line16 + other16)
     keys = [item.values["record_key"] for item in items if isinstance(item, ParsedRecord)]

@@ -22,6 +22,7 @@ import pytest
 from columnar_paths import checked_answer, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from switch_lines import asterisk_line as cdr
 
 from kernels import asterisk_cdr_api
 from pipelines.config import OPERATOR_TIMEZONE, Layout
@@ -60,38 +61,6 @@ def delegating() -> Iterator[None]:
     """Let the fast path hand any number of lines to the row parser instead of declining."""
     with mock.patch.object(asterisk_cdr_csv_columnar, "MAX_ROW_PARSER_SHARE", 1.0):
         yield
-
-
-def cdr(
-    start: str = "2024-07-01 12:00:00",
-    answer: str = "2024-07-01 12:00:05",
-    end: str = "2024-07-01 12:01:05",
-    duration: str = "65",
-    billsec: str = "60",
-    src: str = "3125550101",
-    dst: str = "2125550199",
-    dcontext: str = "from-internal",
-    disposition: str = "ANSWERED",
-    channel: str = "PJSIP/3125550101-00000001",
-    dstchannel: str = "PJSIP/tg_att_out-00000002",
-    clid: str = '"Alice" <3125550101>',
-    uniqueid: str = "1719835200.1",
-    sequence: str = "1",
-    columns: int = 21,
-) -> bytes:
-    """One line as Asterisk writes it: strings quoted (quotes doubled), durations and
-    sequence bare, an unanswered call's answer empty and unquoted."""
-    fields = [
-        "", src, dst, dcontext, clid, channel, dstchannel, "Dial", "PJSIP/x,60", start,
-        answer, end, duration, billsec, disposition, "DOCUMENTATION", uniqueid, "", "",
-        uniqueid, sequence,
-    ]  # fmt: skip
-    bare = {10: answer == "", 12: True, 13: True, 20: True}
-    encoded = [
-        value if bare.get(k) else '"' + value.replace('"', '""') + '"'
-        for k, value in enumerate(fields[:columns])
-    ]
-    return (",".join(encoded) + "\n").encode()
 
 
 def many(n: int = 200) -> bytes:

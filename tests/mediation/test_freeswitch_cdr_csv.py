@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from switch_lines import freeswitch_line as cdr
 
 from pipelines.mediation.freeswitch_cdr_csv import (
     BUILTIN_DEFAULT_COLUMNS,
@@ -40,24 +41,6 @@ def parse(data: bytes, context: FileContext = CHICAGO) -> list[Item]:
 
 def outcome(item: Item) -> object:
     return item.reason if isinstance(item, RejectedRecord) else "parsed"
-
-
-def cdr(
-    caller: str = "3125550101",
-    destination: str = "2125550199",
-    context: str = "default",
-    start: str = "2024-07-01 12:00:00",
-    answer: str = "2024-07-01 12:00:05",
-    end: str = "2024-07-01 12:01:05",
-    duration: str = "65",
-    billsec: str = "60",
-    cause: str = "NORMAL_CLEARING",
-    uuid: str = "a3f6c1d2-0000-4000-8000-000000000001",
-) -> bytes:
-    """One line as the ``example`` template writes it: every field quoted, even when empty."""
-    fields = ["Alice", caller, destination, context, start, answer, end, duration, billsec,
-              cause, uuid, "", "", "PCMU", "PCMU"]  # fmt: skip
-    return (",".join(f'"{field}"' for field in fields) + "\n").encode()
 
 
 # Hand-computed: Chicago is UTC-5 (CDT) in July; 2024-11-03 falls back from 02:00 CDT to

@@ -18,6 +18,7 @@ import pytest
 from columnar_paths import checked_answer, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from switch_lines import freeswitch_line as cdr
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import generate_operator
@@ -44,25 +45,6 @@ def read(data: bytes, context: FileContext = CHICAGO) -> ParsedBatch:
     batch = columnar(data, context)
     assert batch is not None, "declined"
     return batch
-
-
-def cdr(
-    caller: str = "3125550101",
-    destination: str = "2125550199",
-    context: str = "default",
-    start: str = "2024-07-01 12:00:00",
-    answer: str = "2024-07-01 12:00:05",
-    end: str = "2024-07-01 12:01:05",
-    duration: str = "65",
-    billsec: str = "60",
-    cause: str = "NORMAL_CLEARING",
-    uuid: str = "a3f6c1d2-0000-4000-8000-000000000001",
-    name: str = "Alice",
-) -> bytes:
-    """One line of the ``example`` template: every value quoted, even when empty."""
-    fields = [name, caller, destination, context, start, answer, end, duration, billsec,
-              cause, uuid, "", "", "PCMU", "PCMU"]  # fmt: skip
-    return (",".join(f'"{field}"' for field in fields) + "\n").encode()
 
 
 # --- committed fixtures and public samples ------------------------------------------------
