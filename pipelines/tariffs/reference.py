@@ -26,8 +26,8 @@ The rules, in order (docs/tariff-catalog.md states them for users):
    allowance pays the first billed units (in span order); what it leaves is charged. Cost =
    connect fee + exact costs of the charged units; capped at max cost if its strategy is
    ``free``; raised to the minimum charge; then rounded once to the most decimals any
-   span's entry asks for, with that entry's method. Zero usage costs nothing. A zero-rated destination group
-   (toll-free, emergency) costs nothing whatever its rate says.
+   span's entry asks for, with that entry's method. Zero usage costs nothing. A zero-rated
+   destination group (toll-free, emergency) costs nothing whatever its rate says.
 """
 
 from __future__ import annotations
@@ -214,9 +214,7 @@ def _walk(
         if won is None:
             return RatingError.RATING_PLAN_GAP
         rate = catalog.rates[won.binding.rate_id]
-        slot_index = max(
-            i for i, s in enumerate(rate.slots) if s.group_interval_start <= cursor
-        )
+        slot_index = max(i for i, s in enumerate(rate.slots) if s.group_interval_start <= cursor)
         slot = rate.slots[slot_index]
         end = usage
         if slot_index + 1 < len(rate.slots):
@@ -303,9 +301,7 @@ def total_rounded(spans: list[Span], total: Fraction) -> int:
     return round_micros(total, chosen.rounding_decimals, chosen.rounding_method)
 
 
-def rate_with_plan(
-    catalog: Catalog, rating_plan_id: str, event: Event, covered: int = 0
-) -> Rating:
+def rate_with_plan(catalog: Catalog, rating_plan_id: str, event: Event, covered: int = 0) -> Rating:
     """Rate ``event`` with one rating plan (no profile lookup, no fallback).
 
     ``covered``: billed units an allowance pays (see ``_price``).
