@@ -158,7 +158,10 @@ class RatingPlan:
 
 @dataclass(frozen=True)
 class RatingProfile:
-    """Which rating plan prices (tenant, category, subject) from ``activation`` on (UTC)."""
+    """Which rating plan prices (tenant, category, subject) from ``activation`` on.
+
+    activation is an aware datetime; a naive one is read as UTC.
+    """
 
     tenant: str
     category: str
@@ -277,8 +280,8 @@ class Catalog:
 class Event:
     """One usage event to rate.
 
-    start: local wall-clock start (naive); start_utc: the same instant in UTC (for profile
-    activation; defaults to ``start``). usage: units (seconds, messages, bytes).
+    start: local wall-clock start (naive); start_utc: the same instant, aware (for profile
+    activation; defaults to ``start`` read as UTC). usage: units (seconds, messages, bytes).
     time_based: voice-like usage, split at band changes and midnight.
     """
 

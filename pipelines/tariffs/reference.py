@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import cache
 
@@ -126,11 +126,16 @@ def active_profile(
     for profile in catalog.profiles:
         if (profile.tenant, profile.category, profile.subject) != (tenant, category, subject):
             continue
-        if profile.activation > at_utc:
+        if _as_utc(profile.activation) > _as_utc(at_utc):
             continue
         if best is None or profile.activation > best.activation:
             best = profile
     return best
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Naive datetimes in profiles and events are UTC (model.RatingProfile, model.Event)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _in_effect(binding: DestinationRate, day: date) -> bool:
