@@ -19,6 +19,9 @@ OPERATOR_TIMEZONE = "America/Chicago"
 OPERATOR_COUNTRY = "US"
 #: Currency of all retail money (micro-units of it).
 OPERATOR_CURRENCY = "USD"
+#: The tenant of the operator's own rating profiles in its tariff catalog (a CGRateS
+#: tenant; one operator, one tenant).
+TENANT = "telcolake"
 MICROS_PER_UNIT = 1_000_000
 
 
