@@ -281,3 +281,137 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
 }
+
+
+class SuspenseState(StrEnum):
+    """Where a usage record that rating suspended stands (docs/rating.md, Suspense)."""
+
+    OPEN = "open"  # still in suspense in the period's current rated_usage
+    RECYCLED = "recycled"  # priced by `telcolake recycle`
+    RERATED = "rerated"  # priced by `telcolake rerate` of the closed period
+    RATED = "rated"  # priced when the open period was rated again
+    WITHDRAWN = "withdrawn"  # no longer billable usage of the period (e.g. a late repeat)
+
+
+class PeriodState(StrEnum):
+    """Whether rating may rewrite a billing period's priced records."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+#: One row per usage record rating has ever suspended in the period, kept after it leaves
+#: suspense. The record's fields are as of its last rating attempt.
+RATING_SUSPENSE_SCHEMA = pa.schema(
+    [
+        ("usage_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("event_date", pa.date32()),
+        ("started_at", UTC_TS),
+        ("record_type", pa.string()),
+        ("service", pa.string()),
+        ("served_msisdn", pa.string()),
+        ("other_party_number", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("account_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("suspense_reason", pa.string()),
+        ("suspense_state", pa.string()),
+        ("first_suspended_at", UTC_TS),
+        ("last_attempt_at", UTC_TS),
+        ("attempts", pa.int32()),
+        ("reference_checksum", pa.string()),
+        ("resolved_at", UTC_TS),
+        ("resolved_run_id", pa.string()),
+        ("resolved_status", pa.string()),
+        ("resolved_charge_micros", pa.int64()),
+    ]
+)
+
+#: A billing period's rating state: open or closed, the version of its rated partitions,
+#: and the reference data (JSON: file -> sha256) of the last run that wrote them.
+RATING_PERIOD_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("period_state", pa.string()),
+        ("rating_version", pa.int32()),
+        ("reference_checksums", pa.string()),
+        ("closed_at", UTC_TS),
+        ("closed_by", pa.string()),
+        ("close_reason", pa.string()),
+    ]
+)
+
+#: One row per re-rating of a closed period: who, when, why, and what it changed.
+RERATE_RUN_SCHEMA = pa.schema(
+    [
+        ("rerate_run_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("previous_version", pa.int32()),
+        ("rating_version", pa.int32()),
+        ("rerated_by", pa.string()),
+        ("rerated_at", UTC_TS),
+        ("reason", pa.string()),
+        ("usage_records_before", pa.int64()),
+        ("usage_records_after", pa.int64()),
+        ("records_changed", pa.int64()),
+        ("accounts_changed", pa.int64()),
+        ("usage_charge_before_micros", pa.int64()),
+        ("usage_charge_after_micros", pa.int64()),
+        ("recurring_charge_before_micros", pa.int64()),
+        ("recurring_charge_after_micros", pa.int64()),
+        ("interconnect_cost_before_micros", pa.int64()),
+        ("interconnect_cost_after_micros", pa.int64()),
+        ("suspense_records_before", pa.int64()),
+        ("suspense_records_after", pa.int64()),
+        ("reference_checksums_before", pa.string()),
+        ("reference_checksums_after", pa.string()),
+    ]
+)
+
+#: Per account, what one re-rating changed: usage and recurring charges before and after.
+RERATE_ACCOUNT_DIFFERENCE_SCHEMA = pa.schema(
+    [
+        ("rerate_run_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("rating_version", pa.int32()),
+        ("account_id", pa.string()),
+        ("usage_charge_before_micros", pa.int64()),
+        ("usage_charge_after_micros", pa.int64()),
+        ("recurring_charge_before_micros", pa.int64()),
+        ("recurring_charge_after_micros", pa.int64()),
+        ("charge_before_micros", pa.int64()),
+        ("charge_after_micros", pa.int64()),
+        ("difference_micros", pa.int64()),
+        ("records_changed", pa.int64()),
+    ]
+)
+
+
+def _versioned(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field("rating_version", pa.int32()))
+
+
+#: The tables a re-rating replaces; each superseded version is kept in ``<table>_versions``.
+VERSIONED_RATING_TABLES = (
+    "rated_usage",
+    "recurring_charges",
+    "interconnect_legs",
+    "rating_periods",
+)
+
+VERSION_KEYS = ("billing_period", "rating_version")
+
+LAKE_TABLES.update(
+    {
+        "rating_suspense": (RATING_SUSPENSE_SCHEMA, ("billing_period",)),
+        "rating_periods": (RATING_PERIOD_SCHEMA, ("billing_period",)),
+        "rerate_runs": (RERATE_RUN_SCHEMA, VERSION_KEYS),
+        "rerate_account_differences": (RERATE_ACCOUNT_DIFFERENCE_SCHEMA, VERSION_KEYS),
+        # Superseded versions; rating_periods rows carry their version already.
+        "rated_usage_versions": (_versioned(RATED_USAGE_SCHEMA), VERSION_KEYS),
+        "recurring_charges_versions": (_versioned(RECURRING_CHARGE_SCHEMA), VERSION_KEYS),
+        "interconnect_legs_versions": (_versioned(INTERCONNECT_LEG_SCHEMA), VERSION_KEYS),
+        "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),
+    }
+)

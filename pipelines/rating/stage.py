@@ -20,7 +20,7 @@ from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
-from pipelines.rating import tariff
+from pipelines.rating import rerate, suspense, tariff
 from pipelines.schema import (
     INTERCONNECT_LEG_SCHEMA,
     RATED_USAGE_SCHEMA,
@@ -349,11 +349,19 @@ def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     return frame.select(schema.names).to_arrow().cast(schema)
 
 
-def rate_period(layout: Layout, billing_period: str) -> RatingResult:
+def rate_period(
+    layout: Layout, billing_period: str, *, rerate_run_id: str | None = None
+) -> RatingResult:
     """Rate one billing period and replace its three lake partitions.
 
-    Rerunning on the same lake and reference data writes byte-identical partitions.
+    Rerunning on the same lake and reference data writes byte-identical partitions. A
+    closed period is refused unless ``rerate_run_id`` names the re-rating that kept its
+    current version (pipelines.rating.rerate). Suspended records are tracked in
+    ``rating_suspense`` (pipelines.rating.suspense).
     """
+    if rerate_run_id is None:
+        rerate.refuse_closed_period(layout, billing_period)
+    reference = suspense.reference_checksums(layout)
     plans = tariff.load_plans(layout)
     subscribers = tariff.load_subscribers(layout)
     retail = tariff.load_retail_tariff(layout, plans)
@@ -375,6 +383,8 @@ def rate_period(layout: Layout, billing_period: str) -> RatingResult:
     lake.write_partition(
         layout, "interconnect_legs", partition, _to_arrow(legs, INTERCONNECT_LEG_SCHEMA)
     )
+    rerate.record_rating(layout, billing_period, reference)
+    suspense.track_suspense(layout, billing_period, rated, reference, rerate_run_id)
     return RatingResult(
         billing_period=billing_period,
         usage_records=rated.height,

@@ -1,0 +1,336 @@
+"""Suspense and recycling: usage the rate stage could not price waits in the lake table
+``rating_suspense`` with its reason and age; once reference data is fixed, a recycle run
+prices it exactly once. docs/rating.md (Suspense and recycling) states the rules.
+
+The period's ``rated_usage`` partition stays the one place a record is billed from: a
+suspended record is a ``suspense`` row there, and recycling replaces that row in place
+(one atomic write of the partition), so every usage_id is in it exactly once throughout.
+``rating_suspense`` keeps the history: when a record was first suspended, how often it was
+tried, and what priced it in the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from pipelines import lake
+from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.rating import tariff
+from pipelines.schema import (
+    RATED_USAGE_SCHEMA,
+    RATING_SUSPENSE_SCHEMA,
+    USAGE_SCHEMA,
+    RatingStatus,
+    SuspenseState,
+)
+
+#: The plan column each service's allowance comes from (docs/rating.md, Allowance).
+_INCLUDED = {
+    "voice": "included_voice_seconds",
+    "sms": "included_sms",
+    "data": "included_data_bytes",
+}
+#: Suspense columns taken from the rated row of the latest attempt.
+_RECORD_COLUMNS = [
+    "usage_id",
+    "billing_period",
+    "event_date",
+    "started_at",
+    "record_type",
+    "service",
+    "served_msisdn",
+    "other_party_number",
+    "subscriber_id",
+    "account_id",
+    "plan_id",
+    "suspense_reason",
+]
+
+
+def reference_checksums(layout: Layout) -> dict[str, str]:
+    """SHA-256 of every reference file, keyed by its path under the reference directory."""
+    root = layout.reference
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def checksums_text(checksums: dict[str, str]) -> str:
+    """The checksums as canonical JSON, the form the lake stores them in."""
+    return json.dumps(checksums, sort_keys=True, separators=(",", ":"))
+
+
+def reference_fingerprint(checksums: dict[str, str]) -> str:
+    """One checksum for the whole reference data set."""
+    return hashlib.sha256(checksums_text(checksums).encode()).hexdigest()
+
+
+def read_suspense(layout: Layout, billing_period: str) -> pl.DataFrame:
+    table = lake.read_partition(layout, "rating_suspense", {"billing_period": billing_period})
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def _write_suspense(layout: Layout, billing_period: str, rows: list[dict[str, Any]]) -> None:
+    rows.sort(key=lambda row: row["usage_id"])
+    table = pa.Table.from_pylist(rows, schema=RATING_SUSPENSE_SCHEMA)
+    lake.write_partition(layout, "rating_suspense", {"billing_period": billing_period}, table)
+
+
+def _apply_attempt(
+    suspense: pl.DataFrame,
+    attempted: pl.DataFrame,
+    fingerprint: str,
+    at: datetime,
+    resolved_state: SuspenseState,
+    run_id: str | None,
+    whole_period: bool,
+) -> list[dict[str, Any]]:
+    """The suspense rows after one rating attempt of ``attempted`` (rated_usage rows).
+
+    An open record tried again counts an attempt only when the reference data differs from
+    its last attempt's: the same data gives the same outcome, so a rerun changes nothing.
+    ``whole_period``: ``attempted`` is every record of the period, so an open record absent
+    from it is no longer billable usage of the period (withdrawn).
+    """
+    rows = {row["usage_id"]: row for row in suspense.to_dicts()}
+    relevant = attempted.filter(
+        (pl.col("rating_status") == RatingStatus.SUSPENSE.value)
+        | pl.col("usage_id").is_in(list(rows))
+    )
+    outcomes = {row["usage_id"]: row for row in relevant.to_dicts()}
+    for usage_id, outcome in outcomes.items():
+        record = {column: outcome[column] for column in _RECORD_COLUMNS}
+        row = rows.get(usage_id)
+        if outcome["rating_status"] == RatingStatus.SUSPENSE.value:
+            if row is None:
+                rows[usage_id] = {
+                    **record,
+                    "suspense_state": SuspenseState.OPEN.value,
+                    "first_suspended_at": at,
+                    "last_attempt_at": at,
+                    "attempts": 1,
+                    "reference_checksum": fingerprint,
+                }
+            elif row["suspense_state"] != SuspenseState.OPEN.value:
+                # Priced or withdrawn before, unrateable again (reference data went back):
+                # open once more, keeping when it first waited.
+                row.update(
+                    record,
+                    suspense_state=SuspenseState.OPEN.value,
+                    last_attempt_at=at,
+                    attempts=row["attempts"] + 1,
+                    reference_checksum=fingerprint,
+                    resolved_at=None,
+                    resolved_run_id=None,
+                    resolved_status=None,
+                    resolved_charge_micros=None,
+                )
+            elif row["reference_checksum"] != fingerprint:
+                row.update(
+                    record,
+                    last_attempt_at=at,
+                    attempts=row["attempts"] + 1,
+                    reference_checksum=fingerprint,
+                )
+            else:
+                row.update(record)
+        elif row is not None and row["suspense_state"] == SuspenseState.OPEN.value:
+            row.update(
+                record,
+                suspense_reason=row["suspense_reason"],
+                suspense_state=resolved_state.value,
+                last_attempt_at=at,
+                attempts=row["attempts"] + 1,
+                reference_checksum=fingerprint,
+                resolved_at=at,
+                resolved_run_id=run_id,
+                resolved_status=outcome["rating_status"],
+                resolved_charge_micros=outcome["charge_micros"],
+            )
+    if whole_period:
+        for usage_id, row in rows.items():
+            if usage_id not in outcomes and row["suspense_state"] == SuspenseState.OPEN.value:
+                row.update(
+                    suspense_state=SuspenseState.WITHDRAWN.value,
+                    resolved_at=at,
+                    resolved_run_id=run_id,
+                )
+    return list(rows.values())
+
+
+def track_suspense(
+    layout: Layout,
+    billing_period: str,
+    rated: pl.DataFrame,
+    reference: dict[str, str],
+    rerate_run_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Bring ``rating_suspense`` up to date after a full rating of the period.
+
+    ``rated`` is every rated_usage row the rating wrote; ``reference`` the checksums of the
+    reference data it read. Records suspended for the first time open a row; open records
+    now priced are closed as ``rated`` (or ``rerated`` when ``rerate_run_id`` names the
+    re-rating). A rerun on the same inputs rewrites the same bytes.
+    """
+    rows = _apply_attempt(
+        read_suspense(layout, billing_period),
+        rated,
+        reference_fingerprint(reference),
+        at or datetime.now(UTC),
+        SuspenseState.RERATED if rerate_run_id else SuspenseState.RATED,
+        rerate_run_id,
+        whole_period=True,
+    )
+    _write_suspense(layout, billing_period, rows)
+
+
+@dataclass(frozen=True)
+class RecycleResult:
+    """What one recycle run of a period did; money in micros."""
+
+    billing_period: str
+    recycle_run_id: str
+    open_before: int
+    #: Open records whose reference data has not changed since their last attempt: not
+    #: tried, since they would fail the same way.
+    unchanged_reference: int
+    attempted: int
+    recycled: int
+    recycled_by_reason: dict[str, int]
+    recycled_charge_micros: int
+    still_open: int
+    still_open_by_reason: dict[str, int]
+
+
+def _less_allowance_drawn(attributed: pl.DataFrame, priced: pl.DataFrame) -> pl.DataFrame:
+    """Lower each record's allowance by what the period's priced records already drew.
+
+    A recycled record comes after every record priced before it, whatever its event time:
+    recycling never reprices a record a bill may already show, and an allowance is never
+    granted twice.
+    """
+    drawn = (
+        priced.filter(pl.col("subscriber_id").is_not_null())
+        .group_by("subscriber_id", "service")
+        .agg(pl.col("allowance_units").sum().alias("drawn_units"))
+    )
+    frame = attributed.join(drawn, on=["subscriber_id", "service"], how="left")
+    return frame.with_columns(
+        pl.when(pl.col("service") == service)
+        .then((pl.col(column).fill_null(0) - pl.col("drawn_units").fill_null(0)).clip(0))
+        .otherwise(pl.col(column))
+        .alias(column)
+        for service, column in _INCLUDED.items()
+    ).drop("drawn_units")
+
+
+def _by_reason(frame: pl.DataFrame) -> dict[str, int]:
+    return dict(sorted(Counter(frame["suspense_reason"].to_list()).items()))
+
+
+def recycle_period(
+    layout: Layout, billing_period: str, at: datetime | None = None
+) -> RecycleResult:
+    """Rate the period's open suspense records again with the current reference data.
+
+    Records now rateable replace their suspense rows in the period's ``rated_usage``
+    partition (one atomic write) and are closed as ``recycled``; the others stay open, one
+    attempt more. Open records whose reference data is unchanged since their last attempt
+    are not tried, so a second run with the same data writes nothing. Records already
+    priced are never touched, in an open or a closed period.
+    """
+    # The rate stage calls back into this module (track_suspense): import it at call time.
+    from pipelines.rating import stage
+
+    at = at or datetime.now(UTC)
+    run_id = f"recycle/{billing_period}/{at:%Y%m%dT%H%M%S%fZ}"
+    reference = reference_checksums(layout)
+    fingerprint = reference_fingerprint(reference)
+    suspense = read_suspense(layout, billing_period)
+    still_waiting = suspense.filter(pl.col("suspense_state") == SuspenseState.OPEN.value)
+    candidates = still_waiting.filter(pl.col("reference_checksum") != fingerprint)
+    unchanged = still_waiting.height - candidates.height
+    if candidates.is_empty():
+        return RecycleResult(
+            billing_period=billing_period,
+            recycle_run_id=run_id,
+            open_before=still_waiting.height,
+            unchanged_reference=unchanged,
+            attempted=0,
+            recycled=0,
+            recycled_by_reason={},
+            recycled_charge_micros=0,
+            still_open=still_waiting.height,
+            still_open_by_reason=_by_reason(still_waiting),
+        )
+
+    partition = {"billing_period": billing_period}
+    rated = pl.from_arrow(lake.read_partition(layout, "rated_usage", partition))
+    assert isinstance(rated, pl.DataFrame)
+    is_candidate = pl.col("usage_id").is_in(candidates["usage_id"].implode())
+    retry = rated.filter(is_candidate)
+    if retry.height != candidates.height:
+        raise RuntimeError(
+            f"rating_suspense of {billing_period} names open records its rated_usage lacks: "
+            "rate the period again before recycling"
+        )
+    priced = rated.filter(~is_candidate)
+
+    plans = tariff.load_plans(layout)
+    subscribers = tariff.load_subscribers(layout)
+    retail = tariff.load_retail_tariff(layout, plans)
+    # The usage columns as the records were suspended, local time as read_period_usage
+    # derives it: a recycle rates the same records, only with newer reference data.
+    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
+    usage = retry.select(*USAGE_SCHEMA.names, "billing_period").with_columns(
+        local.dt.epoch("s").alias("local_seconds")
+    )
+    attributed = _less_allowance_drawn(stage._attribute(usage, subscribers, plans), priced)
+    outcome = stage.rate_usage(attributed, retail).select(RATED_USAGE_SCHEMA.names)
+
+    recycled_rows = pl.concat([priced, outcome.cast(priced.schema)], how="vertical").sort(
+        "usage_id"
+    )
+    if not recycled_rows["usage_id"].equals(rated["usage_id"]):
+        raise RuntimeError(f"recycling lost or duplicated usage records of {billing_period}")
+    lake.write_partition(layout, "rated_usage", partition, recycled_rows.to_arrow())
+
+    rows = _apply_attempt(
+        suspense,
+        outcome,
+        fingerprint,
+        at,
+        SuspenseState.RECYCLED,
+        run_id,
+        whole_period=False,
+    )
+    _write_suspense(layout, billing_period, rows)
+
+    now_priced = outcome.filter(pl.col("rating_status") != RatingStatus.SUSPENSE.value)
+    recycled = candidates.filter(pl.col("usage_id").is_in(now_priced["usage_id"].implode()))
+    open_after = pl.DataFrame(rows, schema=pl.Schema(suspense.schema)).filter(
+        pl.col("suspense_state") == SuspenseState.OPEN.value
+    )
+    return RecycleResult(
+        billing_period=billing_period,
+        recycle_run_id=run_id,
+        open_before=still_waiting.height,
+        unchanged_reference=unchanged,
+        attempted=candidates.height,
+        recycled=recycled.height,
+        recycled_by_reason=_by_reason(recycled),
+        recycled_charge_micros=int(now_priced["charge_micros"].sum()),
+        still_open=open_after.height,
+        still_open_by_reason=_by_reason(open_after),
+    )

@@ -1,0 +1,146 @@
+"""A tiny operator for the suspense and re-rating tests: July 2024, America/Chicago (CDT,
+UTC-5), three accounts, five voice calls. Tests change its reference files in place.
+
+With every reference row below, the calls rate as (worked by hand in tests that use it):
+
+- u1 S1 (A1, P1: 60 s included), Tue 07-02 15:00 peak, 1312..., 90 s -> 120 s
+- u2 S2 (A2, P2: nothing included), Wed 07-03 10:00 peak, 1312..., 45 s -> 60 s
+- u3 S1, Mon 07-01 16:00 peak, France 33..., 61 s -> 120 s (in bundle)
+- u4 S1, Fri 07-05 12:00 peak, UK 44..., 31 s -> 36 s (not in bundle)
+- u5 S3 (A3, P1), Fri 07-05 13:00 peak, UK 44..., 30 s -> 30 s
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from pipelines import lake
+from pipelines.config import Layout
+from pipelines.config import layout as make_layout
+from pipelines.mediation.consolidate import consolidate_period
+from pipelines.schema import USAGE_SCHEMA
+
+PERIOD = "2024-07"
+
+SUBSCRIBER_S2 = "S2,A2,mobile,13125550002,310150000000002,P2,SA2,2024-06-01,,active\n"
+FRANCE_RATES = (
+    "D1,voice,33,France,international,peak,0,120000,60,60,60,true,2024-01-01\n"
+    "D1,voice,33,France,international,offpeak,0,120000,60,60,60,true,2024-01-01\n"
+)
+US_PEAK_RATE = "D1,voice,1,United States,domestic,peak,0,60000,60,60,60,true,2024-01-01\n"
+
+REFERENCE = {
+    "subscribers.csv": (
+        "subscriber_id,account_id,service_type,msisdn,imsi,plan_id,service_address_id,"
+        "activated_date,cancelled_date,status\n"
+        "S1,A1,mobile,13125550001,310150000000001,P1,SA1,2024-01-01,,active\n"
+        + SUBSCRIBER_S2
+        + "S3,A3,mobile,13125550003,310150000000003,P1,SA3,2024-01-01,,active\n"
+    ),
+    "plans.csv": (
+        "plan_id,plan_name,service_type,monthly_fee_micros,included_voice_seconds,included_sms,"
+        "included_data_bytes,rate_deck_id,effective_from,effective_to\n"
+        "P1,Mobile 60,mobile,10000000,60,0,0,D1,2024-01-01,\n"
+        "P2,Mobile Basic,mobile,3100000,0,0,0,D1,2024-01-01,\n"
+    ),
+    "rate_deck.csv": (
+        "rate_deck_id,service,prefix,destination_name,destination_group,time_band,"
+        "connect_fee_micros,price_micros,price_unit,first_increment,increment,is_in_bundle,"
+        "effective_from\n"
+        + US_PEAK_RATE
+        + "D1,voice,1,United States,domestic,offpeak,0,30000,60,60,60,true,2024-01-01\n"
+        "D1,voice,44,United Kingdom,international,peak,100000,1200000,60,30,6,false,2024-01-01\n"
+        "D1,voice,44,United Kingdom,international,offpeak,100000,1200000,60,30,6,false,"
+        "2024-01-01\n" + FRANCE_RATES
+    ),
+    "time_bands.csv": (
+        "time_band,day_type,start_time,end_time,weight\n"
+        "peak,weekday,08:00,20:00,10\n"
+        "offpeak,weekday,00:00,24:00,0\n"
+        "offpeak,weekend,00:00,24:00,0\n"
+        "offpeak,holiday,00:00,24:00,0\n"
+    ),
+    "holidays.csv": "holiday_date,holiday_name,country\n2024-07-04,Independence Day,US\n",
+    "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
+    "interconnect_rates.csv": (
+        "carrier_id,prefix,destination_name,price_micros,first_increment,increment,"
+        "effective_from\nC1,1,United States,6000,60,6,2024-01-01\n"
+    ),
+}
+
+US_NUMBER = "13125559999"
+FRANCE_NUMBER = "33142685300"
+UK_NUMBER = "447700900123"
+
+#: usage_id -> (served msisdn, called number, start in UTC, seconds)
+CALLS = {
+    "u1": ("13125550001", US_NUMBER, "2024-07-02T20:00", 90),
+    "u2": ("13125550002", US_NUMBER, "2024-07-03T15:00", 45),
+    "u3": ("13125550001", FRANCE_NUMBER, "2024-07-01T21:00", 61),
+    "u4": ("13125550001", UK_NUMBER, "2024-07-05T17:00", 31),
+    "u5": ("13125550003", UK_NUMBER, "2024-07-05T18:00", 30),
+}
+
+
+def _usage_row(usage_id: str, msisdn: str, other: str, started: str, seconds: int) -> dict:
+    started_at = datetime.fromisoformat(started).replace(tzinfo=UTC)
+    row: dict = {name: None for name in USAGE_SCHEMA.names}
+    row.update(
+        usage_id=usage_id,
+        file_id="f" * 64,
+        file_name="Master.csv",
+        record_number=int(usage_id[1:]),
+        feed="asterisk_cdr_csv",
+        switch_id="SW1",
+        file_date=started_at.date(),
+        event_date=started_at.astimezone(ZoneInfo("America/Chicago")).date(),
+        record_key=usage_id,
+        record_type="voice_mo",
+        service="voice",
+        direction="outbound",
+        served_msisdn=msisdn,
+        other_party_number=other,
+        started_at=started_at,
+        answered_at=started_at,
+        ended_at=started_at,
+        duration_seconds=seconds,
+        uplink_bytes=0,
+        downlink_bytes=0,
+        data_volume_bytes=0,
+        is_answered=True,
+    )
+    return row
+
+
+def build_operator(root: Path, reference: dict[str, str] = REFERENCE) -> Layout:
+    """Write the reference files and the usage lake, consolidated for the period."""
+    data = make_layout(root)
+    data.reference.mkdir(parents=True)
+    for name, text in reference.items():
+        (data.reference / name).write_text(text)
+    by_partition: dict[tuple[str, str], list[dict]] = {}
+    for usage_id, call in CALLS.items():
+        row = _usage_row(usage_id, *call)
+        key = (row["event_date"].isoformat(), row["file_date"].isoformat())
+        by_partition.setdefault(key, []).append(row)
+    for (event_day, file_day), rows in by_partition.items():
+        partition = {"feed": "asterisk_cdr_csv", "event_date": event_day, "file_date": file_day}
+        lake.write_partition(data, "usage", partition, pa.Table.from_pylist(rows, USAGE_SCHEMA))
+    consolidate_period(data, "asterisk_cdr_csv", PERIOD)
+    return data
+
+
+def without(reference: dict[str, str], name: str, text: str) -> dict[str, str]:
+    """The reference files with ``text`` (whole lines) taken out of file ``name``."""
+    assert text in reference[name]
+    return {**reference, name: reference[name].replace(text, "")}
+
+
+def read_rows(data: Layout, table: str) -> dict[str, dict]:
+    """A period partition's rows by usage_id."""
+    rows = lake.read_partition(data, table, {"billing_period": PERIOD}).to_pylist()
+    return {row["usage_id"]: row for row in rows}
