@@ -1,0 +1,200 @@
+"""Suspense -> fix reference data -> recycle, on the tiny operator of tiny_rating_lake.
+
+The operator starts without subscriber S2 and without the France rates, so u2 (S2's
+number) and u3 (a call to France) are suspended; the others rate as the hand-worked
+charges below say.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from tiny_rating_lake import (
+    FRANCE_RATES,
+    PERIOD,
+    REFERENCE,
+    SUBSCRIBER_S2,
+    build_operator,
+    read_rows,
+    without,
+)
+
+from pipelines import lake
+from pipelines.config import Layout
+from pipelines.rating.rerate import PeriodStateError, close_period
+from pipelines.rating.stage import rate_period
+from pipelines.rating.suspense import read_suspense, recycle_period
+
+UNFIXED = without(
+    without(REFERENCE, "subscribers.csv", SUBSCRIBER_S2), "rate_deck.csv", FRANCE_RATES
+)
+SECOND_ATTEMPT = datetime(2024, 8, 5, 9, 0, tzinfo=UTC)
+THIRD_ATTEMPT = datetime(2024, 8, 6, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    data = build_operator(tmp_path, UNFIXED)
+    rate_period(data, PERIOD)
+    return data
+
+
+def fix(data: Layout, name: str) -> None:
+    (data.reference / name).write_text(REFERENCE[name])
+
+
+def partition_bytes(data: Layout) -> list[bytes]:
+    return [
+        (lake.partition_dir(data, table, {"billing_period": PERIOD}) / lake.PART_FILE).read_bytes()
+        for table in ("rated_usage", "rating_suspense")
+    ]
+
+
+def charges(data: Layout) -> dict[str, tuple]:
+    return {
+        usage_id: (row["rating_status"], row["suspense_reason"], row["charge_micros"])
+        for usage_id, row in read_rows(data, "rated_usage").items()
+    }
+
+
+def suspense_rows(data: Layout) -> dict[str, dict]:
+    return {row["usage_id"]: row for row in read_suspense(data, PERIOD).to_dicts()}
+
+
+def test_unrateable_records_wait_in_suspense_with_their_reason(layout):
+    # u1: 90 s -> 120 s, 60 s of S1's allowance, 60 s x 60_000/60 = 60_000.
+    # u4: UK 31 s at 30/6 -> 36 s, 100_000 + 36 x 1_200_000/60 = 820_000.
+    # u5: UK 30 s -> 30 s, 100_000 + 30 x 1_200_000/60 = 700_000.
+    assert charges(layout) == {
+        "u1": ("rated", None, 60_000),
+        "u2": ("suspense", "unknown_subscriber", 0),
+        "u3": ("suspense", "no_rate_for_destination", 0),
+        "u4": ("rated", None, 820_000),
+        "u5": ("rated", None, 700_000),
+    }
+    rows = suspense_rows(layout)
+    assert sorted(rows) == ["u2", "u3"]
+    waiting = {
+        usage_id: (
+            row["suspense_reason"],
+            row["suspense_state"],
+            row["attempts"],
+            row["subscriber_id"],
+            row["event_date"].isoformat(),
+        )
+        for usage_id, row in rows.items()
+    }
+    assert waiting == {
+        "u2": ("unknown_subscriber", "open", 1, None, "2024-07-03"),
+        "u3": ("no_rate_for_destination", "open", 1, "S1", "2024-07-01"),
+    }
+    assert all(row["first_suspended_at"] == row["last_attempt_at"] for row in rows.values())
+
+
+def test_rating_again_keeps_the_suspense_history_byte_for_byte(layout):
+    before = partition_bytes(layout)
+    rate_period(layout, PERIOD)
+    assert partition_bytes(layout) == before
+
+
+def test_fix_reference_data_then_recycle_prices_each_record_once(layout):
+    fix(layout, "subscribers.csv")
+    fix(layout, "rate_deck.csv")
+    result = recycle_period(layout, PERIOD, at=SECOND_ATTEMPT)
+    # u2, now S2 on P2 (nothing included): 45 s -> 60 s x 60_000/60 = 60_000.
+    # u3 to France, in bundle, 61 s -> 120 s: S1's 60 s were drawn by u1 when it was
+    # priced, so the recycled call gets none, though it came first:
+    # 120 s x 120_000/60 = 240_000.
+    assert charges(layout) == {
+        "u1": ("rated", None, 60_000),
+        "u2": ("rated", None, 60_000),
+        "u3": ("rated", None, 240_000),
+        "u4": ("rated", None, 820_000),
+        "u5": ("rated", None, 700_000),
+    }
+    rated = read_rows(layout, "rated_usage")
+    assert (rated["u1"]["allowance_units"], rated["u3"]["allowance_units"]) == (60, 0)
+    assert [
+        (rated[u]["plan_id"], rated[u]["time_band"], rated[u]["tariff_version"])
+        for u in ("u2", "u3")
+    ] == [("P2", "peak", "P2/D1/2024-01-01"), ("P1", "peak", "P1/D1/2024-01-01")]
+    assert (rated["u2"]["account_id"], rated["u3"]["destination_prefix"]) == ("A2", "33")
+
+    assert (result.attempted, result.recycled, result.still_open) == (2, 2, 0)
+    assert result.recycled_by_reason == {"no_rate_for_destination": 1, "unknown_subscriber": 1}
+    assert result.recycled_charge_micros == 300_000
+    rows = suspense_rows(layout)
+    assert {
+        usage_id: (
+            row["suspense_state"],
+            row["suspense_reason"],
+            row["attempts"],
+            row["resolved_status"],
+            row["resolved_charge_micros"],
+        )
+        for usage_id, row in rows.items()
+    } == {
+        "u2": ("recycled", "unknown_subscriber", 2, "rated", 60_000),
+        "u3": ("recycled", "no_rate_for_destination", 2, "rated", 240_000),
+    }
+    assert {(row["resolved_at"], row["resolved_run_id"]) for row in rows.values()} == {
+        (SECOND_ATTEMPT, result.recycle_run_id)
+    }
+
+    # A second recycle finds nothing to do and writes nothing.
+    before = partition_bytes(layout)
+    again = recycle_period(layout, PERIOD, at=THIRD_ATTEMPT)
+    assert (again.open_before, again.attempted, again.recycled) == (0, 0, 0)
+    assert partition_bytes(layout) == before
+    assert sorted(read_rows(layout, "rated_usage")) == ["u1", "u2", "u3", "u4", "u5"]
+    assert lake.read_partition(layout, "rated_usage", {"billing_period": PERIOD}).num_rows == 5
+
+
+def test_a_record_still_unrateable_stays_open_one_attempt_more(layout):
+    suspended_at = suspense_rows(layout)["u3"]["first_suspended_at"]
+    fix(layout, "subscribers.csv")
+    first = recycle_period(layout, PERIOD, at=SECOND_ATTEMPT)
+    assert (first.attempted, first.recycled, first.still_open) == (2, 1, 1)
+    assert first.still_open_by_reason == {"no_rate_for_destination": 1}
+    u3 = suspense_rows(layout)["u3"]
+    assert (u3["suspense_state"], u3["attempts"], u3["last_attempt_at"]) == (
+        "open",
+        2,
+        SECOND_ATTEMPT,
+    )
+    assert u3["first_suspended_at"] == suspended_at
+
+    # Same reference data: the open record would fail the same way, so it is not tried.
+    before = partition_bytes(layout)
+    unchanged = recycle_period(layout, PERIOD, at=THIRD_ATTEMPT)
+    assert (unchanged.unchanged_reference, unchanged.attempted) == (1, 0)
+    assert partition_bytes(layout) == before
+
+    fix(layout, "rate_deck.csv")
+    last = recycle_period(layout, PERIOD, at=THIRD_ATTEMPT)
+    assert (last.recycled, last.still_open, last.recycled_charge_micros) == (1, 0, 240_000)
+    u3 = suspense_rows(layout)["u3"]
+    assert (u3["suspense_state"], u3["attempts"]) == ("recycled", 3)
+    assert charges(layout)["u2"] == ("rated", None, 60_000)
+
+
+def test_rating_an_open_period_again_closes_its_suspense_as_rated(layout):
+    fix(layout, "subscribers.csv")
+    rate_period(layout, PERIOD)
+    rows = suspense_rows(layout)
+    assert (rows["u2"]["suspense_state"], rows["u2"]["resolved_status"]) == ("rated", "rated")
+    assert (rows["u3"]["suspense_state"], rows["u3"]["attempts"]) == ("open", 2)
+
+
+def test_a_closed_period_is_recycled_but_not_rated_again(layout):
+    close_period(layout, PERIOD, by="finance", reason="July invoices issued")
+    with pytest.raises(PeriodStateError, match="closed"):
+        rate_period(layout, PERIOD)
+    fix(layout, "subscribers.csv")
+    result = recycle_period(layout, PERIOD, at=SECOND_ATTEMPT)
+    assert result.recycled == 1
+    assert charges(layout)["u2"] == ("rated", None, 60_000)
+    # The priced records are untouched.
+    assert charges(layout)["u4"] == ("rated", None, 820_000)
