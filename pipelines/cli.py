@@ -108,9 +108,107 @@ def cmd_mediate(args: argparse.Namespace) -> int:
 
 
 def cmd_rate(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.rating.rerate import PeriodStateError
     from pipelines.rating.stage import rate_period
 
-    console.print(as_record(rate_period(layout(), args.period)))
+    try:
+        console.print(as_record(rate_period(layout(), args.period)))
+    except PeriodStateError as refused:
+        console.print(f"[bold red]cannot rate:[/] {escape(str(refused))}")
+        return 2
+    return 0
+
+
+def cmd_suspense(args: argparse.Namespace) -> int:
+    import polars as pl
+    from rich.table import Table
+
+    from pipelines.rating.suspense import read_suspense
+
+    suspense = read_suspense(layout(), args.period)
+    today = date.today()
+    summary = (
+        suspense.group_by("suspense_state", "suspense_reason")
+        .agg(
+            pl.len().alias("records"),
+            pl.col("event_date").min().alias("oldest_event"),
+            pl.col("first_suspended_at").min().alias("first_suspended"),
+            pl.col("attempts").max().alias("most_attempts"),
+        )
+        .sort("suspense_state", "suspense_reason")
+    )
+    table = Table(title=f"rating suspense of {args.period}: {suspense.height} records")
+    for column in ("state", "reason", "records", "oldest event", "days since", "most attempts"):
+        numeric = column not in ("state", "reason")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=not numeric)
+    for row in summary.iter_rows(named=True):
+        table.add_row(
+            row["suspense_state"],
+            row["suspense_reason"],
+            str(row["records"]),
+            row["oldest_event"].isoformat(),
+            str((today - row["oldest_event"]).days),
+            str(row["most_attempts"]),
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_recycle(args: argparse.Namespace) -> int:
+    from pipelines.rating.suspense import recycle_period
+
+    console.print(as_record(recycle_period(layout(), args.period)))
+    return 0
+
+
+def cmd_close_period(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.rating.rerate import PeriodStateError, close_period
+
+    try:
+        period = close_period(layout(), args.period, args.by, args.reason)
+    except PeriodStateError as refused:
+        console.print(f"[bold red]cannot close:[/] {escape(str(refused))}")
+        return 2
+    console.print(
+        f"{args.period} closed at {period['closed_at']:%Y-%m-%d %H:%M} UTC by "
+        f"{escape(period['closed_by'])}: {escape(period['close_reason'])}"
+    )
+    return 0
+
+
+def cmd_rerate(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.lake import read_partition
+    from pipelines.rating.rerate import PeriodStateError, rerate_period
+
+    data = layout()
+    try:
+        result = rerate_period(data, args.period, args.reason, args.by)
+    except PeriodStateError as refused:
+        console.print(f"[bold red]cannot re-rate:[/] {escape(str(refused))}")
+        return 2
+    console.print(as_record(result))
+    values = {"billing_period": args.period, "rating_version": result.rating_version}
+    differences = read_partition(data, "rerate_account_differences", values)
+    table = Table(title=f"{args.period} version {result.rating_version}: difference per account")
+    headings = {
+        "account_id": "account",
+        "charge_before_micros": "before (micros)",
+        "charge_after_micros": "after (micros)",
+        "difference_micros": "difference",
+        "records_changed": "records changed",
+    }
+    for column, heading in headings.items():
+        table.add_column(heading, justify="left" if column == "account_id" else "right")
+    for row in differences.to_pylist():
+        table.add_row(*(str(row[column]) for column in headings))
+    console.print(table)
     return 0
 
 
@@ -303,6 +401,28 @@ def build_parser() -> argparse.ArgumentParser:
     mediate.add_argument("--feed", help="one feed only (with --date)")
     mediate.add_argument("--date", help="one file date only, YYYY-MM-DD (with --feed)")
     add("rate", "Rate the period's usage; compute recurring and interconnect charges.", cmd_rate)
+    add(
+        "suspense",
+        "Summarise the period's rating suspense by state and reason, with its age.",
+        cmd_suspense,
+    )
+    add(
+        "recycle",
+        "Rate the period's open suspense records again with the current reference data.",
+        cmd_recycle,
+    )
+    close = add(
+        "close-period", "Close a rated period: only `rerate` may change it after.", cmd_close_period
+    )
+    close.add_argument("--by", required=True, help="who closes it")
+    close.add_argument("--reason", required=True, help="why, e.g. 'invoices issued'")
+    rerate = add(
+        "rerate",
+        "Re-rate a closed period as a new, audited version; prints the difference per account.",
+        cmd_rerate,
+    )
+    rerate.add_argument("--reason", required=True, help="why, e.g. a tariff-correction ticket")
+    rerate.add_argument("--by", help="who asks for it (default: the login name)")
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)
