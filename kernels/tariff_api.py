@@ -1,0 +1,351 @@
+"""Validated entry points to the tariff rating kernels (``kernels.tariff_nb``).
+
+``rate_events`` rates a batch of events against a ``CompiledCatalog`` with the semantics of
+``pipelines.tariffs.reference.rate_event`` (chains from ``resolve_plan_chains``) or
+``rate_with_plan`` (chains from ``single_plan_chains``). Arrays must have the exact dtypes
+documented (C-contiguous, one dimension): a silent cast on a money path hides the bug that
+produced it. Times are seconds of local wall-clock time since 1970-01-01T00:00
+(``local_seconds``); usage is units (seconds, messages, bytes); money is micro-units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kernels.api import MAX_PREFIX_DIGITS, _check, encode_numbers
+from kernels.tariff_nb import rate_events_nb
+from pipelines.tariffs.compile import CompiledCatalog, PlanChains
+
+SECONDS_PER_DAY = 86_400
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+class TariffError(IntEnum):
+    """``TariffRatings.error`` codes; the names are ``model.RatingError``'s."""
+
+    NONE = 0
+    RATING_PLAN_NOT_FOUND = 1
+    UNAUTHORIZED_DESTINATION = 2
+    RATING_PLAN_GAP = 3
+
+
+def encode_destinations(
+    numbers: pa.Array | pa.ChunkedArray | Sequence[str | None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Destination numbers as the tariff kernels match them: (value, length), int64 (n,).
+
+    As the reference, one leading "+" is dropped; then ``kernels.api.encode_numbers``: the
+    first MAX_PREFIX_DIGITS digits decide, and a null or non-digit number matches only
+    ``*any`` (length 0).
+    """
+    if isinstance(numbers, pa.ChunkedArray):
+        array = numbers.combine_chunks()
+    elif isinstance(numbers, pa.Array):
+        array = numbers
+    else:
+        array = pa.array(numbers, type=pa.string())
+    return encode_numbers(pc.replace_substring_regex(array, r"^\+", ""))
+
+
+@dataclass(frozen=True)
+class TariffRatings:
+    """Per event (n,), int64 unless stated; -1 where an index does not apply.
+
+    error: int8 ``TariffError``; cost_micros; zero_rated: bool; billed_usage (after minimum
+    usage and increments); allowance_units (billed units the allowance paid);
+    connect_fee_micros (0 when nothing was charged). The first span: rating_plan (index into
+    ``CompiledCatalog.plan_ids``), subject (``subject_ids``; -1 for single-plan chains),
+    binding, destination_rates (``deck_ids``), destination (``destination_ids``; -1 for
+    ``*any``), prefix (``prefixes``; -1 for on-net and ``*any``), rate (``rate_ids``),
+    timing (``timing_ids``). n_spans: spans of the event (0 on error). rating_plan and
+    subject are also set for RATING_PLAN_GAP, as the reference names the subject.
+    """
+
+    error: np.ndarray
+    cost_micros: np.ndarray
+    zero_rated: np.ndarray
+    billed_usage: np.ndarray
+    allowance_units: np.ndarray
+    connect_fee_micros: np.ndarray
+    rating_plan: np.ndarray
+    subject: np.ndarray
+    binding: np.ndarray
+    destination_rates: np.ndarray
+    destination: np.ndarray
+    prefix: np.ndarray
+    rate: np.ndarray
+    timing: np.ndarray
+    n_spans: np.ndarray
+
+
+@dataclass(frozen=True)
+class RatedSpans:
+    """Every event's spans: event i's are rows ``offsets[i]:offsets[i + 1]``, int64 (s,).
+
+    start_usage (units into the event), usage (units covered), billed (rounded up to the
+    increment), binding, slot (index within the binding's rate).
+    """
+
+    offsets: np.ndarray
+    start_usage: np.ndarray
+    usage: np.ndarray
+    billed: np.ndarray
+    binding: np.ndarray
+    slot: np.ndarray
+
+
+def _take(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """table[index], -1 where index is -1."""
+    found = index >= 0
+    out = np.full(index.size, -1, dtype=np.int64)
+    out[found] = table[index[found]]
+    return out
+
+
+def _check_chains(chains: PlanChains, compiled: CompiledCatalog, n: int) -> None:
+    _check("chain", chains.chain, np.int64, n)
+    n_chains = _check("offsets", chains.offsets, np.int64).size - 1
+    _check("plans", chains.plans, np.int64)
+    _check("subjects", chains.subjects, np.int64, chains.plans.size)
+    if n_chains < 0 or chains.offsets[0] != 0 or chains.offsets[-1] != chains.plans.size:
+        raise ValueError("chain offsets must run from 0 to the number of chained plans")
+    if (np.diff(chains.offsets) < 0).any():
+        raise ValueError("chain offsets must not decrease")
+    if n and (chains.chain.min() < -1 or chains.chain.max() >= n_chains):
+        raise ValueError(f"chain ids must lie in [-1, {n_chains})")
+    if chains.plans.size and (
+        chains.plans.min() < 0 or chains.plans.max() >= len(compiled.plan_ids)
+    ):
+        raise ValueError("chained plans must index compiled.plan_ids")
+
+
+def _guard(
+    compiled: CompiledCatalog, local_seconds: np.ndarray, usage: np.ndarray, time_based: np.ndarray
+) -> None:
+    """Refuse a batch whose arithmetic could leave int64 or whose days lack holidays."""
+    if not usage.size:
+        return
+    min_usage = int(compiled.binding_min_usage.max(initial=0))
+    # An event's billed units never exceed its usage (or minimum) plus one increment.
+    longest = max(int(usage.max()), min_usage) + int(compiled.slot_increment.max(initial=1))
+    price = int(np.abs(compiled.slot_price_micros).max(initial=0))
+    bound = (
+        longest * price
+        + int(np.abs(compiled.slot_connect_fee_micros).max(initial=0))
+        + int(np.abs(compiled.binding_min_charge_micros).max(initial=0))
+        + int(np.abs(compiled.binding_max_cost_micros).max(initial=0))
+        + 10**6  # a rounding step
+    )
+    if bound > _INT64_MAX:
+        raise OverflowError(
+            "usage x price could exceed int64 micros; split the events or rescale the rate"
+        )
+    if int(local_seconds.max()) + longest > _INT64_MAX or int(local_seconds.min()) < -(2**62):
+        raise OverflowError("local_seconds out of range")
+    first_day = int(local_seconds.min()) // SECONDS_PER_DAY
+    # A time-based event is rated at instants up to its end (its minimum usage at most).
+    reach = np.where(time_based, np.maximum(usage, min_usage) - 1, 0).clip(min=0)
+    last_day = int((local_seconds + reach).max()) // SECONDS_PER_DAY
+    if first_day < compiled.holiday_first_day or last_day > compiled.holiday_last_day:
+        raise ValueError(
+            "events fall outside the years whose holidays were compiled; compile the catalog "
+            "with holiday_years covering them"
+        )
+
+
+def _rate(
+    compiled: CompiledCatalog,
+    chains: PlanChains,
+    local_seconds: np.ndarray,
+    number_value: np.ndarray,
+    number_len: np.ndarray,
+    usage: np.ndarray,
+    time_based: np.ndarray,
+    on_net: np.ndarray,
+    covered: np.ndarray,
+    span_offsets: np.ndarray,
+    spans: tuple[np.ndarray, ...],
+) -> TariffRatings:
+    n = _check("local_seconds", local_seconds, np.int64).size
+    _check("number_value", number_value, np.int64, n)
+    _check("number_len", number_len, np.int64, n)
+    _check("usage", usage, np.int64, n)
+    _check("time_based", time_based, np.bool_, n)
+    _check("on_net", on_net, np.bool_, n)
+    _check("covered", covered, np.int64, n)
+    _check_chains(chains, compiled, n)
+    if n and (number_len.min() < 0 or number_len.max() > MAX_PREFIX_DIGITS):
+        raise ValueError(
+            f"number_len must lie in [0, {MAX_PREFIX_DIGITS}]; use encode_destinations"
+        )
+    if n and number_value.min() < 0:
+        raise ValueError("number_value must be >= 0; use encode_destinations")
+    if n and (usage.min() < 0 or covered.min() < 0):
+        raise ValueError("usage and covered must be >= 0")
+    _guard(compiled, local_seconds, usage, time_based)
+    bindings = (
+        compiled.binding_timing,
+        compiled.binding_rate,
+        compiled.binding_weight,
+        compiled.binding_effective_from,
+        compiled.binding_effective_to,
+        compiled.binding_rounding_method,
+        compiled.binding_rounding_decimals,
+        compiled.binding_max_cost_micros,
+        compiled.binding_max_cost_free,
+        compiled.binding_min_charge_micros,
+        compiled.binding_min_usage,
+        compiled.binding_zero_rated,
+    )
+    timings = (
+        compiled.timing_start_second,
+        compiled.timing_end_second,
+        compiled.timing_month_mask,
+        compiled.timing_month_day_mask,
+        compiled.timing_week_day_mask,
+        compiled.timing_holiday_rule,
+        compiled.timing_year_offsets,
+        compiled.timing_years,
+    )
+    slots = (
+        compiled.rate_slot_offsets,
+        compiled.slot_start,
+        compiled.slot_price_micros,
+        compiled.slot_rate_unit,
+        compiled.slot_increment,
+        compiled.slot_connect_fee_micros,
+        compiled.slot_unit_scale,
+    )
+    lookup = (
+        compiled.candidates,
+        compiled.plan_on_net,
+        compiled.plan_any,
+        compiled.prefix_offsets,
+        compiled.key_value,
+        compiled.key_prefix,
+        compiled.key_candidates,
+    )
+    (
+        error,
+        cost,
+        zero_rated,
+        billed_usage,
+        allowance_units,
+        connect_fee,
+        chain_step,
+        binding,
+        prefix,
+        n_spans,
+    ) = rate_events_nb(
+        chains.chain,
+        chains.offsets,
+        chains.plans,
+        local_seconds,
+        number_value,
+        number_len,
+        usage,
+        time_based,
+        on_net,
+        covered,
+        bindings,
+        timings,
+        slots,
+        lookup,
+        compiled.holiday_days,
+        compiled.rate_unit_lcm,
+        span_offsets,
+        spans,
+    )
+    return TariffRatings(
+        error=error,
+        cost_micros=cost,
+        zero_rated=zero_rated,
+        billed_usage=billed_usage,
+        allowance_units=allowance_units,
+        connect_fee_micros=connect_fee,
+        rating_plan=_take(chains.plans, chain_step),
+        subject=_take(chains.subjects, chain_step),
+        binding=binding,
+        destination_rates=_take(compiled.binding_deck, binding),
+        destination=_take(compiled.binding_destination, binding),
+        prefix=prefix,
+        rate=_take(compiled.binding_rate, binding),
+        timing=_take(compiled.binding_timing, binding),
+        n_spans=n_spans,
+    )
+
+
+def _no_spans() -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, (empty, empty, empty, empty, empty)
+
+
+def rate_events(
+    compiled: CompiledCatalog,
+    chains: PlanChains,
+    local_seconds: np.ndarray,
+    number_value: np.ndarray,
+    number_len: np.ndarray,
+    usage: np.ndarray,
+    time_based: np.ndarray,
+    on_net: np.ndarray,
+    covered: np.ndarray,
+) -> TariffRatings:
+    """Rate a batch of events (``reference.rate_event`` per event, in parallel).
+
+    chains: from ``resolve_plan_chains`` (or ``single_plan_chains``) for these n events.
+    local_seconds: int64 (n,) local wall-clock start; number_value, number_len: int64 (n,)
+    from ``encode_destinations``; usage: int64 (n,) >= 0 units; time_based, on_net: bool
+    (n,); covered: int64 (n,) >= 0, billed units an allowance pays (the reference's
+    ``covered``). Raises OverflowError when the batch's usage and the catalog's prices could
+    overflow int64, and ValueError for events outside the compiled holiday years.
+    """
+    span_offsets, spans = _no_spans()
+    return _rate(
+        compiled,
+        chains,
+        local_seconds,
+        number_value,
+        number_len,
+        usage,
+        time_based,
+        on_net,
+        covered,
+        span_offsets,
+        spans,
+    )
+
+
+def rate_events_with_spans(
+    compiled: CompiledCatalog,
+    chains: PlanChains,
+    local_seconds: np.ndarray,
+    number_value: np.ndarray,
+    number_len: np.ndarray,
+    usage: np.ndarray,
+    time_based: np.ndarray,
+    on_net: np.ndarray,
+    covered: np.ndarray,
+) -> tuple[TariffRatings, RatedSpans]:
+    """``rate_events`` plus every span, for explanations of small batches (rates twice)."""
+    args = (local_seconds, number_value, number_len, usage, time_based, on_net, covered)
+    empty_offsets, empty_spans = _no_spans()
+    counted = _rate(compiled, chains, *args, empty_offsets, empty_spans)
+    offsets = np.concatenate(([0], np.cumsum(counted.n_spans))).astype(np.int64)
+    spans = tuple(np.zeros(int(offsets[-1]), dtype=np.int64) for _ in range(5))
+    ratings = _rate(compiled, chains, *args, offsets, spans)
+    start_usage, usage_of_span, billed, binding, slot = spans
+    return ratings, RatedSpans(
+        offsets=offsets,
+        start_usage=start_usage,
+        usage=usage_of_span,
+        billed=billed,
+        binding=binding,
+        slot=slot,
+    )
