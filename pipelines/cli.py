@@ -309,6 +309,47 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rate_events(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.tariffs.events import MoneyMode, load_plan, rate_events_file
+
+    try:
+        catalog, warnings = load_plan(Path(args.plan))
+        for warning in warnings:
+            console.print(f"[yellow]import:[/] {escape(warning)}")
+        summary = rate_events_file(
+            catalog, Path(args.events), Path(args.out), MoneyMode(args.money), args.decimals
+        )
+    # CatalogError, CgratesImportError and EventsFileError are ValueErrors naming the file.
+    except (ValueError, OSError) as refused:
+        console.print(f"[bold red]cannot rate:[/] {escape(str(refused))}")
+        return 2
+    console.print(
+        f"rated {summary.rated} of {summary.events} events ({args.money} money, catalog "
+        f"{catalog.version}); {summary.errors} with an error; costs in {args.out}"
+    )
+    return 0
+
+
+def cmd_import_cgrates(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.tariffs.catalog_files import write_catalog
+    from pipelines.tariffs.cgrates import CgratesImportError, import_plan
+
+    try:
+        imported = import_plan(Path(args.folder), args.currency)
+    except CgratesImportError as refused:
+        console.print(f"[bold red]cannot import:[/] {escape(str(refused))}")
+        return 2
+    for warning in imported.warnings:
+        console.print(f"[yellow]import:[/] {escape(warning)}")
+    write_catalog(imported.catalog, Path(args.out))
+    console.print(f"wrote catalog {imported.catalog.version} to {args.out}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.airflow_run import DagRunFailed, prepare_airflow, run_billing_dag
     from pipelines.reference import MissingReferenceError, require_reference
@@ -426,6 +467,38 @@ def build_parser() -> argparse.ArgumentParser:
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)
+
+    rate_events_help = (
+        "Rate a CSV of events against a catalog or CGRateS tariff plan folder, independently "
+        "of the pipeline; write each event's cost or error (docs/cgrates.md)."
+    )
+    rate_events = sub.add_parser("rate-events", help=rate_events_help, description=rate_events_help)
+    rate_events.set_defaults(handler=cmd_rate_events)
+    rate_events.add_argument(
+        "--plan", required=True, help="a catalog folder (catalog.yaml) or a CGRateS plan folder"
+    )
+    rate_events.add_argument("--events", required=True, help="the events CSV")
+    rate_events.add_argument("--out", required=True, help="the costs CSV to write")
+    rate_events.add_argument(
+        "--money",
+        choices=("exact", "cgrates"),
+        default="exact",
+        help="exact decimals (default), or CGRateS's per-increment float rounding",
+    )
+    rate_events.add_argument(
+        "--decimals",
+        type=int,
+        default=5,
+        help="CGRateS's global rounding_decimals, for --money cgrates (default 5)",
+    )
+    import_help = "Import a CGRateS tariff plan folder and write it as a catalog folder."
+    import_cgrates = sub.add_parser("import-cgrates", help=import_help, description=import_help)
+    import_cgrates.set_defaults(handler=cmd_import_cgrates)
+    import_cgrates.add_argument("folder", metavar="FOLDER", help="the CGRateS tariff plan folder")
+    import_cgrates.add_argument("--out", required=True, help="the catalog folder to write")
+    import_cgrates.add_argument(
+        "--currency", default="XXX", help="the plan's ISO 4217 currency (default XXX: none)"
+    )
 
     quarantine_help = "List rejected records, and replay operator fixes of them."
     quarantine = sub.add_parser("quarantine", help=quarantine_help, description=quarantine_help)

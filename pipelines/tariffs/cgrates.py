@@ -190,7 +190,11 @@ def _destinations(rows: list[_Row]) -> tuple[dict[str, Destination], list[str]]:
             )
         elif digits not in held:
             held.append(digits)
-    return {key: Destination(key, tuple(held)) for key, held in prefixes.items()}, warnings
+    for destination_id, held in prefixes.items():
+        if not held:
+            warnings.append(f"destination {destination_id} has no numeric prefix and was left out")
+    destinations = {key: Destination(key, tuple(held)) for key, held in prefixes.items() if held}
+    return destinations, warnings
 
 
 def _number_set(row: _Row, column: str, text: str, low: int, high: int) -> frozenset[int]:
@@ -270,11 +274,21 @@ def _rates(rows: list[_Row]) -> dict[str, Rate]:
 
 
 def _destination_rates(
-    rows: list[_Row], destinations: dict[str, Destination], rates: dict[str, Rate]
+    rows: list[_Row],
+    destinations: dict[str, Destination],
+    left_out: set[str],
+    rates: dict[str, Rate],
+    warnings: list[str],
 ) -> dict[str, tuple[DestinationRate, ...]]:
+    """Destination rates by id; rows of a left-out destination are left out with a warning."""
     bindings: dict[str, list[DestinationRate]] = {}
     for row in rows:
         binding_id, destination_id, rate_id, method, decimals, max_cost, strategy = row.fields
+        if destination_id in left_out:
+            warnings.append(
+                f"{row.file} line {row.line}: {binding_id} left out with {destination_id}"
+            )
+            continue
         if destination_id != ANY and destination_id not in destinations:
             raise row.fail(f"DestinationId {destination_id!r} is not in {DESTINATIONS}")
         if rate_id not in rates:
@@ -302,12 +316,18 @@ def _destination_rates(
 def _rating_plans(
     rows: list[_Row],
     destination_rates: dict[str, tuple[DestinationRate, ...]],
+    left_out: set[str],
     timings: dict[str, Timing],
     asap: set[str],
+    warnings: list[str],
 ) -> dict[str, RatingPlan]:
+    """Rating plans by id; entries of a left-out destination rate are left out, warned."""
     entries: dict[str, list[PlanEntry]] = {}
     for row in rows:
         plan_id, binding_id, timing_id, weight = row.fields
+        if binding_id in left_out:
+            warnings.append(f"{row.file} line {row.line}: {plan_id} entry {binding_id} left out")
+            continue
         if binding_id not in destination_rates:
             raise row.fail(f"DestinationRatesId {binding_id!r} is not in {DESTINATION_RATES}")
         if timing_id != ANY and timing_id not in timings:
@@ -363,12 +383,20 @@ def import_plan(folder: Path, currency: str = DEFAULT_CURRENCY) -> ImportedPlan:
     folder = Path(folder)
     if not folder.is_dir():
         raise CgratesImportError(f"{folder}: not a folder")
-    destinations, warnings = _destinations(_rows(folder, DESTINATIONS, 2))
+    destination_rows = _rows(folder, DESTINATIONS, 2)
+    destinations, warnings = _destinations(destination_rows)
     timings, asap = _timings(_rows(folder, TIMINGS, 6))
     timings.setdefault(ANY, ALWAYS)
     rates = _rates(_rows(folder, RATES, 6))
-    destination_rates = _destination_rates(_rows(folder, DESTINATION_RATES, 7), destinations, rates)
-    plans = _rating_plans(_rows(folder, RATING_PLANS, 4), destination_rates, timings, asap)
+    # A destination with no numeric prefix can match no number: it is left out, and so is
+    # what only it uses, rather than kept as an entry that can never apply.
+    left_out = {row.fields[0] for row in destination_rows} - set(destinations)
+    binding_rows = _rows(folder, DESTINATION_RATES, 7)
+    destination_rates = _destination_rates(binding_rows, destinations, left_out, rates, warnings)
+    unused = {row.fields[0] for row in binding_rows} - set(destination_rates)
+    plans = _rating_plans(
+        _rows(folder, RATING_PLANS, 4), destination_rates, unused, timings, asap, warnings
+    )
     profiles = _profiles(_rows(folder, RATING_PROFILES, 6), plans)
     catalog = Catalog(
         version=plan_version(folder),
