@@ -128,7 +128,7 @@ def active_profile(
             continue
         if _as_utc(profile.activation) > _as_utc(at_utc):
             continue
-        if best is None or profile.activation > best.activation:
+        if best is None or _as_utc(profile.activation) > _as_utc(best.activation):
             best = profile
     return best
 

@@ -413,3 +413,23 @@ def test_import_cgrates_then_rate_the_catalog_folder(tmp_path):
     )
     with out.open(newline="") as handle:
         assert next(csv.DictReader(handle))["cost"] == "0.65"
+
+
+def test_naive_and_aware_activations_compare_as_utc():
+    # model.RatingProfile reads a naive activation as UTC; a catalog may hold both kinds.
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from pipelines.tariffs.reference import active_profile
+
+    catalog = import_plan(sample("tutorial")).catalog
+    profiles = tuple(
+        dataclasses.replace(p, activation=p.activation.replace(tzinfo=None))
+        if p.rating_plan_id == "RP_1002"
+        else p
+        for p in catalog.profiles
+    )
+    mixed = dataclasses.replace(catalog, profiles=profiles)
+    at = datetime(2020, 1, 1, tzinfo=UTC)
+    chosen = active_profile(mixed, "cgrates.org", "call", "1001", at)
+    assert chosen is not None and chosen.rating_plan_id == "RP_1001"
