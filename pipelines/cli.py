@@ -350,6 +350,37 @@ def cmd_import_cgrates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog_check(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.tariffs.catalog_files import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(Path(args.path))
+    except CatalogError as refused:
+        console.print(f"[bold red]{len(refused.problems)} problem(s)[/] in {escape(args.path)}:")
+        for problem in refused.problems:
+            console.print(escape(problem), soft_wrap=True)
+        return 1
+    prefixes = sum(len(d.prefixes) for d in catalog.destinations.values())
+    counts = {
+        "destinations": f"{len(catalog.destinations)} ({prefixes} prefixes)",
+        "timings": len(catalog.timings),
+        "rates": len(catalog.rates),
+        "destination rates": sum(len(b) for b in catalog.destination_rates.values()),
+        "rating plans": len(catalog.rating_plans),
+        "profiles": len(catalog.profiles),
+        "offers": len(catalog.offers),
+        "exchange rates": len(catalog.exchange_rates),
+    }
+    console.print(
+        f"catalog {escape(args.path)}: version {catalog.version} ({catalog.currency})",
+        soft_wrap=True,
+    )
+    console.print(", ".join(f"{kind} {count}" for kind, count in counts.items()), soft_wrap=True)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.airflow_run import DagRunFailed, prepare_airflow, run_billing_dag
     from pipelines.reference import MissingReferenceError, require_reference
@@ -499,6 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     import_cgrates.add_argument(
         "--currency", default="XXX", help="the plan's ISO 4217 currency (default XXX: none)"
     )
+    catalog_help = "Work with tariff catalog folders (docs/tariff-catalog.md)."
+    catalog = sub.add_parser("catalog", help=catalog_help, description=catalog_help)
+    catalog_actions = catalog.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check_help = "Load a catalog folder; print its version and counts, or every problem."
+    check = catalog_actions.add_parser("check", help=check_help, description=check_help)
+    check.set_defaults(handler=cmd_catalog_check)
+    check.add_argument("path", metavar="PATH", help="the catalog folder (or its catalog.yaml)")
 
     quarantine_help = "List rejected records, and replay operator fixes of them."
     quarantine = sub.add_parser("quarantine", help=quarantine_help, description=quarantine_help)
