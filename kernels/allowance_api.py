@@ -182,6 +182,15 @@ class AggregatePriceTable:
             raise ValueError("unit and package_size must be >= 1")
         if k and (np.diff(self.tier_offsets) < 1).any():
             raise ValueError("every price needs a tier")
+        last = self.tier_offsets[1:] - 1
+        bounded = np.ones(t, dtype=np.bool_)
+        bounded[last] = False
+        follows = bounded.copy()
+        follows[self.tier_offsets[:-1]] = False
+        if (self.up_to[last] != -1).any() or (self.up_to[bounded] < 1).any():
+            raise ValueError("a price's last tier must be open (-1), the others >= 1")
+        if (self.up_to[follows] <= self.up_to[np.flatnonzero(follows) - 1]).any():
+            raise ValueError("a price's tier up_to must rise")
         _non_negative(
             free_units=self.free_units,
             price_micros=self.price_micros,
