@@ -179,6 +179,13 @@ def test_example_loads_as_documented():
     )
 
 
+def test_the_doc_shows_the_example_files_as_they_are():
+    doc = (EXAMPLE.parents[1] / "tariff-catalog.md").read_text()
+    for path in sorted(EXAMPLE.iterdir()):
+        language = "yaml" if path.suffix == ".yaml" else "csv"
+        assert f"`{path.name}`:\n\n```{language}\n{path.read_text()}```" in doc, path.name
+
+
 def test_example_rates_a_call_as_the_doc_computes_it():
     """The doc's worked example: a 61 s peak call to London on the 30/6 international rate."""
     catalog = load_catalog(EXAMPLE)
