@@ -190,6 +190,26 @@ RATED_USAGE_SCHEMA = pa.schema(
         ("rating_status", pa.string()),
         ("suspense_reason", pa.string()),
         ("tariff_version", pa.string()),
+        # What priced the record: the catalog's rating plan and rate, and its version.
+        ("rating_plan_id", pa.string()),
+        ("rate_id", pa.string()),
+        ("catalog_version", pa.string()),
+    ]
+)
+
+#: One row per allowance bucket (a line's own, or an account's pool) and service that
+#: rating drew from in the period: the cycle's closing balance and what rolls over.
+ALLOWANCE_BALANCE_SCHEMA = pa.schema(
+    [
+        ("owner_kind", pa.string()),  # line (owner_id: subscriber) or account (pool)
+        ("owner_id", pa.string()),
+        ("service", pa.string()),
+        ("granted_at_close", pa.int64()),
+        ("rolled_in", pa.int64()),
+        ("used_from_rollover", pa.int64()),
+        ("used_from_grant", pa.int64()),
+        ("unused", pa.int64()),
+        ("rolled_out", pa.int64()),
     ]
 )
 
@@ -278,6 +298,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period")),
     "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
     "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),
+    "allowance_balances": (ALLOWANCE_BALANCE_SCHEMA, ("billing_period",)),
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
 }

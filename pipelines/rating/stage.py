@@ -16,12 +16,14 @@ import polars as pl
 import pyarrow as pa
 
 from kernels import api
+from kernels.tariff_api import TariffError as api_errors
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
-from pipelines.rating import rerate, suspense, tariff
+from pipelines.rating import rerate, retail, suspense, tariff
 from pipelines.schema import (
+    ALLOWANCE_BALANCE_SCHEMA,
     INTERCONNECT_LEG_SCHEMA,
     RATED_USAGE_SCHEMA,
     RECURRING_CHARGE_SCHEMA,
@@ -136,109 +138,142 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
                 )
             ).alias("has_plan")
         )
+        .sort("other_party_number", "event_date")
+        .join_asof(
+            holders.select(
+                pl.col("served_msisdn").alias("other_party_number"),
+                pl.col("activated_date").alias("peer_activated_date"),
+            )
+            .join(
+                subscribers.select(
+                    pl.col("msisdn").alias("other_party_number"),
+                    pl.col("activated_date").alias("peer_activated_date"),
+                    pl.col("cancelled_date").alias("peer_cancelled_date"),
+                ),
+                on=["other_party_number", "peer_activated_date"],
+                how="left",
+            )
+            .sort("peer_activated_date"),
+            left_on="event_date",
+            right_on="peer_activated_date",
+            by="other_party_number",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        # On-net: the other party's number is one of ours, held by an active line that day.
+        .with_columns(
+            (
+                pl.col("peer_activated_date").is_not_null()
+                & (
+                    pl.col("peer_cancelled_date").is_null()
+                    | (pl.col("event_date") < pl.col("peer_cancelled_date"))
+                )
+            ).alias("on_net")
+        )
     )
 
 
-def rate_usage(usage: pl.DataFrame, retail: tariff.RetailTariff) -> pl.DataFrame:
-    """Rate attributed usage (from ``_attribute``): one rated_usage row per usage row."""
+def rate_usage(
+    usage: pl.DataFrame,
+    catalog: retail.RetailCatalog,
+    subscribers: pl.DataFrame,
+    rolled_in: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Rate attributed usage (from ``_attribute``): one rated_usage row per usage row.
+
+    ``rolled_in``: allowance units the previous cycle carried over, per bucket (see
+    ``retail.draw_allowances``); None is none. The cycle's closing balances are on the
+    result's ``allowance_balances`` attribute-free twin, ``rate_usage_with_balances``.
+    """
+    return rate_usage_with_balances(usage, catalog, subscribers, rolled_in)[0]
+
+
+def rate_usage_with_balances(
+    usage: pl.DataFrame,
+    catalog: retail.RetailCatalog,
+    subscribers: pl.DataFrame,
+    rolled_in: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``rate_usage`` and the cycle's allowance balances per bucket."""
     service = pl.col("service")
     not_billable = (pl.col("direction") == "inbound") | (
         (service == "voice") & ~pl.col("is_answered").fill_null(False)
     )
-    frame = (
-        usage.join(retail.tariffs, on=["rate_deck_id", "service"], how="left")
-        .with_columns(
-            # Decided before rating: not billable, or the reason for suspense.
-            pl.when(not_billable)
-            .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
-            .when(pl.col("subscriber_id").is_null())
-            .then(pl.lit(SuspenseReason.UNKNOWN_SUBSCRIBER.value))
-            .when(~pl.col("has_plan"))
-            .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
-            .alias("decided"),
-            pl.when(service == "voice")
-            .then(pl.col("duration_seconds"))
-            .when(service == "sms")
-            .then(pl.lit(1, dtype=pl.Int64))
-            .when(service == "data")
-            .then(pl.col("data_volume_bytes"))
-            .fill_null(0)
-            .alias("units"),
-            pl.when(service == "voice")
-            .then(pl.col("included_voice_seconds"))
-            .when(service == "sms")
-            .then(pl.col("included_sms"))
-            .when(service == "data")
-            .then(pl.col("included_data_bytes"))
-            .fill_null(0)
-            .alias("allowance"),
-        )
-        .with_columns(
-            pl.when(pl.col("decided").is_null())
-            .then(pl.col("tariff"))
-            .fill_null(-1)
-            .alias("tariff")
-        )
-        # Allowance pools (subscriber x service) in event order; ties broken by usage_id.
-        .sort("subscriber_id", "service", "started_at", "usage_id", nulls_last=True)
-        .with_columns(pl.struct("subscriber_id", "service").rle_id().cast(pl.Int64).alias("pool"))
-    )
-    number_value, number_len = api.encode_numbers(frame["other_party_number"].to_arrow())
-    result = api.rate_usage(
-        pool_id=_i64(frame, "pool"),
-        tariff=_i64(frame, "tariff"),
-        local_seconds=_i64(frame, "local_seconds"),
-        number_value=number_value,
-        number_len=number_len,
-        units=_i64(frame, "units"),
-        allowance=_i64(frame, "allowance"),
-        holiday_days=retail.holiday_days,
-        bands=retail.bands,
-        rates=retail.rates,
-    )
-    bands = pl.DataFrame(
-        {
-            "band": np.arange(len(retail.band_names), dtype=np.int64),
-            "time_band": list(retail.band_names),
-        }
-    )
-    frame = (
-        frame.with_columns(
-            pl.Series("band", result.band),
-            pl.Series("rate_row", result.rate_row),
-            pl.Series("outcome", result.outcome),
-            pl.Series("billable_units", result.billable_units),
-            pl.Series("allowance_units", result.allowance_units),
-            pl.Series("chargeable_units", result.chargeable_units),
-            pl.Series("charge_micros", result.charge_micros),
-        )
-        .join(bands, on="band", how="left")
-        .join(retail.rate_rows, on="rate_row", how="left")
-    )
-    outcome = pl.col("outcome")
+    events = usage.with_columns(
+        # Decided before rating: not billable, or the reason for suspense.
+        pl.when(not_billable)
+        .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
+        .when(pl.col("subscriber_id").is_null())
+        .then(pl.lit(SuspenseReason.UNKNOWN_SUBSCRIBER.value))
+        .when(~pl.col("has_plan"))
+        .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
+        .alias("decided"),
+        pl.when(service == "voice")
+        .then(pl.col("duration_seconds"))
+        .when(service == "sms")
+        .then(pl.lit(1, dtype=pl.Int64))
+        .when(service == "data")
+        .then(pl.col("data_volume_bytes"))
+        .fill_null(0)
+        .alias("units"),
+        service.is_in(list(retail.TIME_BASED)).alias("time_based"),
+        pl.col("started_at").dt.epoch("s").alias("start_utc_seconds"),
+    ).with_columns(pl.col("decided").is_null().alias("rateable"))
+    carried = rolled_in if rolled_in is not None else pl.DataFrame(schema=retail.ROLLED_IN_SCHEMA)
+    ratings = retail.rate_retail(events, catalog, subscribers, carried)
+    error = pl.col("error")
     decided = pl.col("decided")
-    return frame.with_columns(
+    rated = ratings.frame.with_columns(
         pl.when(decided == RatingStatus.NOT_BILLABLE.value)
         .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
-        .when(decided.is_not_null() | (outcome == api.Outcome.NO_RATE) | (outcome == 0))
+        .when(decided.is_not_null() | (error != 0))
         .then(pl.lit(RatingStatus.SUSPENSE.value))
-        .when(outcome == api.Outcome.ZERO_RATED)
+        .when(pl.col("zero_rated"))
         .then(pl.lit(RatingStatus.ZERO_RATED.value))
         .otherwise(pl.lit(RatingStatus.RATED.value))
         .alias("rating_status"),
-        # A rateable record with no tariff (outcome 0) only arises from an unknown service.
         pl.when(decided == RatingStatus.NOT_BILLABLE.value)
         .then(None)
         .when(decided.is_not_null())
         .then(decided)
-        .when((outcome == api.Outcome.NO_RATE) | (outcome == 0))
+        .when(error == api_errors.RATING_PLAN_NOT_FOUND)
+        .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
+        .when(error != 0)
         .then(pl.lit(SuspenseReason.NO_RATE_FOR_DESTINATION.value))
         .alias("suspense_reason"),
-        pl.when(pl.col("has_plan")).then(pl.col("rate_deck_id")).alias("rate_deck_id"),
-        pl.when(pl.col("rate_row") >= 0)
-        .then(pl.concat_str("plan_id", "rate_deck_id", "rate_effective_from", separator="/"))
+    )
+    status = pl.col("rating_status")
+    priced = status.is_in([RatingStatus.RATED.value, RatingStatus.ZERO_RATED.value])
+    charged = status == RatingStatus.RATED.value
+    frame = rated.with_columns(
+        pl.when(priced).then(pl.col("destinations_table")).alias("rate_deck_id"),
+        pl.when(priced).then(pl.col("destination_prefix").fill_null("")),
+        pl.when(priced).then(pl.col("destination_name")),
+        pl.when(priced).then(pl.col("destination_group")),
+        pl.when(priced).then(pl.col("timing_id")).alias("time_band"),
+        pl.when(priced).then(pl.col("billed_usage")).otherwise(0).alias("billable_units"),
+        pl.when(charged).then(pl.col("allowance_units")).otherwise(0).alias("allowance_units"),
+        pl.when(charged)
+        .then(pl.col("billed_usage") - pl.col("allowance_units"))
+        .otherwise(0)
+        .alias("chargeable_units"),
+        pl.when(charged).then(pl.col("cost_micros")).otherwise(0).alias("charge_micros"),
+        pl.when(priced).then(pl.col("rating_plan_id")),
+        pl.when(priced).then(pl.col("rate_id")),
+        pl.when(priced).then(pl.lit(catalog.catalog.version)).alias("catalog_version"),
+        pl.when(priced)
+        .then(
+            pl.concat_str(
+                pl.lit(catalog.catalog.version),
+                "rating_plan_id",
+                "destinations_table",
+                "rate_id",
+                separator="|",
+            )
+        )
         .alias("tariff_version"),
     ).sort("usage_id")
+    return frame, ratings.balances
 
 
 def cost_interconnect(usage: pl.DataFrame, carriers: tariff.InterconnectTariff) -> pl.DataFrame:
@@ -345,6 +380,22 @@ def recurring_charges(
     ).sort("subscriber_id", "start")
 
 
+def read_rolled_in(layout: Layout, billing_period: str) -> pl.DataFrame:
+    """Allowance units the previous period's buckets carry into this one (none if unrated).
+
+    Rollover follows rating order: rate periods in order, and rate a period again after
+    the one before it changed (a re-rating says which periods follow it).
+    """
+    first, _ = parse_period(billing_period)
+    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    table = lake.read_partition(layout, "allowance_balances", {"billing_period": previous})
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(
+        "owner_kind", "owner_id", "service", pl.col("rolled_out").alias("rolled_in")
+    ).filter(pl.col("rolled_in") > 0)
+
+
 def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     return frame.select(schema.names).to_arrow().cast(schema)
 
@@ -364,11 +415,18 @@ def rate_period(
     reference = suspense.reference_checksums(layout)
     plans = tariff.load_plans(layout)
     subscribers = tariff.load_subscribers(layout)
-    retail = tariff.load_retail_tariff(layout, plans)
     carriers = tariff.load_interconnect_tariff(layout)
 
     usage = read_period_usage(layout, billing_period)
-    rated = rate_usage(_attribute(usage, subscribers, plans), retail)
+    first, last = parse_period(billing_period)
+    # A call that starts on New Year's Eve runs into the next year's holidays.
+    catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
+    rated, balances = rate_usage_with_balances(
+        _attribute(usage, subscribers, plans),
+        catalog,
+        subscribers,
+        read_rolled_in(layout, billing_period),
+    )
     # Every usage row of the period exactly once (usage_ids are unique, rated is sorted).
     if not rated["usage_id"].equals(usage["usage_id"].sort()):
         raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
@@ -382,6 +440,12 @@ def rate_period(
     )
     lake.write_partition(
         layout, "interconnect_legs", partition, _to_arrow(legs, INTERCONNECT_LEG_SCHEMA)
+    )
+    lake.write_partition(
+        layout,
+        "allowance_balances",
+        partition,
+        _to_arrow(balances.sort("owner_kind", "owner_id", "service"), ALLOWANCE_BALANCE_SCHEMA),
     )
     rerate.record_rating(layout, billing_period, reference)
     suspense.track_suspense(layout, billing_period, rated, reference, rerate_run_id)

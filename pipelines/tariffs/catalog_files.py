@@ -113,6 +113,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "pooled",
         "rollover_cap",
         "destination_groups",
+        "destinations",
     ),
     "aggregate_prices": (
         "offer_id",
@@ -138,7 +139,7 @@ OPTIONAL_COLUMNS = {
     "rating_plans": set(),
     "rating_profiles": {"fallback_subjects"},
     "offers": {"name", "effective_to"},
-    "allowances": {"pooled", "rollover_cap", "destination_groups"},
+    "allowances": {"pooled", "rollover_cap", "destination_groups", "destinations"},
     "aggregate_prices": {"package_size", "free_units", "up_to", "flat_fee"},
     "exchange_rates": set(),
 }
@@ -619,6 +620,7 @@ class _Loader:
                     _enum(DestinationGroup, g, "destination_groups")
                     for g in _list(row["destination_groups"])
                 ),
+                destinations=frozenset(_list(row["destinations"])),
             )
             return key, allowance
 
@@ -975,6 +977,7 @@ def _render(catalog: Catalog) -> dict[str, bytes]:
                 "true" if a.pooled else "false",
                 a.rollover_cap,
                 ";".join(sorted(g.value for g in a.destination_groups)),
+                ";".join(sorted(a.destinations)),
             )
             for o in catalog.offers
             for a in o.allowances

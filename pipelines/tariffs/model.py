@@ -220,6 +220,8 @@ class Allowance:
     pooled: the units join the account's pool, which all its pooled lines draw from.
     rollover_cap: unused units carried into the next cycle only (0: none), drawn first.
     destination_groups: what the allowance covers (empty: every charged group).
+    destinations: destination ids it covers (empty: any destination of those groups);
+    bundles such as "calls to the EU" name their destinations.
     """
 
     category: str
@@ -227,6 +229,7 @@ class Allowance:
     pooled: bool = False
     rollover_cap: int = 0
     destination_groups: frozenset[DestinationGroup] = frozenset()
+    destinations: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ Operators export their retail prices as one flat list; rating runs a catalog
 - rows of one (deck, service, band) form destination-rates table ``<deck>/<service>/<band>``;
   versions of one prefix become effective-dated entries (each ends the day before the next
   starts); charges round half-up to the micro, as the list's prices are per unit;
-- each time-band row becomes a timing of its day type (holidays from the list's dates
-  outrank nothing by themselves: the row's weight decides), and a rating plan per
-  (deck, service) holds every band's table at each of its band's timings;
+- time-band rows become timings by day type (a band's rows with the same hours and
+  weight merge into one timing named after the band where the day types allow, see
+  ``_timings``), and a rating plan per (deck, service) holds every band's table at each
+  of its band's timings with the row's weight;
 - each plan version becomes an offer with an allowance per included unit column,
-  covering the destination groups of the deck's in-bundle rows, and rating profiles
+  covering the destinations of the deck's in-bundle rows (every destination when an
+  in-bundle row has the empty prefix), and rating profiles
   (tenant, service, plan id) -> ``<deck>/<service>``.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from pipelines.config import OPERATOR_CURRENCY, TENANT
@@ -75,25 +78,48 @@ def _rate(row: Row) -> Rate:
 
 
 def _timings(band_rows: Iterable[Row]) -> dict[str, list[tuple[Timing, int]]]:
-    """Band name -> its timings with weights; a band with one row keeps its name as id."""
-    rows_by_band: dict[str, list[Row]] = defaultdict(list)
+    """Band name -> its timings with weights.
+
+    Rows of a band with the same hours and weight are one timing when their day types
+    can be (weekday + weekend: every day but holidays; all three: every day). The timing
+    of a band with the most day types is named after the band, the others
+    ``<band>/<day type>[/<day type>]``.
+    """
+    rows_by_key: dict[tuple[str, str, str, int], set[str]] = defaultdict(set)
     for row in band_rows:
-        rows_by_band[row["time_band"]].append(row)
-    timings: dict[str, list[tuple[Timing, int]]] = {}
-    for band, rows in sorted(rows_by_band.items()):
-        timings[band] = []
-        for row in rows:
-            week_days, holidays = _DAY_TYPE_RULES[row["day_type"]]
-            timing_id = band if len(rows) == 1 else f"{band}/{row['day_type']}"
-            timing = Timing(
-                timing_id,
-                week_days=week_days,
-                start_second=_seconds(row["start_time"]),
-                end_second=_seconds(row["end_time"]),
-                holidays=holidays,
+        key = (row["time_band"], row["start_time"], row["end_time"], int(row["weight"]))
+        rows_by_key[key].add(row["day_type"])
+    timings: dict[str, list[tuple[Timing, int]]] = defaultdict(list)
+    for (band, start, end, weight), day_types in sorted(rows_by_key.items()):
+        groups = [sorted(day_types)]
+        if day_types == {"weekday", "weekend"}:
+            rules = [(frozenset(range(1, 8)), HolidayRule.NEVER)]
+        elif day_types == {"weekday", "weekend", "holiday"}:
+            rules = [(frozenset(), HolidayRule.ANY)]
+        else:
+            groups = [[day_type] for day_type in sorted(day_types)]
+            rules = [_DAY_TYPE_RULES[day_type] for day_type in sorted(day_types)]
+        for group, (week_days, holidays) in zip(groups, rules, strict=True):
+            timings[band].append(
+                (
+                    Timing(
+                        "/".join([band, *group]),
+                        week_days=week_days,
+                        start_second=_seconds(start),
+                        end_second=_seconds(end),
+                        holidays=holidays,
+                    ),
+                    weight,
+                )
             )
-            timings[band].append((timing, int(row["weight"])))
-    return timings
+    # The timing with the most days keeps the band's bare name: usually all there is.
+    named: dict[str, list[tuple[Timing, int]]] = {}
+    for band, found in timings.items():
+        widest = max(range(len(found)), key=lambda i: found[i][0].timing_id.count("/"))
+        timing, weight = found[widest]
+        found[widest] = (replace(timing, timing_id=band), weight)
+        named[band] = found
+    return named
 
 
 def catalog_from_price_list(
@@ -113,7 +139,7 @@ def catalog_from_price_list(
         table = f"{deck}/{service}/{row['time_band']}"
         versions[(table, prefix)].append((date.fromisoformat(row["effective_from"]), row))
         if row["is_in_bundle"].lower() == "true":
-            bundled[(deck, service)].add(row["destination_group"] if prefix else ANY)
+            bundled[(deck, service)].add(f"{deck}/{prefix}" if prefix else ANY)
         if prefix:
             destination_id = f"{deck}/{prefix}"
             destinations[destination_id] = Destination(
@@ -174,10 +200,10 @@ def _offers(
         allowances = []
         for service in SERVICES:
             units = int(row[_INCLUDED[service]] or 0)
-            groups = bundled.get((deck, service), set())
-            if units > 0 and groups:
-                covers = frozenset() if ANY in groups else frozenset(map(DestinationGroup, groups))
-                allowances.append(Allowance(service, units, destination_groups=covers))
+            covered = bundled.get((deck, service), set())
+            if units > 0 and covered:
+                covers = frozenset() if ANY in covered else frozenset(covered)
+                allowances.append(Allowance(service, units, destinations=covers))
         offers.append(
             Offer(
                 offer_id=row["plan_id"],

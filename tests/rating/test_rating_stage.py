@@ -255,8 +255,24 @@ def test_statuses_reasons_and_charges(layout):
         "offpeak",
         "offpeak",
     ]
-    assert rows["u01"]["tariff_version"] == "P1/D1/2024-01-01"
-    assert rows["u07"]["tariff_version"] == "P1/D1/2024-07-15"
+    # catalog version | rating plan | destination-rates table | rate: the 07-15 price.
+    catalog_version = rows["u01"]["catalog_version"]
+    assert catalog_version.startswith("price-list+")
+    assert rows["u01"]["tariff_version"].split("|") == [
+        catalog_version,
+        "D1/voice",
+        "D1/voice/peak",
+        "60000/60:60/60+0",
+    ]
+    assert rows["u07"]["tariff_version"].split("|")[1:] == [
+        "D1/voice",
+        "D1/voice/peak",
+        "90000/60:60/60+0",
+    ]
+    assert (rows["u07"]["rating_plan_id"], rows["u07"]["rate_id"]) == (
+        "D1/voice",
+        "90000/60:60/60+0",
+    )
     assert rows["u03"]["destination_name"] == "United Kingdom"
     assert rows["u03"]["destination_prefix"] == "44"
     assert rows["u04"]["destination_group"] == "emergency"

@@ -1,0 +1,356 @@
+"""Retail rating of attributed usage against the operator's tariff catalog.
+
+The catalog is ``reference/tariff_catalog/`` (docs/tariff-catalog.md) when the operator
+exports one, else the published price list (rate_deck.csv, time_bands.csv, holidays.csv,
+plans.csv) converted by ``pipelines.tariffs.price_list``. Records are rated by the Numba
+engine (``kernels.tariff_api``) in two passes around the allowance draw-down
+(``kernels.allowance_api``): the first finds each record's billed units and destination,
+the allowances pay what they cover in event order, the second prices what is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from kernels import allowance_api, tariff_api
+from pipelines.config import OPERATOR_COUNTRY, TENANT, Layout
+from pipelines.tariffs import price_list
+from pipelines.tariffs.catalog_files import catalog_digest, load_catalog
+from pipelines.tariffs.compile import (
+    DESTINATION_GROUPS,
+    CompiledCatalog,
+    compile_catalog,
+    resolve_plan_chains,
+)
+from pipelines.tariffs.model import Catalog
+
+CATALOG_DIR = "tariff_catalog"
+#: Services whose usage is a duration, split where the band changes and at midnight.
+TIME_BASED = ("voice",)
+
+
+@dataclass(frozen=True)
+class RetailCatalog:
+    catalog: Catalog
+    compiled: CompiledCatalog
+
+
+def load_retail_catalog(layout: Layout, years: range) -> RetailCatalog:
+    """The operator's catalog, compiled with holidays for ``years`` (the usage's years)."""
+    from pipelines.rating.tariff import read_reference
+
+    folder = layout.reference / CATALOG_DIR
+    if (folder / "catalog.yaml").is_file():
+        catalog = load_catalog(folder)
+    else:
+        check_price_list(layout)
+        holidays = read_reference(layout, "holidays.csv").filter(
+            pl.col("country") == OPERATOR_COUNTRY
+        )["holiday_date"]
+        catalog = price_list.catalog_from_price_list(
+            read_reference(layout, "rate_deck.csv").iter_rows(named=True),
+            read_reference(layout, "time_bands.csv").iter_rows(named=True),
+            [date.fromisoformat(day) for day in holidays if day],
+            read_reference(layout, "plans.csv").iter_rows(named=True),
+        )
+        catalog = replace(catalog, version=f"price-list+{catalog_digest(catalog)[:12]}")
+    return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years))
+
+
+def check_price_list(layout: Layout) -> None:
+    """Fail, naming the file, on gaps or ties in the bands or deck rows naming no band."""
+    from pipelines.rating.tariff import SERVICES, _require_values, load_time_bands, read_reference
+
+    band_names, _ = load_time_bands(layout)
+    deck = read_reference(layout, "rate_deck.csv")
+    _require_values(deck, "rate_deck.csv", "service", SERVICES)
+    _require_values(deck, "rate_deck.csv", "time_band", band_names)
+    if (deck["effective_from"] == "").any():
+        raise ValueError("rate_deck.csv: every row needs an effective_from")
+
+
+def _i64(frame: pl.DataFrame, column: str) -> np.ndarray:
+    return np.ascontiguousarray(frame[column].to_numpy(), dtype=np.int64)
+
+
+def _bool(frame: pl.DataFrame, column: str) -> np.ndarray:
+    return np.ascontiguousarray(frame[column].to_numpy(), dtype=np.bool_)
+
+
+def _names(ids: tuple[str, ...], index: np.ndarray) -> pl.Series:
+    table = np.array([*ids, ""], dtype=object)
+    return pl.Series(table[np.where(index >= 0, index, len(ids))], dtype=pl.String).replace(
+        "", None
+    )
+
+
+def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
+    compiled = retail.compiled
+    chains = resolve_plan_chains(
+        compiled,
+        pl.Series([TENANT] * events.height, dtype=pl.String),
+        events["service"].fill_null(""),
+        events["plan_id"].fill_null(""),
+        _i64(events, "start_utc_seconds"),
+    )
+    value, length = tariff_api.encode_destinations(events["other_party_number"].to_arrow())
+    return tariff_api.rate_events(
+        compiled,
+        chains,
+        _i64(events, "local_seconds"),
+        value,
+        length,
+        _i64(events, "units"),
+        _bool(events, "time_based"),
+        _bool(events, "on_net"),
+        covered,
+    )
+
+
+def _bucket(owner_kind: str, owner: str, order: int) -> list[pl.Expr]:
+    return [
+        pl.col("event"),
+        pl.lit(order).alias("order"),
+        pl.lit(owner_kind).alias("owner_kind"),
+        pl.col(owner).alias("owner_id"),
+        pl.col("service"),
+        pl.col("grant"),
+        pl.col("rollover_cap"),
+    ]
+
+
+def _allowance_buckets(
+    events: pl.DataFrame, retail: RetailCatalog, subscribers: pl.DataFrame
+) -> pl.DataFrame:
+    """Per drawing event, the buckets it may draw and each one's grant on its date.
+
+    A line's own allowance (owner: the subscriber) comes before the account's pool (owner:
+    the account, grant = the pooled units of every line of the account active that date,
+    [activated_date, cancelled_date)).
+    """
+    events = events.with_columns(
+        pl.col("destination_group").fill_null("").alias("group_key"),
+        pl.col("destination_id").fill_null("").alias("destination_key"),
+    )
+    allowances = pl.DataFrame(
+        [
+            {
+                "plan_id": offer.offer_id,
+                "offer_from": offer.effective_from,
+                "offer_to": offer.effective_to,
+                "service": allowance.category,
+                "granted": allowance.units,
+                "pooled": allowance.pooled,
+                "rollover_cap": allowance.rollover_cap,
+                "groups": [g.value for g in allowance.destination_groups],
+                "destinations": sorted(allowance.destinations),
+            }
+            for offer in retail.catalog.offers
+            for allowance in offer.allowances
+        ],
+        schema={
+            "plan_id": pl.String,
+            "offer_from": pl.Date,
+            "offer_to": pl.Date,
+            "service": pl.String,
+            "granted": pl.Int64,
+            "pooled": pl.Boolean,
+            "rollover_cap": pl.Int64,
+            "groups": pl.List(pl.String),
+            "destinations": pl.List(pl.String),
+        },
+    )
+    in_force = (pl.col("offer_from") <= pl.col("event_date")) & (
+        pl.col("offer_to").is_null() | (pl.col("event_date") <= pl.col("offer_to"))
+    )
+    covers = (
+        (pl.col("groups").list.len() == 0)
+        | pl.col("groups").list.contains(pl.col("destination_group"))
+    ) & (
+        (pl.col("destinations").list.len() == 0)
+        | pl.col("destinations").list.contains(pl.col("destination_id"))
+    )
+    own = (
+        events.join(allowances.filter(~pl.col("pooled")), on=["plan_id", "service"])
+        .filter(in_force & covers)
+        .group_by("event", "subscriber_id", "service")
+        .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
+        .select(_bucket("line", "subscriber_id", 0))
+    )
+    lines = subscribers.select("account_id", "plan_id", "activated_date", "cancelled_date")
+    line_active = (pl.col("activated_date") <= pl.col("event_date")) & (
+        pl.col("cancelled_date").is_null() | (pl.col("event_date") < pl.col("cancelled_date"))
+    )
+    pool_keys = ["account_id", "event_date", "service", "group_key", "destination_key"]
+    pool_grants = (
+        events.select(*pool_keys, "destination_group", "destination_id")
+        .unique()
+        .join(lines, on="account_id")
+        .filter(line_active)
+        .join(allowances.filter(pl.col("pooled")), on=["plan_id", "service"])
+        .filter(in_force & covers)
+        .group_by(pool_keys)
+        .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
+    )
+    pool = events.join(pool_grants, on=pool_keys).select(_bucket("account", "account_id", 1))
+    return pl.concat([own, pool]).sort("event", "order")
+
+
+def draw_allowances(
+    events: pl.DataFrame,
+    retail: RetailCatalog,
+    subscribers: pl.DataFrame,
+    rolled_in: pl.DataFrame,
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Units each event's allowances pay, and the cycle's closing balance per bucket.
+
+    ``events`` are the drawing candidates with ``billed_usage`` and ``destination_group``;
+    ``rolled_in`` (owner_kind, owner_id, service, rolled_in) is what the previous cycle
+    carried over. Returns covered units per row of ``events`` and the balances.
+    """
+    ordered = events.with_row_index("row").sort("account_id", "started_at", "usage_id")
+    ordered = ordered.with_row_index("event")
+    candidates = _allowance_buckets(ordered, retail, subscribers)
+    keys = ["owner_kind", "owner_id", "service"]
+    buckets = (
+        candidates.join(ordered.select("event", "account_id", "event_date"), on="event")
+        .sort("event_date")
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("account_id").first(),
+            pl.col("grant").last().alias("granted_at_close"),
+            pl.col("rollover_cap").max(),
+        )
+        .sort(keys)
+        .join(rolled_in, on=keys, how="left")
+        .with_columns(pl.col("rolled_in").fill_null(0))
+        .with_row_index("bucket")
+    )
+    candidates = candidates.join(buckets.select(*keys, "bucket"), on=keys).sort("event", "order")
+    accounts = ordered["account_id"].rank("dense").cast(pl.Int64)
+    bucket_accounts = buckets.join(
+        ordered.select("account_id", accounts.alias("account")).unique(), on="account_id"
+    ).sort("bucket")
+    counts = np.bincount(_i64(candidates, "event"), minlength=ordered.height)
+    draws = allowance_api.draw_allowances(
+        account=np.ascontiguousarray(accounts.to_numpy(), dtype=np.int64),
+        billed_units=_i64(ordered, "billed_usage"),
+        candidate_offsets=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        candidate_bucket=_i64(candidates, "bucket"),
+        candidate_grant=_i64(candidates, "grant"),
+        bucket_account=_i64(bucket_accounts, "account"),
+        rolled_in=_i64(buckets, "rolled_in"),
+        granted_at_close=_i64(buckets, "granted_at_close"),
+        rollover_cap=_i64(buckets, "rollover_cap"),
+    )
+    covered = np.zeros(events.height, dtype=np.int64)
+    covered[_i64(ordered, "row")] = draws.covered
+    balances = buckets.select(
+        *keys,
+        "granted_at_close",
+        "rolled_in",
+        pl.Series("used_from_rollover", draws.used_from_rollover),
+        pl.Series("used_from_grant", draws.used_from_grant),
+        pl.Series("unused", draws.unused),
+        pl.Series("rolled_out", draws.rolled_out),
+    )
+    return covered, balances
+
+
+@dataclass(frozen=True)
+class RetailRatings:
+    """Per event: the kernel's ratings and names, and the allowance balances of the cycle."""
+
+    frame: pl.DataFrame
+    balances: pl.DataFrame
+
+
+def rate_retail(
+    events: pl.DataFrame,
+    retail: RetailCatalog,
+    subscribers: pl.DataFrame,
+    rolled_in: pl.DataFrame,
+) -> RetailRatings:
+    """Rate ``events`` (columns: usage_id, subscriber_id, account_id, plan_id, service,
+    other_party_number, on_net, started_at, event_date, local_seconds, start_utc_seconds,
+    units, time_based, rateable). Rows not ``rateable`` are rated too but neither draw
+    allowances nor count; the caller gives them their status. ``subscribers`` are the lines
+    (subscribers.csv typed) whose pooled allowances make their accounts' pools.
+    """
+    zero = np.zeros(events.height, dtype=np.int64)
+    first = _rate(events, retail, zero)
+    compiled = retail.compiled
+    group_names = tuple(g.value for g in DESTINATION_GROUPS)
+    named = events.with_columns(
+        pl.Series("error", first.error.astype(np.int64)),
+        pl.Series("zero_rated", first.zero_rated),
+        pl.Series("billed_usage", first.billed_usage),
+        _names(group_names, _of_binding(compiled.binding_group, first.binding)).alias(
+            "destination_group"
+        ),
+        _names(
+            compiled.destination_ids, _of_binding(compiled.binding_destination, first.binding)
+        ).alias("destination_id"),
+    )
+    drawing = (
+        pl.col("rateable")
+        & (pl.col("error") == 0)
+        & ~pl.col("zero_rated")
+        & (pl.col("billed_usage") > 0)
+    )
+    candidates = named.with_row_index("position").filter(drawing)
+    covered = zero.copy()
+    if candidates.height:
+        drawn, balances = draw_allowances(candidates, retail, subscribers, rolled_in)
+        covered[_i64(candidates, "position")] = drawn
+    else:
+        balances = pl.DataFrame(schema=BALANCE_SCHEMA)
+    second = _rate(events, retail, covered)
+    frame = named.with_columns(
+        pl.Series("cost_micros", second.cost_micros),
+        pl.Series("allowance_units", second.allowance_units),
+        _names(compiled.plan_ids, second.rating_plan).alias("rating_plan_id"),
+        _names(compiled.deck_ids, second.destination_rates).alias("destinations_table"),
+        _names(compiled.prefixes, second.prefix).alias("destination_prefix"),
+        _names(compiled.rate_ids, second.rate).alias("rate_id"),
+        _names(compiled.timing_ids, second.timing).alias("timing_id"),
+    )
+    destinations = pl.DataFrame(
+        {
+            "destination_id": list(retail.catalog.destinations),
+            "destination_name": [d.name for d in retail.catalog.destinations.values()],
+        },
+        schema={"destination_id": pl.String, "destination_name": pl.String},
+    )
+    return RetailRatings(frame.join(destinations, on="destination_id", how="left"), balances)
+
+
+ROLLED_IN_SCHEMA = {
+    "owner_kind": pl.String,
+    "owner_id": pl.String,
+    "service": pl.String,
+    "rolled_in": pl.Int64,
+}
+BALANCE_SCHEMA = {
+    "owner_kind": pl.String,
+    "owner_id": pl.String,
+    "service": pl.String,
+    "granted_at_close": pl.Int64,
+    "rolled_in": pl.Int64,
+    "used_from_rollover": pl.Int64,
+    "used_from_grant": pl.Int64,
+    "unused": pl.Int64,
+    "rolled_out": pl.Int64,
+}
+
+
+def _of_binding(table: np.ndarray, binding: np.ndarray) -> np.ndarray:
+    """``table`` at each event's first binding (-1: unrated, or the table says none)."""
+    found = binding >= 0
+    out = np.full(binding.size, -1, dtype=np.int64)
+    out[found] = table[binding[found]]
+    return out
