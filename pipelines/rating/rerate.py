@@ -30,13 +30,13 @@ from pipelines.schema import (
     RatingStatus,
 )
 
-#: What a rated record was priced with and at: a record whose values of these differ
-#: between two versions changed.
+#: What a rated record bills: a record whose values of these differ between two versions
+#: changed. The tariff and catalog version are left out: a new catalog version pricing a
+#: record the same does not change it.
 PRICING_COLUMNS = (
     "subscriber_id",
     "account_id",
     "plan_id",
-    "rate_deck_id",
     "destination_prefix",
     "destination_name",
     "destination_group",
@@ -47,7 +47,6 @@ PRICING_COLUMNS = (
     "charge_micros",
     "rating_status",
     "suspense_reason",
-    "tariff_version",
 )
 
 

@@ -23,7 +23,8 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.rating import tariff
+from pipelines.periods import parse_period
+from pipelines.rating import retail, tariff
 from pipelines.schema import (
     RATED_USAGE_SCHEMA,
     RATING_SUSPENSE_SCHEMA,
@@ -32,12 +33,6 @@ from pipelines.schema import (
     SuspenseState,
 )
 
-#: The plan column each service's allowance comes from (docs/rating.md, Allowance).
-_INCLUDED = {
-    "voice": "included_voice_seconds",
-    "sms": "included_sms",
-    "data": "included_data_bytes",
-}
 #: Suspense columns taken from the rated row of the latest attempt.
 _RECORD_COLUMNS = [
     "usage_id",
@@ -77,7 +72,9 @@ def reference_fingerprint(checksums: dict[str, str]) -> str:
 
 def read_suspense(layout: Layout, billing_period: str) -> pl.DataFrame:
     table = lake.read_partition(layout, "rating_suspense", {"billing_period": billing_period})
-    return pl.from_arrow(table)  # type: ignore[return-value]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _write_suspense(layout: Layout, billing_period: str, rows: list[dict[str, Any]]) -> None:
@@ -206,33 +203,14 @@ class RecycleResult:
     #: tried, since they would fail the same way.
     unchanged_reference: int
     attempted: int
+    #: Open records not priced because rating them would move allowance units their
+    #: account's priced records drew: they wait for a full rating (rate or rerate).
+    awaiting_full_rating: int
     recycled: int
     recycled_by_reason: dict[str, int]
     recycled_charge_micros: int
     still_open: int
     still_open_by_reason: dict[str, int]
-
-
-def _less_allowance_drawn(attributed: pl.DataFrame, priced: pl.DataFrame) -> pl.DataFrame:
-    """Lower each record's allowance by what the period's priced records already drew.
-
-    A recycled record comes after every record priced before it, whatever its event time:
-    recycling never reprices a record a bill may already show, and an allowance is never
-    granted twice.
-    """
-    drawn = (
-        priced.filter(pl.col("subscriber_id").is_not_null())
-        .group_by("subscriber_id", "service")
-        .agg(pl.col("allowance_units").sum().alias("drawn_units"))
-    )
-    frame = attributed.join(drawn, on=["subscriber_id", "service"], how="left")
-    return frame.with_columns(
-        pl.when(pl.col("service") == service)
-        .then((pl.col(column).fill_null(0) - pl.col("drawn_units").fill_null(0)).clip(0))
-        .otherwise(pl.col(column))
-        .alias(column)
-        for service, column in _INCLUDED.items()
-    ).drop("drawn_units")
 
 
 def _by_reason(frame: pl.DataFrame) -> dict[str, int]:
@@ -268,6 +246,7 @@ def recycle_period(
             open_before=still_waiting.height,
             unchanged_reference=unchanged,
             attempted=0,
+            awaiting_full_rating=0,
             recycled=0,
             recycled_by_reason={},
             recycled_charge_micros=0,
@@ -289,15 +268,43 @@ def recycle_period(
 
     plans = tariff.load_plans(layout)
     subscribers = tariff.load_subscribers(layout)
-    retail = tariff.load_retail_tariff(layout, plans)
+    first, last = parse_period(billing_period)
+    catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
     # The usage columns as the records were suspended, local time as read_period_usage
     # derives it: a recycle rates the same records, only with newer reference data.
     local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
-    usage = retry.select(*USAGE_SCHEMA.names, "billing_period").with_columns(
-        local.dt.epoch("s").alias("local_seconds")
+
+    def as_usage(rows: pl.DataFrame) -> pl.DataFrame:
+        return rows.select(*USAGE_SCHEMA.names, "billing_period").with_columns(
+            local.dt.epoch("s").alias("local_seconds")
+        )
+
+    # Allowances are drawn per account in event order: the candidates are rated with the
+    # priced records of their accounts, whose stored rows are kept as they are.
+    attributed = stage._attribute(as_usage(retry), subscribers, plans)
+    accounts = attributed["account_id"].drop_nulls().unique().implode()
+    context = priced.filter(pl.col("account_id").is_in(accounts))
+    batch = stage.rate_usage(
+        stage._attribute(as_usage(pl.concat([retry, context])), subscribers, plans),
+        catalog,
+        subscribers,
+        stage.read_rolled_in(layout, billing_period),
     )
-    attributed = _less_allowance_drawn(stage._attribute(usage, subscribers, plans), priced)
-    outcome = stage.rate_usage(attributed, retail).select(RATED_USAGE_SCHEMA.names)
+    # A candidate that would take allowance units a priced record drew (it came first) is
+    # not recycled: granting them twice overcharges nobody but loses revenue, and taking
+    # them back reprices a record a bill may show. A full rating redraws in event order.
+    stored = context.select("usage_id", pl.col("allowance_units").alias("stored_units"))
+    moved = (
+        batch.join(stored, on="usage_id")
+        .filter(pl.col("allowance_units") != pl.col("stored_units"))["account_id"]
+        .unique()
+        .implode()
+    )
+    is_retry = pl.col("usage_id").is_in(retry["usage_id"].implode())
+    outcome = batch.filter(is_retry & ~pl.col("account_id").is_in(moved).fill_null(False))
+    outcome = outcome.select(RATED_USAGE_SCHEMA.names)
+    kept = retry.filter(~pl.col("usage_id").is_in(outcome["usage_id"].implode()))
+    priced = pl.concat([priced, kept])
 
     recycled_rows = pl.concat([priced, outcome.cast(priced.schema)], how="vertical").sort(
         "usage_id"
@@ -328,6 +335,7 @@ def recycle_period(
         open_before=still_waiting.height,
         unchanged_reference=unchanged,
         attempted=candidates.height,
+        awaiting_full_rating=kept.height,
         recycled=recycled.height,
         recycled_by_reason=_by_reason(recycled),
         recycled_charge_micros=int(now_priced["charge_micros"].sum()),

@@ -2,8 +2,8 @@
 reference data: every call rates, and a price correction is re-rated as a new version.
 
 Before the correction (hand-worked): S1 draws its 60 s allowance in event order, so
-u3 (07-01, France, in bundle) takes it: 120 s - 60 s = 60 s x 120_000/60 = 120_000;
-u1 (07-02) pays all 120 s x 60_000/60 = 120_000; u4 (UK) 820_000. S2 pays u2's
+u1 (07-02) takes it: 120 s - 60 s = 60 s x 60_000/60 = 60_000; u3 (07-03, France, in
+bundle) pays all 120 s x 120_000/60 = 240_000; u4 (UK) 820_000. S2 pays u2's
 60 s x 60_000/60 = 60_000; S3 u5's 700_000. Monthly fees: S1 and S3 10_000_000 each
 (P1), S2 3_100_000 (P2), all active the whole month.
 """
@@ -53,20 +53,20 @@ def usage_charges(rows) -> dict[str, int]:
 
 def test_rerate_writes_a_new_version_and_the_difference_per_account(closed):
     assert usage_charges(read_rows(closed, "rated_usage").values()) == {
-        "u1": 120_000,
+        "u1": 60_000,
         "u2": 60_000,
-        "u3": 120_000,
+        "u3": 240_000,
         "u4": 820_000,
         "u5": 700_000,
     }
     correct_us_peak_price(closed)
     result = rerate_period(closed, PERIOD, "ticket 42: US peak is 0.09", "alice", RERATED_AT)
 
-    # u1: 120 s x 90_000/60 = 180_000; u2: 60 s x 90_000/60 = 90_000; the rest unchanged.
+    # u1: 60 s x 90_000/60 = 90_000; u2: 60 s x 90_000/60 = 90_000; the rest unchanged.
     assert usage_charges(read_rows(closed, "rated_usage").values()) == {
-        "u1": 180_000,
+        "u1": 90_000,
         "u2": 90_000,
-        "u3": 120_000,
+        "u3": 240_000,
         "u4": 820_000,
         "u5": 700_000,
     }
@@ -86,8 +86,8 @@ def test_rerate_writes_a_new_version_and_the_difference_per_account(closed):
         )
         for row in differences
     ] == [
-        # A1: u3 + u1 + u4 = 1_060_000 -> 1_120_000, plus the 10_000_000 fee.
-        ("A1", 1_060_000, 1_120_000, 10_000_000, 11_060_000, 11_120_000, 60_000, 1),
+        # A1: u1 + u3 + u4 = 1_120_000 -> 1_150_000, plus the 10_000_000 fee.
+        ("A1", 1_120_000, 1_150_000, 10_000_000, 11_120_000, 11_150_000, 30_000, 1),
         # A2: u2 60_000 -> 90_000, plus the 3_100_000 fee. A3 did not change.
         ("A2", 60_000, 90_000, 3_100_000, 3_160_000, 3_190_000, 30_000, 1),
     ]
@@ -96,8 +96,8 @@ def test_rerate_writes_a_new_version_and_the_difference_per_account(closed):
     assert (result.previous_version, result.rating_version) == (1, 2)
     assert (result.records_changed, result.accounts_changed) == (2, 2)
     assert (result.usage_charge_before_micros, result.usage_charge_after_micros) == (
-        1_820_000,
-        1_910_000,
+        1_880_000,
+        1_940_000,
     )
     assert result.recurring_charge_before_micros == result.recurring_charge_after_micros
     period = read_period(closed, PERIOD)
@@ -120,8 +120,8 @@ def test_the_rerate_is_audited(closed):
     assert (audit["usage_records_before"], audit["usage_records_after"]) == (5, 5)
     assert (audit["suspense_records_before"], audit["suspense_records_after"]) == (0, 0)
     assert (audit["usage_charge_before_micros"], audit["usage_charge_after_micros"]) == (
-        1_820_000,
-        1_910_000,
+        1_880_000,
+        1_940_000,
     )
     before = json.loads(audit["reference_checksums_before"])
     after = json.loads(audit["reference_checksums_after"])
@@ -133,7 +133,7 @@ def test_the_previous_version_stays_readable(closed):
     rerate_period(closed, PERIOD, "ticket 42", "alice", RERATED_AT)
     old = usage_charges(read_version(closed, "rated_usage", PERIOD, 1).to_pylist())
     new = usage_charges(read_version(closed, "rated_usage", PERIOD, 2).to_pylist())
-    assert (old["u1"], new["u1"]) == (120_000, 180_000)
+    assert (old["u1"], new["u1"]) == (60_000, 90_000)
     # What the marts read (the lake_glob of dbt's rated_usage source) is the new version only.
     glob = closed.lake / "rated_usage" / "*" / lake.PART_FILE
     with duckdb.connect() as con:
@@ -145,7 +145,7 @@ def test_the_previous_version_stays_readable(closed):
             f"select rating_version, sum(charge_micros) from read_parquet('{kept}') group by all"
         ).fetchall()
     assert dict(marts_see) == new
-    assert versions == [(1, 1_820_000)]
+    assert versions == [(1, 1_880_000)]
 
 
 def test_a_rerate_with_unchanged_reference_data_changes_no_record(closed):
@@ -170,7 +170,7 @@ def test_an_interrupted_rerate_finishes_from_the_kept_version(closed, monkeypatc
     assert read_period(closed, PERIOD) == {**read_period(closed, PERIOD), "rating_version": 1}
     result = rerate_period(closed, PERIOD, "ticket 42", "alice", RERATED_AT)
     assert (result.rating_version, result.records_changed) == (2, 2)
-    assert result.usage_charge_before_micros == 1_820_000
+    assert result.usage_charge_before_micros == 1_880_000
 
 
 def test_only_a_closed_period_is_rerated(tmp_path):

@@ -88,7 +88,7 @@ def test_unrateable_records_wait_in_suspense_with_their_reason(layout):
     }
     assert waiting == {
         "u2": ("unknown_subscriber", "open", 1, None, "2024-07-03"),
-        "u3": ("no_rate_for_destination", "open", 1, "S1", "2024-07-01"),
+        "u3": ("no_rate_for_destination", "open", 1, "S1", "2024-07-03"),
     }
     assert all(row["first_suspended_at"] == row["last_attempt_at"] for row in rows.values())
 
@@ -104,9 +104,8 @@ def test_fix_reference_data_then_recycle_prices_each_record_once(layout):
     fix(layout, "rate_deck.csv")
     result = recycle_period(layout, PERIOD, at=SECOND_ATTEMPT)
     # u2, now S2 on P2 (nothing included): 45 s -> 60 s x 60_000/60 = 60_000.
-    # u3 to France, in bundle, 61 s -> 120 s: S1's 60 s were drawn by u1 when it was
-    # priced, so the recycled call gets none, though it came first:
-    # 120 s x 120_000/60 = 240_000.
+    # u3 to France, in bundle, 61 s -> 120 s: u1, a day earlier, drew S1's 60 s, so
+    # the recycled call gets none: 120 s x 120_000/60 = 240_000.
     assert charges(layout) == {
         "u1": ("rated", None, 60_000),
         "u2": ("rated", None, 60_000),
@@ -116,10 +115,15 @@ def test_fix_reference_data_then_recycle_prices_each_record_once(layout):
     }
     rated = read_rows(layout, "rated_usage")
     assert (rated["u1"]["allowance_units"], rated["u3"]["allowance_units"]) == (60, 0)
-    assert [
-        (rated[u]["plan_id"], rated[u]["time_band"], rated[u]["tariff_version"])
-        for u in ("u2", "u3")
-    ] == [("P2", "peak", "P2/D1/2024-01-01"), ("P1", "peak", "P1/D1/2024-01-01")]
+    # Each names what priced it: plan, band, rate and the catalog (deck) version.
+    assert [(rated[u]["plan_id"], rated[u]["time_band"]) for u in ("u2", "u3")] == [
+        ("P2", "peak"),
+        ("P1", "peak"),
+    ]
+    for u in ("u2", "u3"):
+        assert rated[u]["rate_id"] and rated[u]["tariff_version"]
+        # The fixed deck is a new catalog version; u1 keeps the one that priced it.
+        assert rated[u]["catalog_version"] != rated["u1"]["catalog_version"]
     assert (rated["u2"]["account_id"], rated["u3"]["destination_prefix"]) == ("A2", "33")
 
     assert (result.attempted, result.recycled, result.still_open) == (2, 2, 0)

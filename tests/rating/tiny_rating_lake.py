@@ -5,7 +5,7 @@ With every reference row below, the calls rate as (worked by hand in tests that 
 
 - u1 S1 (A1, P1: 60 s included), Tue 07-02 15:00 peak, 1312..., 90 s -> 120 s
 - u2 S2 (A2, P2: nothing included), Wed 07-03 10:00 peak, 1312..., 45 s -> 60 s
-- u3 S1, Mon 07-01 16:00 peak, France 33..., 61 s -> 120 s (in bundle)
+- u3 S1, Wed 07-03 16:00 peak, France 33..., 61 s -> 120 s (in bundle)
 - u4 S1, Fri 07-05 12:00 peak, UK 44..., 31 s -> 36 s (not in bundle)
 - u5 S3 (A3, P1), Fri 07-05 13:00 peak, UK 44..., 30 s -> 30 s
 """
@@ -80,7 +80,7 @@ UK_NUMBER = "447700900123"
 CALLS = {
     "u1": ("13125550001", US_NUMBER, "2024-07-02T20:00", 90),
     "u2": ("13125550002", US_NUMBER, "2024-07-03T15:00", 45),
-    "u3": ("13125550001", FRANCE_NUMBER, "2024-07-01T21:00", 61),
+    "u3": ("13125550001", FRANCE_NUMBER, "2024-07-03T21:00", 61),
     "u4": ("13125550001", UK_NUMBER, "2024-07-05T17:00", 31),
     "u5": ("13125550003", UK_NUMBER, "2024-07-05T18:00", 30),
 }
