@@ -31,6 +31,7 @@ from pipelines.tariffs.model import (
     DestinationGroup,
     HolidayRule,
     MaxCostStrategy,
+    RateSlot,
     RatingProfile,
     RoundingMethod,
     Timing,
@@ -264,10 +265,10 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
 
     # Rates and slots.
     slot_offsets = [0]
-    slots = []
+    slots: list[RateSlot] = []
     for rate_id, rate in catalog.rates.items():
-        starts = [s.group_interval_start for s in rate.slots]
-        if not starts or starts[0] != 0 or starts != sorted(starts):
+        slot_starts = [s.group_interval_start for s in rate.slots]
+        if not slot_starts or slot_starts[0] != 0 or slot_starts != sorted(slot_starts):
             raise ValueError(f"rate {rate_id!r}: slots must ascend from group interval start 0")
         for slot in rate.slots:
             if slot.increment < 1 or slot.rate_unit < 1:
@@ -339,8 +340,8 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
                         f"destination rates {entry.destination_rates_id!r}: rounding_decimals "
                         "must lie in 0..6"
                     )
-                destination = catalog.destinations.get(binding.destination_id)
-                group = None if destination is None else destination.group
+                bound = catalog.destinations.get(binding.destination_id)
+                group = None if bound is None else bound.group
                 rows.append(
                     (
                         p,
