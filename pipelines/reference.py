@@ -25,6 +25,9 @@ REFERENCE_FILES = (
     "crm_orders.csv",
     "switches.csv",
 )
+#: The tariff catalog folder (docs/tariff-catalog.md) under reference/. Optional: without
+#: it, rating converts the price list (rate_deck.csv, time_bands.csv, holidays.csv, plans.csv).
+TARIFF_CATALOG_DIR = "tariff_catalog"
 
 
 class MissingReferenceError(FileNotFoundError):

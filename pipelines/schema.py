@@ -67,6 +67,7 @@ class SuspenseReason(StrEnum):
     NO_PLAN_AT_EVENT_TIME = "no_plan_at_event_time"
     NO_RATE_FOR_DESTINATION = "no_rate_for_destination"
     NO_CARRIER_FOR_TRUNK = "no_carrier_for_trunk"
+    NO_ROAMING_ZONE = "no_roaming_zone"  # usage abroad, on a network in no roaming zone
 
 
 USAGE_SCHEMA = pa.schema(
@@ -194,6 +195,27 @@ RATED_USAGE_SCHEMA = pa.schema(
         ("rating_plan_id", pa.string()),
         ("rate_id", pa.string()),
         ("catalog_version", pa.string()),
+        ("currency", pa.string()),  # of charge_micros: the account's billing currency
+    ]
+)
+
+#: Usage priced on aggregate (graduated, volume, package tiers): one row per subscriber,
+#: offer version and service in the period. Its rated_usage records carry charge 0.
+USAGE_AGGREGATE_CHARGE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("account_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("offer_effective_from", pa.date32()),
+        ("service", pa.string()),
+        ("pricing_model", pa.string()),
+        ("records", pa.int64()),
+        ("chargeable_units", pa.int64()),
+        ("priced_units", pa.int64()),  # chargeable units in the price's unit, rounded up
+        ("charge_micros", pa.int64()),
+        ("tiers", pa.string()),  # JSON: each reached tier's units, quantity and amount
+        ("currency", pa.string()),  # of charge_micros: the account's billing currency
     ]
 )
 
@@ -299,6 +321,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
     "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),
     "allowance_balances": (ALLOWANCE_BALANCE_SCHEMA, ("billing_period",)),
+    "usage_aggregate_charges": (USAGE_AGGREGATE_CHARGE_SCHEMA, ("billing_period",)),
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
 }

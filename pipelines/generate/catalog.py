@@ -7,7 +7,7 @@ the seed: two operators generated with different seeds sell the same products.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import holidays
@@ -15,12 +15,16 @@ import phonenumbers
 
 from pipelines.config import OPERATOR_COUNTRY, OPERATOR_CURRENCY, OPERATOR_TIMEZONE
 from pipelines.schema import Feed
+from pipelines.tariffs.model import Catalog, HolidayCalendar
+from pipelines.tariffs.price_list import catalog_from_price_list
 
 MiB = 1_048_576
 GiB = 1024 * MiB
 #: Catalogue and tariff versions in force since this date, which predates every line's
 #: activation (no earlier versions are exported).
 CATALOG_EFFECTIVE_FROM = "2019-01-01"
+#: The pricing team's label of that tariff catalog version.
+CATALOG_LABEL = "2019.1"
 
 ASTERISK_SWITCH = "ast-chi-01"
 MOBILE_SWITCH = "msc-chi-01"
@@ -770,6 +774,22 @@ def switch_rows() -> list[dict[str, object]]:
             "description": "OpenSIPS SBC accounting its lines' outgoing calls, Chicago (acc)",
         },
     ]
+
+
+def tariff_catalog() -> Catalog:
+    """The catalog rating runs (docs/tariff-catalog.md): the price list above, converted.
+
+    Holidays come from the ``holidays`` package for the operator country, so the catalog
+    is right in any year, where holidays.csv lists the generated month's year.
+    """
+
+    def text(rows: list[dict[str, object]]) -> list[dict[str, str]]:
+        return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+
+    converted = catalog_from_price_list(
+        text(rate_deck_rows()), text(time_band_rows()), [], text(plan_rows()), CATALOG_LABEL
+    )
+    return replace(converted, holidays=HolidayCalendar(country=OPERATOR_COUNTRY))
 
 
 def plan_rows() -> list[dict[str, object]]:

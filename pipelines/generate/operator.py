@@ -56,7 +56,9 @@ from pipelines.generate.traffic import (
     traffic_days,
 )
 from pipelines.generate.voip_writers import FIXED_SWITCH_FEEDS, line_switches, route_calls
+from pipelines.reference import TARIFF_CATALOG_DIR
 from pipelines.schema import Feed
+from pipelines.tariffs.catalog_files import write_catalog
 
 #: Independent random streams of one seed: each part of the operator draws from its own,
 #: so adding draws to one part never shifts another.
@@ -150,6 +152,7 @@ def generate_operator(
     }
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)
+    write_catalog(catalog.tariff_catalog(), layout.reference / TARIFF_CATALOG_DIR)
     report("reference", 1, 1)
 
     report("traffic", 0, 1)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
 
 from kernels import allowance_api, tariff_api
 from pipelines.config import OPERATOR_COUNTRY, TENANT, Layout
+from pipelines.reference import TARIFF_CATALOG_DIR
+from pipelines.schema import Feed
 from pipelines.tariffs import price_list
 from pipelines.tariffs.catalog_files import catalog_digest, load_catalog
 from pipelines.tariffs.compile import (
@@ -26,9 +29,9 @@ from pipelines.tariffs.compile import (
     compile_catalog,
     resolve_plan_chains,
 )
-from pipelines.tariffs.model import Catalog
+from pipelines.tariffs.currency import convert_with, exchange_rate
+from pipelines.tariffs.model import Catalog, roaming_zone
 
-CATALOG_DIR = "tariff_catalog"
 #: Services whose usage is a duration, split where the band changes and at midnight.
 TIME_BASED = ("voice",)
 
@@ -43,7 +46,7 @@ def load_retail_catalog(layout: Layout, years: range) -> RetailCatalog:
     """The operator's catalog, compiled with holidays for ``years`` (the usage's years)."""
     from pipelines.rating.tariff import read_reference
 
-    folder = layout.reference / CATALOG_DIR
+    folder = layout.reference / TARIFF_CATALOG_DIR
     if (folder / "catalog.yaml").is_file():
         catalog = load_catalog(folder)
     else:
@@ -59,6 +62,70 @@ def load_retail_catalog(layout: Layout, years: range) -> RetailCatalog:
         )
         catalog = replace(catalog, version=f"price-list+{catalog_digest(catalog)[:12]}")
     return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years))
+
+
+def load_lines(layout: Layout) -> pl.DataFrame:
+    """subscribers.csv typed, with the billing ``currency`` of each line's account."""
+    from pipelines.rating.tariff import load_subscribers, read_reference
+
+    accounts = read_reference(layout, "accounts.csv").select("account_id", "currency")
+    return load_subscribers(layout).join(accounts, on="account_id", how="left")
+
+
+def rating_categories(usage: pl.DataFrame, catalog: Catalog) -> pl.Series:
+    """The rating category of each record: its service at home, ``<service>@<zone>`` abroad.
+
+    Abroad means a TAP record of the visited network, whose TADIG code leads the
+    record_key (``<sender>:<recipient>:<file sequence>:<event>``). A network in no zone of
+    the catalog gives a null category (rating suspends the record: no_roaming_zone).
+    """
+    visited = (
+        pl.when(pl.col("feed") == Feed.TAP3.value)
+        .then(pl.col("record_key").str.split(":").list.first())
+        .alias("visited")
+    )
+    frame = usage.select("service", visited)
+    networks = frame["visited"].drop_nulls().unique().to_list()
+    zones = pl.DataFrame(
+        {"visited": networks, "zone": [roaming_zone(catalog, n) for n in networks]},
+        schema={"visited": pl.String, "zone": pl.String},
+    )
+    return (
+        frame.join(zones, on="visited", how="left", maintain_order="left")
+        .select(
+            pl.when(pl.col("visited").is_null())
+            .then(pl.col("service"))
+            .when(pl.col("zone").is_not_null())
+            .then(pl.concat_str("service", pl.lit("@"), "zone"))
+            .alias("category")
+        )
+        .to_series()
+    )
+
+
+def to_billing_currency(
+    frame: pl.DataFrame, column: str, catalog: Catalog, billing_currency: str = "currency"
+) -> pl.Series:
+    """``column`` (micros of the catalog's currency) in each row's billing currency.
+
+    At the exchange rate in force on the row's ``event_date`` (pipelines.tariffs.currency);
+    rows already in the catalog's currency, or with no billing currency, are unchanged.
+    """
+    foreign = frame.select(
+        pl.col(billing_currency).fill_null(catalog.currency).alias("target"), "event_date"
+    ).with_row_index("row")
+    amounts = frame[column].to_list()
+    converted = list(amounts)
+    pending = foreign.filter(pl.col("target") != catalog.currency)
+    rates: dict[tuple[str, date], Fraction] = {}
+    for row, target, day in pending.iter_rows():
+        if amounts[row] is None:
+            continue
+        key = (target, day)
+        if key not in rates:
+            rates[key] = exchange_rate(catalog.exchange_rates, catalog.currency, target, day)
+        converted[row] = convert_with(amounts[row], rates[key])
+    return pl.Series(column, converted, dtype=pl.Int64)
 
 
 def check_price_list(layout: Layout) -> None:
@@ -93,7 +160,7 @@ def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
     chains = resolve_plan_chains(
         compiled,
         pl.Series([TENANT] * events.height, dtype=pl.String),
-        events["service"].fill_null(""),
+        events["category"].fill_null(""),
         events["plan_id"].fill_null(""),
         _i64(events, "start_utc_seconds"),
     )
@@ -117,7 +184,7 @@ def _bucket(owner_kind: str, owner: str, order: int) -> list[pl.Expr]:
         pl.lit(order).alias("order"),
         pl.lit(owner_kind).alias("owner_kind"),
         pl.col(owner).alias("owner_id"),
-        pl.col("service"),
+        pl.col("category").alias("service"),
         pl.col("grant"),
         pl.col("rollover_cap"),
     ]
@@ -142,7 +209,7 @@ def _allowance_buckets(
                 "plan_id": offer.offer_id,
                 "offer_from": offer.effective_from,
                 "offer_to": offer.effective_to,
-                "service": allowance.category,
+                "category": allowance.category,
                 "granted": allowance.units,
                 "pooled": allowance.pooled,
                 "rollover_cap": allowance.rollover_cap,
@@ -156,7 +223,7 @@ def _allowance_buckets(
             "plan_id": pl.String,
             "offer_from": pl.Date,
             "offer_to": pl.Date,
-            "service": pl.String,
+            "category": pl.String,
             "granted": pl.Int64,
             "pooled": pl.Boolean,
             "rollover_cap": pl.Int64,
@@ -175,9 +242,9 @@ def _allowance_buckets(
         | pl.col("destinations").list.contains(pl.col("destination_id"))
     )
     own = (
-        events.join(allowances.filter(~pl.col("pooled")), on=["plan_id", "service"])
+        events.join(allowances.filter(~pl.col("pooled")), on=["plan_id", "category"])
         .filter(in_force & covers)
-        .group_by("event", "subscriber_id", "service")
+        .group_by("event", "subscriber_id", "category")
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
         .select(_bucket("line", "subscriber_id", 0))
     )
@@ -185,13 +252,13 @@ def _allowance_buckets(
     line_active = (pl.col("activated_date") <= pl.col("event_date")) & (
         pl.col("cancelled_date").is_null() | (pl.col("event_date") < pl.col("cancelled_date"))
     )
-    pool_keys = ["account_id", "event_date", "service", "group_key", "destination_key"]
+    pool_keys = ["account_id", "event_date", "category", "group_key", "destination_key"]
     pool_grants = (
         events.select(*pool_keys, "destination_group", "destination_id")
         .unique()
         .join(lines, on="account_id")
         .filter(line_active)
-        .join(allowances.filter(pl.col("pooled")), on=["plan_id", "service"])
+        .join(allowances.filter(pl.col("pooled")), on=["plan_id", "category"])
         .filter(in_force & covers)
         .group_by(pool_keys)
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())

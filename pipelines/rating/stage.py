@@ -21,12 +21,13 @@ from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
-from pipelines.rating import rerate, retail, suspense, tariff
+from pipelines.rating import aggregates, rerate, retail, suspense, tariff
 from pipelines.schema import (
     ALLOWANCE_BALANCE_SCHEMA,
     INTERCONNECT_LEG_SCHEMA,
     RATED_USAGE_SCHEMA,
     RECURRING_CHARGE_SCHEMA,
+    USAGE_AGGREGATE_CHARGE_SCHEMA,
     RatingStatus,
     SuspenseReason,
 )
@@ -35,6 +36,7 @@ _USAGE_SUSPENSE = [
     SuspenseReason.UNKNOWN_SUBSCRIBER.value,
     SuspenseReason.NO_PLAN_AT_EVENT_TIME.value,
     SuspenseReason.NO_RATE_FOR_DESTINATION.value,
+    SuspenseReason.NO_ROAMING_ZONE.value,
 ]
 _LEG_SUSPENSE = [
     SuspenseReason.NO_CARRIER_FOR_TRUNK.value,
@@ -97,6 +99,7 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
             "account_id",
             "plan_id",
             "activated_date",
+            "currency",
         )
         .sort("activated_date")
     )
@@ -173,52 +176,71 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
     )
 
 
+@dataclass(frozen=True)
+class RatedUsage:
+    """What rating a period's usage gives: one row per record, and the cycle's totals.
+
+    balances: allowance buckets' closing balances (ALLOWANCE_BALANCE_SCHEMA);
+    aggregate_charges: aggregate-priced usage per subscriber and offer version
+    (USAGE_AGGREGATE_CHARGE_SCHEMA), whose records carry no charge of their own.
+    """
+
+    frame: pl.DataFrame
+    balances: pl.DataFrame
+    aggregate_charges: pl.DataFrame
+
+
 def rate_usage(
     usage: pl.DataFrame,
     catalog: retail.RetailCatalog,
     subscribers: pl.DataFrame,
     rolled_in: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Rate attributed usage (from ``_attribute``): one rated_usage row per usage row.
-
-    ``rolled_in``: allowance units the previous cycle carried over, per bucket (see
-    ``retail.draw_allowances``); None is none. The cycle's closing balances are on the
-    result's ``allowance_balances`` attribute-free twin, ``rate_usage_with_balances``.
-    """
-    return rate_usage_with_balances(usage, catalog, subscribers, rolled_in)[0]
+    """Rate attributed usage (from ``_attribute``): one rated_usage row per usage row."""
+    return rate_usage_in_full(usage, catalog, subscribers, rolled_in).frame
 
 
-def rate_usage_with_balances(
+def rate_usage_in_full(
     usage: pl.DataFrame,
     catalog: retail.RetailCatalog,
     subscribers: pl.DataFrame,
     rolled_in: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``rate_usage`` and the cycle's allowance balances per bucket."""
+) -> RatedUsage:
+    """Rate attributed usage of one billing period (``billing_period`` column).
+
+    ``rolled_in``: allowance units the previous cycle carried over, per bucket (see
+    ``retail.draw_allowances``); None is none.
+    """
     service = pl.col("service")
     not_billable = (pl.col("direction") == "inbound") | (
         (service == "voice") & ~pl.col("is_answered").fill_null(False)
     )
-    events = usage.with_columns(
-        # Decided before rating: not billable, or the reason for suspense.
-        pl.when(not_billable)
-        .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
-        .when(pl.col("subscriber_id").is_null())
-        .then(pl.lit(SuspenseReason.UNKNOWN_SUBSCRIBER.value))
-        .when(~pl.col("has_plan"))
-        .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
-        .alias("decided"),
-        pl.when(service == "voice")
-        .then(pl.col("duration_seconds"))
-        .when(service == "sms")
-        .then(pl.lit(1, dtype=pl.Int64))
-        .when(service == "data")
-        .then(pl.col("data_volume_bytes"))
-        .fill_null(0)
-        .alias("units"),
-        service.is_in(list(retail.TIME_BASED)).alias("time_based"),
-        pl.col("started_at").dt.epoch("s").alias("start_utc_seconds"),
-    ).with_columns(pl.col("decided").is_null().alias("rateable"))
+    events = (
+        usage.with_columns(retail.rating_categories(usage, catalog.catalog))
+        .with_columns(
+            # Decided before rating: not billable, or the reason for suspense.
+            pl.when(not_billable)
+            .then(pl.lit(RatingStatus.NOT_BILLABLE.value))
+            .when(pl.col("subscriber_id").is_null())
+            .then(pl.lit(SuspenseReason.UNKNOWN_SUBSCRIBER.value))
+            .when(~pl.col("has_plan"))
+            .then(pl.lit(SuspenseReason.NO_PLAN_AT_EVENT_TIME.value))
+            .when(pl.col("category").is_null())
+            .then(pl.lit(SuspenseReason.NO_ROAMING_ZONE.value))
+            .alias("decided"),
+            pl.when(service == "voice")
+            .then(pl.col("duration_seconds"))
+            .when(service == "sms")
+            .then(pl.lit(1, dtype=pl.Int64))
+            .when(service == "data")
+            .then(pl.col("data_volume_bytes"))
+            .fill_null(0)
+            .alias("units"),
+            service.is_in(list(retail.TIME_BASED)).alias("time_based"),
+            pl.col("started_at").dt.epoch("s").alias("start_utc_seconds"),
+        )
+        .with_columns(pl.col("decided").is_null().alias("rateable"))
+    )
     carried = rolled_in if rolled_in is not None else pl.DataFrame(schema=retail.ROLLED_IN_SCHEMA)
     ratings = retail.rate_retail(events, catalog, subscribers, carried)
     error = pl.col("error")
@@ -273,7 +295,27 @@ def rate_usage_with_balances(
         )
         .alias("tariff_version"),
     ).sort("usage_id")
-    return frame, ratings.balances
+    periods = frame["billing_period"].unique()
+    if periods.len() > 1:
+        raise ValueError(f"rate one billing period at a time, got {periods.to_list()}")
+    period = periods[0] if periods.len() else ""
+    frame, charges = aggregates.price_aggregates(frame, catalog.catalog, period)
+    # Tariffs price in the catalog's currency; accounts are billed in their own.
+    frame = frame.with_columns(
+        retail.to_billing_currency(frame, "charge_micros", catalog.catalog),
+        pl.col("currency").fill_null(catalog.catalog.currency),
+    )
+    if charges.height:
+        # A cycle's aggregate charge converts at the rate of the period's last day.
+        _, last = parse_period(period)
+        currencies = frame.select("account_id", "currency").unique("account_id")
+        charges = charges.drop("currency").join(currencies, on="account_id", how="left")
+        charges = charges.with_columns(pl.lit(last).alias("event_date"))
+        charges = charges.with_columns(
+            retail.to_billing_currency(charges, "charge_micros", catalog.catalog),
+            pl.col("currency").fill_null(catalog.catalog.currency),
+        ).drop("event_date")
+    return RatedUsage(frame, ratings.balances, charges)
 
 
 def cost_interconnect(usage: pl.DataFrame, carriers: tariff.InterconnectTariff) -> pl.DataFrame:
@@ -414,19 +456,20 @@ def rate_period(
         rerate.refuse_closed_period(layout, billing_period)
     reference = suspense.reference_checksums(layout)
     plans = tariff.load_plans(layout)
-    subscribers = tariff.load_subscribers(layout)
+    subscribers = retail.load_lines(layout)
     carriers = tariff.load_interconnect_tariff(layout)
 
     usage = read_period_usage(layout, billing_period)
     first, last = parse_period(billing_period)
     # A call that starts on New Year's Eve runs into the next year's holidays.
     catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
-    rated, balances = rate_usage_with_balances(
+    outcome = rate_usage_in_full(
         _attribute(usage, subscribers, plans),
         catalog,
         subscribers,
         read_rolled_in(layout, billing_period),
     )
+    rated = outcome.frame
     # Every usage row of the period exactly once (usage_ids are unique, rated is sorted).
     if not rated["usage_id"].equals(usage["usage_id"].sort()):
         raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
@@ -445,7 +488,15 @@ def rate_period(
         layout,
         "allowance_balances",
         partition,
-        _to_arrow(balances.sort("owner_kind", "owner_id", "service"), ALLOWANCE_BALANCE_SCHEMA),
+        _to_arrow(
+            outcome.balances.sort("owner_kind", "owner_id", "service"), ALLOWANCE_BALANCE_SCHEMA
+        ),
+    )
+    lake.write_partition(
+        layout,
+        "usage_aggregate_charges",
+        partition,
+        _to_arrow(outcome.aggregate_charges, USAGE_AGGREGATE_CHARGE_SCHEMA),
     )
     rerate.record_rating(layout, billing_period, reference)
     suspense.track_suspense(layout, billing_period, rated, reference, rerate_run_id)

@@ -24,10 +24,11 @@ import pyarrow as pa
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.periods import parse_period
-from pipelines.rating import retail, tariff
+from pipelines.rating import aggregates, retail, tariff
 from pipelines.schema import (
     RATED_USAGE_SCHEMA,
     RATING_SUSPENSE_SCHEMA,
+    USAGE_AGGREGATE_CHARGE_SCHEMA,
     USAGE_SCHEMA,
     RatingStatus,
     SuspenseState,
@@ -267,7 +268,7 @@ def recycle_period(
     priced = rated.filter(~is_candidate)
 
     plans = tariff.load_plans(layout)
-    subscribers = tariff.load_subscribers(layout)
+    subscribers = retail.load_lines(layout)
     first, last = parse_period(billing_period)
     catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
     # The usage columns as the records were suspended, local time as read_period_usage
@@ -312,6 +313,14 @@ def recycle_period(
     if not recycled_rows["usage_id"].equals(rated["usage_id"]):
         raise RuntimeError(f"recycling lost or duplicated usage records of {billing_period}")
     lake.write_partition(layout, "rated_usage", partition, recycled_rows.to_arrow())
+    # Aggregate-priced usage is priced per cycle: a recycled record joins its cycle's sum.
+    _, charges = aggregates.price_aggregates(recycled_rows, catalog.catalog, billing_period)
+    lake.write_partition(
+        layout,
+        "usage_aggregate_charges",
+        partition,
+        charges.to_arrow().cast(USAGE_AGGREGATE_CHARGE_SCHEMA),
+    )
 
     rows = _apply_attempt(
         suspense,

@@ -154,6 +154,8 @@ _DECIMAL_OR_RATIO = re.compile(r"\d+(?:\.\d+)?|\d+/\d+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d\d):(\d\d)(?::(\d\d))?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+#: A TADIG code (3-letter country, 2 operator characters) or its country part alone.
+_TADIG = re.compile(r"[A-Z]{3}([A-Z0-9]{2})?")
 _BARE_YAML = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
 
 T = TypeVar("T")
@@ -266,9 +268,40 @@ class _Loader:
             holidays=holidays,
             offers=offers,
             exchange_rates=exchange_rates,
+            roaming_zones=self.roaming_zones(settings.get("roaming_zones")),
         )
 
     # catalog.yaml
+
+    def roaming_zones(self, spec: Any) -> dict[str, frozenset[str]]:
+        """zone -> TADIG codes (5 characters) or TADIG countries (3 letters)."""
+        if spec is None:
+            return {}
+        where = f"{CATALOG_FILE}: roaming_zones"
+        if not isinstance(spec, dict):
+            self.problem(CATALOG_FILE, None, "roaming_zones must map zone ids to network lists")
+            return {}
+        zones: dict[str, frozenset[str]] = {}
+        seen: dict[str, str] = {}
+        for zone, networks in spec.items():
+            if not isinstance(networks, list):
+                self.problem(CATALOG_FILE, None, f"{where}.{zone}: a list of networks is needed")
+                continue
+            for network in networks:
+                code = str(network)
+                if not _TADIG.fullmatch(code):
+                    self.problem(
+                        CATALOG_FILE,
+                        None,
+                        f"{where}.{zone}: {code!r} is neither a TADIG code nor a TADIG country",
+                    )
+                elif code in seen:
+                    self.problem(
+                        CATALOG_FILE, None, f"{where}: {code} is in zones {seen[code]} and {zone}"
+                    )
+                seen[code] = str(zone)
+            zones[str(zone)] = frozenset(str(n) for n in networks)
+        return zones
 
     def settings(self) -> dict[str, Any]:
         path = self.folder / CATALOG_FILE
@@ -283,7 +316,7 @@ class _Loader:
         if not isinstance(settings, dict):
             self.problem(CATALOG_FILE, None, "must be a mapping of settings")
             return {}
-        known = {"format", "version", "currency", "holidays", "timings", "files"}
+        known = {"format", "version", "currency", "holidays", "timings", "roaming_zones", "files"}
         for key in sorted(set(settings) - known, key=str):
             self.problem(CATALOG_FILE, None, f"unknown setting {key!r}; known: {sorted(known)}")
         if settings.get("format") != FORMAT:
@@ -1036,6 +1069,10 @@ def _render_yaml(catalog: Catalog) -> str:
     timings = {k: t for k, t in sorted(catalog.timings.items()) if k != ANY}
     if catalog.timings.get(ANY, ALWAYS) != ALWAYS:
         raise ValueError(f"timing {ANY} is built in (always) and cannot be redefined")
+    if catalog.roaming_zones:
+        lines.append("roaming_zones:")
+        for zone, networks in sorted(catalog.roaming_zones.items()):
+            lines.append(f"  {_yaml_text(zone)}: {_yaml_list(sorted(networks))}")
     lines.append("timings:" if timings else "timings: {}")
     for timing_id, t in timings.items():
         fields = {

@@ -72,6 +72,11 @@ def convert_micros(
     """``amount_micros`` of ``source`` in micros of ``target`` at the rate of date ``on``."""
     if source == target:
         return amount_micros
-    exact = amount_micros * exchange_rate(rates, source, target, on)
+    return convert_with(amount_micros, exchange_rate(rates, source, target, on))
+
+
+def convert_with(amount_micros: int, target_per_source: Fraction) -> int:
+    """``amount_micros`` times a rate, halves away from zero (a credit mirrors its charge)."""
+    exact = amount_micros * target_per_source
     rounded = math.floor(abs(exact) + Fraction(1, 2))
     return rounded if exact >= 0 else -rounded

@@ -277,6 +277,24 @@ class Catalog:
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     offers: tuple[Offer, ...] = ()
     exchange_rates: tuple[ExchangeRate, ...] = ()
+    #: Roaming zone -> visited networks in it: TADIG codes (``DEUD2``) or their 3-letter
+    #: country part (``DEU``: every network of the country). A subscriber's usage abroad
+    #: is rated with category ``<service>@<zone>`` (``roaming_category``).
+    roaming_zones: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def roaming_zone(catalog: Catalog, visited_network: str) -> str | None:
+    """The zone of a visited network (TADIG), its own code before its country's; None if none."""
+    for key in (visited_network, visited_network[:3]):
+        for zone, networks in sorted(catalog.roaming_zones.items()):
+            if key in networks:
+                return zone
+    return None
+
+
+def roaming_category(service: str, zone: str) -> str:
+    """The rating category of ``service`` used in roaming ``zone``."""
+    return f"{service}@{zone}"
 
 
 @dataclass(frozen=True)

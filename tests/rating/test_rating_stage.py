@@ -21,6 +21,14 @@ from pipelines.rating.stage import rate_period, recurring_charges
 from pipelines.schema import USAGE_SCHEMA
 
 REFERENCE = {
+    "accounts.csv": """\
+account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,created_date
+A1,Ada,consumer,1,USD,SA1,2023-01-01
+A2,Bo,consumer,1,USD,SA2,2023-01-01
+A3,Cy,consumer,1,USD,SA3,2023-01-01
+A4,Di,consumer,1,USD,SA4,2023-01-01
+A5,Ed,consumer,1,USD,SA5,2023-01-01
+""",
     "subscribers.csv": """\
 subscriber_id,account_id,service_type,msisdn,imsi,plan_id,service_address_id,activated_date,cancelled_date,status
 S1,A1,mobile,13125550001,310150000000001,P1,SA1,2024-01-01,,active
@@ -295,6 +303,7 @@ def test_statuses_reasons_and_charges(layout):
         "unknown_subscriber": 1,
         "no_plan_at_event_time": 1,
         "no_rate_for_destination": 1,
+        "no_roaming_zone": 0,
     }
     assert result.usage_charge_micros == 5_526_641
 

@@ -34,6 +34,13 @@ FRANCE_RATES = (
 US_PEAK_RATE = "D1,voice,1,United States,domestic,peak,0,60000,60,60,60,true,2024-01-01\n"
 
 REFERENCE = {
+    "accounts.csv": (
+        "account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,"
+        "created_date\n"
+        "A1,Ada,consumer,1,USD,SA1,2023-01-01\n"
+        "A2,Bo,consumer,1,USD,SA2,2023-01-01\n"
+        "A3,Cy,consumer,1,USD,SA3,2023-01-01\n"
+    ),
     "subscribers.csv": (
         "subscriber_id,account_id,service_type,msisdn,imsi,plan_id,service_address_id,"
         "activated_date,cancelled_date,status\n"
