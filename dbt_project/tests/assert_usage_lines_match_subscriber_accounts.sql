@@ -1,7 +1,8 @@
 {#-
-    Usage lines of each invoice = rated charges of the account's subscribers, where the
-    subscriber's account comes from the subscriber master (dim_subscribers), not from the
-    rated row. A rated row carrying the wrong account, or none, makes this fail.
+    Usage lines of each invoice = rated charges and aggregate usage charges of the account's
+    subscribers, where the subscriber's account comes from the subscriber master
+    (dim_subscribers), not from the rated or charge row. A rated row or an aggregate charge
+    carrying the wrong account, or none, makes this fail.
 -#}
 with
 
@@ -17,9 +18,32 @@ rated_usage as (
 
 ),
 
+usage_aggregate_charges as (
+
+    select * from {{ ref('stg_lake__usage_aggregate_charges') }}
+
+),
+
 subscribers as (
 
     select * from {{ ref('dim_subscribers') }}
+
+),
+
+charges as (
+
+    select
+        subscriber_id,
+        billing_period,
+        charge_micros
+    from rated_usage
+    where rating_status = 'rated'
+    union all
+    select
+        subscriber_id,
+        billing_period,
+        charge_micros
+    from usage_aggregate_charges
 
 ),
 
@@ -39,13 +63,12 @@ rated as (
 
     select
         subscribers.account_id,
-        rated_usage.billing_period,
-        sum(rated_usage.charge_micros) as rated_micros
-    from rated_usage
+        charges.billing_period,
+        sum(charges.charge_micros) as rated_micros
+    from charges
     left join subscribers
-        on rated_usage.subscriber_id = subscribers.subscriber_id
-    where rated_usage.rating_status = 'rated'
-    group by subscribers.account_id, rated_usage.billing_period
+        on charges.subscriber_id = subscribers.subscriber_id
+    group by subscribers.account_id, charges.billing_period
 
 )
 

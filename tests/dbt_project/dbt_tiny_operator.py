@@ -218,6 +218,16 @@ RECURRING = [
 ]
 
 
+# Allowance buckets at the period's close: S001's own voice seconds (a 300 s rollover cap)
+# and A002's pooled data. The fixture's records draw nothing (allowance_units 0).
+ALLOWANCE_BALANCES = [
+    # owner kind, owner, service, granted at close, rolled in, used from rollover,
+    # used from grant, unused, rolled out
+    ("line", "S001", "voice", 600, 120, 0, 0, 600, 300),
+    ("account", "A002", "data", 10 * 1024 * MB, 0, 0, 0, 10 * 1024 * MB, 0),
+]
+
+
 def _parse_table(text: str) -> list[dict[str, str | None]]:
     """Rows of a `|`-separated text table; `-` is null."""
     header, *lines = text.strip().splitlines()
@@ -265,6 +275,7 @@ def _rating(
 ) -> dict[str, Any]:
     """The rated_usage columns rating adds; destination = (group, name)."""
     group, name = destination
+    priced = subscriber is not None and status in ("rated", "zero_rated")
     return {
         "billing_period": PERIOD,
         "subscriber_id": subscriber,
@@ -282,6 +293,10 @@ def _rating(
         "rating_status": status,
         "suspense_reason": suspense_reason,
         "tariff_version": "v1",
+        # What priced the record: named only when it was priced (rated or zero_rated).
+        "rating_plan_id": f"RP-{_PLAN[subscriber]}" if priced else None,
+        "rate_id": "RT-1" if priced else None,
+        "catalog_version": "v1" if priced else None,
     }
 
 
@@ -566,4 +581,8 @@ def write_fixture(root: Path) -> Layout:
         for subscriber, account, plan, service_type, days, fee, charge in RECURRING
     ]
     write_partition(layout, "recurring_charges", period, _table("recurring_charges", recurring))
+
+    names = LAKE_TABLES["allowance_balances"][0].names
+    balances = [dict(zip(names, row, strict=True)) for row in ALLOWANCE_BALANCES]
+    write_partition(layout, "allowance_balances", period, _table("allowance_balances", balances))
     return layout

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from dbt_tiny_operator import (
 from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
 from pipelines.lake import read_partition, read_table, write_partition
+from pipelines.schema import LAKE_TABLES
 
 # Recurring: A001 20 000 000 + 50 000 000; A002 45 000 000 + 8 064 516 (10/31 days);
 # A003 20 000 000.
@@ -83,6 +84,59 @@ def test_invoices_match_hand_computed_totals(built: Layout) -> None:
         " tax_micros, total_micros from fct_invoices order by invoice_id",
     )
     assert {row[0]: row[1:] for row in rows} == EXPECTED_INVOICES
+
+
+@pytest.mark.slow
+def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -> None:
+    # S003's data (u15 and sessions A and B, 2 MB each) priced on aggregate, as the rate
+    # stage writes it: its records carry charge 0 and one usage_aggregate_charges row prices
+    # their 6 MB, here 1 500 000 micros.
+    values = {"billing_period": PERIOD}
+    table = read_partition(fixture_layout, "rated_usage", values)
+    rated = table.to_pylist()
+    for row in rated:
+        if row["subscriber_id"] == "S003" and row["service"] == "data":
+            row["charge_micros"] = 0
+    write_partition(
+        fixture_layout, "rated_usage", values, pa.Table.from_pylist(rated, table.schema)
+    )
+    charge = {
+        "billing_period": PERIOD,
+        "subscriber_id": "S003",
+        "account_id": "A002",
+        "plan_id": "P-MOB-L",
+        "offer_effective_from": date(2024, 1, 1),
+        "service": "data",
+        "pricing_model": "graduated",
+        "records": 3,
+        "chargeable_units": 6 * MB,
+        "priced_units": 6,
+        "charge_micros": 1_500_000,
+        "tiers": '[{"tier": 1, "units": 6, "quantity": 6, "amount_micros": 1500000}]',
+    }
+    schema, _ = LAKE_TABLES["usage_aggregate_charges"]
+    write_partition(
+        fixture_layout, "usage_aggregate_charges", values, pa.Table.from_pylist([charge], schema)
+    )
+    build_warehouse(fixture_layout)
+
+    assert _query(
+        fixture_layout,
+        "select quantity, amount_micros from fct_invoice_lines"
+        " where subscriber_id = 'S003' and service = 'data'",
+    ) == [(3, 1_500_000)]
+    # A002 usage: 3 795 000 - 3 x 20 000 + 1 500 000 = 5 235 000.
+    # Tax: FUSF 10% x (45 000 000 + 600 000 + 1 500 000) = 4 710 000; IL excise 6.25% x
+    # 5 235 000 = 327 187.5 -> 327 188 (half-up) -> 5 037 188.
+    rows = _query(
+        fixture_layout,
+        "select invoice_id, line_count, recurring_micros, usage_micros, subtotal_micros,"
+        " tax_micros, total_micros from fct_invoices order by invoice_id",
+    )
+    assert {row[0]: row[1:] for row in rows} == {
+        **EXPECTED_INVOICES,
+        "INV-202503-A002": (7, 53_064_516, 5_235_000, 58_299_516, 5_037_188, 63_336_704),
+    }
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@
     is valued under usage_in_suspense, not here, so it is not counted twice.
 
     billed_not_provisioned: an active mobile subscriber whose IMSI is not active in the HLR
-    (absent or barred): over-billing risk. Amount: the subscriber's recurring and rated usage
-    charges in the snapshot's billing period, or the plan's monthly fee when that period is
-    not rated yet.
+    (absent or barred): over-billing risk. Amount: the subscriber's recurring and usage
+    charges (rated records and usage priced on aggregate) in the snapshot's billing period,
+    or the plan's monthly fee when that period is not rated yet.
 
     record_count: usage records of the IMSI (or subscriber) in the snapshot's period.
 -#}
@@ -43,6 +43,12 @@ recurring_charges as (
 rated_usage_records as (
 
     select * from {{ ref('stg_lake__rated_usage_records') }}
+
+),
+
+usage_aggregate_charges as (
+
+    select * from {{ ref('stg_lake__usage_aggregate_charges') }}
 
 ),
 
@@ -158,6 +164,17 @@ active_mobile_subscribers as (
 
 ),
 
+aggregate_charges_by_subscriber as (
+
+    select
+        billing_period,
+        subscriber_id,
+        sum(charge_micros) as charge_micros
+    from usage_aggregate_charges
+    group by billing_period, subscriber_id
+
+),
+
 subscriber_period_charges as (
 
     select
@@ -190,7 +207,9 @@ billed_not_provisioned as (
         coalesce(usage_by_subscriber.record_count, 0) as record_count,
         coalesce(
             subscriber_period_charges.charge_micros, current_plan_fees.monthly_fee_micros, 0
-        ) + coalesce(usage_by_subscriber.charge_micros, 0) as amount_at_risk_micros,
+        )
+        + coalesce(usage_by_subscriber.charge_micros, 0)
+        + coalesce(aggregate_charges_by_subscriber.charge_micros, 0) as amount_at_risk_micros,
         case
             when subscriber_period_charges.charge_micros is not null
                 then 'over-billing risk: recurring and usage charges billed in the period'
@@ -221,6 +240,11 @@ billed_not_provisioned as (
         on
             active_mobile_subscribers.subscriber_id = usage_by_subscriber.subscriber_id
             and active_mobile_subscribers.billing_period = usage_by_subscriber.billing_period
+    left join aggregate_charges_by_subscriber
+        on
+            active_mobile_subscribers.subscriber_id = aggregate_charges_by_subscriber.subscriber_id
+            and active_mobile_subscribers.billing_period
+            = aggregate_charges_by_subscriber.billing_period
     where
         active_mobile_subscribers.imsi is null
         or active_mobile_subscribers.imsi not in (

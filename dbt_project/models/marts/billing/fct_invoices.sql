@@ -1,7 +1,7 @@
 {#-
     Invoice header per account and billing period. The amounts are summed from the charge
-    sources themselves (recurring charges, rated usage, computed taxes), not from
-    fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
+    sources themselves (recurring charges, rated usage and usage priced on aggregate,
+    computed taxes), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
 -#}
 with
 
@@ -20,6 +20,12 @@ recurring_charges as (
 rated_usage_records as (
 
     select * from {{ ref('stg_lake__rated_usage_records') }}
+
+),
+
+usage_aggregate_charges as (
+
+    select * from {{ ref('stg_lake__usage_aggregate_charges') }}
 
 ),
 
@@ -52,14 +58,30 @@ recurring_totals as (
 
 ),
 
+usage_charges as (
+
+    select
+        account_id,
+        billing_period,
+        charge_micros
+    from rated_usage_records
+    where rating_status = 'rated'
+    union all
+    select
+        account_id,
+        billing_period,
+        charge_micros
+    from usage_aggregate_charges
+
+),
+
 usage_totals as (
 
     select
         account_id,
         billing_period,
         sum(charge_micros) as usage_micros
-    from rated_usage_records
-    where rating_status = 'rated'
+    from usage_charges
     group by account_id, billing_period
 
 ),

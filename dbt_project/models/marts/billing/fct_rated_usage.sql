@@ -38,7 +38,10 @@ final as (
         charge_micros,
         rating_status,
         suspense_reason,
-        tariff_version
+        tariff_version,
+        rating_plan_id,
+        rate_id,
+        catalog_version
     from rated_usage_records
 
 )

@@ -57,7 +57,10 @@ renamed as (
         charge_micros,
         rating_status,
         suspense_reason,
-        tariff_version
+        tariff_version,
+        rating_plan_id,
+        rate_id,
+        catalog_version
     from source_rows
 
 )

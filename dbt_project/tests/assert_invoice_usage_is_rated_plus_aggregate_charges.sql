@@ -1,0 +1,64 @@
+{#-
+    Usage on each invoice = charges of its rated records + its charges of usage priced on
+    aggregate (graduated, volume, package), whose records carry charge 0. fct_invoices sums
+    the lake tables; this sums the rated usage mart and the aggregate charges.
+-#}
+with
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+
+),
+
+rated_usage as (
+
+    select * from {{ ref('fct_rated_usage') }}
+
+),
+
+usage_aggregate_charges as (
+
+    select * from {{ ref('stg_lake__usage_aggregate_charges') }}
+
+),
+
+charges as (
+
+    select
+        account_id,
+        billing_period,
+        charge_micros
+    from rated_usage
+    where rating_status = 'rated'
+    union all
+    select
+        account_id,
+        billing_period,
+        charge_micros
+    from usage_aggregate_charges
+
+),
+
+charged as (
+
+    select
+        account_id,
+        billing_period,
+        sum(charge_micros) as charged_micros
+    from charges
+    group by account_id, billing_period
+
+)
+
+select
+    coalesce(invoices.account_id, charged.account_id) as account_id,
+    coalesce(invoices.billing_period, charged.billing_period) as billing_period,
+    invoices.usage_micros,
+    charged.charged_micros
+from invoices
+full outer join charged
+    on
+        invoices.account_id is not distinct from charged.account_id
+        and invoices.billing_period = charged.billing_period
+where coalesce(invoices.usage_micros, 0) <> coalesce(charged.charged_micros, 0)
