@@ -309,6 +309,14 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rating_sample(args: argparse.Namespace) -> int:
+    from pipelines.rating.sample import write_rated_sample
+
+    written = write_rated_sample(layout(), args.period, args.size, args.seed, Path(args.out))
+    console.print(f"{written} priced records of {args.period} in {args.out}")
+    return 0
+
+
 def cmd_rate_events(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
@@ -495,6 +503,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rerate.add_argument("--reason", required=True, help="why, e.g. a tariff-correction ticket")
     rerate.add_argument("--by", help="who asks for it (default: the login name)")
+    sample = add(
+        "rating-sample",
+        "Write a random sample of the period's priced usage as a rate-events input file, "
+        "with what was billed, to re-rate independently (docs/rating.md).",
+        cmd_rating_sample,
+    )
+    sample.add_argument("--size", type=int, default=1000, help="records (default 1000)")
+    sample.add_argument("--seed", type=int, default=0, help="the draw's seed (default 0)")
+    sample.add_argument("--out", required=True, help="the events CSV to write")
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)

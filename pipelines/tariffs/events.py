@@ -6,8 +6,11 @@ and compare. The money is exact (``exact``, the default) or as a CGRateS rater c
 (``cgrates``, see ``cgrates_money``). docs/cgrates.md describes both files' columns.
 
 Input columns: tenant, category, subject, destination, tor, answer_time, usage, and
-optionally event_id (default: the line number). A row that cannot be read is written to the
-output with an error code and its reason; it never stops the run.
+optionally event_id (default: the line number), on_net (true/false: the other party is one
+of the operator's lines) and covered (billed units an allowance paid, as the pipeline
+drew them; ``pipelines.rating.sample`` writes a sample of billed usage in this form). A
+row that cannot be read is written to the output with an error code and its reason; it
+never stops the run.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ COST_COLUMNS = (
     "rate",
     "timing",
     "billed_usage",
+    "allowance_units",
     "money_mode",
 )
 #: Kinds of record CGRateS names; only voice is split at band changes and midnight.
@@ -59,6 +63,7 @@ class InputError(StrEnum):
     BAD_TOR = "BAD_TOR"
     BAD_ANSWER_TIME = "BAD_ANSWER_TIME"
     BAD_USAGE = "BAD_USAGE"
+    BAD_FLAG = "BAD_FLAG"
 
 
 class EventsFileError(ValueError):
@@ -73,6 +78,7 @@ class EventRow:
     event: Event | None
     error: InputError | None = None
     detail: str = ""
+    covered: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,11 @@ def _event_row(line: int, record: dict[str, str]) -> EventRow:
         usage = parse_usage(fields["usage"])
     except ValueError as problem:
         return EventRow(event_id, None, InputError.BAD_USAGE, str(problem))
+    on_net = (record.get("on_net") or "false").strip().lower()
+    covered = (record.get("covered") or "0").strip()
+    if on_net not in ("true", "false") or not covered.isdigit():
+        detail = f"on_net {on_net!r} must be true/false, covered {covered!r} whole units"
+        return EventRow(event_id, None, InputError.BAD_FLAG, detail)
     event = Event(
         tenant=fields["tenant"],
         category=fields["category"],
@@ -130,9 +141,10 @@ def _event_row(line: int, record: dict[str, str]) -> EventRow:
         start=local,
         usage=usage,
         time_based=tor in TIME_BASED_TORS,
+        on_net=on_net == "true",
         start_utc=utc,
     )
-    return EventRow(event_id, event)
+    return EventRow(event_id, event, covered=int(covered))
 
 
 def read_events(path: Path) -> Iterator[EventRow]:
@@ -184,6 +196,7 @@ def cost_record(
         rate=_distinct(s.rate_id for s in spans),
         timing=_distinct(s.timing_id for s in spans),
         billed_usage=str(rating.billed_usage),
+        allowance_units=str(rating.allowance_units),
     )
     return record
 
@@ -196,7 +209,7 @@ def rate_rows(
 ) -> Iterator[dict[str, str]]:
     """Rate each readable row with the reference engine; one output record per row."""
     for row in rows:
-        rating = rate_event(catalog, row.event) if row.event is not None else None
+        rating = rate_event(catalog, row.event, row.covered) if row.event is not None else None
         yield cost_record(row, money, decimals, rating)
 
 

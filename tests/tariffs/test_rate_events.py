@@ -227,6 +227,7 @@ def test_the_output_names_what_priced_the_event(tmp_path):
         "rate": "RT_60C;RT_120C",
         "timing": "OFFPEAK_MORNING;PEAK",
         "billed_usage": "90",
+        "allowance_units": "0",
         "money_mode": "exact",
     }
 
