@@ -225,7 +225,8 @@ ALLOWANCE_BALANCE_SCHEMA = pa.schema(
     [
         ("owner_kind", pa.string()),  # line (owner_id: subscriber) or account (pool)
         ("owner_id", pa.string()),
-        ("service", pa.string()),
+        ("service", pa.string()),  # the rating category: the service, or service@zone abroad
+        ("scope", pa.string()),  # what its allowances cover: any, groups:..., destinations:...
         ("granted_at_close", pa.int64()),
         ("rolled_in", pa.int64()),
         ("used_from_rollover", pa.int64()),

@@ -123,7 +123,7 @@ def _tier_texts(charged: allowance_api.AggregateCharges) -> list[str]:
             json.dumps(
                 [
                     {
-                        "tier": row - offsets[cycle] + 1,
+                        "tier": int(row - offsets[cycle]) + 1,
                         "units": int(charged.tier_units[row]),
                         "quantity": int(charged.quantity[row]),
                         "amount_micros": int(charged.amount_micros[row]),

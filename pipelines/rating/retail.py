@@ -30,7 +30,7 @@ from pipelines.tariffs.compile import (
     resolve_plan_chains,
 )
 from pipelines.tariffs.currency import convert_with, exchange_rate
-from pipelines.tariffs.model import Catalog, roaming_zone
+from pipelines.tariffs.model import Allowance, Catalog, roaming_zone
 
 #: Services whose usage is a duration, split where the band changes and at midnight.
 TIME_BASED = ("voice",)
@@ -103,6 +103,45 @@ def rating_categories(usage: pl.DataFrame, catalog: Catalog) -> pl.Series:
     )
 
 
+def rating_subjects(usage: pl.DataFrame, catalog: Catalog) -> pl.Series:
+    """The rating subject of each record: its plan's offer version's ``subject`` that day.
+
+    A plan the catalog has no offer for is its own subject (as the price list makes them).
+    """
+    offers = pl.DataFrame(
+        [(o.offer_id, o.effective_from, o.effective_to, o.subject) for o in catalog.offers],
+        schema={
+            "plan_id": pl.String,
+            "offer_from": pl.Date,
+            "offer_to": pl.Date,
+            "offer_subject": pl.String,
+        },
+        orient="row",
+    ).sort("offer_from")
+    found = (
+        usage.select("plan_id", "event_date")
+        .with_row_index("row")
+        .sort("event_date")
+        .join_asof(
+            offers,
+            left_on="event_date",
+            right_on="offer_from",
+            by="plan_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .sort("row")
+    )
+    in_force = pl.col("offer_to").is_null() | (pl.col("event_date") <= pl.col("offer_to"))
+    return found.select(
+        pl.when(in_force)
+        .then(pl.col("offer_subject"))
+        .otherwise(None)
+        .fill_null(pl.col("plan_id"))
+        .alias("subject")
+    ).to_series()
+
+
 def to_billing_currency(
     frame: pl.DataFrame, column: str, catalog: Catalog, billing_currency: str = "currency"
 ) -> pl.Series:
@@ -132,7 +171,7 @@ def check_price_list(layout: Layout) -> None:
     """Fail, naming the file, on gaps or ties in the bands or deck rows naming no band."""
     from pipelines.rating.tariff import SERVICES, _require_values, load_time_bands, read_reference
 
-    band_names, _ = load_time_bands(layout)
+    band_names = load_time_bands(layout)
     deck = read_reference(layout, "rate_deck.csv")
     _require_values(deck, "rate_deck.csv", "service", SERVICES)
     _require_values(deck, "rate_deck.csv", "time_band", band_names)
@@ -161,7 +200,7 @@ def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
         compiled,
         pl.Series([TENANT] * events.height, dtype=pl.String),
         events["category"].fill_null(""),
-        events["plan_id"].fill_null(""),
+        events["subject"].fill_null(""),
         _i64(events, "start_utc_seconds"),
     )
     value, length = tariff_api.encode_destinations(events["other_party_number"].to_arrow())
@@ -178,16 +217,32 @@ def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
     )
 
 
-def _bucket(owner_kind: str, owner: str, order: int) -> list[pl.Expr]:
+#: The scope of an allowance that covers every charged destination of its category.
+ANY_SCOPE = "any"
+
+
+def _bucket(owner_kind: str, owner: str, first: int) -> list[pl.Expr]:
+    """A candidate bucket row; a narrower scope draws before the owner's general one."""
     return [
         pl.col("event"),
-        pl.lit(order).alias("order"),
+        (pl.lit(first) + (pl.col("scope") == ANY_SCOPE).cast(pl.Int64)).alias("order"),
         pl.lit(owner_kind).alias("owner_kind"),
         pl.col(owner).alias("owner_id"),
         pl.col("category").alias("service"),
+        pl.col("scope"),
         pl.col("grant"),
         pl.col("rollover_cap"),
     ]
+
+
+def _scope(allowance: Allowance) -> str:
+    """What an allowance covers, as text: its bucket is one per owner, category and scope."""
+    parts = []
+    if allowance.destination_groups:
+        parts.append("groups:" + ";".join(sorted(g.value for g in allowance.destination_groups)))
+    if allowance.destinations:
+        parts.append("destinations:" + ";".join(sorted(allowance.destinations)))
+    return " ".join(parts) or ANY_SCOPE
 
 
 def _allowance_buckets(
@@ -195,9 +250,10 @@ def _allowance_buckets(
 ) -> pl.DataFrame:
     """Per drawing event, the buckets it may draw and each one's grant on its date.
 
-    A line's own allowance (owner: the subscriber) comes before the account's pool (owner:
-    the account, grant = the pooled units of every line of the account active that date,
-    [activated_date, cancelled_date)).
+    A bucket is one per owner, category and scope (what its allowances cover). A line's
+    own buckets (owner: the subscriber) come before the account's pool (owner: the
+    account, grant = the pooled units of every line of the account active that date,
+    [activated_date, cancelled_date)); within each, a restricted scope before ``any``.
     """
     events = events.with_columns(
         pl.col("destination_group").fill_null("").alias("group_key"),
@@ -215,6 +271,7 @@ def _allowance_buckets(
                 "rollover_cap": allowance.rollover_cap,
                 "groups": [g.value for g in allowance.destination_groups],
                 "destinations": sorted(allowance.destinations),
+                "scope": _scope(allowance),
             }
             for offer in retail.catalog.offers
             for allowance in offer.allowances
@@ -229,6 +286,7 @@ def _allowance_buckets(
             "rollover_cap": pl.Int64,
             "groups": pl.List(pl.String),
             "destinations": pl.List(pl.String),
+            "scope": pl.String,
         },
     )
     in_force = (pl.col("offer_from") <= pl.col("event_date")) & (
@@ -244,7 +302,7 @@ def _allowance_buckets(
     own = (
         events.join(allowances.filter(~pl.col("pooled")), on=["plan_id", "category"])
         .filter(in_force & covers)
-        .group_by("event", "subscriber_id", "category")
+        .group_by("event", "subscriber_id", "category", "scope")
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
         .select(_bucket("line", "subscriber_id", 0))
     )
@@ -260,11 +318,11 @@ def _allowance_buckets(
         .filter(line_active)
         .join(allowances.filter(pl.col("pooled")), on=["plan_id", "category"])
         .filter(in_force & covers)
-        .group_by(pool_keys)
+        .group_by(*pool_keys, "scope")
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
     )
-    pool = events.join(pool_grants, on=pool_keys).select(_bucket("account", "account_id", 1))
-    return pl.concat([own, pool]).sort("event", "order")
+    pool = events.join(pool_grants, on=pool_keys).select(_bucket("account", "account_id", 2))
+    return pl.concat([own, pool]).sort("event", "order", "scope")
 
 
 def draw_allowances(
@@ -282,7 +340,7 @@ def draw_allowances(
     ordered = events.with_row_index("row").sort("account_id", "started_at", "usage_id")
     ordered = ordered.with_row_index("event")
     candidates = _allowance_buckets(ordered, retail, subscribers)
-    keys = ["owner_kind", "owner_id", "service"]
+    keys = ["owner_kind", "owner_id", "service", "scope"]
     buckets = (
         candidates.join(ordered.select("event", "account_id", "event_date"), on="event")
         .sort("event_date")
@@ -400,12 +458,14 @@ ROLLED_IN_SCHEMA = {
     "owner_kind": pl.String,
     "owner_id": pl.String,
     "service": pl.String,
+    "scope": pl.String,
     "rolled_in": pl.Int64,
 }
 BALANCE_SCHEMA = {
     "owner_kind": pl.String,
     "owner_id": pl.String,
     "service": pl.String,
+    "scope": pl.String,
     "granted_at_close": pl.Int64,
     "rolled_in": pl.Int64,
     "used_from_rollover": pl.Int64,

@@ -216,7 +216,10 @@ def rate_usage_in_full(
         (service == "voice") & ~pl.col("is_answered").fill_null(False)
     )
     events = (
-        usage.with_columns(retail.rating_categories(usage, catalog.catalog))
+        usage.with_columns(
+            retail.rating_categories(usage, catalog.catalog),
+            retail.rating_subjects(usage, catalog.catalog),
+        )
         .with_columns(
             # Decided before rating: not billable, or the reason for suspense.
             pl.when(not_billable)
@@ -434,7 +437,7 @@ def read_rolled_in(layout: Layout, billing_period: str) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.select(
-        "owner_kind", "owner_id", "service", pl.col("rolled_out").alias("rolled_in")
+        "owner_kind", "owner_id", "service", "scope", pl.col("rolled_out").alias("rolled_in")
     ).filter(pl.col("rolled_in") > 0)
 
 
@@ -489,7 +492,8 @@ def rate_period(
         "allowance_balances",
         partition,
         _to_arrow(
-            outcome.balances.sort("owner_kind", "owner_id", "service"), ALLOWANCE_BALANCE_SCHEMA
+            outcome.balances.sort("owner_kind", "owner_id", "service", "scope"),
+            ALLOWANCE_BALANCE_SCHEMA,
         ),
     )
     lake.write_partition(
