@@ -65,11 +65,14 @@ def write_rated_sample(layout: Layout, billing_period: str, size: int, seed: int
         .then(pl.lit("1"))
         .otherwise(pl.col("data_volume_bytes").cast(pl.String))
     )
-    rows = sample.with_columns(retail.rating_categories(sample, catalog.catalog)).select(
+    rows = sample.with_columns(
+        retail.rating_categories(sample, catalog.catalog),
+        retail.rating_subjects(sample, catalog.catalog),
+    ).select(
         pl.col("usage_id").alias("event_id"),
         pl.lit(TENANT).alias("tenant"),
         "category",
-        pl.col("plan_id").alias("subject"),
+        "subject",
         pl.col("other_party_number").fill_null("").alias("destination"),
         pl.col("service").replace_strict(_TORS, default="*generic").alias("tor"),
         local.dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias("answer_time"),

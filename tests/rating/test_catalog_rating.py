@@ -7,15 +7,19 @@ out by hand beside it. Local times are America/Chicago (CDT). A rate "60/1 at 0.
 
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from tiny_catalog import CATALOG_LABEL, build_operator, call, data, roaming_call
 
 from pipelines import lake
+from pipelines.rating.sample import write_rated_sample
 from pipelines.rating.stage import rate_period
-from pipelines.tariffs.catalog_files import catalog_checksum
+from pipelines.tariffs.catalog_files import catalog_checksum, load_catalog, write_catalog
+from pipelines.tariffs.events import rate_events_file
 
 US = "13125559999"
 UK = "447700900123"
@@ -395,3 +399,56 @@ def test_rerun_writes_identical_partitions(tmp_path):
     rate_period(layout, JULY)
     assert [path.read_bytes() for path in paths] == first
     assert len(read(layout, "rated_usage")) == len([r for r in USAGE if r["event_date"].month == 7])
+
+
+def _sample_against_costs(layout, tmp_path, catalog_folder) -> list[dict]:
+    """A rating-sample of July re-rated by rate-events against ``catalog_folder``."""
+    sample = tmp_path / "sample.csv"
+    costs = tmp_path / "costs.csv"
+    written = write_rated_sample(layout, JULY, 10_000, 7, sample)
+    rate_events_file(load_catalog(catalog_folder), sample, costs)
+    with sample.open() as s, costs.open() as c:
+        billed = {r["event_id"]: r for r in csv.DictReader(s)}
+        rerated = {r["event_id"]: r for r in csv.DictReader(c)}
+    assert written == len(billed) == len(rerated)
+    return [{**billed[k], **{f"re_{n}": v for n, v in rerated[k].items()}} for k in billed]
+
+
+def test_a_billed_sample_re_rated_independently_matches(rated, tmp_path):
+    # Every priced record of July (allowances, pools, on-net, roaming, splits, caps): the
+    # reference engine prices each with the units the pipeline's allowances covered.
+    pairs = _sample_against_costs(rated, tmp_path, rated.reference / "tariff_catalog")
+    in_usd = [p for p in pairs if p["billed_currency"] == "USD"]
+    assert len(in_usd) > 30 and not any(p["re_error"] for p in pairs)
+    assert [p["event_id"] for p in in_usd if p["billed_cost_micros"] != p["re_cost_micros"]] == []
+    # EUR accounts are billed the USD cost at the day's rate: 0.90 before 07-15, 0.9125 after.
+    eur = {p["event_id"]: (p["billed_cost_micros"], p["re_cost_micros"]) for p in pairs}
+    assert eur["u60"] == ("109800", "122000")  # 122_000 x 0.90
+
+
+def test_a_re_rating_with_another_price_finds_the_records_it_changes(rated, tmp_path):
+    # Peak US calls at 0.15 a minute instead of 0.12 (2_500 a second, not 2_000): exactly
+    # the USD records whose spans used R_DOM_PEAK differ, e.g. u04 61 s = 152_500.
+    corrected = tmp_path / "corrected"
+    catalog = load_catalog(rated.reference / "tariff_catalog")
+    peak = catalog.rates["R_DOM_PEAK"]
+    slots = tuple(replace(slot, price_micros=150_000) for slot in peak.slots)
+    write_catalog(
+        replace(catalog, rates={**catalog.rates, "R_DOM_PEAK": replace(peak, slots=slots)}),
+        corrected,
+    )
+    pairs = _sample_against_costs(rated, tmp_path, corrected)
+    changed = {
+        p["event_id"]: p["re_cost_micros"]
+        for p in pairs
+        if p["billed_currency"] == "USD" and p["billed_cost_micros"] != p["re_cost_micros"]
+    }
+    peak_priced = {
+        p["event_id"]
+        for p in pairs
+        if p["billed_currency"] == "USD"
+        and "R_DOM_PEAK" in p["re_rate"].split(";")
+        and p["billed_cost_micros"] != "0"
+    }
+    assert changed.keys() == peak_priced and "u04" in changed
+    assert changed["u04"] == "152500"
