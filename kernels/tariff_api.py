@@ -170,7 +170,7 @@ def _rate(
     on_net: np.ndarray,
     covered: np.ndarray,
     span_offsets: np.ndarray,
-    spans: tuple[np.ndarray, ...],
+    spans: np.ndarray,
 ) -> TariffRatings:
     n = _check("local_seconds", local_seconds, np.int64).size
     _check("number_value", number_value, np.int64, n)
@@ -189,48 +189,6 @@ def _rate(
     if n and (usage.min() < 0 or covered.min() < 0):
         raise ValueError("usage and covered must be >= 0")
     _guard(compiled, local_seconds, usage, time_based)
-    bindings = (
-        compiled.binding_timing,
-        compiled.binding_rate,
-        compiled.binding_weight,
-        compiled.binding_effective_from,
-        compiled.binding_effective_to,
-        compiled.binding_rounding_method,
-        compiled.binding_rounding_decimals,
-        compiled.binding_max_cost_micros,
-        compiled.binding_max_cost_free,
-        compiled.binding_min_charge_micros,
-        compiled.binding_min_usage,
-        compiled.binding_zero_rated,
-    )
-    timings = (
-        compiled.timing_start_second,
-        compiled.timing_end_second,
-        compiled.timing_month_mask,
-        compiled.timing_month_day_mask,
-        compiled.timing_week_day_mask,
-        compiled.timing_holiday_rule,
-        compiled.timing_year_offsets,
-        compiled.timing_years,
-    )
-    slots = (
-        compiled.rate_slot_offsets,
-        compiled.slot_start,
-        compiled.slot_price_micros,
-        compiled.slot_rate_unit,
-        compiled.slot_increment,
-        compiled.slot_connect_fee_micros,
-        compiled.slot_unit_scale,
-    )
-    lookup = (
-        compiled.candidates,
-        compiled.plan_on_net,
-        compiled.plan_any,
-        compiled.prefix_offsets,
-        compiled.key_value,
-        compiled.key_prefix,
-        compiled.key_candidates,
-    )
     (
         error,
         cost,
@@ -253,10 +211,18 @@ def _rate(
         time_based,
         on_net,
         covered,
-        bindings,
-        timings,
-        slots,
-        lookup,
+        compiled.binding_table,
+        compiled.timing_table,
+        compiled.timing_years,
+        compiled.rate_slot_offsets,
+        compiled.slot_table,
+        compiled.candidates,
+        compiled.plan_on_net,
+        compiled.plan_any,
+        compiled.prefix_offsets,
+        compiled.key_value,
+        compiled.key_prefix,
+        compiled.key_candidates,
         compiled.holiday_days,
         compiled.rate_unit_lcm,
         span_offsets,
@@ -281,9 +247,8 @@ def _rate(
     )
 
 
-def _no_spans() -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    empty = np.zeros(0, dtype=np.int64)
-    return empty, (empty, empty, empty, empty, empty)
+def _no_spans() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros((5, 0), dtype=np.int64)
 
 
 def rate_events(
@@ -338,7 +303,8 @@ def rate_events_with_spans(
     empty_offsets, empty_spans = _no_spans()
     counted = _rate(compiled, chains, *args, empty_offsets, empty_spans)
     offsets = np.concatenate(([0], np.cumsum(counted.n_spans))).astype(np.int64)
-    spans = tuple(np.zeros(int(offsets[-1]), dtype=np.int64) for _ in range(5))
+    # Rows: start_usage, usage, billed, binding, slot; each row is contiguous.
+    spans = np.zeros((5, int(offsets[-1])), dtype=np.int64)
     ratings = _rate(compiled, chains, *args, offsets, spans)
     start_usage, usage_of_span, billed, binding, slot = spans
     return ratings, RatedSpans(

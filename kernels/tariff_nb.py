@@ -1,13 +1,24 @@
 """Numba kernels rating events against a compiled tariff catalog (``pipelines.tariffs.compile``).
 
 They follow ``pipelines.tariffs.reference`` rule for rule: plan chain, destination choice,
-winning binding at each instant, span walk, exact money. Tables arrive as tuples of flat
-arrays built by ``kernels.tariff_api`` (bindings, timings, slots, lookup); nothing here reads
-a module global, so a cached compilation never freezes a catalog.
+winning binding at each instant, span walk, exact money. The catalog arrives as a few
+row-major int64 tables (one row per binding, timing or slot, so one event touches few cache
+lines) plus the lookup's CSR arrays; the helpers take those arrays and scalars only, never
+tuples of arrays, and nothing here reads a module global, so a cached compilation never
+freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABLE_COLUMNS``):
+
+- binding table (b, 12): 0 timing, 1 rate, 2 weight, 3 effective_from, 4 effective_to,
+  5 rounding_method, 6 rounding_decimals, 7 max_cost_micros, 8 max_cost_free,
+  9 min_charge_micros, 10 min_usage, 11 zero_rated;
+- timing table (t, 8): 0 start_second, 1 end_second, 2 month_mask, 3 month_day_mask,
+  4 week_day_mask, 5 holiday_rule, 6 first year, 7 end of years (CSR into timing_years);
+- slot table (s, 6): 0 start, 1 price_micros, 2 rate_unit, 3 increment,
+  4 connect_fee_micros, 5 unit_scale.
 
 Money is exact: an event's cost is ``whole + frac / unit_lcm`` micros with 0 <= frac <
 unit_lcm, the lcm of all rate units, so caps, minimum charges and rounding compare exact
-values without fractions or floats. The API bounds every product before calling.
+values without fractions or floats. The API bounds every product before calling, and every
+divisor (increments, rate units, unit_lcm) is >= 1, hence ``error_model="numpy"``.
 
 Error codes: 0 none, 1 RATING_PLAN_NOT_FOUND, 2 UNAUTHORIZED_DESTINATION, 3 RATING_PLAN_GAP.
 """
@@ -17,10 +28,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.rating_nb import lower_bound_nb
+
+@njit(cache=True, error_model="numpy", inline="always")
+def lower_bound_nb(values, lo, hi, target):
+    """First index in [lo, hi) of ascending ``values`` holding a value >= target (hi if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def civil_from_days_nb(day):
     """(year, month, day of month) of a day number since 1970-01-01 (H. Hinnant's algorithm)."""
     z = day + 719468
@@ -35,7 +56,7 @@ def civil_from_days_nb(day):
     return year, month, month_day
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def day_facts_nb(day, holiday_days):
     """(year, month, month day, ISO week day, is holiday) of a local day number."""
     year, month, month_day = civil_from_days_nb(day)
@@ -46,87 +67,107 @@ def day_facts_nb(day, holiday_days):
     return year, month, month_day, week_day, holiday
 
 
-@njit(cache=True)
-def timing_active_nb(t, year, month, month_day, week_day, holiday, second, timings):
+@njit(cache=True, error_model="numpy", inline="always")
+def timing_active_nb(timing_table, timing_years, t, facts, second):
     """Whether timing t covers ``second`` of a day with these facts (reference.timing_active)."""
-    start, end, month_mask, month_day_mask, week_day_mask, holiday_rule, year_offsets, years = (
-        timings
-    )
-    if year_offsets[t] < year_offsets[t + 1]:
-        listed = False
-        for k in range(year_offsets[t], year_offsets[t + 1]):
-            if years[k] == year:
-                listed = True
-        if not listed:
-            return False
-    if month_mask[t] != 0 and (month_mask[t] >> month) & 1 == 0:
+    if not timing_table[t, 0] <= second < timing_table[t, 1]:
         return False
-    if month_day_mask[t] != 0 and (month_day_mask[t] >> month_day) & 1 == 0:
+    year, month, month_day, week_day, holiday = facts
+    month_mask = timing_table[t, 2]
+    if month_mask != 0 and (month_mask >> month) & 1 == 0:
         return False
-    if week_day_mask[t] != 0 and (week_day_mask[t] >> week_day) & 1 == 0:
+    month_day_mask = timing_table[t, 3]
+    if month_day_mask != 0 and (month_day_mask >> month_day) & 1 == 0:
         return False
-    if holiday_rule[t] == 1 and not holiday:
+    week_day_mask = timing_table[t, 4]
+    if week_day_mask != 0 and (week_day_mask >> week_day) & 1 == 0:
         return False
-    if holiday_rule[t] == 2 and holiday:
+    holiday_rule = timing_table[t, 5]
+    if (holiday_rule == 1 and not holiday) or (holiday_rule == 2 and holiday):
         return False
-    return start[t] <= second < end[t]
+    first_year, end_years = timing_table[t, 6], timing_table[t, 7]
+    listed = first_year == end_years  # no years listed: any year
+    for k in range(first_year, end_years):
+        if timing_years[k] == year:
+            listed = True
+    return listed
 
 
-@njit(cache=True)
-def winner_nb(lo, hi, start_day, facts, second, candidates, bindings, timings):
+@njit(cache=True, error_model="numpy", inline="always")
+def winner_nb(
+    candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
+):
     """Binding of ``candidates[lo:hi]`` that wins at ``second`` of a day; -1 if none is active.
 
     Only bindings in effect on the event's start day take part. Highest weight wins, then
     the later timing start, then file order (the lists are in file order).
     """
-    timing, _, weight, effective_from, effective_to = bindings[:5]
-    timing_start = timings[0]
-    year, month, month_day, week_day, holiday = facts
     best = -1
+    best_weight = 0
+    best_start = 0
     for k in range(lo, hi):
         b = candidates[k]
-        if not effective_from[b] <= start_day <= effective_to[b]:
+        if not binding_table[b, 3] <= start_day <= binding_table[b, 4]:
             continue
-        if not timing_active_nb(
-            timing[b], year, month, month_day, week_day, holiday, second, timings
-        ):
+        t = binding_table[b, 0]
+        if not timing_active_nb(timing_table, timing_years, t, facts, second):
             continue
-        if (
-            best < 0
-            or weight[b] > weight[best]
-            or (weight[b] == weight[best] and timing_start[timing[b]] > timing_start[timing[best]])
-        ):
+        weight = binding_table[b, 2]
+        start = timing_table[t, 0]
+        if best < 0 or weight > best_weight or (weight == best_weight and start > best_start):
             best = b
+            best_weight = weight
+            best_start = start
     return best
 
 
-@njit(cache=True)
-def seconds_to_change_nb(lo, hi, current, start_day, facts, second, candidates, bindings, timings):
+@njit(cache=True, error_model="numpy", inline="always")
+def seconds_to_change_nb(
+    candidates, lo, hi, current, binding_table, timing_table, timing_years, start_day, facts, second
+):
     """Seconds from ``second`` to the next timing edge where another binding wins, or midnight."""
-    timing, _, _, effective_from, effective_to = bindings[:5]
-    timing_start, timing_end = timings[0], timings[1]
     passed = second
     while True:
         edge = 86400
         for k in range(lo, hi):
             b = candidates[k]
-            if not effective_from[b] <= start_day <= effective_to[b]:
+            if not binding_table[b, 3] <= start_day <= binding_table[b, 4]:
                 continue
-            t = timing[b]
-            if passed < timing_start[t] < edge:
-                edge = timing_start[t]
-            if passed < timing_end[t] < edge:
-                edge = timing_end[t]
+            t = binding_table[b, 0]
+            start, end = timing_table[t, 0], timing_table[t, 1]
+            if passed < start < edge:
+                edge = start
+            if passed < end < edge:
+                edge = end
         if edge == 86400:
             return 86400 - second
-        if winner_nb(lo, hi, start_day, facts, edge, candidates, bindings, timings) != current:
+        won = winner_nb(
+            candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, edge
+        )
+        if won != current:
             return edge - second
         passed = edge
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def choose_destination_nb(
-    plan, on_net, number_value, number_len, start_day, facts, second, bindings, timings, lookup
+    plan,
+    on_net,
+    number_value,
+    number_len,
+    start_day,
+    facts,
+    second,
+    candidates,
+    plan_on_net,
+    plan_any,
+    prefix_offsets,
+    key_value,
+    key_prefix,
+    key_candidates,
+    binding_table,
+    timing_table,
+    timing_years,
 ):
     """(lo, hi, prefix id, first winner) of the candidate list the event's number resolves to.
 
@@ -134,12 +175,11 @@ def choose_destination_nb(
     at the start, then ``*any``; lo = -1 when nothing applies. The prefix id is -1 for the
     on-net and ``*any`` lists.
     """
-    candidates, plan_on_net, plan_any, prefix_offsets, key_value, key_prefix, key_candidates = (
-        lookup
-    )
     if on_net:
         lo, hi = plan_on_net[plan, 0], plan_on_net[plan, 1]
-        won = winner_nb(lo, hi, start_day, facts, second, candidates, bindings, timings)
+        won = winner_nb(
+            candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
+        )
         if won >= 0:
             return lo, hi, -1, won
     value = number_value
@@ -149,18 +189,30 @@ def choose_destination_nb(
             k = lower_bound_nb(key_value, key_lo, key_hi, value)
             if k < key_hi and key_value[k] == value:
                 lo, hi = key_candidates[k], key_candidates[k + 1]
-                won = winner_nb(lo, hi, start_day, facts, second, candidates, bindings, timings)
+                won = winner_nb(
+                    candidates,
+                    lo,
+                    hi,
+                    binding_table,
+                    timing_table,
+                    timing_years,
+                    start_day,
+                    facts,
+                    second,
+                )
                 if won >= 0:
                     return lo, hi, key_prefix[k], won
         value //= 10
     lo, hi = plan_any[plan, 0], plan_any[plan, 1]
-    won = winner_nb(lo, hi, start_day, facts, second, candidates, bindings, timings)
+    won = winner_nb(
+        candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
+    )
     if won >= 0:
         return lo, hi, -1, won
     return -1, -1, -1, -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def round_micros_nb(whole, frac, unit_lcm, decimals, method):
     """``whole + frac / unit_lcm`` micros rounded to ``decimals`` (reference.round_micros).
 
@@ -183,7 +235,7 @@ def round_micros_nb(whole, frac, unit_lcm, decimals, method):
     return steps * step
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def rate_with_plan_nb(
     plan,
     local_second,
@@ -193,10 +245,18 @@ def rate_with_plan_nb(
     time_based,
     on_net,
     covered,
-    bindings,
-    timings,
-    slots,
-    lookup,
+    binding_table,
+    timing_table,
+    timing_years,
+    rate_slot_offsets,
+    slot_table,
+    candidates,
+    plan_on_net,
+    plan_any,
+    prefix_offsets,
+    key_value,
+    key_prefix,
+    key_candidates,
     holiday_days,
     unit_lcm,
     span_base,
@@ -207,57 +267,58 @@ def rate_with_plan_nb(
 
     Returns (error, cost_micros, zero_rated, billed_usage, allowance_units,
     connect_fee_micros, first binding, prefix id, number of spans). The first
-    ``span_capacity`` spans are written to ``spans`` from row ``span_base``.
-    """
-    (
-        _,
-        rate,
-        _,
-        _,
-        _,
-        rounding_method,
-        rounding_decimals,
-        max_cost_micros,
-        max_cost_free,
-        min_charge_micros,
-        min_usage,
-        zero_rated,
-    ) = bindings
-    (
-        slot_offsets,
-        slot_start,
-        slot_price,
-        slot_rate_unit,
-        slot_increment,
-        slot_connect_fee,
-        slot_unit_scale,
-    ) = slots
-    candidates = lookup[0]
-    span_start_usage, span_usage, span_billed, span_binding, span_slot = spans
+    ``span_capacity`` spans are written to columns ``span_base``... of ``spans`` (5, s):
+    start usage, usage, billed, binding, slot.
 
+    The winner only changes at the instant ``seconds_to_change_nb`` gives (it is the next
+    edge where another binding wins, or midnight, whichever span it is asked from), so the
+    walk asks for a winner and that instant again only when the cursor reaches it; until
+    then spans end only at slot starts or the usage's end.
+    """
     start_day = local_second // 86400
     start_second = local_second - start_day * 86400
-    start_facts = day_facts_nb(start_day, holiday_days)
+    facts = day_facts_nb(start_day, holiday_days)
     lo, hi, prefix, first = choose_destination_nb(
         plan,
         on_net,
         number_value,
         number_len,
         start_day,
-        start_facts,
+        facts,
         start_second,
-        bindings,
-        timings,
-        lookup,
+        candidates,
+        plan_on_net,
+        plan_any,
+        prefix_offsets,
+        key_value,
+        key_prefix,
+        key_candidates,
+        binding_table,
+        timing_table,
+        timing_years,
     )
     if first < 0:
         return 2, 0, False, 0, 0, 0, -1, -1, 0  # UNAUTHORIZED_DESTINATION
-    if 0 < usage < min_usage[first]:
-        usage = min_usage[first]
+    if 0 < usage < binding_table[first, 10]:
+        usage = binding_table[first, 10]
 
+    won = first
+    # Cursor at which the winner may change: never for usage rated at its start instant.
+    change = usage
+    if time_based:
+        change = seconds_to_change_nb(
+            candidates,
+            lo,
+            hi,
+            won,
+            binding_table,
+            timing_table,
+            timing_years,
+            start_day,
+            facts,
+            start_second,
+        )
     facts_day = start_day
-    facts = start_facts
-    second = start_second
     cursor = 0
     n_spans = 0
     left = covered  # allowance units still to draw, first billed units first
@@ -265,81 +326,100 @@ def rate_with_plan_nb(
     frac = 0
     rounding = first
     while True:
-        if time_based:
+        if cursor >= change:
             moment = local_second + cursor
             day = moment // 86400
             second = moment - day * 86400
             if day != facts_day:
                 facts_day = day
                 facts = day_facts_nb(day, holiday_days)
-        won = winner_nb(lo, hi, start_day, facts, second, candidates, bindings, timings)
-        if won < 0:
-            return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
-        r = rate[won]
-        slot = slot_offsets[r]
-        while slot + 1 < slot_offsets[r + 1] and slot_start[slot + 1] <= cursor:
+            won = winner_nb(
+                candidates,
+                lo,
+                hi,
+                binding_table,
+                timing_table,
+                timing_years,
+                start_day,
+                facts,
+                second,
+            )
+            if won < 0:
+                return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
+            change = cursor + seconds_to_change_nb(
+                candidates,
+                lo,
+                hi,
+                won,
+                binding_table,
+                timing_table,
+                timing_years,
+                start_day,
+                facts,
+                second,
+            )
+            if binding_table[won, 6] > binding_table[rounding, 6]:
+                rounding = won
+        r = binding_table[won, 1]
+        slot = rate_slot_offsets[r]
+        slot_end = rate_slot_offsets[r + 1]
+        while slot + 1 < slot_end and slot_table[slot + 1, 0] <= cursor:
             slot += 1
         end = usage
-        if slot + 1 < slot_offsets[r + 1]:
-            end = min(end, slot_start[slot + 1])
-        if time_based:
-            end = min(
-                end,
-                cursor
-                + seconds_to_change_nb(
-                    lo, hi, won, start_day, facts, second, candidates, bindings, timings
-                ),
-            )
+        if slot + 1 < slot_end and slot_table[slot + 1, 0] < end:
+            end = slot_table[slot + 1, 0]
+        if time_based and change < end:
+            end = change
         span = max(end - cursor, 0)
-        increment = slot_increment[slot]
+        increment = slot_table[slot, 3]
         billed = (span + increment - 1) // increment * increment
         if n_spans < span_capacity:
-            row = span_base + n_spans
-            span_start_usage[row] = cursor
-            span_usage[row] = span
-            span_billed[row] = billed
-            span_binding[row] = won
-            span_slot[row] = slot - slot_offsets[r]
+            column = span_base + n_spans
+            spans[0, column] = cursor
+            spans[1, column] = span
+            spans[2, column] = billed
+            spans[3, column] = won
+            spans[4, column] = slot - rate_slot_offsets[r]
         n_spans += 1
 
         paid = min(left, billed)
         left -= paid
-        amount = (billed - paid) * slot_price[slot]
-        quotient = amount // slot_rate_unit[slot]
-        whole += quotient
-        frac += (amount - quotient * slot_rate_unit[slot]) * slot_unit_scale[slot]
-        if frac >= unit_lcm:
-            frac -= unit_lcm
-            whole += 1
-        if rounding_decimals[won] > rounding_decimals[rounding]:
-            rounding = won
+        if billed > paid:
+            amount = (billed - paid) * slot_table[slot, 1]
+            rate_unit = slot_table[slot, 2]
+            quotient = amount // rate_unit
+            whole += quotient
+            frac += (amount - quotient * rate_unit) * slot_table[slot, 5]
+            if frac >= unit_lcm:
+                frac -= unit_lcm
+                whole += 1
 
         cursor += billed
         if cursor >= usage:
             break
 
     billed_usage = cursor
-    if zero_rated[first]:
+    if binding_table[first, 11]:
         return 0, 0, True, billed_usage, 0, 0, first, prefix, n_spans
     allowance_units = min(covered, billed_usage)
     if billed_usage - allowance_units <= 0:
         return 0, 0, False, billed_usage, allowance_units, 0, first, prefix, n_spans
-    connect_fee = slot_connect_fee[slot_offsets[rate[first]]]
+    connect_fee = slot_table[rate_slot_offsets[binding_table[first, 1]], 4]
     whole += connect_fee
-    cap = max_cost_micros[first]
-    if max_cost_free[first] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
+    cap = binding_table[first, 7]
+    if binding_table[first, 8] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
         whole = cap
         frac = 0
-    if whole < min_charge_micros[first]:
-        whole = min_charge_micros[first]
+    if whole < binding_table[first, 9]:
+        whole = binding_table[first, 9]
         frac = 0
     cost = round_micros_nb(
-        whole, frac, unit_lcm, rounding_decimals[rounding], rounding_method[rounding]
+        whole, frac, unit_lcm, binding_table[rounding, 6], binding_table[rounding, 5]
     )
     return 0, cost, False, billed_usage, allowance_units, connect_fee, first, prefix, n_spans
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def rate_events_nb(
     chain,
     chain_offsets,
@@ -351,10 +431,18 @@ def rate_events_nb(
     time_based,
     on_net,
     covered,
-    bindings,
-    timings,
-    slots,
-    lookup,
+    binding_table,
+    timing_table,
+    timing_years,
+    rate_slot_offsets,
+    slot_table,
+    candidates,
+    plan_on_net,
+    plan_any,
+    prefix_offsets,
+    key_value,
+    key_prefix,
+    key_candidates,
     holiday_days,
     unit_lcm,
     span_offsets,
@@ -363,65 +451,85 @@ def rate_events_nb(
     """Rate events: each tries its chain's plans until one does not answer UNAUTHORIZED.
 
     chain: int64 (n,) chain id, -1 for no profile. With span_offsets (n + 1,), event i
-    writes its spans to rows span_offsets[i]:span_offsets[i + 1] of ``spans``; with an empty
-    span_offsets nothing is written. Returns per event: error int8, cost_micros, zero_rated
-    bool, billed_usage, allowance_units, connect_fee_micros, chain_step (index into
-    chain_plans, -1), first_binding, prefix (-1), n_spans.
+    writes its spans to columns span_offsets[i]:span_offsets[i + 1] of ``spans`` int64
+    (5, s); with an empty span_offsets nothing is written. Returns per event: error int8,
+    cost_micros, zero_rated bool, billed_usage, allowance_units, connect_fee_micros,
+    chain_step (index into chain_plans, -1), first_binding, prefix (-1), n_spans.
     """
     n = chain.size
-    error = np.zeros(n, np.int8)
-    cost = np.zeros(n, np.int64)
-    zero_rated = np.zeros(n, np.bool_)
-    billed_usage = np.zeros(n, np.int64)
-    allowance_units = np.zeros(n, np.int64)
-    connect_fee = np.zeros(n, np.int64)
-    chain_step = np.full(n, -1, np.int64)
-    first_binding = np.full(n, -1, np.int64)
-    prefix = np.full(n, -1, np.int64)
-    n_spans = np.zeros(n, np.int64)
+    error = np.empty(n, np.int8)
+    cost = np.empty(n, np.int64)
+    zero_rated = np.empty(n, np.bool_)
+    billed_usage = np.empty(n, np.int64)
+    allowance_units = np.empty(n, np.int64)
+    connect_fee = np.empty(n, np.int64)
+    chain_step = np.empty(n, np.int64)
+    first_binding = np.empty(n, np.int64)
+    prefix = np.empty(n, np.int64)
+    n_spans = np.empty(n, np.int64)
     record = span_offsets.size > 0
     for i in prange(n):
+        # Unless a plan of the chain answers: no profile, or no plan knows the destination.
+        code = 1
         c = chain[i]
-        if c < 0:
-            error[i] = 1
-            continue
-        error[i] = 2  # UNAUTHORIZED_DESTINATION unless a plan of the chain answers otherwise
-        span_base = span_offsets[i] if record else 0
-        span_capacity = span_offsets[i + 1] - span_base if record else 0
-        for step in range(chain_offsets[c], chain_offsets[c + 1]):
-            result = rate_with_plan_nb(
-                chain_plans[step],
-                local_seconds[i],
-                number_value[i],
-                number_len[i],
-                usage[i],
-                time_based[i],
-                on_net[i],
-                covered[i],
-                bindings,
-                timings,
-                slots,
-                lookup,
-                holiday_days,
-                unit_lcm,
-                span_base,
-                span_capacity,
-                spans,
-            )
-            if result[0] == 2:
-                continue
-            error[i] = result[0]
-            if result[0] == 0:
-                cost[i] = result[1]
-                zero_rated[i] = result[2]
-                billed_usage[i] = result[3]
-                allowance_units[i] = result[4]
-                connect_fee[i] = result[5]
-                first_binding[i] = result[6]
-                prefix[i] = result[7]
-                n_spans[i] = result[8]
-            chain_step[i] = step
-            break
+        found = -1
+        result = (2, 0, False, 0, 0, 0, -1, -1, 0)
+        if c >= 0:
+            code = 2
+            span_base = span_offsets[i] if record else 0
+            span_capacity = span_offsets[i + 1] - span_base if record else 0
+            for step in range(chain_offsets[c], chain_offsets[c + 1]):
+                result = rate_with_plan_nb(
+                    chain_plans[step],
+                    local_seconds[i],
+                    number_value[i],
+                    number_len[i],
+                    usage[i],
+                    time_based[i],
+                    on_net[i],
+                    covered[i],
+                    binding_table,
+                    timing_table,
+                    timing_years,
+                    rate_slot_offsets,
+                    slot_table,
+                    candidates,
+                    plan_on_net,
+                    plan_any,
+                    prefix_offsets,
+                    key_value,
+                    key_prefix,
+                    key_candidates,
+                    holiday_days,
+                    unit_lcm,
+                    span_base,
+                    span_capacity,
+                    spans,
+                )
+                if result[0] != 2:
+                    code = result[0]
+                    found = step
+                    break
+        error[i] = code
+        chain_step[i] = found
+        if code == 0:
+            cost[i] = result[1]
+            zero_rated[i] = result[2]
+            billed_usage[i] = result[3]
+            allowance_units[i] = result[4]
+            connect_fee[i] = result[5]
+            first_binding[i] = result[6]
+            prefix[i] = result[7]
+            n_spans[i] = result[8]
+        else:
+            cost[i] = 0
+            zero_rated[i] = False
+            billed_usage[i] = 0
+            allowance_units[i] = 0
+            connect_fee[i] = 0
+            first_binding[i] = -1
+            prefix[i] = -1
+            n_spans[i] = 0
     return (
         error,
         cost,

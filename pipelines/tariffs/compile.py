@@ -51,6 +51,41 @@ LAST_DAY = int(np.iinfo(np.int64).max)
 #: numerators below twice the lcm this keeps them exact.
 MAX_RATE_UNIT_LCM = 2**61
 EPOCH = date(1970, 1, 1)
+#: Columns of the row-major tables the kernels read (``kernels.tariff_nb`` indexes them by
+#: position: change an order there too). A binding's, timing's or slot's fields share a
+#: cache line, and the kernels' helpers take three tables instead of dozens of arrays.
+BINDING_TABLE_COLUMNS = (
+    "timing",
+    "rate",
+    "weight",
+    "effective_from",
+    "effective_to",
+    "rounding_method",
+    "rounding_decimals",
+    "max_cost_micros",
+    "max_cost_free",
+    "min_charge_micros",
+    "min_usage",
+    "zero_rated",
+)
+TIMING_TABLE_COLUMNS = (
+    "start_second",
+    "end_second",
+    "month_mask",
+    "month_day_mask",
+    "week_day_mask",
+    "holiday_rule",
+    "first_year",  # timing_years[first_year:end_years] are the allowed years
+    "end_years",
+)
+SLOT_TABLE_COLUMNS = (
+    "start",
+    "price_micros",
+    "rate_unit",
+    "increment",
+    "connect_fee_micros",
+    "unit_scale",
+)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -107,6 +142,10 @@ class CompiledCatalog:
     holiday_days: ascending local day numbers of holidays from holiday_first_day to
     holiday_last_day (FIRST_DAY / LAST_DAY when the calendar names no country, so explicit
     dates are complete).
+
+    The same fields as the kernels read them, row-major int64: binding_table (b, 12)
+    (BINDING_TABLE_COLUMNS), timing_table (t, 8) (TIMING_TABLE_COLUMNS), slot_table (s, 6)
+    (SLOT_TABLE_COLUMNS).
     """
 
     version: str
@@ -168,6 +207,10 @@ class CompiledCatalog:
     holiday_first_day: int
     holiday_last_day: int
 
+    binding_table: np.ndarray
+    timing_table: np.ndarray
+    slot_table: np.ndarray
+
     _profiles: dict[tuple[str, str, str], tuple[_ProfileVersion, ...]] = field(
         repr=False, compare=False
     )
@@ -176,6 +219,14 @@ class CompiledCatalog:
 
 def _i64(values: Sequence[int]) -> np.ndarray:
     return np.array(values, dtype=np.int64)
+
+
+def _table(fields: dict[str, np.ndarray], names: tuple[str, ...], rows: int) -> np.ndarray:
+    """Row-major int64 (rows, len(names)) table of ``fields`` in the order of ``names``."""
+    table = np.empty((rows, len(names)), dtype=np.int64)
+    for k, name in enumerate(names):
+        table[:, k] = fields[name]
+    return table
 
 
 def _mask(values: frozenset[int], low: int, high: int, what: str, timing_id: str) -> int:
@@ -425,6 +476,52 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
     def column(k: int) -> np.ndarray:
         return np.ascontiguousarray(columns[k])
 
+    timing_start = _i64([t.start_second for t in timings])
+    timing_end = _i64([t.end_second for t in timings])
+    timing_month_mask = _i64([m[0] for m in timing_masks])
+    timing_month_day_mask = _i64([m[1] for m in timing_masks])
+    timing_week_day_mask = _i64([m[2] for m in timing_masks])
+    timing_holiday_rule = _i64([HOLIDAY_RULES.index(t.holidays) for t in timings])
+    timing_year_offsets = _i64(year_offsets)
+    slot_start = _i64([s.group_interval_start for s in slots])
+    slot_price = _i64([s.price_micros for s in slots])
+    slot_rate_unit = _i64([s.rate_unit for s in slots])
+    slot_increment = _i64([s.increment for s in slots])
+    slot_connect_fee = _i64([s.connect_fee_micros for s in slots])
+    slot_unit_scale = _i64([rate_unit_lcm // s.rate_unit for s in slots])
+    binding_fields = {
+        "timing": columns[6],
+        "rate": columns[7],
+        "weight": columns[8],
+        "effective_from": columns[9],
+        "effective_to": columns[10],
+        "rounding_method": columns[11],
+        "rounding_decimals": columns[12],
+        "max_cost_micros": columns[13],
+        "max_cost_free": columns[14],
+        "min_charge_micros": columns[15],
+        "min_usage": columns[16],
+        "zero_rated": columns[17],
+    }
+    timing_fields = {
+        "start_second": timing_start,
+        "end_second": timing_end,
+        "month_mask": timing_month_mask,
+        "month_day_mask": timing_month_day_mask,
+        "week_day_mask": timing_week_day_mask,
+        "holiday_rule": timing_holiday_rule,
+        "first_year": timing_year_offsets[:-1],
+        "end_years": timing_year_offsets[1:],
+    }
+    slot_fields = {
+        "start": slot_start,
+        "price_micros": slot_price,
+        "rate_unit": slot_rate_unit,
+        "increment": slot_increment,
+        "connect_fee_micros": slot_connect_fee,
+        "unit_scale": slot_unit_scale,
+    }
+
     return CompiledCatalog(
         version=catalog.version,
         currency=catalog.currency,
@@ -453,21 +550,21 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         binding_min_charge_micros=column(15),
         binding_min_usage=column(16),
         binding_zero_rated=columns[17].astype(np.bool_),
-        timing_start_second=_i64([t.start_second for t in timings]),
-        timing_end_second=_i64([t.end_second for t in timings]),
-        timing_month_mask=_i64([m[0] for m in timing_masks]),
-        timing_month_day_mask=_i64([m[1] for m in timing_masks]),
-        timing_week_day_mask=_i64([m[2] for m in timing_masks]),
-        timing_holiday_rule=_i64([HOLIDAY_RULES.index(t.holidays) for t in timings]),
-        timing_year_offsets=_i64(year_offsets),
+        timing_start_second=timing_start,
+        timing_end_second=timing_end,
+        timing_month_mask=timing_month_mask,
+        timing_month_day_mask=timing_month_day_mask,
+        timing_week_day_mask=timing_week_day_mask,
+        timing_holiday_rule=timing_holiday_rule,
+        timing_year_offsets=timing_year_offsets,
         timing_years=_i64(years),
         rate_slot_offsets=_i64(slot_offsets),
-        slot_start=_i64([s.group_interval_start for s in slots]),
-        slot_price_micros=_i64([s.price_micros for s in slots]),
-        slot_rate_unit=_i64([s.rate_unit for s in slots]),
-        slot_increment=_i64([s.increment for s in slots]),
-        slot_connect_fee_micros=_i64([s.connect_fee_micros for s in slots]),
-        slot_unit_scale=_i64([rate_unit_lcm // s.rate_unit for s in slots]),
+        slot_start=slot_start,
+        slot_price_micros=slot_price,
+        slot_rate_unit=slot_rate_unit,
+        slot_increment=slot_increment,
+        slot_connect_fee_micros=slot_connect_fee,
+        slot_unit_scale=slot_unit_scale,
         rate_unit_lcm=rate_unit_lcm,
         candidates=np.concatenate([_i64(plan_lists), pair_binding]).astype(np.int64),
         plan_on_net=plan_on_net,
@@ -479,6 +576,9 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         holiday_days=holiday_days,
         holiday_first_day=holiday_first_day,
         holiday_last_day=holiday_last_day,
+        binding_table=_table(binding_fields, BINDING_TABLE_COLUMNS, len(rows)),
+        timing_table=_table(timing_fields, TIMING_TABLE_COLUMNS, len(timings)),
+        slot_table=_table(slot_fields, SLOT_TABLE_COLUMNS, len(slots)),
         _profiles=profiles,
         _activations=activations,
     )

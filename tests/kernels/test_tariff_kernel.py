@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from kernels import tariff_api
 from pipelines.tariffs import reference
 from pipelines.tariffs.compile import (
+    BINDING_TABLE_COLUMNS,
+    SLOT_TABLE_COLUMNS,
+    TIMING_TABLE_COLUMNS,
     CompiledCatalog,
     compile_catalog,
     resolve_plan_chains,
@@ -524,6 +527,56 @@ def test_overflowing_batches_are_refused():
     catalog = catalog_of((DestinationRate("FR", "R"),), (per_second("R", 10**12),))
     with pytest.raises(OverflowError):
         kernel_rate(catalog, [call(MONDAY, 10**8)])
+
+
+def test_kernel_tables_hold_the_named_columns():
+    """The kernels read binding, timing and slot fields by position in these tables, in the
+    order kernels/tariff_nb.py's docstring states."""
+    compiled = compile_catalog(fallback_catalog())
+    assert BINDING_TABLE_COLUMNS == (
+        "timing",
+        "rate",
+        "weight",
+        "effective_from",
+        "effective_to",
+        "rounding_method",
+        "rounding_decimals",
+        "max_cost_micros",
+        "max_cost_free",
+        "min_charge_micros",
+        "min_usage",
+        "zero_rated",
+    )
+    assert TIMING_TABLE_COLUMNS[:6] == (
+        "start_second",
+        "end_second",
+        "month_mask",
+        "month_day_mask",
+        "week_day_mask",
+        "holiday_rule",
+    )
+    assert TIMING_TABLE_COLUMNS[6:] == ("first_year", "end_years")
+    assert SLOT_TABLE_COLUMNS == (
+        "start",
+        "price_micros",
+        "rate_unit",
+        "increment",
+        "connect_fee_micros",
+        "unit_scale",
+    )
+    for k, name in enumerate(BINDING_TABLE_COLUMNS):
+        expected = getattr(compiled, f"binding_{name}")
+        np.testing.assert_array_equal(compiled.binding_table[:, k], expected, err_msg=name)
+    years = compiled.timing_year_offsets
+    timing_columns = {"first_year": years[:-1], "end_years": years[1:]}
+    for k, name in enumerate(TIMING_TABLE_COLUMNS):
+        expected = timing_columns.get(name, getattr(compiled, f"timing_{name}", None))
+        np.testing.assert_array_equal(compiled.timing_table[:, k], expected, err_msg=name)
+    for k, name in enumerate(SLOT_TABLE_COLUMNS):
+        expected = getattr(compiled, f"slot_{name}")
+        np.testing.assert_array_equal(compiled.slot_table[:, k], expected, err_msg=name)
+    for table in (compiled.binding_table, compiled.timing_table, compiled.slot_table):
+        assert table.dtype == np.int64 and table.flags.c_contiguous
 
 
 # Generated catalogs and events. Small pools of prefixes, times and prices make overlaps,
