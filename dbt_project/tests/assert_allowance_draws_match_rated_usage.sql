@@ -1,8 +1,9 @@
 {#-
     What the allowance buckets paid = what the rated records say allowances covered: per
     billing period, account and service, used_from_grant + used_from_rollover of the
-    account's buckets (its pool, and its lines' own buckets by the subscriber master) equals
-    the allowance_units of its rated usage. A record draws from its line's and its account's
+    account's buckets (its pool, and its lines' own buckets by the subscriber master; every
+    scope, and every roaming category `<service>@<zone>` of the service) equals the
+    allowance_units of its rated usage. A record draws from its line's and its account's
     buckets, so only the account total ties.
 -#}
 with
@@ -33,7 +34,7 @@ bucket_draws as (
             when 'account' then allowance_balances.owner_id
             else subscribers.account_id
         end as account_id,
-        allowance_balances.service,
+        split_part(allowance_balances.service, '@', 1) as service,
         allowance_balances.used_from_grant + allowance_balances.used_from_rollover as used_units
     from allowance_balances
     left join subscribers

@@ -220,11 +220,24 @@ RECURRING = [
 
 # Allowance buckets at the period's close: S001's own voice seconds (a 300 s rollover cap)
 # and A002's pooled data. The fixture's records draw nothing (allowance_units 0).
+_BALANCE_COLUMNS = (
+    "owner_kind",
+    "owner_id",
+    "service",
+    "scope",
+    "granted_at_close",
+    "rolled_in",
+    "used_from_rollover",
+    "used_from_grant",
+    "unused",
+    "rolled_out",
+)
 ALLOWANCE_BALANCES = [
-    # owner kind, owner, service, granted at close, rolled in, used from rollover,
-    # used from grant, unused, rolled out
-    ("line", "S001", "voice", 600, 120, 0, 0, 600, 300),
-    ("account", "A002", "data", 10 * 1024 * MB, 0, 0, 0, 10 * 1024 * MB, 0),
+    dict(zip(_BALANCE_COLUMNS, row, strict=True))
+    for row in [
+        ("line", "S001", "voice", "any", 600, 120, 0, 0, 600, 300),
+        ("account", "A002", "data", "any", 10 * 1024 * MB, 0, 0, 0, 10 * 1024 * MB, 0),
+    ]
 ]
 
 
@@ -582,7 +595,7 @@ def write_fixture(root: Path) -> Layout:
     ]
     write_partition(layout, "recurring_charges", period, _table("recurring_charges", recurring))
 
-    names = LAKE_TABLES["allowance_balances"][0].names
-    balances = [dict(zip(names, row, strict=True)) for row in ALLOWANCE_BALANCES]
-    write_partition(layout, "allowance_balances", period, _table("allowance_balances", balances))
+    write_partition(
+        layout, "allowance_balances", period, _table("allowance_balances", ALLOWANCE_BALANCES)
+    )
     return layout

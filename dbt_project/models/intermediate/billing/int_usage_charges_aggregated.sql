@@ -2,8 +2,9 @@
     The usage invoice lines: per billing period, account, subscriber and service, the
     charges of the rated records plus the charges of the usage priced on aggregate
     (graduated, volume or package tiers), whose records carry charge 0 in rated_usage. A full
-    outer combination: a group with aggregate charges only still gets its line.
-    record_count counts rated records only (the line's quantity).
+    outer combination: a group with aggregate charges only still gets its line. An aggregate
+    charge's service is its rating category (`<service>@<zone>` abroad): it goes on the line
+    of its service. record_count counts rated records only (the line's quantity).
 -#}
 with
 
@@ -41,10 +42,10 @@ aggregate_priced_usage as (
         billing_period,
         account_id,
         subscriber_id,
-        service,
+        split_part(service, '@', 1) as service,
         sum(charge_micros) as charge_micros
     from usage_aggregate_charges
-    group by billing_period, account_id, subscriber_id, service
+    group by billing_period, account_id, subscriber_id, split_part(service, '@', 1)
 
 ),
 

@@ -13,6 +13,7 @@ renamed as (
         owner_kind,
         owner_id,
         service,
+        scope,
         granted_at_close,
         rolled_in,
         used_from_rollover,
