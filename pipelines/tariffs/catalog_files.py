@@ -252,9 +252,12 @@ class _Loader:
         destination_rates = self.destination_rates(frames["destination_rates"], destinations, rates)
         plans = self.rating_plans(frames["rating_plans"], destination_rates, timings)
         profiles = self.profiles(frames["rating_profiles"], plans)
-        offers = self.offers(frames["offers"], frames["allowances"], frames["aggregate_prices"])
+        offers = self.offers(
+            frames["offers"], frames["allowances"], frames["aggregate_prices"], destinations
+        )
         exchange_rates = self.exchange_rates(frames["exchange_rates"])
         holidays = self.holidays(settings.get("holidays"))
+        roaming_zones = self.roaming_zones(settings.get("roaming_zones"))
         self.check()
         return Catalog(
             version=settings["version"],
@@ -268,7 +271,7 @@ class _Loader:
             holidays=holidays,
             offers=offers,
             exchange_rates=exchange_rates,
-            roaming_zones=self.roaming_zones(settings.get("roaming_zones")),
+            roaming_zones=roaming_zones,
         )
 
     # catalog.yaml
@@ -604,7 +607,11 @@ class _Loader:
         return tuple(self.rows("rating_profiles", frame, parse))
 
     def offers(
-        self, frame: pl.DataFrame, allowance_frame: pl.DataFrame, price_frame: pl.DataFrame
+        self,
+        frame: pl.DataFrame,
+        allowance_frame: pl.DataFrame,
+        price_frame: pl.DataFrame,
+        destinations: dict[str, Destination],
     ) -> tuple[Offer, ...]:
         def parse(row: Row) -> tuple[int, Offer]:
             offer = Offer(
@@ -628,7 +635,7 @@ class _Loader:
             for line in _overlaps(spans):
                 self.problem(self.files["offers"], line, f"versions of {offer_id!r} overlap")
         keys = {(o.offer_id, o.effective_from) for _, o in parsed}
-        allowances = self.allowances(allowance_frame, keys)
+        allowances = self.allowances(allowance_frame, keys, destinations)
         prices = self.aggregate_prices(price_frame, keys)
         return tuple(
             replace(
@@ -640,10 +647,16 @@ class _Loader:
         )
 
     def allowances(
-        self, frame: pl.DataFrame, offers: set[tuple[str, date]]
+        self,
+        frame: pl.DataFrame,
+        offers: set[tuple[str, date]],
+        destinations: dict[str, Destination],
     ) -> dict[tuple[str, date], list[Allowance]]:
         def parse(row: Row) -> tuple[tuple[str, date], Allowance]:
             key = _offer_key(row, offers)
+            for destination_id in _list(row["destinations"]):
+                if destination_id not in destinations:
+                    raise _Bad(f"destinations: {destination_id!r} is not in destinations")
             allowance = Allowance(
                 category=_required(row, "category"),
                 units=_int(row, "units", minimum=0),

@@ -89,6 +89,10 @@ def test_example_loads_as_documented():
     assert re.fullmatch(r"2026\.11\+[0-9a-f]{12}", catalog.version)
     assert catalog.currency == "USD"
     assert catalog.holidays == HolidayCalendar("US", None, frozenset({date(2026, 12, 24)}))
+    assert catalog.roaming_zones == {
+        "eu": frozenset({"DEU", "FRA", "ESP", "ITA"}),
+        "world": frozenset({"MEXTC", "CHNCT"}),
+    }
     assert catalog.timings == {
         ANY: ALWAYS,
         "peak": Timing(
@@ -358,6 +362,8 @@ def test_tiers_must_grow_and_only_the_last_may_be_open(example):
         ("format: telcolake-catalog/1", "format: 2", "format is 2, expected"),
         ("currency: USD", "currency: dollars", "currency 'dollars' is not an ISO 4217 code"),
         ("timings:", "timing:", "unknown setting 'timing'"),
+        ("world: [MEXTC,", "world: [mextc,", "'mextc' is neither a TADIG code nor a TADIG country"),
+        ("world: [MEXTC,", "world: [DEU, MEXTC,", "roaming_zones: DEU is in zones eu and world"),
     ],
 )
 def test_a_bad_setting_is_named_in_catalog_yaml(example, old, new, message):
@@ -365,6 +371,24 @@ def test_a_bad_setting_is_named_in_catalog_yaml(example, old, new, message):
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
     assert any(p.startswith("catalog.yaml: ") and message in p for p in _problems(example))
+
+
+def test_allowance_destinations_must_name_destinations(example):
+    path = example / "allowances.csv"
+    lines = path.read_text().splitlines()
+    rows = [lines[0] + ",destinations", *(line + "," for line in lines[1:])]
+    rows.append("DATA-PACK,2026-01-01,voice,600,false,0,,UK;XX")
+    path.write_text("\n".join(rows) + "\n")
+    assert any(
+        p.startswith(f"allowances.csv:{len(rows)}: ") and "'XX' is not in destinations" in p
+        for p in _problems(example)
+    )
+    rows[-1] = "DATA-PACK,2026-01-01,voice,600,false,0,,UK"
+    path.write_text("\n".join(rows) + "\n")
+    pack = [o for o in load_catalog(example).offers if o.offer_id == "DATA-PACK"]
+    assert [a.destinations for a in pack[0].allowances if a.category == "voice"] == [
+        frozenset({"UK"})
+    ]
 
 
 def test_missing_and_malformed_files_are_named(example):
