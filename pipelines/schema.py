@@ -440,6 +440,8 @@ def _versioned(schema: pa.Schema) -> pa.Schema:
 #: The tables a re-rating replaces; each superseded version is kept in ``<table>_versions``.
 VERSIONED_RATING_TABLES = (
     "rated_usage",
+    "allowance_balances",
+    "usage_aggregate_charges",
     "recurring_charges",
     "interconnect_legs",
     "rating_periods",
@@ -455,6 +457,11 @@ LAKE_TABLES.update(
         "rerate_account_differences": (RERATE_ACCOUNT_DIFFERENCE_SCHEMA, VERSION_KEYS),
         # Superseded versions; rating_periods rows carry their version already.
         "rated_usage_versions": (_versioned(RATED_USAGE_SCHEMA), VERSION_KEYS),
+        "allowance_balances_versions": (_versioned(ALLOWANCE_BALANCE_SCHEMA), VERSION_KEYS),
+        "usage_aggregate_charges_versions": (
+            _versioned(USAGE_AGGREGATE_CHARGE_SCHEMA),
+            VERSION_KEYS,
+        ),
         "recurring_charges_versions": (_versioned(RECURRING_CHARGE_SCHEMA), VERSION_KEYS),
         "interconnect_legs_versions": (_versioned(INTERCONNECT_LEG_SCHEMA), VERSION_KEYS),
         "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),

@@ -164,8 +164,13 @@ def account_differences(
     rated_after: pl.DataFrame,
     recurring_before: pl.DataFrame,
     recurring_after: pl.DataFrame,
+    aggregate_before: pl.DataFrame | None = None,
+    aggregate_after: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Per account, usage and recurring charges before and after, and the records changed.
+
+    Usage charges include the aggregate-priced usage (``usage_aggregate_charges``), whose
+    records carry no charge of their own.
 
     A record changed when it is in one version only or any of PRICING_COLUMNS differs; it
     counts for its account in each version (a record that moved counts in both). Accounts
@@ -196,6 +201,16 @@ def account_differences(
     measures = [
         charges(rated_before, "usage_charge_before_micros"),
         charges(rated_after, "usage_charge_after_micros"),
+        *(
+            [charges(aggregate_before, "usage_charge_before_micros")]
+            if aggregate_before is not None
+            else []
+        ),
+        *(
+            [charges(aggregate_after, "usage_charge_after_micros")]
+            if aggregate_after is not None
+            else []
+        ),
         charges(recurring_before, "recurring_charge_before_micros"),
         charges(recurring_after, "recurring_charge_after_micros"),
         changed_accounts.group_by("account_id").agg(pl.len().alias("records_changed")),
@@ -287,7 +302,12 @@ def rerate_period(
     }
     rated_before, rated_after = before["rated_usage"], after["rated_usage"]
     differences, records_changed = account_differences(
-        rated_before, rated_after, before["recurring_charges"], after["recurring_charges"]
+        rated_before,
+        rated_after,
+        before["recurring_charges"],
+        after["recurring_charges"],
+        before["usage_aggregate_charges"],
+        after["usage_aggregate_charges"],
     )
 
     values = _version_values(billing_period, version)
@@ -305,8 +325,10 @@ def rerate_period(
         rating_version=version,
         records_changed=records_changed,
         accounts_changed=differences.height,
-        usage_charge_before_micros=_total(rated_before, "charge_micros"),
-        usage_charge_after_micros=_total(rated_after, "charge_micros"),
+        usage_charge_before_micros=_total(rated_before, "charge_micros")
+        + _total(before["usage_aggregate_charges"], "charge_micros"),
+        usage_charge_after_micros=_total(rated_after, "charge_micros")
+        + _total(after["usage_aggregate_charges"], "charge_micros"),
         recurring_charge_before_micros=_total(before["recurring_charges"], "charge_micros"),
         recurring_charge_after_micros=_total(after["recurring_charges"], "charge_micros"),
         interconnect_cost_before_micros=_total(before["interconnect_legs"], "cost_micros"),

@@ -16,6 +16,7 @@ import pytest
 from tiny_catalog import CATALOG_LABEL, build_operator, call, data, roaming_call
 
 from pipelines import lake
+from pipelines.rating.rerate import close_period, read_version, rerate_period
 from pipelines.rating.sample import write_rated_sample
 from pipelines.rating.stage import rate_period
 from pipelines.tariffs.catalog_files import catalog_checksum, load_catalog, write_catalog
@@ -452,3 +453,32 @@ def test_a_re_rating_with_another_price_finds_the_records_it_changes(rated, tmp_
     }
     assert changed.keys() == peak_priced and "u04" in changed
     assert changed["u04"] == "152500"
+
+
+def test_rerating_aggregate_priced_usage_shows_in_the_account_difference(tmp_path):
+    # July closed at 2_200_000 (test above). A corrected tier 2 at 0.15 per MB instead of
+    # 0.10: 2 x 150_000 + 1_000_000 = 1_300_000, so tier 2 rises by 100_000 to 2_300_000.
+    layout = build_operator(tmp_path, AGGREGATE_USAGE, (JULY,))
+    rate_period(layout, JULY)
+    close_period(layout, JULY, by="finance", reason="July invoiced")
+    folder = layout.reference / "tariff_catalog"
+    catalog = load_catalog(folder)
+    offers = []
+    for offer in catalog.offers:
+        prices = tuple(
+            replace(p, tiers=(p.tiers[0], replace(p.tiers[1], price_micros=150_000)))
+            for p in offer.aggregate_prices
+        )
+        offers.append(replace(offer, aggregate_prices=prices))
+    write_catalog(replace(catalog, offers=tuple(offers)), folder)
+    result = rerate_period(layout, JULY, reason="tier 2 price", by="pricing")
+    assert (result.usage_charge_before_micros, result.usage_charge_after_micros) == (
+        2_200_000,
+        2_300_000,
+    )
+    [difference] = lake.read_partition(
+        layout, "rerate_account_differences", {"billing_period": JULY, "rating_version": 2}
+    ).to_pylist()
+    assert (difference["account_id"], difference["difference_micros"]) == ("A9", 100_000)
+    kept = read_version(layout, "usage_aggregate_charges", JULY, 1).to_pylist()
+    assert [row["charge_micros"] for row in kept] == [2_200_000]
