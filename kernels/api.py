@@ -1,4 +1,6 @@
-"""Validated entry points to the Numba kernels.
+"""Validated entry points to the longest-prefix rate-table kernels (``kernels.rating_nb``),
+which cost interconnect legs against carrier rate tables; retail usage is rated by
+``kernels.tariff_api``, which shares ``encode_numbers`` and the checks here.
 
 Callers hand over NumPy arrays of the exact dtypes documented here (C-contiguous, one
 dimension unless stated); a wrong dtype or shape raises instead of being copied silently,
@@ -11,29 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kernels.rating_nb import cost_legs_nb, rate_usage_nb
+from kernels.rating_nb import cost_legs_nb
 
 #: Longest prefix a rate table can hold: an E.164 number has at most 15 digits.
 MAX_PREFIX_DIGITS = 15
-#: Day types by kernel code (``TimeBands.day_type``): 0 weekday, 1 weekend, 2 holiday.
-DAY_TYPES = ("weekday", "weekend", "holiday")
-SECONDS_PER_DAY = 86_400
 _INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-class Outcome(IntEnum):
-    """What rating did with a record (``RatedUsage.outcome``)."""
-
-    NOT_RATED = 0  # tariff -1: the caller decided its status (not billable, suspense)
-    RATED = 1
-    ZERO_RATED = 2  # matched a zero-rated destination (emergency, toll-free)
-    NO_RATE = 3  # no prefix of the number in the tariff for that band and date
 
 
 def _check(name: str, array: object, dtype: type, n: int | None = None) -> np.ndarray:
@@ -49,33 +38,6 @@ def _check(name: str, array: object, dtype: type, n: int | None = None) -> np.nd
 
 
 @dataclass(frozen=True)
-class TimeBands:
-    """Time-band rows; at an instant the covering row of the day's type with the highest
-    weight wins (the first row on equal weights).
-
-    day_type: int64 (b,) code into DAY_TYPES; start_second, end_second: int64 (b,) seconds of
-    the local day, end exclusive (86400 = end of day); weight: int64 (b,); band: int64 (b,)
-    band id in [0, n_bands).
-    """
-
-    day_type: np.ndarray
-    start_second: np.ndarray
-    end_second: np.ndarray
-    weight: np.ndarray
-    band: np.ndarray
-    n_bands: int
-
-    def __post_init__(self) -> None:
-        b = _check("day_type", self.day_type, np.int64).size
-        for name in ("start_second", "end_second", "weight", "band"):
-            _check(name, getattr(self, name), np.int64, b)
-        if b and not (self.day_type.min() >= 0 and self.day_type.max() < len(DAY_TYPES)):
-            raise ValueError("day_type codes must index DAY_TYPES")
-        if b and not (self.band.min() >= 0 and self.band.max() < self.n_bands):
-            raise ValueError(f"band ids must lie in [0, {self.n_bands})")
-
-
-@dataclass(frozen=True)
 class RateTable:
     """Rates indexed for longest-prefix lookup, built by ``build_rate_table``.
 
@@ -85,8 +47,8 @@ class RateTable:
     offsets: int64 (n_groups, MAX_PREFIX_DIGITS + 2). Per entry (m,): prefix_value int64
     (the prefix digits as an integer; the length comes from the offsets), effective_day
     int64, connect_fee_micros int64, price_micros int64 (per price_unit units), price_unit
-    int64, first_increment int64 and increment int64 (units), is_zero_rated bool,
-    is_in_bundle bool, source_row int64 (the caller's row the entry came from).
+    int64, first_increment int64 and increment int64 (units), source_row int64 (the caller's
+    row the entry came from).
     """
 
     offsets: np.ndarray
@@ -97,8 +59,6 @@ class RateTable:
     price_unit: np.ndarray
     first_increment: np.ndarray
     increment: np.ndarray
-    is_zero_rated: np.ndarray
-    is_in_bundle: np.ndarray
     source_row: np.ndarray
 
     @property
@@ -116,16 +76,14 @@ def build_rate_table(
     price_unit: np.ndarray,
     first_increment: np.ndarray,
     increment: np.ndarray,
-    is_zero_rated: np.ndarray,
-    is_in_bundle: np.ndarray,
 ) -> RateTable:
     """Index rate rows for the kernels.
 
     group: int64 (m,) in [0, n_groups); prefix: m strings of 0 to MAX_PREFIX_DIGITS digits
     (empty matches every number); effective_day: int64 (m,) local day the row applies from;
     connect_fee_micros, price_micros: int64 (m,) >= 0; price_unit, increment: int64 (m,) >= 1;
-    first_increment: int64 (m,) >= 0; is_zero_rated, is_in_bundle: bool (m,). A second row
-    with the same (group, prefix, effective_day) is ambiguous and raises ValueError.
+    first_increment: int64 (m,) >= 0. A second row with the same (group, prefix,
+    effective_day) is ambiguous and raises ValueError.
     """
     m = _check("group", group, np.int64).size
     columns = {
@@ -135,8 +93,6 @@ def build_rate_table(
         "price_unit": _check("price_unit", price_unit, np.int64, m),
         "first_increment": _check("first_increment", first_increment, np.int64, m),
         "increment": _check("increment", increment, np.int64, m),
-        "is_zero_rated": _check("is_zero_rated", is_zero_rated, np.bool_, m),
-        "is_in_bundle": _check("is_in_bundle", is_in_bundle, np.bool_, m),
     }
     if len(prefix) != m:
         raise ValueError(f"prefix has {len(prefix)} rows, expected {m}")
@@ -196,15 +152,6 @@ def encode_numbers(
     )
 
 
-def pool_offsets(pool_id: np.ndarray) -> np.ndarray:
-    """CSR offsets int64 (p + 1,) of runs of equal ids in a non-decreasing int64 (n,) array."""
-    _check("pool_id", pool_id, np.int64)
-    if pool_id.size and (np.diff(pool_id) < 0).any():
-        raise ValueError("pool_id must be non-decreasing (rows sorted by pool)")
-    starts = np.flatnonzero(np.diff(pool_id)) + 1
-    return np.concatenate(([0], starts, [pool_id.size])).astype(np.int64)
-
-
 def _source_rows(rate: np.ndarray, rates: RateTable) -> np.ndarray:
     rows = np.full(rate.size, -1, dtype=np.int64)
     found = rate >= 0
@@ -235,108 +182,6 @@ def _guard_products(units: np.ndarray, rates: RateTable) -> None:
 
 
 @dataclass(frozen=True)
-class RatedUsage:
-    """Kernel results, int64 (n,) unless stated.
-
-    band: band id (-1: no band covers the instant); rate_row: the caller's rate row
-    (``RateTable.source_row``) that priced the record, -1 if none; outcome: int8 ``Outcome``;
-    billable_units (after increments), allowance_units, chargeable_units, charge_micros.
-    """
-
-    band: np.ndarray
-    rate_row: np.ndarray
-    outcome: np.ndarray
-    billable_units: np.ndarray
-    allowance_units: np.ndarray
-    chargeable_units: np.ndarray
-    charge_micros: np.ndarray
-
-
-def rate_usage(
-    pool_id: np.ndarray,
-    tariff: np.ndarray,
-    local_seconds: np.ndarray,
-    number_value: np.ndarray,
-    number_len: np.ndarray,
-    units: np.ndarray,
-    allowance: np.ndarray,
-    holiday_days: np.ndarray,
-    bands: TimeBands,
-    rates: RateTable,
-) -> RatedUsage:
-    """Rate retail usage records.
-
-    pool_id: int64 (n,) non-decreasing; records drawing one allowance (subscriber x billing
-    period x service) share an id and must be in event order (started_at, then usage_id).
-    tariff: int64 (n,) the record's (rate deck, service) index, -1 to leave it unrated;
-    the rate group searched is ``tariff * bands.n_bands + band``. local_seconds: int64 (n,).
-    number_value, number_len: int64 (n,) from ``encode_numbers``. units: int64 (n,) >= 0
-    (seconds, messages or bytes). allowance: int64 (n,) >= 0, the pool's allowance under the
-    plan version of the record. holiday_days: int64 (h,) ascending local day numbers.
-
-    A rated record that matches an in-bundle rate draws min(remaining, billable) from its
-    pool; charge = connect fee + half-up(chargeable x price / price_unit), 0 when nothing
-    is chargeable. Zero-rated records keep their billable units and are charged nothing.
-    """
-    n = _check("tariff", tariff, np.int64).size
-    offsets = pool_offsets(_check("pool_id", pool_id, np.int64, n))
-    for name, array in (
-        ("local_seconds", local_seconds),
-        ("number_value", number_value),
-        ("number_len", number_len),
-        ("units", units),
-        ("allowance", allowance),
-    ):
-        _check(name, array, np.int64, n)
-    _check("holiday_days", holiday_days, np.int64)
-    if holiday_days.size > 1 and (np.diff(holiday_days) <= 0).any():
-        raise ValueError("holiday_days must be strictly ascending")
-    if n and (units.min() < 0 or allowance.min() < 0):
-        raise ValueError("units and allowance must be >= 0")
-    if rates.n_groups % bands.n_bands:
-        raise ValueError("rate groups must come n_bands per tariff")
-    if n and tariff.max() >= rates.n_groups // bands.n_bands:
-        raise ValueError("tariff index beyond the rate table")
-    _check_numbers(number_value, number_len)
-    _guard_products(units, rates)
-    band, rate, outcome, billable, allowance_units, chargeable, charge = rate_usage_nb(
-        offsets,
-        tariff,
-        local_seconds,
-        number_value,
-        number_len,
-        units,
-        allowance,
-        holiday_days,
-        bands.day_type,
-        bands.start_second,
-        bands.end_second,
-        bands.weight,
-        bands.band,
-        bands.n_bands,
-        rates.offsets,
-        rates.prefix_value,
-        rates.effective_day,
-        rates.connect_fee_micros,
-        rates.price_micros,
-        rates.price_unit,
-        rates.first_increment,
-        rates.increment,
-        rates.is_zero_rated,
-        rates.is_in_bundle,
-    )
-    return RatedUsage(
-        band=band,
-        rate_row=_source_rows(rate, rates),
-        outcome=outcome,
-        billable_units=billable,
-        allowance_units=allowance_units,
-        chargeable_units=chargeable,
-        charge_micros=charge,
-    )
-
-
-@dataclass(frozen=True)
 class LegCosts:
     """int64 (n,): rate_row (caller's carrier rate row, -1 none), billable_seconds, cost_micros."""
 
@@ -353,7 +198,7 @@ def cost_legs(
     seconds: np.ndarray,
     rates: RateTable,
 ) -> LegCosts:
-    """Cost interconnect legs with the same longest-prefix lookup as retail rating.
+    """Cost interconnect legs: longest prefix of the number in the carrier's table, increments.
 
     group: int64 (n,) carrier index into ``rates`` (-1: no carrier, never costed);
     local_seconds: int64 (n,) event start (selects the rate version by local date);

@@ -14,15 +14,15 @@ import numpy as np
 import polars as pl
 
 from kernels import api
-from pipelines.config import OPERATOR_COUNTRY, Layout
+from pipelines.config import Layout
 from pipelines.reference import read_reference as _read_text
+from pipelines.tariffs.model import SECONDS_PER_DAY
 
 SERVICES = ("voice", "sms", "data")
-#: Destination groups rated at zero (status zero_rated), whatever their price says.
-ZERO_RATED_GROUPS = ("emergency", "toll_free")
+#: The day_type values of time_bands.csv.
+DAY_TYPES = ("weekday", "weekend", "holiday")
 #: Carrier prices in interconnect_rates.csv are per 60 seconds.
 INTERCONNECT_PRICE_UNIT = 60
-SECONDS_PER_DAY = api.SECONDS_PER_DAY
 
 
 def read_reference(layout: Layout, name: str) -> pl.DataFrame:
@@ -51,14 +51,6 @@ def _int(column: str, empty_as: int | None = None) -> pl.Expr:
     if empty_as is not None:
         text = pl.when(text == "").then(pl.lit(str(empty_as))).otherwise(text)
     return text.cast(pl.Int64, strict=True).alias(column)
-
-
-def _bool(frame: pl.DataFrame, file: str, column: str) -> pl.Series:
-    values = frame[column].str.to_lowercase()
-    bad = values.filter(~values.is_in(["true", "false"]))
-    if bad.len():
-        raise ValueError(f"{file}: {column} must be true/false, got {bad[0]!r}")
-    return values == "true"
 
 
 def _days(dates: pl.Series) -> np.ndarray:
@@ -124,13 +116,6 @@ def load_plans(layout: Layout) -> pl.DataFrame:
     return plans
 
 
-def load_holiday_days(layout: Layout) -> np.ndarray:
-    """Sorted int64 local day numbers of the operator country's public holidays."""
-    frame = read_reference(layout, "holidays.csv").filter(pl.col("country") == OPERATOR_COUNTRY)
-    days = frame.select(_date("holiday_date"))["holiday_date"].drop_nulls().unique().sort()
-    return _days(days)
-
-
 def _clock_seconds(text: str) -> int:
     hours, minutes = text.split(":")
     seconds = int(hours) * 3600 + int(minutes) * 60
@@ -139,27 +124,26 @@ def _clock_seconds(text: str) -> int:
     return seconds
 
 
-def load_time_bands(layout: Layout) -> tuple[tuple[str, ...], api.TimeBands]:
-    """Band names (sorted; a band's id is its position) and the band rows for the kernel.
+def load_time_bands(layout: Layout) -> tuple[str, ...]:
+    """The band names of time_bands.csv, sorted, once its rows are checked.
 
     Every second of every day type must be covered, and where bands overlap the highest
     weight must name one band: either gap or tie would make a record's band a guess.
     """
     frame = read_reference(layout, "time_bands.csv")
-    _require_values(frame, "time_bands.csv", "day_type", api.DAY_TYPES)
-    names = tuple(sorted(frame["time_band"].unique()))
+    _require_values(frame, "time_bands.csv", "day_type", DAY_TYPES)
     rows = [
         (
-            api.DAY_TYPES.index(row["day_type"]),
+            row["day_type"],
             _clock_seconds(row["start_time"]),
             _clock_seconds(row["end_time"]),
             int(row["weight"]),
-            names.index(row["time_band"]),
+            row["time_band"],
         )
         for row in frame.iter_rows(named=True)
     ]
-    for code, kind in enumerate(api.DAY_TYPES):
-        of_kind = [r for r in rows if r[0] == code]
+    for kind in DAY_TYPES:
+        of_kind = [r for r in rows if r[0] == kind]
         cuts = sorted({0, SECONDS_PER_DAY, *(r[1] for r in of_kind), *(r[2] for r in of_kind)})
         for a, b in pairwise(cuts):
             covering = [r for r in of_kind if r[1] <= a and b <= r[2]]
@@ -168,92 +152,7 @@ def load_time_bands(layout: Layout) -> tuple[tuple[str, ...], api.TimeBands]:
             top = max(r[3] for r in covering)
             if len({r[4] for r in covering if r[3] == top}) > 1:
                 raise ValueError(f"time_bands.csv: {kind} bands tie at second {a} of the day")
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-    day_type, start, end, weight, band = (np.array(c, dtype=np.int64) for c in columns)
-    return names, api.TimeBands(day_type, start, end, weight, band, n_bands=len(names))
-
-
-@dataclass(frozen=True)
-class RetailTariff:
-    """What the retail rating kernel needs, plus the rows to explain its answers.
-
-    tariffs: one row per (rate_deck_id, service) with its ``tariff`` index; rate group
-    ``tariff * n_bands + band`` holds that deck's rows for the service in that band.
-    rate_rows: rate_deck.csv in file order with ``rate_row`` (its index in ``rates``),
-    destination_prefix, destination_name, destination_group, rate_effective_from (ISO text).
-    """
-
-    band_names: tuple[str, ...]
-    bands: api.TimeBands
-    holiday_days: np.ndarray
-    tariffs: pl.DataFrame
-    rates: api.RateTable
-    rate_rows: pl.DataFrame
-
-
-def load_retail_tariff(layout: Layout, plans: pl.DataFrame) -> RetailTariff:
-    """rate_deck.csv, time_bands.csv and holidays.csv, indexed for ``api.rate_usage``.
-
-    Every deck named by a plan gets a tariff for every service, rows or not, so a record
-    whose deck lacks its service finds no rate instead of escaping rating.
-    """
-    band_names, bands = load_time_bands(layout)
-    deck = read_reference(layout, "rate_deck.csv")
-    _require_values(deck, "rate_deck.csv", "service", SERVICES)
-    _require_values(deck, "rate_deck.csv", "time_band", band_names)
-    decks = sorted(set(deck["rate_deck_id"]) | set(plans["rate_deck_id"]))
-    tariffs = pl.DataFrame(
-        {
-            "rate_deck_id": [d for d in decks for _ in SERVICES],
-            "service": [s for _ in decks for s in SERVICES],
-            "tariff": np.arange(len(decks) * len(SERVICES), dtype=np.int64),
-        }
-    )
-    deck = (
-        deck.with_row_index("rate_row")
-        .with_columns(
-            _date("effective_from").alias("effective"),
-            pl.col("time_band")
-            .replace_strict(band_names, list(range(len(band_names))), return_dtype=pl.Int64)
-            .alias("band"),
-        )
-        .join(tariffs, on=["rate_deck_id", "service"], how="left", maintain_order="left")
-    )
-    if deck["effective"].null_count():
-        raise ValueError("rate_deck.csv: every row needs an effective_from")
-    numbers = deck.select(
-        *(
-            _int(c)
-            for c in (
-                "connect_fee_micros",
-                "price_micros",
-                "price_unit",
-                "first_increment",
-                "increment",
-            )
-        )
-    )
-    rates = api.build_rate_table(
-        tariffs.height * bands.n_bands,
-        group=_int64(deck["tariff"] * bands.n_bands + deck["band"]),
-        prefix=deck["prefix"].to_list(),
-        effective_day=_days(deck["effective"]),
-        connect_fee_micros=_int64(numbers["connect_fee_micros"]),
-        price_micros=_int64(numbers["price_micros"]),
-        price_unit=_int64(numbers["price_unit"]),
-        first_increment=_int64(numbers["first_increment"]),
-        increment=_int64(numbers["increment"]),
-        is_zero_rated=deck["destination_group"].is_in(list(ZERO_RATED_GROUPS)).to_numpy(),
-        is_in_bundle=_bool(deck, "rate_deck.csv", "is_in_bundle").to_numpy(),
-    )
-    rate_rows = deck.select(
-        pl.col("rate_row").cast(pl.Int64),
-        pl.col("prefix").alias("destination_prefix"),
-        "destination_name",
-        "destination_group",
-        pl.col("effective").dt.to_string("%Y-%m-%d").alias("rate_effective_from"),
-    )
-    return RetailTariff(band_names, bands, load_holiday_days(layout), tariffs, rates, rate_rows)
+    return tuple(sorted(frame["time_band"].unique()))
 
 
 @dataclass(frozen=True)
@@ -297,8 +196,6 @@ def load_interconnect_tariff(layout: Layout) -> InterconnectTariff:
         price_unit=np.full(m, INTERCONNECT_PRICE_UNIT, dtype=np.int64),
         first_increment=_int64(numbers["first_increment"]),
         increment=_int64(numbers["increment"]),
-        is_zero_rated=np.zeros(m, dtype=np.bool_),
-        is_in_bundle=np.zeros(m, dtype=np.bool_),
     )
     return InterconnectTariff(
         trunks=trunk_groups.select("trunk_group", "carrier_id").join(
