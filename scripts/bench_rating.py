@@ -1,7 +1,7 @@
 """Benchmark (not a test): records/s and peak memory of tariff rating (issue #4).
 
 Builds a realistic catalog in code (``build_catalog``: real country calling codes from
-``phonenumbers`` with sub-prefixes, ~4,000 destinations, 60/1, 30/6 and 60/60 rates, connect
+``phonenumbers`` with sub-prefixes, ~3,300 destinations, 60/1, 30/6 and 60/60 rates, connect
 fees on some, three voice bands, one rating plan per category, five plans with a domestic
 voice allowance each) and N usage events (``generate_events``: 70% voice, 20% SMS, 10%
 data, ~N/100 subscribers, local start times over November 2024), written once to
@@ -19,11 +19,13 @@ out of the timing, it times:
   increments, allowances (a running sum per subscriber) and rounding in integer arithmetic.
   DuckDB uses all cores. It rates each call wholly in its start band (no split at band
   changes or midnight), which is simpler than the engine: the ratios to it are conservative;
-- ``kernel``: ``kernels.tariff_api.rate_events`` on in-memory arrays, with the Numba thread
-  count in force (``NUMBA_NUM_THREADS``), and ``kernel_1t``: the same with one thread, the
-  per-core figure;
-- ``stage``: read the events' Parquet, resolve subjects and encode numbers, the kernel, and
-  write the rated Parquet file.
+- ``kernel``: one ``kernels.tariff_api.rate_events`` pass over every event on in-memory
+  arrays (a batch per row group), the allowance units drawn beforehand, with the Numba
+  thread count in force (``NUMBA_NUM_THREADS``); ``kernel_1t``: the same with one thread,
+  the per-core figure;
+- ``stage``: read the events' Parquet, resolve subjects and encode numbers, rate, draw the
+  allowances, re-rate the events an allowance pays (``rate_events`` takes the units but
+  does not draw them), and write the rated Parquet file.
 
 Before timing, ``kernel`` checks on the reference's sample that its costs equal the
 reference's (the mismatch count must be 0). Prints a table and writes ``<work>/rating.json``
@@ -128,7 +130,7 @@ def build_catalog(seed: int) -> tuple[Catalog, NumberPlan]:
         for prefix in prefixes:
             prefix_weights[prefix] = (weight / len(prefixes), length)
 
-    # Domestic: NANP area codes, two or three to a destination, plus toll-free and premium.
+    # Domestic: NANP area codes, one to three to a destination, plus toll-free and premium.
     area_codes = [f"{a}{b}{c}" for a in range(2, 10) for b in range(10) for c in range(10)]
     area_codes = [code for code in area_codes if code[1:] != "11"]
     rng.shuffle(area_codes)
@@ -881,6 +883,7 @@ def _mismatches(expected: pa.Table, got: pa.Table) -> int:
 
 def _measure(measure: str, path: Path, work: Path, reference_records: int, seed: int) -> dict:
     """Child process: warm up, then time one measure."""
+    load = os.getloadavg()[0]
     catalog, _ = build_catalog(seed)
     sample = _reference_costs(work, path, catalog, reference_records)
     warm_up = work / f"{path.stem}-warm-up.parquet"
@@ -892,6 +895,7 @@ def _measure(measure: str, path: Path, work: Path, reference_records: int, seed:
         rate_reference(catalog, events[:20], subscribers[:20])
         started = time.perf_counter()
         rate_reference(catalog, events, subscribers)
+        seconds = time.perf_counter() - started
         count = len(events)
     elif measure == "duckdb_sql":
         import duckdb
@@ -913,6 +917,7 @@ def _measure(measure: str, path: Path, work: Path, reference_records: int, seed:
         rated = work / f"{path.stem}-rated-sql.parquet"
         started = time.perf_counter()
         rate_sql(connection, path, rated, catalog)
+        seconds = time.perf_counter() - started
         count = pq.ParquetFile(rated).metadata.num_rows
     else:
         import numba
@@ -932,23 +937,42 @@ def _measure(measure: str, path: Path, work: Path, reference_records: int, seed:
             raise SystemExit(f"the kernel disagrees with the reference: {result}")
         if measure == "stage":
             rate_stage(warm_up, work / "stage-warm-up-rated.parquet", compiled, catalog)
+            rated = work / f"{path.stem}-rated-stage.parquet"
             started = time.perf_counter()
-            count = rate_stage(path, work / f"{path.stem}-rated-stage.parquet", compiled, catalog)
+            count = rate_stage(path, rated, compiled, catalog)
+            seconds = time.perf_counter() - started
+            covered = pq.read_table(rated, columns=["covered_units"])["covered_units"]
+            result["rerated"] = pc.sum(pc.greater(covered, 0)).as_py()
         else:
             batches = read_batches(path, compiled, catalog)
             covered = draw_allowances(compiled, batches, rate_without_allowances(compiled, batches))
             started = time.perf_counter()
             for batch, batch_covered in zip(batches, covered, strict=True):
                 rate_batch(compiled, batch, batch_covered)
+            seconds = time.perf_counter() - started
             count = sum(batch.event_id.size for batch in batches)
-    seconds = time.perf_counter() - started
     return {
         "records": count,
         "seconds": round(seconds, 3),
         "records_per_second": round(count / seconds),
         **result,
         "rss_peak_mib": round(peak_rss_mib()),
+        "load_average_at_start": round(load, 2),
+        "code": _code_version(),
     }
+
+
+def _code_version() -> str:
+    """The commit measured, "+dirty" when the engine's files differ from it (a shared tree)."""
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "kernels", "pipelines/tariffs"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{commit}+dirty" if changed else commit
 
 
 def _ratios(report: dict[str, dict]) -> dict[str, float]:
@@ -977,15 +1001,17 @@ def _markdown(runs: dict[str, dict]) -> str:
             "",
             run["header"],
             "",
-            "| measure | records | seconds | rec/s | threads | rec/s per thread | peak MiB |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| measure | records | seconds | rec/s | threads | rec/s per thread | peak MiB "
+            "| load | code |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for name, found in run["measures"].items():
             threads = int(found.get("threads", 1))
             lines.append(
                 f"| {name} | {found['records']:,} | {found['seconds']} "
                 f"| {found['records_per_second']:,} | {threads} "
-                f"| {found['records_per_second'] // threads:,} | {found['rss_peak_mib']:,} |"
+                f"| {found['records_per_second'] // threads:,} | {found['rss_peak_mib']:,} "
+                f"| {found.get('load_average_at_start', '')} | {found.get('code', '')} |"
             )
         lines += ["", "| ratio | x |", "| --- | ---: |"]
         lines += [f"| {label} | {value} |" for label, value in run["ratios"].items()]
@@ -1044,15 +1070,16 @@ def main() -> None:
     ratios = _ratios(report)
     for label, value in ratios.items():
         print(f"{label:<22} {value:>8}x")
-    # One file for every N run in this work folder: a run replaces only its own N's entry.
+    # One file for every N run in this work folder: a run replaces only the measures it took.
     saved = work / "rating.json"
     runs = json.loads(saved.read_text())["runs"] if saved.exists() else {}
+    measures = {**runs.get(str(args.records), {}).get("measures", {}), **report}
     runs[str(args.records)] = {
         "records": args.records,
         "seed": args.seed,
         "header": header,
-        "measures": report,
-        "ratios": ratios,
+        "measures": measures,
+        "ratios": _ratios(measures),
     }
     saved.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
     (work / "rating.md").write_text(_markdown(runs))
