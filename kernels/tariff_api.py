@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernels.api import MAX_PREFIX_DIGITS, _check, encode_numbers
-from kernels.tariff_nb import rate_events_nb
+from kernels.tariff_nb import batch_extent_nb, rate_events_nb
 from pipelines.tariffs.compile import CompiledCatalog, PlanChains
 
 SECONDS_PER_DAY = 86_400
@@ -101,11 +101,8 @@ class RatedSpans:
 
 
 def _take(table: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """table[index], -1 where index is -1."""
-    found = index >= 0
-    out = np.full(index.size, -1, dtype=np.int64)
-    out[found] = table[index[found]]
-    return out
+    """table[index], -1 where index is -1 (it reads the appended -1)."""
+    return np.append(table, np.int64(-1))[index]
 
 
 def _check_chains(chains: PlanChains, compiled: CompiledCatalog, n: int) -> None:
@@ -132,8 +129,11 @@ def _guard(
     if not usage.size:
         return
     min_usage = int(compiled.binding_min_usage.max(initial=0))
+    max_usage, first_second, last_second, reach_end = (
+        int(v) for v in batch_extent_nb(local_seconds, usage, time_based, min_usage)
+    )
     # An event's billed units never exceed its usage (or minimum) plus one increment.
-    longest = max(int(usage.max()), min_usage) + int(compiled.slot_increment.max(initial=1))
+    longest = max(max_usage, min_usage) + int(compiled.slot_increment.max(initial=1))
     price = int(np.abs(compiled.slot_price_micros).max(initial=0))
     bound = (
         longest * price
@@ -146,12 +146,11 @@ def _guard(
         raise OverflowError(
             "usage x price could exceed int64 micros; split the events or rescale the rate"
         )
-    if int(local_seconds.max()) + longest > _INT64_MAX or int(local_seconds.min()) < -(2**62):
+    if last_second + longest > _INT64_MAX or first_second < -(2**62):
         raise OverflowError("local_seconds out of range")
-    first_day = int(local_seconds.min()) // SECONDS_PER_DAY
+    first_day = first_second // SECONDS_PER_DAY
     # A time-based event is rated at instants up to its end (its minimum usage at most).
-    reach = np.where(time_based, np.maximum(usage, min_usage) - 1, 0).clip(min=0)
-    last_day = int((local_seconds + reach).max()) // SECONDS_PER_DAY
+    last_day = reach_end // SECONDS_PER_DAY
     if first_day < compiled.holiday_first_day or last_day > compiled.holiday_last_day:
         raise ValueError(
             "events fall outside the years whose holidays were compiled; compile the catalog "
@@ -212,17 +211,14 @@ def _rate(
         on_net,
         covered,
         compiled.binding_table,
+        compiled.candidate_table,
         compiled.timing_table,
         compiled.timing_years,
-        compiled.rate_slot_offsets,
         compiled.slot_table,
-        compiled.candidates,
         compiled.plan_on_net,
         compiled.plan_any,
         compiled.prefix_offsets,
-        compiled.key_value,
-        compiled.key_prefix,
-        compiled.key_candidates,
+        compiled.key_hash,
         compiled.holiday_days,
         compiled.rate_unit_lcm,
         span_offsets,

@@ -2,10 +2,11 @@
 
 They follow ``pipelines.tariffs.reference`` rule for rule: plan chain, destination choice,
 winning binding at each instant, span walk, exact money. The catalog arrives as a few
-row-major int64 tables (one row per binding, timing or slot, so one event touches few cache
-lines) plus the lookup's CSR arrays; the helpers take those arrays and scalars only, never
-tuples of arrays, and nothing here reads a module global, so a cached compilation never
-freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABLE_COLUMNS``):
+row-major int64 tables (one row per binding, candidate, timing, slot or prefix key, so one
+event touches few cache lines) plus per-plan offsets. The helpers take those arrays and
+scalars, never tuples of arrays, and are inlined: a call that takes arrays costs atomic
+reference counting on each. Nothing here reads a module global, so a cached compilation
+never freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABLE_COLUMNS``):
 
 - binding table (b, 12): 0 timing, 1 rate, 2 weight, 3 effective_from, 4 effective_to,
   5 rounding_method, 6 rounding_decimals, 7 max_cost_micros, 8 max_cost_free,
@@ -13,7 +14,13 @@ freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABLE_COLU
 - timing table (t, 8): 0 start_second, 1 end_second, 2 month_mask, 3 month_day_mask,
   4 week_day_mask, 5 holiday_rule, 6 first year, 7 end of years (CSR into timing_years);
 - slot table (s, 6): 0 start, 1 price_micros, 2 rate_unit, 3 increment,
-  4 connect_fee_micros, 5 unit_scale.
+  4 connect_fee_micros, 5 unit_scale;
+- candidate table (c, 8), one row per entry of the candidate lists, so that choosing a
+  winner and walking its rate reads one row, not a binding's, a rate's and a timing's:
+  0 binding, 1 timing, 2 weight, 3 effective_from, 4 effective_to, 5 first slot, 6 end of
+  slots, 7 rounding_decimals;
+- key hash (h, 5): 0 prefix value * 16 + length, 1 plan, 2 prefix id, 3 first candidate
+  row (-1: empty), 4 end of candidate rows.
 
 Money is exact: an event's cost is ``whole + frac / unit_lcm`` micros with 0 <= frac <
 unit_lcm, the lcm of all rate units, so caps, minimum charges and rounding compare exact
@@ -31,14 +38,41 @@ from numba import njit, prange
 
 @njit(cache=True, error_model="numpy", inline="always")
 def lower_bound_nb(values, lo, hi, target):
-    """First index in [lo, hi) of ascending ``values`` holding a value >= target (hi if none)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    """First index in [lo, hi) of ascending ``values`` holding a value >= target (hi if none).
+
+    Branch-free halving (a conditional move per step): prefix searches land anywhere in
+    their range, so a branchy search mispredicts about every other step.
+    """
+    if lo >= hi:
+        return hi
+    base = lo
+    size = hi - lo
+    while size > 1:
+        half = size >> 1
+        base = base + half if values[base + half] < target else base
+        size -= half
+    return base + 1 if values[base] < target else base
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def find_key_nb(key_hash, plan, length, value):
+    """Row of ``key_hash`` holding plan's prefix key of ``length`` digits and this value, -1.
+
+    key_hash: int64 (h, 5) open-addressing table (compile.CompiledCatalog.key_hash), h a
+    power of two; the hash is compile._key_hash_rows'.
+    """
+    mask = key_hash.shape[0] - 1
+    packed = value * 16 + length
+    mixed = np.uint64(packed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(plan) * np.uint64(
+        0xC2B2AE3D27D4EB4F
+    )
+    row = np.int64(mixed >> np.uint64(32)) & mask
+    while True:
+        if key_hash[row, 3] < 0:
+            return -1
+        if key_hash[row, 0] == packed and key_hash[row, 1] == plan:
+            return row
+        row = (row + 1) & mask
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -94,10 +128,8 @@ def timing_active_nb(timing_table, timing_years, t, facts, second):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def winner_nb(
-    candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
-):
-    """Binding of ``candidates[lo:hi]`` that wins at ``second`` of a day; -1 if none is active.
+def winner_nb(candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second):
+    """Row of ``candidate_table[lo:hi]`` that wins at ``second`` of a day; -1 if none is active.
 
     Only bindings in effect on the event's start day take part. Highest weight wins, then
     the later timing start, then file order (the lists are in file order).
@@ -105,17 +137,16 @@ def winner_nb(
     best = -1
     best_weight = 0
     best_start = 0
-    for k in range(lo, hi):
-        b = candidates[k]
-        if not binding_table[b, 3] <= start_day <= binding_table[b, 4]:
+    for j in range(lo, hi):
+        if not candidate_table[j, 3] <= start_day <= candidate_table[j, 4]:
             continue
-        t = binding_table[b, 0]
+        t = candidate_table[j, 1]
         if not timing_active_nb(timing_table, timing_years, t, facts, second):
             continue
-        weight = binding_table[b, 2]
+        weight = candidate_table[j, 2]
         start = timing_table[t, 0]
         if best < 0 or weight > best_weight or (weight == best_weight and start > best_start):
-            best = b
+            best = j
             best_weight = weight
             best_start = start
     return best
@@ -123,27 +154,29 @@ def winner_nb(
 
 @njit(cache=True, error_model="numpy", inline="always")
 def seconds_to_change_nb(
-    candidates, lo, hi, current, binding_table, timing_table, timing_years, start_day, facts, second
+    candidate_table, lo, hi, current, timing_table, timing_years, start_day, facts, second, horizon
 ):
-    """Seconds from ``second`` to the next timing edge where another binding wins, or midnight."""
+    """Seconds from ``second`` to the next timing edge where another binding wins, or midnight.
+
+    The answer is exact when below ``horizon``; otherwise it is some value >= horizon (edges
+    past the horizon are not asked for their winner): a call that ends before the next edge
+    of its candidates costs one scan of them.
+    """
     passed = second
     while True:
         edge = 86400
-        for k in range(lo, hi):
-            b = candidates[k]
-            if not binding_table[b, 3] <= start_day <= binding_table[b, 4]:
+        for j in range(lo, hi):
+            if not candidate_table[j, 3] <= start_day <= candidate_table[j, 4]:
                 continue
-            t = binding_table[b, 0]
+            t = candidate_table[j, 1]
             start, end = timing_table[t, 0], timing_table[t, 1]
             if passed < start < edge:
                 edge = start
             if passed < end < edge:
                 edge = end
-        if edge == 86400:
-            return 86400 - second
-        won = winner_nb(
-            candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, edge
-        )
+        if edge == 86400 or edge - second >= horizon:
+            return edge - second
+        won = winner_nb(candidate_table, lo, hi, timing_table, timing_years, start_day, facts, edge)
         if won != current:
             return edge - second
         passed = edge
@@ -158,18 +191,15 @@ def choose_destination_nb(
     start_day,
     facts,
     second,
-    candidates,
+    candidate_table,
     plan_on_net,
     plan_any,
     prefix_offsets,
-    key_value,
-    key_prefix,
-    key_candidates,
-    binding_table,
+    key_hash,
     timing_table,
     timing_years,
 ):
-    """(lo, hi, prefix id, first winner) of the candidate list the event's number resolves to.
+    """(lo, hi, prefix id, first winner's row) of the candidates the event's number resolves to.
 
     On-net first (if the event is), then the longest prefix whose list has a binding active
     at the start, then ``*any``; lo = -1 when nothing applies. The prefix id is -1 for the
@@ -178,35 +208,24 @@ def choose_destination_nb(
     if on_net:
         lo, hi = plan_on_net[plan, 0], plan_on_net[plan, 1]
         won = winner_nb(
-            candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
+            candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
         )
         if won >= 0:
             return lo, hi, -1, won
     value = number_value
     for length in range(number_len, 0, -1):
-        key_lo, key_hi = prefix_offsets[plan, length], prefix_offsets[plan, length + 1]
-        if key_lo < key_hi:
-            k = lower_bound_nb(key_value, key_lo, key_hi, value)
-            if k < key_hi and key_value[k] == value:
-                lo, hi = key_candidates[k], key_candidates[k + 1]
+        if prefix_offsets[plan, length] < prefix_offsets[plan, length + 1]:
+            row = find_key_nb(key_hash, plan, length, value)
+            if row >= 0:
+                lo, hi = key_hash[row, 3], key_hash[row, 4]
                 won = winner_nb(
-                    candidates,
-                    lo,
-                    hi,
-                    binding_table,
-                    timing_table,
-                    timing_years,
-                    start_day,
-                    facts,
-                    second,
+                    candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
                 )
                 if won >= 0:
-                    return lo, hi, key_prefix[k], won
+                    return lo, hi, key_hash[row, 2], won
         value //= 10
     lo, hi = plan_any[plan, 0], plan_any[plan, 1]
-    won = winner_nb(
-        candidates, lo, hi, binding_table, timing_table, timing_years, start_day, facts, second
-    )
+    won = winner_nb(candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second)
     if won >= 0:
         return lo, hi, -1, won
     return -1, -1, -1, -1
@@ -246,17 +265,14 @@ def rate_with_plan_nb(
     on_net,
     covered,
     binding_table,
+    candidate_table,
     timing_table,
     timing_years,
-    rate_slot_offsets,
     slot_table,
-    candidates,
     plan_on_net,
     plan_any,
     prefix_offsets,
-    key_value,
-    key_prefix,
-    key_candidates,
+    key_hash,
     holiday_days,
     unit_lcm,
     span_base,
@@ -273,7 +289,8 @@ def rate_with_plan_nb(
     The winner only changes at the instant ``seconds_to_change_nb`` gives (it is the next
     edge where another binding wins, or midnight, whichever span it is asked from), so the
     walk asks for a winner and that instant again only when the cursor reaches it; until
-    then spans end only at slot starts or the usage's end.
+    then spans end only at slot starts or the usage's end. Asked with the usage left as
+    horizon, it stops at the first edge past the call's end.
     """
     start_day = local_second // 86400
     start_second = local_second - start_day * 86400
@@ -286,37 +303,35 @@ def rate_with_plan_nb(
         start_day,
         facts,
         start_second,
-        candidates,
+        candidate_table,
         plan_on_net,
         plan_any,
         prefix_offsets,
-        key_value,
-        key_prefix,
-        key_candidates,
-        binding_table,
+        key_hash,
         timing_table,
         timing_years,
     )
     if first < 0:
         return 2, 0, False, 0, 0, 0, -1, -1, 0  # UNAUTHORIZED_DESTINATION
-    if 0 < usage < binding_table[first, 10]:
-        usage = binding_table[first, 10]
+    first_binding = candidate_table[first, 0]
+    if 0 < usage < binding_table[first_binding, 10]:
+        usage = binding_table[first_binding, 10]
 
     won = first
     # Cursor at which the winner may change: never for usage rated at its start instant.
     change = usage
     if time_based:
         change = seconds_to_change_nb(
-            candidates,
+            candidate_table,
             lo,
             hi,
             won,
-            binding_table,
             timing_table,
             timing_years,
             start_day,
             facts,
             start_second,
+            usage,
         )
     facts_day = start_day
     cursor = 0
@@ -334,52 +349,44 @@ def rate_with_plan_nb(
                 facts_day = day
                 facts = day_facts_nb(day, holiday_days)
             won = winner_nb(
-                candidates,
-                lo,
-                hi,
-                binding_table,
-                timing_table,
-                timing_years,
-                start_day,
-                facts,
-                second,
+                candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
             )
             if won < 0:
                 return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
             change = cursor + seconds_to_change_nb(
-                candidates,
+                candidate_table,
                 lo,
                 hi,
                 won,
-                binding_table,
                 timing_table,
                 timing_years,
                 start_day,
                 facts,
                 second,
+                usage - cursor,
             )
-            if binding_table[won, 6] > binding_table[rounding, 6]:
+            if candidate_table[won, 7] > candidate_table[rounding, 7]:
                 rounding = won
-        r = binding_table[won, 1]
-        slot = rate_slot_offsets[r]
-        slot_end = rate_slot_offsets[r + 1]
-        while slot + 1 < slot_end and slot_table[slot + 1, 0] <= cursor:
+        first_slot = candidate_table[won, 5]
+        end_slot = candidate_table[won, 6]
+        slot = first_slot
+        while slot + 1 < end_slot and slot_table[slot + 1, 0] <= cursor:
             slot += 1
         end = usage
-        if slot + 1 < slot_end and slot_table[slot + 1, 0] < end:
+        if slot + 1 < end_slot and slot_table[slot + 1, 0] < end:
             end = slot_table[slot + 1, 0]
         if time_based and change < end:
             end = change
         span = max(end - cursor, 0)
         increment = slot_table[slot, 3]
-        billed = (span + increment - 1) // increment * increment
+        billed = span if increment == 1 else (span + increment - 1) // increment * increment
         if n_spans < span_capacity:
             column = span_base + n_spans
             spans[0, column] = cursor
             spans[1, column] = span
             spans[2, column] = billed
-            spans[3, column] = won
-            spans[4, column] = slot - rate_slot_offsets[r]
+            spans[3, column] = candidate_table[won, 0]
+            spans[4, column] = slot - first_slot
         n_spans += 1
 
         paid = min(left, billed)
@@ -399,24 +406,56 @@ def rate_with_plan_nb(
             break
 
     billed_usage = cursor
-    if binding_table[first, 11]:
-        return 0, 0, True, billed_usage, 0, 0, first, prefix, n_spans
+    if binding_table[first_binding, 11]:
+        return 0, 0, True, billed_usage, 0, 0, first_binding, prefix, n_spans
     allowance_units = min(covered, billed_usage)
     if billed_usage - allowance_units <= 0:
-        return 0, 0, False, billed_usage, allowance_units, 0, first, prefix, n_spans
-    connect_fee = slot_table[rate_slot_offsets[binding_table[first, 1]], 4]
+        return 0, 0, False, billed_usage, allowance_units, 0, first_binding, prefix, n_spans
+    connect_fee = slot_table[candidate_table[first, 5], 4]
     whole += connect_fee
-    cap = binding_table[first, 7]
-    if binding_table[first, 8] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
+    cap = binding_table[first_binding, 7]
+    if binding_table[first_binding, 8] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
         whole = cap
         frac = 0
-    if whole < binding_table[first, 9]:
-        whole = binding_table[first, 9]
+    if whole < binding_table[first_binding, 9]:
+        whole = binding_table[first_binding, 9]
         frac = 0
-    cost = round_micros_nb(
-        whole, frac, unit_lcm, binding_table[rounding, 6], binding_table[rounding, 5]
+    method = binding_table[candidate_table[rounding, 0], 5]
+    cost = round_micros_nb(whole, frac, unit_lcm, candidate_table[rounding, 7], method)
+    return (
+        0,
+        cost,
+        False,
+        billed_usage,
+        allowance_units,
+        connect_fee,
+        first_binding,
+        prefix,
+        n_spans,
     )
-    return 0, cost, False, billed_usage, allowance_units, connect_fee, first, prefix, n_spans
+
+
+@njit(cache=True, error_model="numpy")
+def batch_extent_nb(local_seconds, usage, time_based, min_usage):
+    """(max usage, min local second, max local second, max last rated instant), one pass.
+
+    A time-based event is rated at instants up to local_second + max(usage, min_usage) - 1.
+    The last value may have wrapped when local_second + usage leaves int64; the API checks
+    the first three before trusting it. local_seconds must not be empty.
+    """
+    max_usage = usage[0]
+    first = local_seconds[0]
+    last = local_seconds[0]
+    reach_end = local_seconds[0]
+    for i in range(local_seconds.size):
+        moment = local_seconds[i]
+        max_usage = max(max_usage, usage[i])
+        first = min(first, moment)
+        last = max(last, moment)
+        if time_based[i]:
+            moment += max(max(usage[i], min_usage) - 1, 0)
+        reach_end = max(reach_end, moment)
+    return max_usage, first, last, reach_end
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -432,17 +471,14 @@ def rate_events_nb(
     on_net,
     covered,
     binding_table,
+    candidate_table,
     timing_table,
     timing_years,
-    rate_slot_offsets,
     slot_table,
-    candidates,
     plan_on_net,
     plan_any,
     prefix_offsets,
-    key_value,
-    key_prefix,
-    key_candidates,
+    key_hash,
     holiday_days,
     unit_lcm,
     span_offsets,
@@ -489,17 +525,14 @@ def rate_events_nb(
                     on_net[i],
                     covered[i],
                     binding_table,
+                    candidate_table,
                     timing_table,
                     timing_years,
-                    rate_slot_offsets,
                     slot_table,
-                    candidates,
                     plan_on_net,
                     plan_any,
                     prefix_offsets,
-                    key_value,
-                    key_prefix,
-                    key_candidates,
+                    key_hash,
                     holiday_days,
                     unit_lcm,
                     span_base,

@@ -78,6 +78,18 @@ TIMING_TABLE_COLUMNS = (
     "first_year",  # timing_years[first_year:end_years] are the allowed years
     "end_years",
 )
+CANDIDATE_TABLE_COLUMNS = (
+    "binding",
+    "timing",
+    "weight",
+    "effective_from",
+    "effective_to",
+    "first_slot",  # slot_table rows first_slot:end_slot are the binding's rate's slots
+    "end_slot",
+    "rounding_decimals",
+)
+#: Multipliers of the prefix keys' hash (``kernels.tariff_nb.find_key_nb`` uses the same).
+KEY_HASH_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
 SLOT_TABLE_COLUMNS = (
     "start",
     "price_micros",
@@ -145,7 +157,11 @@ class CompiledCatalog:
 
     The same fields as the kernels read them, row-major int64: binding_table (b, 12)
     (BINDING_TABLE_COLUMNS), timing_table (t, 8) (TIMING_TABLE_COLUMNS), slot_table (s, 6)
-    (SLOT_TABLE_COLUMNS).
+    (SLOT_TABLE_COLUMNS), candidate_table (len(candidates), 8) (CANDIDATE_TABLE_COLUMNS:
+    each candidate's binding fields, row for row with ``candidates``). key_hash (h, 5), h a
+    power of two >= 2 k: the prefix keys in an open-addressing table (linear probing), rows
+    (value * 16 + length, plan, prefix id, candidates' start, candidates' end), start -1 for
+    an empty row; a key's first row is ``_key_hash_rows``'s.
     """
 
     version: str
@@ -210,6 +226,8 @@ class CompiledCatalog:
     binding_table: np.ndarray
     timing_table: np.ndarray
     slot_table: np.ndarray
+    candidate_table: np.ndarray
+    key_hash: np.ndarray
 
     _profiles: dict[tuple[str, str, str], tuple[_ProfileVersion, ...]] = field(
         repr=False, compare=False
@@ -226,6 +244,38 @@ def _table(fields: dict[str, np.ndarray], names: tuple[str, ...], rows: int) -> 
     table = np.empty((rows, len(names)), dtype=np.int64)
     for k, name in enumerate(names):
         table[:, k] = fields[name]
+    return table
+
+
+def _key_hash_rows(packed: np.ndarray, plan: np.ndarray, size: int) -> np.ndarray:
+    """First row of each (value * 16 + length, plan) key in a hash table of ``size`` rows."""
+    first, second = (np.uint64(m) for m in KEY_HASH_MULTIPLIERS)
+    mixed = packed.astype(np.uint64) * first + plan.astype(np.uint64) * second
+    return ((mixed >> np.uint64(32)) & np.uint64(size - 1)).astype(np.int64)
+
+
+def _key_hash(
+    prefix_offsets: np.ndarray,
+    key_value: np.ndarray,
+    key_prefix: np.ndarray,
+    key_candidates: np.ndarray,
+) -> np.ndarray:
+    """The prefix keys (sorted by plan, length, value) hashed for one probe per length."""
+    n_plans, n_lengths = prefix_offsets.shape
+    plan = np.repeat(np.arange(n_plans), prefix_offsets[:, -1] - prefix_offsets[:, 0])
+    length = np.concatenate(
+        [np.repeat(np.arange(n_lengths - 1), np.diff(prefix_offsets[p])) for p in range(n_plans)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    packed = key_value * 16 + length
+    size = 2
+    while size < 2 * key_value.size:
+        size *= 2
+    table = np.full((size, 5), -1, dtype=np.int64)
+    for k, row in enumerate(_key_hash_rows(packed, plan, size).tolist()):
+        while table[row, 3] >= 0:
+            row = (row + 1) & (size - 1)
+        table[row] = (packed[k], plan[k], key_prefix[k], key_candidates[k], key_candidates[k + 1])
     return table
 
 
@@ -521,6 +571,20 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         "connect_fee_micros": slot_connect_fee,
         "unit_scale": slot_unit_scale,
     }
+    candidates = np.concatenate([_i64(plan_lists), pair_binding]).astype(np.int64)
+    key_candidates = np.append(key_start, pair_binding.size).astype(np.int64) + len(plan_lists)
+    slot_offsets_array = _i64(slot_offsets)
+    candidate_rate = columns[7][candidates]
+    candidate_fields = {
+        "binding": candidates,
+        "timing": columns[6][candidates],
+        "weight": columns[8][candidates],
+        "effective_from": columns[9][candidates],
+        "effective_to": columns[10][candidates],
+        "first_slot": slot_offsets_array[candidate_rate],
+        "end_slot": slot_offsets_array[candidate_rate + 1],
+        "rounding_decimals": columns[12][candidates],
+    }
 
     return CompiledCatalog(
         version=catalog.version,
@@ -558,7 +622,7 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         timing_holiday_rule=timing_holiday_rule,
         timing_year_offsets=timing_year_offsets,
         timing_years=_i64(years),
-        rate_slot_offsets=_i64(slot_offsets),
+        rate_slot_offsets=slot_offsets_array,
         slot_start=slot_start,
         slot_price_micros=slot_price,
         slot_rate_unit=slot_rate_unit,
@@ -566,19 +630,21 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         slot_connect_fee_micros=slot_connect_fee,
         slot_unit_scale=slot_unit_scale,
         rate_unit_lcm=rate_unit_lcm,
-        candidates=np.concatenate([_i64(plan_lists), pair_binding]).astype(np.int64),
+        candidates=candidates,
         plan_on_net=plan_on_net,
         plan_any=plan_any,
         prefix_offsets=prefix_offsets,
         key_value=np.ascontiguousarray(prefix_value[key_prefix]),
         key_prefix=np.ascontiguousarray(key_prefix),
-        key_candidates=np.append(key_start, pair_binding.size).astype(np.int64) + len(plan_lists),
+        key_candidates=key_candidates,
         holiday_days=holiday_days,
         holiday_first_day=holiday_first_day,
         holiday_last_day=holiday_last_day,
         binding_table=_table(binding_fields, BINDING_TABLE_COLUMNS, len(rows)),
         timing_table=_table(timing_fields, TIMING_TABLE_COLUMNS, len(timings)),
         slot_table=_table(slot_fields, SLOT_TABLE_COLUMNS, len(slots)),
+        candidate_table=_table(candidate_fields, CANDIDATE_TABLE_COLUMNS, candidates.size),
+        key_hash=_key_hash(prefix_offsets, prefix_value[key_prefix], key_prefix, key_candidates),
         _profiles=profiles,
         _activations=activations,
     )

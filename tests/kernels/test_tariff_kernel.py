@@ -15,6 +15,7 @@ from kernels import tariff_api
 from pipelines.tariffs import reference
 from pipelines.tariffs.compile import (
     BINDING_TABLE_COLUMNS,
+    CANDIDATE_TABLE_COLUMNS,
     SLOT_TABLE_COLUMNS,
     TIMING_TABLE_COLUMNS,
     CompiledCatalog,
@@ -575,7 +576,41 @@ def test_kernel_tables_hold_the_named_columns():
     for k, name in enumerate(SLOT_TABLE_COLUMNS):
         expected = getattr(compiled, f"slot_{name}")
         np.testing.assert_array_equal(compiled.slot_table[:, k], expected, err_msg=name)
-    for table in (compiled.binding_table, compiled.timing_table, compiled.slot_table):
+    assert CANDIDATE_TABLE_COLUMNS == (
+        "binding",
+        "timing",
+        "weight",
+        "effective_from",
+        "effective_to",
+        "first_slot",
+        "end_slot",
+        "rounding_decimals",
+    )
+    rate = compiled.binding_rate[compiled.candidates]
+    candidate_columns = {
+        "binding": compiled.candidates,
+        "first_slot": compiled.rate_slot_offsets[rate],
+        "end_slot": compiled.rate_slot_offsets[rate + 1],
+    }
+    for k, name in enumerate(CANDIDATE_TABLE_COLUMNS):
+        expected = candidate_columns.get(name)
+        if expected is None:
+            expected = getattr(compiled, f"binding_{name}")[compiled.candidates]
+        np.testing.assert_array_equal(compiled.candidate_table[:, k], expected, err_msg=name)
+    # Every prefix key is in the hash once, with its prefix and candidate list.
+    held = compiled.key_hash[compiled.key_hash[:, 3] >= 0]
+    keys = sorted(map(tuple, held[:, [2, 3, 4]].tolist()))
+    assert keys == sorted(
+        zip(
+            compiled.key_prefix.tolist(),
+            compiled.key_candidates[:-1].tolist(),
+            compiled.key_candidates[1:].tolist(),
+            strict=True,
+        )
+    )
+    assert compiled.key_hash.shape[0] >= 2 * compiled.key_prefix.size
+    tables = (compiled.binding_table, compiled.timing_table, compiled.slot_table)
+    for table in (*tables, compiled.candidate_table, compiled.key_hash):
         assert table.dtype == np.int64 and table.flags.c_contiguous
 
 
