@@ -1,9 +1,10 @@
-"""The rate stage: one billing period of lake usage -> rated_usage, recurring_charges and
-interconnect_legs partitions.
+"""The rate stage: one billing period of lake usage -> rated_usage, allowance_balances,
+usage_aggregate_charges, recurring_charges and interconnect_legs partitions.
 
-Joins and time-zone arithmetic run in polars; the per-record arithmetic (time band,
-longest-prefix rate, increments, allowances, charges) runs in the Numba kernels behind
-``kernels.api``. docs/rating.md states the rules.
+Joins and time-zone arithmetic run in polars. Retail usage is priced against the tariff
+catalog by ``pipelines.rating.retail`` (Numba kernels behind ``kernels.tariff_api`` and
+``kernels.allowance_api``); carrier costs by the prefix tables of ``kernels.api``.
+docs/rating.md states the rules.
 """
 
 from __future__ import annotations
