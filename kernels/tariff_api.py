@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernels.api import MAX_PREFIX_DIGITS, _check, encode_numbers
-from kernels.tariff_nb import batch_extent_nb, rate_events_nb
+from kernels.tariff_nb import batch_extent_nb, name_ratings_nb, rate_events_nb
 from pipelines.tariffs.compile import CompiledCatalog, PlanChains
 
 SECONDS_PER_DAY = 86_400
@@ -98,11 +98,6 @@ class RatedSpans:
     billed: np.ndarray
     binding: np.ndarray
     slot: np.ndarray
-
-
-def _take(table: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """table[index], -1 where index is -1 (it reads the appended -1)."""
-    return np.append(table, np.int64(-1))[index]
 
 
 def _check_chains(chains: PlanChains, compiled: CompiledCatalog, n: int) -> None:
@@ -224,6 +219,16 @@ def _rate(
         span_offsets,
         spans,
     )
+    rating_plan, subject, destination_rates, destination, rate, timing = name_ratings_nb(
+        chain_step,
+        binding,
+        chains.plans,
+        chains.subjects,
+        compiled.binding_deck,
+        compiled.binding_destination,
+        compiled.binding_rate,
+        compiled.binding_timing,
+    )
     return TariffRatings(
         error=error,
         cost_micros=cost,
@@ -231,14 +236,14 @@ def _rate(
         billed_usage=billed_usage,
         allowance_units=allowance_units,
         connect_fee_micros=connect_fee,
-        rating_plan=_take(chains.plans, chain_step),
-        subject=_take(chains.subjects, chain_step),
+        rating_plan=rating_plan,
+        subject=subject,
         binding=binding,
-        destination_rates=_take(compiled.binding_deck, binding),
-        destination=_take(compiled.binding_destination, binding),
+        destination_rates=destination_rates,
+        destination=destination,
         prefix=prefix,
-        rate=_take(compiled.binding_rate, binding),
-        timing=_take(compiled.binding_timing, binding),
+        rate=rate,
+        timing=timing,
         n_spans=n_spans,
     )
 

@@ -435,6 +435,38 @@ def rate_with_plan_nb(
     )
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def name_ratings_nb(
+    chain_step,
+    first_binding,
+    chain_plans,
+    chain_subjects,
+    binding_deck,
+    binding_destination,
+    binding_rate,
+    binding_timing,
+):
+    """Per event (n,): rating plan and subject of its chain step, destination rates,
+    destination, rate and timing of its first binding; -1 where the step or binding is -1."""
+    n = chain_step.size
+    plan = np.empty(n, np.int64)
+    subject = np.empty(n, np.int64)
+    deck = np.empty(n, np.int64)
+    destination = np.empty(n, np.int64)
+    rate = np.empty(n, np.int64)
+    timing = np.empty(n, np.int64)
+    for i in prange(n):
+        step = chain_step[i]
+        plan[i] = chain_plans[step] if step >= 0 else -1
+        subject[i] = chain_subjects[step] if step >= 0 else -1
+        b = first_binding[i]
+        deck[i] = binding_deck[b] if b >= 0 else -1
+        destination[i] = binding_destination[b] if b >= 0 else -1
+        rate[i] = binding_rate[b] if b >= 0 else -1
+        timing[i] = binding_timing[b] if b >= 0 else -1
+    return plan, subject, deck, destination, rate, timing
+
+
 @njit(cache=True, error_model="numpy")
 def batch_extent_nb(local_seconds, usage, time_based, min_usage):
     """(max usage, min local second, max local second, max last rated instant), one pass.
