@@ -185,16 +185,17 @@ def _candidates(
             return found
     digits = _digits(event.destination)
     if digits:
+        # Every entry whose destination holds a prefix of the number, by that prefix.
+        held_by: dict[str, list[_Candidate]] = {}
+        for c in entries:
+            d = destination(c)
+            if d is None or d.group is DestinationGroup.ON_NET:
+                continue
+            for prefix in set(d.prefixes):
+                if digits.startswith(prefix):
+                    held_by.setdefault(prefix, []).append(c)
         for length in range(len(digits), 0, -1):
-            prefix = digits[:length]
-            held = [
-                c
-                for c in entries
-                if (d := destination(c)) is not None
-                and d.group is not DestinationGroup.ON_NET
-                and prefix in d.prefixes
-            ]
-            if found := pick(held, prefix):
+            if found := pick(held_by.get(digits[:length], []), digits[:length]):
                 return found
     return pick([c for c in entries if c.binding.destination_id == ANY], "")
 
