@@ -64,12 +64,97 @@ def load_retail_catalog(layout: Layout, years: range) -> RetailCatalog:
     return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years))
 
 
+ADDONS_FILE = "subscriber_addons.csv"
+_ADDON = pl.Struct({"offer_id": pl.String, "added_date": pl.Date, "removed_date": pl.Date})
+
+
 def load_lines(layout: Layout) -> pl.DataFrame:
-    """subscribers.csv typed, with the billing ``currency`` of each line's account."""
-    from pipelines.rating.tariff import load_subscribers, read_reference
+    """subscribers.csv typed, with the billing ``currency`` of each line's account and the
+    line's ``addons`` (list of offer_id, added_date, removed_date) from the optional
+    reference file subscriber_addons.csv (removed_date exclusive, empty open).
+    """
+    from pipelines.rating.tariff import _date, load_subscribers, read_reference
 
     accounts = read_reference(layout, "accounts.csv").select("account_id", "currency")
-    return load_subscribers(layout).join(accounts, on="account_id", how="left")
+    lines = load_subscribers(layout).join(accounts, on="account_id", how="left")
+    path = layout.reference / ADDONS_FILE
+    if not path.is_file():
+        return lines.with_columns(pl.lit([], dtype=pl.List(_ADDON)).alias("addons"))
+    addons = pl.read_csv(path, infer_schema=False).with_columns(pl.all().fill_null(""))
+    addons = addons.select("subscriber_id", "offer_id", _date("added_date"), _date("removed_date"))
+    if addons["added_date"].null_count():
+        raise ValueError(f"{ADDONS_FILE}: every add-on needs an added_date")
+    grouped = addons.group_by("subscriber_id").agg(
+        pl.struct("offer_id", "added_date", "removed_date").alias("addons")
+    )
+    return lines.join(grouped, on="subscriber_id", how="left").with_columns(
+        pl.col("addons").fill_null(pl.lit([], dtype=pl.List(_ADDON)))
+    )
+
+
+def addon_subscriptions(
+    subscribers: pl.DataFrame, catalog: Catalog
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add-ons as (subscriptions, plan versions) for ``stage.recurring_charges``: each add-on
+    a line holds is billed its offer's monthly fee, prorated like a plan."""
+    addons = _holdings(subscribers).filter(pl.col("kind") == "addon")
+    held = subscribers.drop("plan_id", "activated_date", "cancelled_date", "addons").join(
+        addons.select(
+            "subscriber_id",
+            pl.col("offer_id").alias("plan_id"),
+            pl.col("held_from").alias("activated_date"),
+            pl.col("held_until").alias("cancelled_date"),
+        ),
+        on="subscriber_id",
+    )
+    versions = pl.DataFrame(
+        [
+            (o.offer_id, o.effective_from, o.effective_to, o.monthly_fee_micros)
+            for o in catalog.offers
+            if o.kind == "addon"
+        ],
+        schema={
+            "plan_id": pl.String,
+            "effective_from": pl.Date,
+            "effective_to": pl.Date,
+            "monthly_fee_micros": pl.Int64,
+        },
+        orient="row",
+    )
+    return held, versions
+
+
+def _holdings(subscribers: pl.DataFrame) -> pl.DataFrame:
+    """The offers each line holds and when: its plan while active, and its add-ons.
+
+    Columns subscriber_id, account_id, offer_id, kind (plan, addon), held_from,
+    held_until (exclusive, null open); the offer version in force is chosen by the date.
+    """
+    plans = subscribers.select(
+        "subscriber_id",
+        "account_id",
+        pl.col("plan_id").alias("offer_id"),
+        pl.lit("plan").alias("kind"),
+        pl.col("activated_date").alias("held_from"),
+        pl.col("cancelled_date").alias("held_until"),
+    )
+    addons = (
+        subscribers.select(
+            "subscriber_id", "account_id", "activated_date", "cancelled_date", "addons"
+        )
+        .explode("addons")
+        .drop_nulls("addons")
+        .unnest("addons")
+        .select(
+            "subscriber_id",
+            "account_id",
+            "offer_id",
+            pl.lit("addon").alias("kind"),
+            pl.max_horizontal("added_date", "activated_date").alias("held_from"),
+            pl.min_horizontal("removed_date", "cancelled_date").alias("held_until"),
+        )
+    )
+    return pl.concat([plans, addons]).filter(pl.col("held_from").is_not_null())
 
 
 def rating_categories(usage: pl.DataFrame, catalog: Catalog) -> pl.Series:
@@ -262,7 +347,7 @@ def _allowance_buckets(
     allowances = pl.DataFrame(
         [
             {
-                "plan_id": offer.offer_id,
+                "offer_id": offer.offer_id,
                 "offer_from": offer.effective_from,
                 "offer_to": offer.effective_to,
                 "category": allowance.category,
@@ -277,7 +362,7 @@ def _allowance_buckets(
             for allowance in offer.allowances
         ],
         schema={
-            "plan_id": pl.String,
+            "offer_id": pl.String,
             "offer_from": pl.Date,
             "offer_to": pl.Date,
             "category": pl.String,
@@ -299,24 +384,26 @@ def _allowance_buckets(
         (pl.col("destinations").list.len() == 0)
         | pl.col("destinations").list.contains(pl.col("destination_id"))
     )
+    holdings = _holdings(subscribers)
+    held = (pl.col("held_from") <= pl.col("event_date")) & (
+        pl.col("held_until").is_null() | (pl.col("event_date") < pl.col("held_until"))
+    )
     own = (
-        events.join(allowances.filter(~pl.col("pooled")), on=["plan_id", "category"])
+        events.join(holdings.drop("account_id", "kind"), on="subscriber_id")
+        .filter(held)
+        .join(allowances.filter(~pl.col("pooled")), on=["offer_id", "category"])
         .filter(in_force & covers)
         .group_by("event", "subscriber_id", "category", "scope")
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())
         .select(_bucket("line", "subscriber_id", 0))
     )
-    lines = subscribers.select("account_id", "plan_id", "activated_date", "cancelled_date")
-    line_active = (pl.col("activated_date") <= pl.col("event_date")) & (
-        pl.col("cancelled_date").is_null() | (pl.col("event_date") < pl.col("cancelled_date"))
-    )
     pool_keys = ["account_id", "event_date", "category", "group_key", "destination_key"]
     pool_grants = (
         events.select(*pool_keys, "destination_group", "destination_id")
         .unique()
-        .join(lines, on="account_id")
-        .filter(line_active)
-        .join(allowances.filter(pl.col("pooled")), on=["plan_id", "category"])
+        .join(holdings.drop("subscriber_id", "kind"), on="account_id")
+        .filter(held)
+        .join(allowances.filter(pl.col("pooled")), on=["offer_id", "category"])
         .filter(in_force & covers)
         .group_by(*pool_keys, "scope")
         .agg(pl.col("granted").sum().alias("grant"), pl.col("rollover_cap").max())

@@ -478,7 +478,14 @@ def rate_period(
     if not rated["usage_id"].equals(usage["usage_id"].sort()):
         raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
     legs = cost_interconnect(usage, carriers)
-    recurring = recurring_charges(subscribers, plans, billing_period)
+    recurring = pl.concat(
+        [
+            recurring_charges(subscribers, plans, billing_period),
+            recurring_charges(
+                *retail.addon_subscriptions(subscribers, catalog.catalog), billing_period
+            ),
+        ]
+    ).sort("subscriber_id", "start", "plan_id")
 
     partition = {"billing_period": billing_period}
     lake.write_partition(layout, "rated_usage", partition, _to_arrow(rated, RATED_USAGE_SCHEMA))

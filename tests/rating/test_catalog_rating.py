@@ -21,6 +21,7 @@ from pipelines.rating.sample import write_rated_sample
 from pipelines.rating.stage import rate_period
 from pipelines.tariffs.catalog_files import catalog_checksum, load_catalog, write_catalog
 from pipelines.tariffs.events import rate_events_file
+from pipelines.tariffs.model import Allowance, DestinationGroup, Offer
 
 US = "13125559999"
 UK = "447700900123"
@@ -482,3 +483,43 @@ def test_rerating_aggregate_priced_usage_shows_in_the_account_difference(tmp_pat
     assert (difference["account_id"], difference["difference_micros"]) == ("A9", 100_000)
     kept = read_version(layout, "usage_aggregate_charges", JULY, 1).to_pylist()
     assert [row["charge_micros"] for row in kept] == [2_200_000]
+
+
+def test_an_addon_adds_its_allowance_and_its_prorated_fee(tmp_path):
+    # S1 (PBAND, no allowance of its own) takes add-on VOICE30 (1_800 s of domestic voice,
+    # 5.00 a month) from Tue 07-16. Wed 07-10 10:00 peak 61 s: 60 x 2_000 + 1 x 2_000 =
+    # 122_000; Wed 07-17 10:00, the same call: 61 billed seconds all covered -> 0.
+    usage = [
+        call("a1", "S1", US, "2024-07-10T10:00:00", 61),
+        call("a2", "S1", US, "2024-07-17T10:00:00", 61),
+    ]
+    layout = build_operator(tmp_path, usage, (JULY,))
+    folder = layout.reference / "tariff_catalog"
+    catalog = load_catalog(folder)
+    voice30 = Offer(
+        offer_id="VOICE30",
+        name="30 minutes",
+        kind="addon",
+        service_type="mobile",
+        monthly_fee_micros=5_000_000,
+        subject="VOICE30",
+        effective_from=date(2024, 1, 1),
+        allowances=(
+            Allowance("voice", 1_800, destination_groups=frozenset({DestinationGroup.DOMESTIC})),
+        ),
+    )
+    write_catalog(replace(catalog, offers=(*catalog.offers, voice30)), folder)
+    (layout.reference / "subscriber_addons.csv").write_text(
+        "subscriber_id,offer_id,added_date,removed_date\nS1,VOICE30,2024-07-16,\n"
+    )
+    rate_period(layout, JULY)
+    rows = by_usage(layout)
+    assert charges(rows, "a1", "a2") == {"a1": 122_000, "a2": 0}
+    assert (rows["a2"]["allowance_units"], rows["a2"]["chargeable_units"]) == (61, 0)
+    # 07-16..07-31 is 16 of 31 days: 5_000_000 x 16 / 31 = 2_580_645.16 -> 2_580_645.
+    fees = {
+        (r["subscriber_id"], r["plan_id"]): (r["active_days"], r["charge_micros"])
+        for r in read(layout, "recurring_charges")
+    }
+    assert fees[("S1", "VOICE30")] == (16, 2_580_645)
+    assert fees[("S1", "PBAND")] == (31, 10_000_000)
