@@ -16,24 +16,13 @@ import numpy as np
 
 from kernels.aggregate_pricing_nb import price_aggregates_nb
 from kernels.allowance_nb import draw_allowances_nb
+from kernels.api import _check
 from pipelines.tariffs.aggregate import check_aggregate_price
 from pipelines.tariffs.model import AggregatePrice, PricingModel
 
 #: Pricing models by kernel code (``AggregatePriceTable.model``).
 PRICING_MODELS = (PricingModel.GRADUATED, PricingModel.VOLUME, PricingModel.PACKAGE)
 _INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-def _check(name: str, array: object, dtype: type, n: int | None = None) -> np.ndarray:
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
-    if array.dtype != dtype:
-        raise TypeError(f"{name} must be {np.dtype(dtype)}, got {array.dtype}")
-    if array.ndim != 1 or not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be a C-contiguous 1-D array")
-    if n is not None and array.size != n:
-        raise ValueError(f"{name} has {array.size} rows, expected {n}")
-    return array
 
 
 def _check_offsets(name: str, offsets: np.ndarray, rows: int) -> None:

@@ -19,22 +19,6 @@ from kernels import allowance_api
 from pipelines.schema import RatingStatus
 from pipelines.tariffs.model import Catalog
 
-CHARGE_COLUMNS = (
-    "billing_period",
-    "subscriber_id",
-    "account_id",
-    "plan_id",
-    "offer_effective_from",
-    "service",
-    "pricing_model",
-    "records",
-    "chargeable_units",
-    "priced_units",
-    "charge_micros",
-    "tiers",
-    "currency",
-)
-
 
 def _priced_categories(catalog: Catalog) -> pl.DataFrame:
     rows = [
@@ -103,7 +87,7 @@ def price_aggregates(
         pl.col("records").cast(pl.Int64),
         # The billing currency: the rate stage converts the charge into it.
         pl.lit(None, dtype=pl.String).alias("currency"),
-    ).select(CHARGE_COLUMNS)
+    ).select(list(_CHARGE_SCHEMA))
     rerated = marked.with_columns(
         pl.when(pl.col("price").is_not_null())
         .then(0)
