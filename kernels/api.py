@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kernels.rating_nb import cost_legs_nb
+from kernels.rating_nb import cost_legs_nb, encode_numbers_nb
 
 #: Longest prefix a rate table can hold: an E.164 number has at most 15 digits.
 MAX_PREFIX_DIGITS = 15
@@ -127,6 +127,35 @@ def build_rate_table(
     )
 
 
+def encode_number_strings(
+    numbers: pa.Array | pa.ChunkedArray | Sequence[str | None], skip_plus: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``encode_numbers``, after dropping one leading "+" from each number when skip_plus."""
+    if isinstance(numbers, pa.ChunkedArray):
+        array = numbers.combine_chunks()
+    elif isinstance(numbers, pa.Array):
+        array = numbers
+    else:
+        array = pa.array(numbers, type=pa.string())
+    if array.type == pa.large_string():
+        offset_type: type = np.int64
+    else:
+        array = array.cast(pa.string())
+        offset_type = np.int32
+    n = len(array)
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets: np.ndarray = np.frombuffer(
+        offsets_buffer, dtype=offset_type, count=array.offset + n + 1
+    )
+    data = np.frombuffer(data_buffer or b"", dtype=np.uint8)
+    is_null = (
+        pc.is_null(array).to_numpy(zero_copy_only=False)
+        if array.null_count
+        else np.zeros(n, dtype=np.bool_)
+    )
+    return encode_numbers_nb(offsets[array.offset :], data, is_null, MAX_PREFIX_DIGITS, skip_plus)
+
+
 def encode_numbers(
     numbers: pa.Array | pa.ChunkedArray | Sequence[str | None],
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -136,20 +165,7 @@ def encode_numbers(
     count; longer digits never decide a match. A null or non-digit number (length 0) matches
     only the empty prefix.
     """
-    if isinstance(numbers, pa.ChunkedArray):
-        array = numbers.combine_chunks()
-    elif isinstance(numbers, pa.Array):
-        array = numbers
-    else:
-        array = pa.array(numbers, type=pa.string())
-    is_digits = pc.fill_null(pc.match_substring_regex(array, r"^[0-9]+$"), False)
-    head = pc.if_else(is_digits, pc.utf8_slice_codeunits(array, 0, MAX_PREFIX_DIGITS), "0")
-    value = pc.cast(head, pa.int64()).to_numpy(zero_copy_only=False)
-    length = pc.if_else(is_digits, pc.utf8_length(head), 0)
-    return (
-        np.ascontiguousarray(value, dtype=np.int64),
-        np.ascontiguousarray(pc.cast(length, pa.int64()).to_numpy(zero_copy_only=False)),
-    )
+    return encode_number_strings(numbers, skip_plus=False)
 
 
 def _source_rows(rate: np.ndarray, rates: RateTable) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Numba kernels of longest-prefix rate tables, used to cost interconnect legs per carrier:
-rate lookup by number and date, increments and charges.
+number encoding, rate lookup by number and date, increments and charges.
 
 Retail usage is rated by the tariff catalog kernels (``kernels.tariff_nb`` behind
 ``kernels.tariff_api``). Tables arrive as flat arrays (CSR offsets per group and prefix
@@ -110,3 +110,38 @@ def cost_legs_nb(
                 billable[i], connect_fee_micros[r], price_micros[r], price_unit[r]
             )
     return rate, billable, cost
+
+
+@njit(cache=True)
+def encode_numbers_nb(offsets, data, is_null, max_digits, skip_plus):
+    """(value, length) int64 (n,) of n UTF-8 strings: string i is data[offsets[i]:offsets[i + 1]].
+
+    A string of ASCII digits only (after one leading "+" when skip_plus) gives the integer of
+    its first max_digits digits and their count; a null, empty or other string gives (0, 0).
+    """
+    n = is_null.size
+    value = np.zeros(n, np.int64)
+    length = np.zeros(n, np.int64)
+    for i in range(n):
+        if is_null[i]:
+            continue
+        start = offsets[i]
+        end = offsets[i + 1]
+        if skip_plus and start < end and data[start] == 43:  # "+"
+            start += 1
+        if start == end:
+            continue
+        head = 0
+        digits = 0
+        for p in range(start, end):
+            byte = data[p]
+            if byte < 48 or byte > 57:
+                digits = -1
+                break
+            if digits < max_digits:
+                head = head * 10 + (byte - 48)
+                digits += 1
+        if digits > 0:
+            value[i] = head
+            length[i] = digits
+    return value, length

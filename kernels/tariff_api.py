@@ -16,9 +16,8 @@ from enum import IntEnum
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from kernels.api import MAX_PREFIX_DIGITS, _check, encode_numbers
+from kernels.api import MAX_PREFIX_DIGITS, _check, encode_number_strings
 from kernels.tariff_nb import batch_extent_nb, name_ratings_nb, rate_events_nb
 from pipelines.tariffs.compile import CompiledCatalog, PlanChains
 
@@ -44,13 +43,7 @@ def encode_destinations(
     first MAX_PREFIX_DIGITS digits decide, and a null or non-digit number matches only
     ``*any`` (length 0).
     """
-    if isinstance(numbers, pa.ChunkedArray):
-        array = numbers.combine_chunks()
-    elif isinstance(numbers, pa.Array):
-        array = numbers
-    else:
-        array = pa.array(numbers, type=pa.string())
-    return encode_numbers(pc.replace_substring_regex(array, r"^\+", ""))
+    return encode_number_strings(numbers, skip_plus=True)
 
 
 @dataclass(frozen=True)
