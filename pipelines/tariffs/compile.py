@@ -15,6 +15,7 @@ chain of rating plans the reference's ``rate_event`` would try, in its order.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -696,6 +697,14 @@ def _chain(
     return tuple(chain.items())
 
 
+def _instant_in_epoch(activations: np.ndarray, epoch: int) -> int:
+    """An instant (us) preceded by exactly ``epoch`` of the sorted activations: the chain
+    depends only on which activations precede the event, so any such instant resolves it."""
+    if epoch:
+        return int(activations[epoch - 1])
+    return int(activations[0]) - 1 if activations.size else 0
+
+
 def resolve_plan_chains(
     compiled: CompiledCatalog,
     tenant: Sequence[str] | pl.Series,
@@ -712,44 +721,63 @@ def resolve_plan_chains(
     """
     if not isinstance(start_utc_seconds, np.ndarray) or start_utc_seconds.dtype != np.int64:
         raise TypeError("start_utc_seconds must be an int64 numpy array")
+    key_columns = ["tenant", "category", "subject"]
     events = pl.DataFrame(
         {
             "tenant": pl.Series(tenant, dtype=pl.String),
             "category": pl.Series(category, dtype=pl.String),
             "subject": pl.Series(subject, dtype=pl.String),
-            "at_us": start_utc_seconds * 1_000_000,
         }
-    ).with_row_index("event")
-    if events.select(pl.any_horizontal(pl.all().is_null()).any()).item():
+    )
+    if sum(events.null_count().row(0)):
         raise ValueError("tenant, category and subject must not be null")
-    parts = []
-    for (tenant_id, category_id), part in events.partition_by(
-        ["tenant", "category"], as_dict=True
-    ).items():
-        activations = compiled._activations.get((str(tenant_id), str(category_id)), _i64([]))
-        epoch = np.searchsorted(activations, part["at_us"].to_numpy(), side="right")
-        parts.append(part.with_columns(epoch=pl.Series(epoch, dtype=pl.Int64)))
-    keyed = pl.concat(parts) if parts else events.with_columns(epoch=pl.lit(0, pl.Int64))
-    key_columns = ["tenant", "category", "subject", "epoch"]
-    keys = keyed.group_by(key_columns, maintain_order=True).agg(pl.col("at_us").first())
+    if start_utc_seconds.size != events.height:
+        raise ValueError(
+            f"start_utc_seconds has {start_utc_seconds.size} rows, expected {events.height}"
+        )
+    at_us = start_utc_seconds * 1_000_000
+    # Distinct keys sorted (so that the keys of one (tenant, category) are adjacent and chain
+    # ids do not depend on event order), each with its events: hashing, no per-event sort.
+    keys = (
+        events.with_row_index("event").group_by(key_columns).agg(pl.col("event")).sort(key_columns)
+    )
+    by_key = keys["event"].explode().to_numpy().astype(np.int64)
+    key_sizes = keys["event"].list.len().to_numpy().astype(np.int64)
+    key_starts = np.concatenate(([0], np.cumsum(key_sizes)))
+    key_tenant, key_category, key_subject = (keys[c].to_list() for c in key_columns)
+    no_activations = _i64([])
+    key_activations = [
+        compiled._activations.get(pair, no_activations)
+        for pair in zip(key_tenant, key_category, strict=True)
+    ]
+    # Epoch: how many of the (tenant, category)'s activations precede the event. Events of
+    # keys whose (tenant, category) has no profile stay at epoch 0 (no chain).
+    epoch = np.zeros(by_key.size, dtype=np.int64)
+    first = 0
+    for pair, run in itertools.groupby(zip(key_tenant, key_category, strict=True)):
+        last = first + sum(1 for _ in run)
+        if pair in compiled._activations:
+            rows = slice(key_starts[first], key_starts[last])
+            epoch[rows] = np.searchsorted(
+                compiled._activations[pair], at_us[by_key[rows]], side="right"
+            )
+        first = last
+    epochs = 1 + max((a.size for a in key_activations), default=0)
+    key_of = np.repeat(np.arange(len(key_activations), dtype=np.int64), key_sizes)
+    code = key_of * epochs + epoch
+    distinct = np.sort(pl.Series(code, dtype=pl.Int64).unique().to_numpy())
 
     chain_ids: dict[tuple[tuple[int, int], ...], int] = {}
-    key_chain = []
-    for tenant_id, category_id, subject_id, _, at_us in keys.iter_rows():
-        found = _chain(compiled, tenant_id, category_id, subject_id, at_us)
-        key_chain.append(chain_ids.setdefault(found, len(chain_ids)) if found else -1)
-    per_event = (
-        keyed.join(
-            keys.select(key_columns).with_columns(chain=pl.Series(key_chain, dtype=pl.Int64)),
-            on=key_columns,
-            how="left",
-        )
-        .sort("event")
-        .get_column("chain")
-    )
+    code_chain = np.empty(distinct.size, dtype=np.int64)
+    for i, (k, e) in enumerate(zip(*np.divmod(distinct, epochs), strict=True)):
+        at = _instant_in_epoch(key_activations[k], int(e))
+        found = _chain(compiled, key_tenant[k], key_category[k], key_subject[k], at)
+        code_chain[i] = chain_ids.setdefault(found, len(chain_ids)) if found else -1
+    per_event = np.empty(by_key.size, dtype=np.int64)
+    per_event[by_key] = code_chain[np.searchsorted(distinct, code)]
     pairs = [pair for found in chain_ids for pair in found]
     return PlanChains(
-        chain=np.ascontiguousarray(per_event.to_numpy(), dtype=np.int64),
+        chain=per_event,
         offsets=_i64([0, *np.cumsum([len(found) for found in chain_ids]).tolist()]),
         plans=_i64([plan for plan, _ in pairs]),
         subjects=_i64([subject_id for _, subject_id in pairs]),
