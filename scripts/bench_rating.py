@@ -39,6 +39,7 @@ and ``<work>/rating.md``. Figures depend on the machine's load: state it with th
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -854,9 +855,11 @@ def rate_stage(path: Path, rated_path: Path, compiled, catalog: Catalog) -> int:
     """The whole rate stage: events Parquet -> batches -> kernel -> rated Parquet."""
     batches = read_batches(path, compiled, catalog)
     rated = rate_with_allowances(compiled, batches)
-    with pq.ParquetWriter(rated_path, rated_table(compiled, batches[0], rated[0]).schema) as out:
-        for batch, result in zip(batches, rated, strict=True):
-            out.write_table(rated_table(compiled, batch, result))
+    tables = (rated_table(compiled, b, r) for b, r in zip(batches, rated, strict=True))
+    first = next(tables)
+    with pq.ParquetWriter(rated_path, first.schema) as out:
+        for table in itertools.chain([first], tables):
+            out.write_table(table)
     return sum(batch.event_id.size for batch in batches)
 
 
