@@ -735,7 +735,6 @@ def resolve_plan_chains(
         raise ValueError(
             f"start_utc_seconds has {start_utc_seconds.size} rows, expected {events.height}"
         )
-    at_us = start_utc_seconds * 1_000_000
     # Distinct keys sorted (so that the keys of one (tenant, category) are adjacent and chain
     # ids do not depend on event order), each with its events: hashing, no per-event sort.
     keys = (
@@ -759,7 +758,9 @@ def resolve_plan_chains(
         if pair in compiled._activations:
             rows = slice(key_starts[first], key_starts[last])
             epoch[rows] = np.searchsorted(
-                compiled._activations[pair], at_us[by_key[rows]], side="right"
+                compiled._activations[pair],
+                start_utc_seconds[by_key[rows]] * 1_000_000,
+                side="right",
             )
         first = last
     epochs = 1 + max((a.size for a in key_activations), default=0)
