@@ -283,7 +283,7 @@ def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
     compiled = retail.compiled
     chains = resolve_plan_chains(
         compiled,
-        pl.Series([TENANT] * events.height, dtype=pl.String),
+        pl.repeat(TENANT, events.height, dtype=pl.String, eager=True),
         events["category"].fill_null(""),
         events["subject"].fill_null(""),
         _i64(events, "start_utc_seconds"),
