@@ -16,6 +16,7 @@ from tiny_rating_lake import (
     PERIOD,
     REFERENCE,
     SUBSCRIBER_S2,
+    US_PEAK_RATE,
     build_operator,
     read_rows,
     without,
@@ -202,3 +203,93 @@ def test_a_closed_period_is_recycled_but_not_rated_again(layout):
     assert charges(layout)["u2"] == ("rated", None, 60_000)
     # The priced records are untouched.
     assert charges(layout)["u4"] == ("rated", None, 820_000)
+
+
+US_OFFPEAK_RATE = "D1,voice,1,United States,domestic,offpeak,0,30000,60,60,60,true,2024-01-01\n"
+
+
+def test_a_recycled_record_that_would_take_a_priced_records_allowance_waits_for_a_full_rating(
+    tmp_path,
+):
+    # Without the US rates (both: with the peak one alone missing, the calls are priced at
+    # the off-peak rate), u1 (S1, Tue 07-02 peak, US) and u2 (S2, Wed 07-03 peak, US) wait as
+    # no_rate_for_destination; u3 (S1, Wed 07-03 16:00, France, in bundle), a day after u1,
+    # is priced and draws all of S1's 60 s (P1).
+    us_rates = US_PEAK_RATE + US_OFFPEAK_RATE
+    data = build_operator(tmp_path, without(REFERENCE, "rate_deck.csv", us_rates))
+    rate_period(data, PERIOD)
+    # u3: 61 s -> 120 s, 60 s from the allowance, 60 s x 120_000/60 = 120_000.
+    # u4: UK, not in bundle, 100_000 + 36 s x 1_200_000/60 = 820_000; u5: 700_000.
+    assert charges(data) == {
+        "u1": ("suspense", "no_rate_for_destination", 0),
+        "u2": ("suspense", "no_rate_for_destination", 0),
+        "u3": ("rated", None, 120_000),
+        "u4": ("rated", None, 820_000),
+        "u5": ("rated", None, 700_000),
+    }
+    assert read_rows(data, "rated_usage")["u3"]["allowance_units"] == 60
+    rated_before = read_rows(data, "rated_usage")
+    u1_waiting = suspense_rows(data)["u1"]
+    assert (u1_waiting["suspense_state"], u1_waiting["attempts"]) == ("open", 1)
+
+    fix(data, "rate_deck.csv")
+    result = recycle_period(data, PERIOD, at=SECOND_ATTEMPT)
+    # Rated in event order with u3, u1 would take S1's 60 s and leave u3, already priced
+    # at 120_000, with none: u1 is not recycled. u2 (S2, A2, P2: nothing included, no
+    # priced record in A2) is: 45 s -> 60 s x 60_000/60 = 60_000.
+    assert (
+        result.open_before,
+        result.unchanged_reference,
+        result.attempted,
+        result.awaiting_full_rating,
+        result.recycled,
+        result.recycled_charge_micros,
+        result.still_open,
+    ) == (2, 0, 2, 1, 1, 60_000, 1)
+    assert result.recycled_by_reason == {"no_rate_for_destination": 1}
+    assert result.still_open_by_reason == {"no_rate_for_destination": 1}
+    rated = read_rows(data, "rated_usage")
+    # u1 keeps its suspense row; the priced records keep theirs, column for column.
+    for usage_id in ("u1", "u3", "u4", "u5"):
+        assert rated[usage_id] == rated_before[usage_id]
+    assert charges(data)["u2"] == ("rated", None, 60_000)
+    # u1 stays open, its attempt not counted: its suspense row is as the rating left it
+    # (attempts 1, last attempt and reference checksum of the first rating).
+    rows = suspense_rows(data)
+    assert rows["u1"] == u1_waiting
+    assert (rows["u2"]["suspense_state"], rows["u2"]["attempts"]) == ("recycled", 2)
+
+    # Recycling again (same reference data): u1's uncounted attempt left its reference
+    # checksum behind, so it is tried again, waits again, and nothing new is written.
+    before = partition_bytes(data)
+    again = recycle_period(data, PERIOD, at=THIRD_ATTEMPT)
+    assert (
+        again.open_before,
+        again.unchanged_reference,
+        again.attempted,
+        again.awaiting_full_rating,
+        again.recycled,
+    ) == (1, 0, 1, 1, 0)
+    assert partition_bytes(data) == before
+
+    # A full rating of the open period redraws S1's allowance in event order:
+    # u1: 90 s -> 120 s, S1's 60 s, 60 s x 60_000/60 = 60_000;
+    # u3: 120 s, nothing left, 120 s x 120_000/60 = 240_000.
+    rate_period(data, PERIOD)
+    assert charges(data) == {
+        "u1": ("rated", None, 60_000),
+        "u2": ("rated", None, 60_000),
+        "u3": ("rated", None, 240_000),
+        "u4": ("rated", None, 820_000),
+        "u5": ("rated", None, 700_000),
+    }
+    rated = read_rows(data, "rated_usage")
+    assert (rated["u1"]["allowance_units"], rated["u3"]["allowance_units"]) == (60, 0)
+    u1 = suspense_rows(data)["u1"]
+    assert (
+        u1["suspense_state"],
+        u1["attempts"],
+        u1["resolved_status"],
+        u1["resolved_charge_micros"],
+    ) == ("rated", 2, "rated", 60_000)
+    assert u1["first_suspended_at"] == u1_waiting["first_suspended_at"]
