@@ -26,6 +26,7 @@ from pipelines.tariffs.catalog_files import catalog_digest, load_catalog
 from pipelines.tariffs.compile import (
     DESTINATION_GROUPS,
     CompiledCatalog,
+    PlanChains,
     compile_catalog,
     resolve_plan_chains,
 )
@@ -279,27 +280,57 @@ def _names(ids: tuple[str, ...], index: np.ndarray) -> pl.Series:
     )
 
 
-def _rate(events: pl.DataFrame, retail: RetailCatalog, covered: np.ndarray):
-    compiled = retail.compiled
-    chains = resolve_plan_chains(
-        compiled,
-        pl.repeat(TENANT, events.height, dtype=pl.String, eager=True),
-        events["category"].fill_null(""),
-        events["subject"].fill_null(""),
-        _i64(events, "start_utc_seconds"),
-    )
-    value, length = tariff_api.encode_destinations(events["other_party_number"].to_arrow())
-    return tariff_api.rate_events(
-        compiled,
-        chains,
-        _i64(events, "local_seconds"),
-        value,
-        length,
-        _i64(events, "units"),
-        _bool(events, "time_based"),
-        _bool(events, "on_net"),
-        covered,
-    )
+@dataclass(frozen=True)
+class _KernelInputs:
+    """The events as the tariff kernel reads them, prepared once for both passes."""
+
+    chains: PlanChains
+    local_seconds: np.ndarray
+    number_value: np.ndarray
+    number_len: np.ndarray
+    units: np.ndarray
+    time_based: np.ndarray
+    on_net: np.ndarray
+
+    @classmethod
+    def of(cls, events: pl.DataFrame, compiled: CompiledCatalog) -> _KernelInputs:
+        chains = resolve_plan_chains(
+            compiled,
+            pl.repeat(TENANT, events.height, dtype=pl.String, eager=True),
+            events["category"].fill_null(""),
+            events["subject"].fill_null(""),
+            _i64(events, "start_utc_seconds"),
+        )
+        value, length = tariff_api.encode_destinations(events["other_party_number"].to_arrow())
+        return cls(
+            chains,
+            _i64(events, "local_seconds"),
+            value,
+            length,
+            _i64(events, "units"),
+            _bool(events, "time_based"),
+            _bool(events, "on_net"),
+        )
+
+    def rate(
+        self, compiled: CompiledCatalog, covered: np.ndarray, rows: np.ndarray | None = None
+    ) -> tariff_api.TariffRatings:
+        """Rate every event, or only ``rows`` (indices), with ``covered`` units paid."""
+        chains = self.chains
+        pick = (lambda a: a) if rows is None else (lambda a: np.ascontiguousarray(a[rows]))
+        if rows is not None:
+            chains = replace(chains, chain=pick(chains.chain))
+        return tariff_api.rate_events(
+            compiled,
+            chains,
+            pick(self.local_seconds),
+            pick(self.number_value),
+            pick(self.number_len),
+            pick(self.units),
+            pick(self.time_based),
+            pick(self.on_net),
+            pick(covered),
+        )
 
 
 #: The scope of an allowance that covers every charged destination of its category.
@@ -493,9 +524,9 @@ def rate_retail(
     allowances nor count; the caller gives them their status. ``subscribers`` are the lines
     (subscribers.csv typed) whose pooled allowances make their accounts' pools.
     """
-    zero = np.zeros(events.height, dtype=np.int64)
-    first = _rate(events, retail, zero)
     compiled = retail.compiled
+    inputs = _KernelInputs.of(events, compiled)
+    first = inputs.rate(compiled, np.zeros(events.height, dtype=np.int64))
     group_names = tuple(g.value for g in DESTINATION_GROUPS)
     named = events.with_columns(
         pl.Series("error", first.error.astype(np.int64)),
@@ -515,21 +546,27 @@ def rate_retail(
         & (pl.col("billed_usage") > 0)
     )
     candidates = named.with_row_index("position").filter(drawing)
-    covered = zero.copy()
+    covered = np.zeros(events.height, dtype=np.int64)
     if candidates.height:
         drawn, balances = draw_allowances(candidates, retail, subscribers, rolled_in)
         covered[_i64(candidates, "position")] = drawn
     else:
         balances = pl.DataFrame(schema=BALANCE_SCHEMA)
-    second = _rate(events, retail, covered)
+    # An allowance changes only an event's money, never its spans: re-price only the
+    # events it pays, and keep the first pass for the rest.
+    cost, allowance_units = first.cost_micros.copy(), first.allowance_units.copy()
+    paid = np.flatnonzero(covered)
+    if paid.size:
+        second = inputs.rate(compiled, covered, paid)
+        cost[paid], allowance_units[paid] = second.cost_micros, second.allowance_units
     frame = named.with_columns(
-        pl.Series("cost_micros", second.cost_micros),
-        pl.Series("allowance_units", second.allowance_units),
-        _names(compiled.plan_ids, second.rating_plan).alias("rating_plan_id"),
-        _names(compiled.deck_ids, second.destination_rates).alias("destinations_table"),
-        _names(compiled.prefixes, second.prefix).alias("destination_prefix"),
-        _names(compiled.rate_ids, second.rate).alias("rate_id"),
-        _names(compiled.timing_ids, second.timing).alias("timing_id"),
+        pl.Series("cost_micros", cost),
+        pl.Series("allowance_units", allowance_units),
+        _names(compiled.plan_ids, first.rating_plan).alias("rating_plan_id"),
+        _names(compiled.deck_ids, first.destination_rates).alias("destinations_table"),
+        _names(compiled.prefixes, first.prefix).alias("destination_prefix"),
+        _names(compiled.rate_ids, first.rate).alias("rate_id"),
+        _names(compiled.timing_ids, first.timing).alias("timing_id"),
     )
     destinations = pl.DataFrame(
         {
