@@ -19,6 +19,15 @@ import polars as pl
 
 from kernels import allowance_api, tariff_api
 from pipelines.config import OPERATOR_COUNTRY, TENANT, Layout
+from pipelines.periods import parse_period
+from pipelines.rating.tariff import (
+    SERVICES,
+    _date,
+    _require_values,
+    load_subscribers,
+    load_time_bands,
+    read_reference,
+)
 from pipelines.reference import TARIFF_CATALOG_DIR
 from pipelines.schema import Feed
 from pipelines.tariffs import price_list
@@ -43,25 +52,33 @@ class RetailCatalog:
     compiled: CompiledCatalog
 
 
-def load_retail_catalog(layout: Layout, years: range) -> RetailCatalog:
-    """The operator's catalog, compiled with holidays for ``years`` (the usage's years)."""
-    from pipelines.rating.tariff import read_reference
-
+def load_tariff_catalog(layout: Layout) -> Catalog:
+    """The operator's catalog: reference/tariff_catalog/, else the converted price list."""
     folder = layout.reference / TARIFF_CATALOG_DIR
     if (folder / "catalog.yaml").is_file():
-        catalog = load_catalog(folder)
-    else:
-        check_price_list(layout)
-        holidays = read_reference(layout, "holidays.csv").filter(
-            pl.col("country") == OPERATOR_COUNTRY
-        )["holiday_date"]
-        catalog = price_list.catalog_from_price_list(
-            read_reference(layout, "rate_deck.csv").iter_rows(named=True),
-            read_reference(layout, "time_bands.csv").iter_rows(named=True),
-            [date.fromisoformat(day) for day in holidays if day],
-            read_reference(layout, "plans.csv").iter_rows(named=True),
-        )
-        catalog = replace(catalog, version=f"price-list+{catalog_digest(catalog)[:12]}")
+        return load_catalog(folder)
+    check_price_list(layout)
+    holidays = read_reference(layout, "holidays.csv").filter(pl.col("country") == OPERATOR_COUNTRY)[
+        "holiday_date"
+    ]
+    catalog = price_list.catalog_from_price_list(
+        read_reference(layout, "rate_deck.csv").iter_rows(named=True),
+        read_reference(layout, "time_bands.csv").iter_rows(named=True),
+        [date.fromisoformat(day) for day in holidays if day],
+        read_reference(layout, "plans.csv").iter_rows(named=True),
+    )
+    return replace(catalog, version=f"price-list+{catalog_digest(catalog)[:12]}")
+
+
+def load_retail_catalog(layout: Layout, billing_period: str) -> RetailCatalog:
+    """The operator's catalog compiled for a period's usage.
+
+    Holidays are compiled for the period's years and the ones around it: a call that starts
+    on New Year's Eve runs into the next year's.
+    """
+    first, last = parse_period(billing_period)
+    catalog = load_tariff_catalog(layout)
+    years = range(first.year - 1, last.year + 2)
     return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years))
 
 
@@ -74,8 +91,6 @@ def load_lines(layout: Layout) -> pl.DataFrame:
     line's ``addons`` (list of offer_id, added_date, removed_date) from the optional
     reference file subscriber_addons.csv (removed_date exclusive, empty open).
     """
-    from pipelines.rating.tariff import _date, load_subscribers, read_reference
-
     accounts = read_reference(layout, "accounts.csv").select("account_id", "currency")
     lines = load_subscribers(layout).join(accounts, on="account_id", how="left")
     path = layout.reference / ADDONS_FILE
@@ -255,8 +270,6 @@ def to_billing_currency(
 
 def check_price_list(layout: Layout) -> None:
     """Fail, naming the file, on gaps or ties in the bands or deck rows naming no band."""
-    from pipelines.rating.tariff import SERVICES, _require_values, load_time_bands, read_reference
-
     band_names = load_time_bands(layout)
     deck = read_reference(layout, "rate_deck.csv")
     _require_values(deck, "rate_deck.csv", "service", SERVICES)

@@ -17,7 +17,6 @@ import polars as pl
 
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, TENANT, Layout
-from pipelines.periods import parse_period
 from pipelines.rating import retail
 from pipelines.schema import RatingStatus
 from pipelines.tariffs.events import EVENT_COLUMNS
@@ -43,8 +42,7 @@ def write_rated_sample(layout: Layout, billing_period: str, size: int, seed: int
     table = lake.read_partition(layout, "rated_usage", {"billing_period": billing_period})
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    first, last = parse_period(billing_period)
-    catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
+    catalog = retail.load_tariff_catalog(layout)
     aggregated = pl.from_arrow(
         lake.read_partition(layout, "usage_aggregate_charges", {"billing_period": billing_period})
     )
@@ -66,8 +64,8 @@ def write_rated_sample(layout: Layout, billing_period: str, size: int, seed: int
         .otherwise(pl.col("data_volume_bytes").cast(pl.String))
     )
     rows = sample.with_columns(
-        retail.rating_categories(sample, catalog.catalog),
-        retail.rating_subjects(sample, catalog.catalog),
+        retail.rating_categories(sample, catalog),
+        retail.rating_subjects(sample, catalog),
     ).select(
         pl.col("usage_id").alias("event_id"),
         pl.lit(TENANT).alias("tenant"),

@@ -70,16 +70,19 @@ def _counts(frame: pl.DataFrame, column: str, keys: list[str]) -> dict[str, int]
     return {key: int(present.get(key, 0)) for key in keys}
 
 
+def local_seconds() -> pl.Expr:
+    """``started_at`` as operator-local wall-clock seconds since 1970-01-01T00:00."""
+    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
+    return local.dt.epoch("s").alias("local_seconds")
+
+
 def read_period_usage(layout: Layout, billing_period: str) -> pl.DataFrame:
     """The period's billable usage (consolidated: no repeats, partials joined into
     sessions), with local_seconds (local wall clock as seconds since 1970-01-01T00:00) and
     billing_period added; event_date is the operator-local date mediation partitions by.
     """
-    usage = billable_usage(layout, billing_period)
-    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
-    usage = usage.with_columns(
-        local.dt.epoch("s").alias("local_seconds"),
-        pl.lit(billing_period).alias("billing_period"),
+    usage = billable_usage(layout, billing_period).with_columns(
+        local_seconds(), pl.lit(billing_period).alias("billing_period")
     )
     if usage["usage_id"].is_duplicated().any():
         raise ValueError(f"usage holds a usage_id twice for {billing_period}")
@@ -464,9 +467,7 @@ def rate_period(
     carriers = tariff.load_interconnect_tariff(layout)
 
     usage = read_period_usage(layout, billing_period)
-    first, last = parse_period(billing_period)
-    # A call that starts on New Year's Eve runs into the next year's holidays.
-    catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
+    catalog = retail.load_retail_catalog(layout, billing_period)
     outcome = rate_usage_in_full(
         _attribute(usage, subscribers, plans),
         catalog,

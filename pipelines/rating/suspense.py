@@ -22,8 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines import lake
-from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.periods import parse_period
+from pipelines.config import Layout
 from pipelines.rating import aggregates, retail, tariff
 from pipelines.schema import (
     RATED_USAGE_SCHEMA,
@@ -269,15 +268,13 @@ def recycle_period(
 
     plans = tariff.load_plans(layout)
     subscribers = retail.load_lines(layout)
-    first, last = parse_period(billing_period)
-    catalog = retail.load_retail_catalog(layout, range(first.year - 1, last.year + 2))
+    catalog = retail.load_retail_catalog(layout, billing_period)
+
     # The usage columns as the records were suspended, local time as read_period_usage
     # derives it: a recycle rates the same records, only with newer reference data.
-    local = pl.col("started_at").dt.convert_time_zone(OPERATOR_TIMEZONE).dt.replace_time_zone(None)
-
     def as_usage(rows: pl.DataFrame) -> pl.DataFrame:
         return rows.select(*USAGE_SCHEMA.names, "billing_period").with_columns(
-            local.dt.epoch("s").alias("local_seconds")
+            stage.local_seconds()
         )
 
     # Allowances are drawn per account in event order: the candidates are rated with the
