@@ -251,12 +251,17 @@ def to_billing_currency(
     At the exchange rate in force on the row's ``event_date`` (pipelines.tariffs.currency);
     rows already in the catalog's currency, or with no billing currency, are unchanged.
     """
-    foreign = frame.select(
-        pl.col(billing_currency).fill_null(catalog.currency).alias("target"), "event_date"
-    ).with_row_index("row")
+    pending = (
+        frame.select(
+            pl.col(billing_currency).fill_null(catalog.currency).alias("target"), "event_date"
+        )
+        .with_row_index("row")
+        .filter(pl.col("target") != catalog.currency)
+    )
+    if pending.is_empty():
+        return frame[column]
     amounts = frame[column].to_list()
     converted = list(amounts)
-    pending = foreign.filter(pl.col("target") != catalog.currency)
     rates: dict[tuple[str, date], Fraction] = {}
     for row, target, day in pending.iter_rows():
         if amounts[row] is None:
