@@ -18,11 +18,21 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.api import MAX_PREFIX_DIGITS, _check, encode_number_strings
-from kernels.tariff_nb import batch_extent_nb, name_ratings_nb, rate_events_nb
+from kernels.tariff_nb import (
+    batch_extent_nb,
+    day_schedules_nb,
+    rate_events_nb,
+)
 from pipelines.tariffs.compile import CompiledCatalog, PlanChains
+from pipelines.tariffs.prefix_index import POW10
 
 SECONDS_PER_DAY = 86_400
 _INT64_MAX = int(np.iinfo(np.int64).max)
+#: A batch tabulates its days' schedules when there are at most this many (schedule, day)
+#: pairs or at most SCHEDULE_DAYS_PER_EVENT per event: tabulating a pair costs about what
+#: scanning one event's timings does.
+MIN_TABULATED_SCHEDULE_DAYS = 65_536
+SCHEDULE_DAYS_PER_EVENT = 1
 
 
 class TariffError(IntEnum):
@@ -48,11 +58,12 @@ def encode_destinations(
 
 @dataclass(frozen=True)
 class TariffRatings:
-    """Per event (n,), int64 unless stated; -1 where an index does not apply.
+    """Per event (n,); -1 where an index does not apply.
 
-    error: int8 ``TariffError``; cost_micros; zero_rated: bool; billed_usage (after minimum
-    usage and increments); allowance_units (billed units the allowance paid);
-    connect_fee_micros (0 when nothing was charged). The first span: rating_plan (index into
+    int64: cost_micros; billed_usage (after minimum usage and increments); allowance_units
+    (billed units the allowance paid); connect_fee_micros (0 when nothing was charged).
+    error: int8 ``TariffError``; zero_rated: bool. The rest are int32 indices, of the first
+    span: rating_plan (index into
     ``CompiledCatalog.plan_ids``), subject (``subject_ids``; -1 for single-plan chains),
     binding, destination_rates (``deck_ids``), destination (``destination_ids``; -1 for
     ``*any``), prefix (``prefixes``; -1 for on-net and ``*any``), rate (``rate_ids``),
@@ -112,10 +123,13 @@ def _check_chains(chains: PlanChains, compiled: CompiledCatalog, n: int) -> None
 
 def _guard(
     compiled: CompiledCatalog, local_seconds: np.ndarray, usage: np.ndarray, time_based: np.ndarray
-) -> None:
-    """Refuse a batch whose arithmetic could leave int64 or whose days lack holidays."""
+) -> tuple[int, int]:
+    """Refuse a batch whose arithmetic could leave int64 or whose days lack holidays.
+
+    Returns the first and last day the batch's events start on (1, 0 for no events).
+    """
     if not usage.size:
-        return
+        return 1, 0
     min_usage = int(compiled.binding_min_usage.max(initial=0))
     max_usage, first_second, last_second, reach_end = (
         int(v) for v in batch_extent_nb(local_seconds, usage, time_based, min_usage)
@@ -144,6 +158,29 @@ def _guard(
             "events fall outside the years whose holidays were compiled; compile the catalog "
             "with holiday_years covering them"
         )
+    return first_day, last_second // SECONDS_PER_DAY
+
+
+def _day_schedules(
+    compiled: CompiledCatalog, first_day: int, last_day: int, n: int
+) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(first day, days, offsets, segments): the schedules tabulated for the batch's start
+    days (``tariff_nb.day_schedules_nb``), or no days when tabulating every schedule would
+    cost more than the scans it saves (many schedules, few events per day)."""
+    days = last_day - first_day + 1
+    entries = compiled.schedule_lists.shape[0] * days
+    if days <= 0 or entries > max(SCHEDULE_DAYS_PER_EVENT * n, MIN_TABULATED_SCHEDULE_DAYS):
+        return 0, 0, np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64)
+    offsets, segments = day_schedules_nb(
+        compiled.schedule_lists,
+        compiled.candidate_table,
+        compiled.timing_table,
+        compiled.timing_years,
+        compiled.holiday_days,
+        first_day,
+        days,
+    )
+    return first_day, days, offsets, segments
 
 
 def _rate(
@@ -175,69 +212,48 @@ def _rate(
         raise ValueError("number_value must be >= 0; use encode_destinations")
     if n and (usage.min() < 0 or covered.min() < 0):
         raise ValueError("usage and covered must be >= 0")
-    _guard(compiled, local_seconds, usage, time_based)
-    (
-        error,
-        cost,
-        zero_rated,
-        billed_usage,
-        allowance_units,
-        connect_fee,
-        chain_step,
-        binding,
-        prefix,
-        n_spans,
-    ) = rate_events_nb(
-        chains.chain,
-        chains.offsets,
-        chains.plans,
-        local_seconds,
-        number_value,
-        number_len,
-        usage,
-        time_based,
-        on_net,
-        covered,
-        compiled.binding_table,
-        compiled.candidate_table,
-        compiled.timing_table,
-        compiled.timing_years,
-        compiled.slot_table,
-        compiled.plan_on_net,
-        compiled.plan_any,
-        compiled.prefix_offsets,
-        compiled.key_hash,
-        compiled.holiday_days,
-        compiled.rate_unit_lcm,
-        span_offsets,
-        spans,
-    )
-    rating_plan, subject, destination_rates, destination, rate, timing = name_ratings_nb(
-        chain_step,
-        binding,
-        chains.plans,
-        chains.subjects,
-        compiled.binding_deck,
-        compiled.binding_destination,
-        compiled.binding_rate,
-        compiled.binding_timing,
+    first_day, last_day = _guard(compiled, local_seconds, usage, time_based)
+    schedule_first_day, schedule_days, schedule_offsets, schedule_segments = _day_schedules(
+        compiled, first_day, last_day, n
     )
     return TariffRatings(
-        error=error,
-        cost_micros=cost,
-        zero_rated=zero_rated,
-        billed_usage=billed_usage,
-        allowance_units=allowance_units,
-        connect_fee_micros=connect_fee,
-        rating_plan=rating_plan,
-        subject=subject,
-        binding=binding,
-        destination_rates=destination_rates,
-        destination=destination,
-        prefix=prefix,
-        rate=rate,
-        timing=timing,
-        n_spans=n_spans,
+        *rate_events_nb(
+            chains.chain,
+            chains.offsets,
+            chains.plans,
+            local_seconds,
+            number_value,
+            number_len,
+            usage,
+            time_based,
+            on_net,
+            covered,
+            compiled.binding_table,
+            compiled.candidate_table,
+            compiled.timing_table,
+            compiled.timing_years,
+            compiled.slot_table,
+            compiled.plan_on_net,
+            compiled.plan_any,
+            compiled.prefix_offsets,
+            compiled.key_hash,
+            compiled.plan_heads,
+            compiled.head_table,
+            POW10,
+            compiled.holiday_days,
+            schedule_first_day,
+            schedule_days,
+            schedule_offsets,
+            schedule_segments,
+            compiled.rate_unit_lcm,
+            chains.subjects,
+            compiled.binding_deck,
+            compiled.binding_destination,
+            compiled.binding_rate,
+            compiled.binding_timing,
+            span_offsets,
+            spans,
+        )
     )
 
 

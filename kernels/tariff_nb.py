@@ -19,8 +19,15 @@ never freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABL
   winner and walking its rate reads one row, not a binding's, a rate's and a timing's:
   0 binding, 1 timing, 2 weight, 3 effective_from, 4 effective_to, 5 first slot, 6 end of
   slots, 7 rounding_decimals;
-- key hash (h, 5): 0 prefix value * 16 + length, 1 plan, 2 prefix id, 3 first candidate
-  row (-1: empty), 4 end of candidate rows.
+- key hash (h, 8), plan heads (p, 2) and the int32 head table
+  (``pipelines.tariffs.prefix_index``): key hash rows hold 0 prefix value * 16 + length,
+  1 plan, 2 prefix id, 3 first candidate row (-1: empty), 4 end of candidate rows,
+  5 schedule, 6 parent row (the next shorter key prefixing this one), 7 length; a number's
+  first digits index its plan's head table, which names its longest key;
+- day schedules (``day_schedules_nb``): per schedule and day of the batch, the winner's
+  position in its list by second of the day, so that an event starting on a tabulated day
+  finds its winner and the next change in a few rows instead of scanning its candidates'
+  timings; the days after a call's start day are scanned.
 
 Money is exact: an event's cost is ``whole + frac / unit_lcm`` micros with 0 <= frac <
 unit_lcm, the lcm of all rate units, so caps, minimum charges and rounding compare exact
@@ -58,8 +65,8 @@ def lower_bound_nb(values, lo, hi, target):
 def find_key_nb(key_hash, plan, length, value):
     """Row of ``key_hash`` holding plan's prefix key of ``length`` digits and this value, -1.
 
-    key_hash: int64 (h, 5) open-addressing table (compile.CompiledCatalog.key_hash), h a
-    power of two; the hash is compile._key_hash_rows'.
+    key_hash: int64 (h, 8) open-addressing table (``pipelines.tariffs.prefix_index``), h a
+    power of two; the hash is prefix_index.key_hash_rows'.
     """
     mask = key_hash.shape[0] - 1
     packed = value * 16 + length
@@ -73,6 +80,40 @@ def find_key_nb(key_hash, plan, length, value):
         if key_hash[row, 0] == packed and key_hash[row, 1] == plan:
             return row
         row = (row + 1) & mask
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def longest_key_nb(key_hash, prefix_offsets, plan, value, number_len, shortest):
+    """Row of ``key_hash`` holding plan's longest key of more than ``shortest`` digits that
+    prefixes the number (value of number_len digits), -1 if none: one probe per length the
+    plan has keys of."""
+    for length in range(number_len, shortest, -1):
+        if prefix_offsets[plan, length] < prefix_offsets[plan, length + 1]:
+            row = find_key_nb(key_hash, plan, length, value)
+            if row >= 0:
+                return row
+        value //= 10
+    return -1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def matching_key_nb(
+    plan_heads, head_table, key_hash, prefix_offsets, pow10, plan, value, number_len
+):
+    """Row of ``key_hash`` holding plan's longest key prefixing the number, -1 if none.
+
+    The plan's dense head table answers for keys up to its head digits; the hash is probed
+    only for numbers shorter than those or for heads some longer key starts with.
+    """
+    digits = plan_heads[plan, 1]
+    if digits == 0 or number_len < digits:
+        return longest_key_nb(key_hash, prefix_offsets, plan, value, number_len, 0)
+    entry = np.int64(head_table[plan_heads[plan, 0] + value // pow10[number_len - digits]])
+    if entry & 1:
+        row = longest_key_nb(key_hash, prefix_offsets, plan, value, number_len, digits)
+        if row >= 0:
+            return row
+    return (entry >> 1) - 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -182,6 +223,92 @@ def seconds_to_change_nb(
         passed = edge
 
 
+@njit(cache=True, error_model="numpy")
+def day_schedules_nb(
+    schedule_lists, candidate_table, timing_table, timing_years, holiday_days, first_day, n_days
+):
+    """Every schedule's winners on each of n_days days from ``first_day``, as segments.
+
+    Entry ``schedule * n_days + d`` (d the day's index) is rows
+    ``offsets[entry]:offsets[entry + 1]`` of ``segments`` (m, 2): end second (exclusive; the
+    last is midnight, 86400) and the winner's position in the list (-1: none active), for
+    events that start that day (the bindings in effect that day take part). Consecutive
+    segments have different winners, so a segment's end is where the winner changes or
+    midnight: what ``seconds_to_change_nb`` answers.
+    """
+    n_entries = schedule_lists.shape[0] * n_days
+    offsets = np.zeros(n_entries + 1, np.int64)
+    segments = np.zeros((0, 2), np.int64)
+    for fill in range(2):
+        if fill:
+            segments = np.empty((offsets[n_entries], 2), np.int64)
+        for entry in range(n_entries):
+            s = entry // n_days
+            day = first_day + entry - s * n_days
+            lo, hi = schedule_lists[s, 0], schedule_lists[s, 1]
+            facts = day_facts_nb(day, holiday_days)
+            row = offsets[entry]
+            second = 0
+            while second < 86400:
+                won = winner_nb(
+                    candidate_table, lo, hi, timing_table, timing_years, day, facts, second
+                )
+                second += seconds_to_change_nb(
+                    candidate_table,
+                    lo,
+                    hi,
+                    won,
+                    timing_table,
+                    timing_years,
+                    day,
+                    facts,
+                    second,
+                    86401,  # beyond any edge of the day: every answer is exact
+                )
+                if fill:
+                    segments[row, 0] = second
+                    segments[row, 1] = won - lo if won >= 0 else -1
+                row += 1
+            if not fill:
+                offsets[entry + 1] = row
+    return offsets, segments
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def scheduled_winner_nb(schedule_offsets, schedule_segments, entry, second):
+    """(winner's position in its list or -1, end second of its segment) at ``second``."""
+    k = schedule_offsets[entry]
+    while schedule_segments[k, 0] <= second:
+        k += 1
+    return schedule_segments[k, 1], schedule_segments[k, 0]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def list_winner_nb(
+    lo,
+    hi,
+    schedule,
+    day_slot,
+    schedule_days,
+    schedule_offsets,
+    schedule_segments,
+    candidate_table,
+    timing_table,
+    timing_years,
+    start_day,
+    facts,
+    second,
+):
+    """Row of ``candidate_table[lo:hi]`` winning at ``second`` of the start day, -1 if none:
+    from the day's schedule when the batch tabulated it (day_slot >= 0), else by a scan."""
+    if day_slot >= 0:
+        position, _ = scheduled_winner_nb(
+            schedule_offsets, schedule_segments, schedule * schedule_days + day_slot, second
+        )
+        return lo + position if position >= 0 else -1
+    return winner_nb(candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second)
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def choose_destination_nb(
     plan,
@@ -191,44 +318,90 @@ def choose_destination_nb(
     start_day,
     facts,
     second,
+    day_slot,
+    schedule_days,
+    schedule_offsets,
+    schedule_segments,
     candidate_table,
     plan_on_net,
     plan_any,
     prefix_offsets,
     key_hash,
+    plan_heads,
+    head_table,
+    pow10,
     timing_table,
     timing_years,
 ):
-    """(lo, hi, prefix id, first winner's row) of the candidates the event's number resolves to.
+    """(lo, hi, schedule, prefix id, first winner's row) of the candidates the event's number
+    resolves to.
 
     On-net first (if the event is), then the longest prefix whose list has a binding active
     at the start, then ``*any``; lo = -1 when nothing applies. The prefix id is -1 for the
     on-net and ``*any`` lists.
     """
     if on_net:
-        lo, hi = plan_on_net[plan, 0], plan_on_net[plan, 1]
-        won = winner_nb(
-            candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
+        lo, hi, schedule = plan_on_net[plan, 0], plan_on_net[plan, 1], plan_on_net[plan, 2]
+        won = list_winner_nb(
+            lo,
+            hi,
+            schedule,
+            day_slot,
+            schedule_days,
+            schedule_offsets,
+            schedule_segments,
+            candidate_table,
+            timing_table,
+            timing_years,
+            start_day,
+            facts,
+            second,
         )
         if won >= 0:
-            return lo, hi, -1, won
-    value = number_value
-    for length in range(number_len, 0, -1):
-        if prefix_offsets[plan, length] < prefix_offsets[plan, length + 1]:
-            row = find_key_nb(key_hash, plan, length, value)
-            if row >= 0:
-                lo, hi = key_hash[row, 3], key_hash[row, 4]
-                won = winner_nb(
-                    candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
-                )
-                if won >= 0:
-                    return lo, hi, key_hash[row, 2], won
-        value //= 10
-    lo, hi = plan_any[plan, 0], plan_any[plan, 1]
-    won = winner_nb(candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second)
+            return lo, hi, schedule, -1, won
+    # The longest key, then the shorter ones prefixing it (its parents), longest first.
+    row = matching_key_nb(
+        plan_heads, head_table, key_hash, prefix_offsets, pow10, plan, number_value, number_len
+    )
+    while row >= 0:
+        lo, hi, schedule = key_hash[row, 3], key_hash[row, 4], key_hash[row, 5]
+        won = list_winner_nb(
+            lo,
+            hi,
+            schedule,
+            day_slot,
+            schedule_days,
+            schedule_offsets,
+            schedule_segments,
+            candidate_table,
+            timing_table,
+            timing_years,
+            start_day,
+            facts,
+            second,
+        )
+        if won >= 0:
+            return lo, hi, schedule, key_hash[row, 2], won
+        row = key_hash[row, 6]
+    lo, hi, schedule = plan_any[plan, 0], plan_any[plan, 1], plan_any[plan, 2]
+    won = list_winner_nb(
+        lo,
+        hi,
+        schedule,
+        day_slot,
+        schedule_days,
+        schedule_offsets,
+        schedule_segments,
+        candidate_table,
+        timing_table,
+        timing_years,
+        start_day,
+        facts,
+        second,
+    )
     if won >= 0:
-        return lo, hi, -1, won
-    return -1, -1, -1, -1
+        return lo, hi, schedule, -1, won
+    return -1, -1, -1, -1, -1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -273,7 +446,14 @@ def rate_with_plan_nb(
     plan_any,
     prefix_offsets,
     key_hash,
+    plan_heads,
+    head_table,
+    pow10,
     holiday_days,
+    schedule_first_day,
+    schedule_days,
+    schedule_offsets,
+    schedule_segments,
     unit_lcm,
     span_base,
     span_capacity,
@@ -294,8 +474,17 @@ def rate_with_plan_nb(
     """
     start_day = local_second // 86400
     start_second = local_second - start_day * 86400
-    facts = day_facts_nb(start_day, holiday_days)
-    lo, hi, prefix, first = choose_destination_nb(
+    # The start day's winners come from its schedules when the batch tabulated the day;
+    # otherwise (and for the days after the start) from the day's facts.
+    day_slot = start_day - schedule_first_day
+    facts_day = start_day
+    if 0 <= day_slot < schedule_days:
+        facts = (np.int64(0), np.int64(0), np.int64(0), np.int64(0), False)
+        facts_day = start_day - 1  # a day the walk never reaches: facts not computed
+    else:
+        day_slot = -1
+        facts = day_facts_nb(start_day, holiday_days)
+    lo, hi, schedule, prefix, first = choose_destination_nb(
         plan,
         on_net,
         number_value,
@@ -303,11 +492,18 @@ def rate_with_plan_nb(
         start_day,
         facts,
         start_second,
+        day_slot,
+        schedule_days,
+        schedule_offsets,
+        schedule_segments,
         candidate_table,
         plan_on_net,
         plan_any,
         prefix_offsets,
         key_hash,
+        plan_heads,
+        head_table,
+        pow10,
         timing_table,
         timing_years,
     )
@@ -320,7 +516,12 @@ def rate_with_plan_nb(
     won = first
     # Cursor at which the winner may change: never for usage rated at its start instant.
     change = usage
-    if time_based:
+    if time_based and day_slot >= 0:
+        _, segment_end = scheduled_winner_nb(
+            schedule_offsets, schedule_segments, schedule * schedule_days + day_slot, start_second
+        )
+        change = segment_end - start_second
+    elif time_based:
         change = seconds_to_change_nb(
             candidate_table,
             lo,
@@ -333,7 +534,6 @@ def rate_with_plan_nb(
             start_second,
             usage,
         )
-    facts_day = start_day
     cursor = 0
     n_spans = 0
     left = covered  # allowance units still to draw, first billed units first
@@ -345,26 +545,38 @@ def rate_with_plan_nb(
             moment = local_second + cursor
             day = moment // 86400
             second = moment - day * 86400
-            if day != facts_day:
-                facts_day = day
-                facts = day_facts_nb(day, holiday_days)
-            won = winner_nb(
-                candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
-            )
-            if won < 0:
-                return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
-            change = cursor + seconds_to_change_nb(
-                candidate_table,
-                lo,
-                hi,
-                won,
-                timing_table,
-                timing_years,
-                start_day,
-                facts,
-                second,
-                usage - cursor,
-            )
+            if day == start_day and day_slot >= 0:
+                position, segment_end = scheduled_winner_nb(
+                    schedule_offsets,
+                    schedule_segments,
+                    schedule * schedule_days + day_slot,
+                    second,
+                )
+                won = lo + position if position >= 0 else -1
+                if won < 0:
+                    return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
+                change = cursor + segment_end - second
+            else:
+                if day != facts_day:
+                    facts_day = day
+                    facts = day_facts_nb(day, holiday_days)
+                won = winner_nb(
+                    candidate_table, lo, hi, timing_table, timing_years, start_day, facts, second
+                )
+                if won < 0:
+                    return 3, 0, False, 0, 0, 0, -1, -1, 0  # RATING_PLAN_GAP
+                change = cursor + seconds_to_change_nb(
+                    candidate_table,
+                    lo,
+                    hi,
+                    won,
+                    timing_table,
+                    timing_years,
+                    start_day,
+                    facts,
+                    second,
+                    usage - cursor,
+                )
             if candidate_table[won, 7] > candidate_table[rounding, 7]:
                 rounding = won
         first_slot = candidate_table[won, 5]
@@ -435,38 +647,6 @@ def rate_with_plan_nb(
     )
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def name_ratings_nb(
-    chain_step,
-    first_binding,
-    chain_plans,
-    chain_subjects,
-    binding_deck,
-    binding_destination,
-    binding_rate,
-    binding_timing,
-):
-    """Per event (n,): rating plan and subject of its chain step, destination rates,
-    destination, rate and timing of its first binding; -1 where the step or binding is -1."""
-    n = chain_step.size
-    plan = np.empty(n, np.int64)
-    subject = np.empty(n, np.int64)
-    deck = np.empty(n, np.int64)
-    destination = np.empty(n, np.int64)
-    rate = np.empty(n, np.int64)
-    timing = np.empty(n, np.int64)
-    for i in prange(n):
-        step = chain_step[i]
-        plan[i] = chain_plans[step] if step >= 0 else -1
-        subject[i] = chain_subjects[step] if step >= 0 else -1
-        b = first_binding[i]
-        deck[i] = binding_deck[b] if b >= 0 else -1
-        destination[i] = binding_destination[b] if b >= 0 else -1
-        rate[i] = binding_rate[b] if b >= 0 else -1
-        timing[i] = binding_timing[b] if b >= 0 else -1
-    return plan, subject, deck, destination, rate, timing
-
-
 @njit(cache=True, error_model="numpy")
 def batch_extent_nb(local_seconds, usage, time_based, min_usage):
     """(max usage, min local second, max local second, max last rated instant), one pass.
@@ -511,8 +691,20 @@ def rate_events_nb(
     plan_any,
     prefix_offsets,
     key_hash,
+    plan_heads,
+    head_table,
+    pow10,
     holiday_days,
+    schedule_first_day,
+    schedule_days,
+    schedule_offsets,
+    schedule_segments,
     unit_lcm,
+    chain_subjects,
+    binding_deck,
+    binding_destination,
+    binding_rate,
+    binding_timing,
     span_offsets,
     spans,
 ):
@@ -521,8 +713,12 @@ def rate_events_nb(
     chain: int64 (n,) chain id, -1 for no profile. With span_offsets (n + 1,), event i
     writes its spans to columns span_offsets[i]:span_offsets[i + 1] of ``spans`` int64
     (5, s); with an empty span_offsets nothing is written. Returns per event: error int8,
-    cost_micros, zero_rated bool, billed_usage, allowance_units, connect_fee_micros,
-    chain_step (index into chain_plans, -1), first_binding, prefix (-1), n_spans.
+    cost_micros, zero_rated bool, billed_usage, allowance_units, connect_fee_micros (int64),
+    then int32 indices, -1 where none: rating plan and subject (of the chain step that
+    answered, also for RATING_PLAN_GAP), first binding, its destination rates and
+    destination, prefix, the binding's rate and timing, and the number of spans. Indices
+    are int32: every event of a large batch writes them, and half the bytes is half the
+    memory traffic.
     """
     n = chain.size
     error = np.empty(n, np.int8)
@@ -531,10 +727,15 @@ def rate_events_nb(
     billed_usage = np.empty(n, np.int64)
     allowance_units = np.empty(n, np.int64)
     connect_fee = np.empty(n, np.int64)
-    chain_step = np.empty(n, np.int64)
-    first_binding = np.empty(n, np.int64)
-    prefix = np.empty(n, np.int64)
-    n_spans = np.empty(n, np.int64)
+    rating_plan = np.empty(n, np.int32)
+    subject = np.empty(n, np.int32)
+    first_binding = np.empty(n, np.int32)
+    deck = np.empty(n, np.int32)
+    destination = np.empty(n, np.int32)
+    rate = np.empty(n, np.int32)
+    timing = np.empty(n, np.int32)
+    prefix = np.empty(n, np.int32)
+    n_spans = np.empty(n, np.int32)
     record = span_offsets.size > 0
     for i in prange(n):
         # Unless a plan of the chain answers: no profile, or no plan knows the destination.
@@ -565,7 +766,14 @@ def rate_events_nb(
                     plan_any,
                     prefix_offsets,
                     key_hash,
+                    plan_heads,
+                    head_table,
+                    pow10,
                     holiday_days,
+                    schedule_first_day,
+                    schedule_days,
+                    schedule_offsets,
+                    schedule_segments,
                     unit_lcm,
                     span_base,
                     span_capacity,
@@ -576,14 +784,20 @@ def rate_events_nb(
                     found = step
                     break
         error[i] = code
-        chain_step[i] = found
+        rating_plan[i] = chain_plans[found] if found >= 0 else -1
+        subject[i] = chain_subjects[found] if found >= 0 else -1
+        b = result[6] if code == 0 else -1
+        first_binding[i] = b
+        deck[i] = binding_deck[b] if b >= 0 else -1
+        destination[i] = binding_destination[b] if b >= 0 else -1
+        rate[i] = binding_rate[b] if b >= 0 else -1
+        timing[i] = binding_timing[b] if b >= 0 else -1
         if code == 0:
             cost[i] = result[1]
             zero_rated[i] = result[2]
             billed_usage[i] = result[3]
             allowance_units[i] = result[4]
             connect_fee[i] = result[5]
-            first_binding[i] = result[6]
             prefix[i] = result[7]
             n_spans[i] = result[8]
         else:
@@ -592,7 +806,6 @@ def rate_events_nb(
             billed_usage[i] = 0
             allowance_units[i] = 0
             connect_fee[i] = 0
-            first_binding[i] = -1
             prefix[i] = -1
             n_spans[i] = 0
     return (
@@ -602,8 +815,13 @@ def rate_events_nb(
         billed_usage,
         allowance_units,
         connect_fee,
-        chain_step,
+        rating_plan,
+        subject,
         first_binding,
+        deck,
+        destination,
         prefix,
+        rate,
+        timing,
         n_spans,
     )

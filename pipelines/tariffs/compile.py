@@ -37,10 +37,13 @@ from pipelines.tariffs.model import (
     RoundingMethod,
     Timing,
 )
+from pipelines.tariffs.prefix_index import (
+    MAX_PREFIX_DIGITS,
+    build_head_tables,
+    build_key_hash,
+)
 from pipelines.tariffs.reference import is_holiday
 
-#: Longest prefix a destination can hold: an E.164 number has at most 15 digits.
-MAX_PREFIX_DIGITS = 15
 #: Kernel codes, by position.
 ROUNDING_METHODS = (RoundingMethod.UP, RoundingMethod.HALF_UP, RoundingMethod.DOWN)
 HOLIDAY_RULES = (HolidayRule.ANY, HolidayRule.ONLY, HolidayRule.NEVER)
@@ -89,8 +92,6 @@ CANDIDATE_TABLE_COLUMNS = (
     "end_slot",
     "rounding_decimals",
 )
-#: Multipliers of the prefix keys' hash (``kernels.tariff_nb.find_key_nb`` uses the same).
-KEY_HASH_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
 SLOT_TABLE_COLUMNS = (
     "start",
     "price_micros",
@@ -159,10 +160,15 @@ class CompiledCatalog:
     The same fields as the kernels read them, row-major int64: binding_table (b, 12)
     (BINDING_TABLE_COLUMNS), timing_table (t, 8) (TIMING_TABLE_COLUMNS), slot_table (s, 6)
     (SLOT_TABLE_COLUMNS), candidate_table (len(candidates), 8) (CANDIDATE_TABLE_COLUMNS:
-    each candidate's binding fields, row for row with ``candidates``). key_hash (h, 5), h a
-    power of two >= 2 k: the prefix keys in an open-addressing table (linear probing), rows
-    (value * 16 + length, plan, prefix id, candidates' start, candidates' end), start -1 for
-    an empty row; a key's first row is ``_key_hash_rows``'s.
+    each candidate's binding fields, row for row with ``candidates``). key_hash (h, 8) and
+    the dense head tables (plan_heads (p, 2), head_table int32) find an event's longest
+    prefix key: ``pipelines.tariffs.prefix_index``.
+
+    Schedules: which of a candidate list's bindings wins at an instant depends only on the
+    list's (timing, weight, effective_from, effective_to) rows, its schedule. Lists with
+    equal rows share one: ``schedule_lists`` (S, 2) holds one list (start, end) per
+    schedule, and plan_on_net[p, 2], plan_any[p, 2] and key_hash[:, 5] name each list's.
+    The kernels tabulate each schedule's winners per day of a batch (``day_schedules``).
     """
 
     version: str
@@ -229,6 +235,9 @@ class CompiledCatalog:
     slot_table: np.ndarray
     candidate_table: np.ndarray
     key_hash: np.ndarray
+    plan_heads: np.ndarray
+    head_table: np.ndarray
+    schedule_lists: np.ndarray
 
     _profiles: dict[tuple[str, str, str], tuple[_ProfileVersion, ...]] = field(
         repr=False, compare=False
@@ -248,36 +257,21 @@ def _table(fields: dict[str, np.ndarray], names: tuple[str, ...], rows: int) -> 
     return table
 
 
-def _key_hash_rows(packed: np.ndarray, plan: np.ndarray, size: int) -> np.ndarray:
-    """First row of each (value * 16 + length, plan) key in a hash table of ``size`` rows."""
-    first, second = (np.uint64(m) for m in KEY_HASH_MULTIPLIERS)
-    mixed = packed.astype(np.uint64) * first + plan.astype(np.uint64) * second
-    return ((mixed >> np.uint64(32)) & np.uint64(size - 1)).astype(np.int64)
+def _schedules(candidate_table: np.ndarray, lists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(schedule of each list (n,), one list per schedule (S, 2)) of candidate lists (n, 2).
 
-
-def _key_hash(
-    prefix_offsets: np.ndarray,
-    key_value: np.ndarray,
-    key_prefix: np.ndarray,
-    key_candidates: np.ndarray,
-) -> np.ndarray:
-    """The prefix keys (sorted by plan, length, value) hashed for one probe per length."""
-    n_plans, n_lengths = prefix_offsets.shape
-    plan = np.repeat(np.arange(n_plans), prefix_offsets[:, -1] - prefix_offsets[:, 0])
-    length = np.concatenate(
-        [np.repeat(np.arange(n_lengths - 1), np.diff(prefix_offsets[p])) for p in range(n_plans)]
-        or [np.zeros(0, dtype=np.int64)]
-    )
-    packed = key_value * 16 + length
-    size = 2
-    while size < 2 * key_value.size:
-        size *= 2
-    table = np.full((size, 5), -1, dtype=np.int64)
-    for k, row in enumerate(_key_hash_rows(packed, plan, size).tolist()):
-        while table[row, 3] >= 0:
-            row = (row + 1) & (size - 1)
-        table[row] = (packed[k], plan[k], key_prefix[k], key_candidates[k], key_candidates[k + 1])
-    return table
+    A schedule is the sequence of a list's (timing, weight, effective_from, effective_to).
+    """
+    kinds: list[int] = []
+    if candidate_table.shape[0]:
+        _, row_kind = np.unique(candidate_table[:, 1:5], axis=0, return_inverse=True)
+        kinds = row_kind.reshape(-1).tolist()
+    schedule_of: dict[tuple[int, ...], int] = {}
+    schedule = np.empty(lists.shape[0], dtype=np.int64)
+    for k, (lo, hi) in enumerate(lists.tolist()):
+        schedule[k] = schedule_of.setdefault(tuple(kinds[lo:hi]), len(schedule_of))
+    first = np.unique(schedule, return_index=True)[1]
+    return schedule, np.ascontiguousarray(lists[first])
 
 
 def _mask(values: frozenset[int], low: int, high: int, what: str, timing_id: str) -> int:
@@ -481,8 +475,8 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
     # Per-plan on-net and *any lists, then the prefix keys' lists, in one array.
     n_plans = len(plan_ids)
     plan_lists: list[int] = []
-    plan_on_net = np.zeros((n_plans, 2), dtype=np.int64)
-    plan_any = np.zeros((n_plans, 2), dtype=np.int64)
+    plan_on_net = np.zeros((n_plans, 3), dtype=np.int64)
+    plan_any = np.zeros((n_plans, 3), dtype=np.int64)
     for p in range(n_plans):
         in_plan = binding_plan == p
         for bounds, wanted in ((plan_on_net, is_on_net), (plan_any, is_any)):
@@ -586,6 +580,29 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         "end_slot": slot_offsets_array[candidate_rate + 1],
         "rounding_decimals": columns[12][candidates],
     }
+    candidate_table = _table(candidate_fields, CANDIDATE_TABLE_COLUMNS, candidates.size)
+    lists = np.concatenate(
+        [
+            plan_on_net[:, :2],
+            plan_any[:, :2],
+            np.column_stack((key_candidates[:-1], key_candidates[1:])),
+        ]
+    )
+    list_schedule, schedule_lists = _schedules(candidate_table, lists)
+    plan_on_net[:, 2] = list_schedule[:n_plans]
+    plan_any[:, 2] = list_schedule[n_plans : 2 * n_plans]
+    key_plan = pair_plan[key_start]
+    key_len = pair_len[key_start]
+    key_value = np.ascontiguousarray(prefix_value[key_prefix])
+    key_hash, key_row = build_key_hash(
+        key_plan,
+        key_len,
+        key_value,
+        key_prefix,
+        key_candidates,
+        list_schedule[2 * n_plans :],
+    )
+    plan_heads, head_table = build_head_tables(n_plans, key_plan, key_len, key_value, key_row)
 
     return CompiledCatalog(
         version=catalog.version,
@@ -635,7 +652,7 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         plan_on_net=plan_on_net,
         plan_any=plan_any,
         prefix_offsets=prefix_offsets,
-        key_value=np.ascontiguousarray(prefix_value[key_prefix]),
+        key_value=key_value,
         key_prefix=np.ascontiguousarray(key_prefix),
         key_candidates=key_candidates,
         holiday_days=holiday_days,
@@ -644,8 +661,11 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         binding_table=_table(binding_fields, BINDING_TABLE_COLUMNS, len(rows)),
         timing_table=_table(timing_fields, TIMING_TABLE_COLUMNS, len(timings)),
         slot_table=_table(slot_fields, SLOT_TABLE_COLUMNS, len(slots)),
-        candidate_table=_table(candidate_fields, CANDIDATE_TABLE_COLUMNS, candidates.size),
-        key_hash=_key_hash(prefix_offsets, prefix_value[key_prefix], key_prefix, key_candidates),
+        candidate_table=candidate_table,
+        key_hash=key_hash,
+        plan_heads=plan_heads,
+        head_table=head_table,
+        schedule_lists=schedule_lists,
         _profiles=profiles,
         _activations=activations,
     )

@@ -609,6 +609,21 @@ def test_kernel_tables_hold_the_named_columns():
         )
     )
     assert compiled.key_hash.shape[0] >= 2 * compiled.key_prefix.size
+    # Every candidate list names a schedule with the same (timing, weight, effective dates)
+    # rows, and different schedules have different rows.
+    lists = [
+        *(tuple(row) for row in compiled.plan_on_net.tolist()),
+        *(tuple(row) for row in compiled.plan_any.tolist()),
+        *(tuple(row) for row in held[:, [3, 4, 5]].tolist()),
+    ]
+
+    def schedule_rows(lo, hi):
+        return compiled.candidate_table[lo:hi, 1:5].tolist()
+
+    for lo, hi, schedule in lists:
+        assert schedule_rows(lo, hi) == schedule_rows(*compiled.schedule_lists[schedule])
+    distinct = {str(schedule_rows(lo, hi)) for lo, hi in compiled.schedule_lists.tolist()}
+    assert len(distinct) == compiled.schedule_lists.shape[0]
     tables = (compiled.binding_table, compiled.timing_table, compiled.slot_table)
     for table in (*tables, compiled.candidate_table, compiled.key_hash):
         assert table.dtype == np.int64 and table.flags.c_contiguous
@@ -803,7 +818,12 @@ def events(draw) -> Event:
 def test_kernel_matches_reference_on_generated_catalogs(catalog, batch):
     rated = [event for event, _ in batch]
     covered = [units for _, units in batch]
-    assert kernel_rate(catalog, rated, covered) == reference_rate(catalog, rated, covered)
+    expected = reference_rate(catalog, rated, covered)
+    assert kernel_rate(catalog, rated, covered) == expected
+    with pytest.MonkeyPatch.context() as scanning:
+        scanning.setattr(tariff_api, "MIN_TABULATED_SCHEDULE_DAYS", 0)
+        scanning.setattr(tariff_api, "SCHEDULE_DAYS_PER_EVENT", 0)
+        assert kernel_rate(catalog, rated, covered) == expected
 
 
 @st.composite
@@ -842,4 +862,9 @@ def banded_catalogs(draw) -> Catalog:
 @given(banded_catalogs(), st.lists(events(), min_size=5, max_size=30))
 def test_kernel_matches_reference_on_generated_bands(catalog, batch):
     rated = [replace(event, tenant="t", destination="+33612345678") for event in batch]
-    assert kernel_rate(catalog, rated) == reference_rate(catalog, rated)
+    expected = reference_rate(catalog, rated)
+    assert kernel_rate(catalog, rated) == expected
+    with pytest.MonkeyPatch.context() as scanning:
+        scanning.setattr(tariff_api, "MIN_TABULATED_SCHEDULE_DAYS", 0)
+        scanning.setattr(tariff_api, "SCHEDULE_DAYS_PER_EVENT", 0)
+        assert kernel_rate(catalog, rated) == expected
