@@ -112,7 +112,7 @@ def cost_legs_nb(
     return rate, billable, cost
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def encode_numbers_nb(offsets, data, is_null, max_digits, skip_plus):
     """(value, length) int64 (n,) of n UTF-8 strings: string i is data[offsets[i]:offsets[i + 1]].
 
@@ -122,7 +122,7 @@ def encode_numbers_nb(offsets, data, is_null, max_digits, skip_plus):
     n = is_null.size
     value = np.zeros(n, np.int64)
     length = np.zeros(n, np.int64)
-    for i in range(n):
+    for i in prange(n):
         if is_null[i]:
             continue
         start = offsets[i]

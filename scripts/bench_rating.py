@@ -55,6 +55,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from numba import njit, prange
 from peak_memory import peak_rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -690,23 +691,35 @@ def voice_allowances(catalog: Catalog) -> dict[str, int]:
     }
 
 
-def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
-    """Resolve subjects to plan chains and encode numbers and times for the kernel."""
-    import polars as pl
+def _dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """(codes int64 (n,), names) of a string column read as a dictionary."""
+    array = column.combine_chunks()
+    if not pa.types.is_dictionary(array.type):
+        array = pc.dictionary_encode(array)
+    codes = array.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, array.dictionary.to_pylist()
 
+
+def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
+    """Resolve subjects to plan chains and encode numbers and times for the kernel.
+
+    Category and subject arrive dictionary-encoded (``read_batches``): per-event work on
+    them is integer work on their codes.
+    """
     from kernels.tariff_api import encode_destinations
     from pipelines.tariffs.compile import resolve_plan_chains
 
     n = table.num_rows
     # Parquet has no second unit: the column comes back in milliseconds.
     local_seconds = table["started_at_local"].cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
-    category = pl.from_arrow(table["category"])
-    subject = pl.from_arrow(table["subject"])
+    tenant = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), [TENANT])
     chains = resolve_plan_chains(
-        compiled, pl.repeat(TENANT, n, eager=True), category, subject, local_seconds
+        compiled, tenant, table["category"], table["subject"], local_seconds
     )
-    is_voice = pc.equal(table["category"], "voice").to_numpy()
-    units = subject.replace_strict(allowances, default=0, return_dtype=pl.Int64).to_numpy()
+    category, category_names = _dictionary_codes(table["category"])
+    subject, subject_names = _dictionary_codes(table["subject"])
+    is_voice = category == (category_names.index("voice") if "voice" in category_names else -1)
+    units = np.array([allowances.get(name, 0) for name in subject_names], dtype=np.int64)
     number_value, number_len = encode_destinations(table["other_party_number"])
     return Batch(
         event_id=table["event_id"].to_numpy(),
@@ -715,9 +728,9 @@ def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
         number_value=number_value,
         number_len=number_len,
         usage=table["usage_units"].to_numpy(),
-        time_based=np.ascontiguousarray(is_voice),
+        time_based=is_voice,
         on_net=np.zeros(n, dtype=np.bool_),
-        allowance=np.where(is_voice, units, 0),
+        allowance=np.where(is_voice, units[subject] if units.size else 0, 0),
         chains=chains,
     )
 
@@ -748,6 +761,38 @@ def rate_batch(compiled, batch: Batch, covered: np.ndarray, rows: np.ndarray | N
     )
 
 
+@njit(cache=True, parallel=True)
+def _draw_in_start_order(subscriber, local_seconds, billed, allowance, n_subscribers):
+    """Units each event's allowance pays: per subscriber, its events in start order (then
+    in the given order, event id order) draw ``allowance`` down, the first units first.
+
+    A counting sort groups the events by subscriber (stable), then each subscriber's few
+    events are sorted by start: no global sort of every event.
+    """
+    n = subscriber.size
+    starts = np.zeros(n_subscribers + 1, np.int64)
+    for i in range(n):
+        starts[subscriber[i] + 1] += 1
+    for k in range(n_subscribers):
+        starts[k + 1] += starts[k]
+    fill = starts[:-1].copy()
+    grouped = np.empty(n, np.int64)
+    for i in range(n):
+        grouped[fill[subscriber[i]]] = i
+        fill[subscriber[i]] += 1
+    covered = np.zeros(n, np.int64)
+    for k in prange(n_subscribers):
+        members = grouped[starts[k] : starts[k + 1]]
+        order = np.argsort(local_seconds[members], kind="mergesort")
+        drawn = 0
+        for j in order:
+            i = members[j]
+            take = min(max(allowance[i] - drawn, 0), billed[i])
+            covered[i] = take
+            drawn += take
+    return covered
+
+
 def draw_allowances(compiled, batches: list[Batch], rated: list[Rated]) -> list[np.ndarray]:
     """Units each event's plan allowance pays: the first billed units of the subscriber's
     domestic calls in start order (``rate_events`` takes them; it does not draw them)."""
@@ -768,18 +813,15 @@ def draw_allowances(compiled, batches: list[Batch], rated: list[Rated]) -> list[
     def drawing(name: str) -> np.ndarray:
         return np.concatenate([getattr(b, name)[d] for b, d in zip(batches, draws, strict=True)])
 
-    billed = np.concatenate([r.billed_units[d] for r, d in zip(rated, draws, strict=True)])
-    subscriber, allowance = drawing("subscriber_id"), drawing("allowance")
-    order = np.lexsort((drawing("event_id"), drawing("local_seconds"), subscriber))
-    subscriber, billed, allowance = subscriber[order], billed[order], allowance[order]
-    running = np.cumsum(billed)
-    first = np.ones(subscriber.size, dtype=bool)
-    first[1:] = subscriber[1:] != subscriber[:-1]
-    base = np.maximum.accumulate(np.where(first, running - billed, 0))
-    drawn_before = running - billed - base
-    covered_sorted = np.clip(allowance - drawn_before, 0, billed)
-    covered_drawing = np.empty_like(covered_sorted)
-    covered_drawing[order] = covered_sorted
+    # The batches are in event id order, so the stable sorts keep ties in event id order.
+    subscriber = drawing("subscriber_id")
+    covered_drawing = _draw_in_start_order(
+        subscriber,
+        drawing("local_seconds"),
+        np.concatenate([r.billed_units[d] for r, d in zip(rated, draws, strict=True)]),
+        drawing("allowance"),
+        int(subscriber.max(initial=-1)) + 1,
+    )
     covered = np.zeros(sum(sizes), dtype=np.int64)
     covered[np.flatnonzero(np.concatenate(draws))] = covered_drawing
     return np.split(covered, np.cumsum(sizes)[:-1])
@@ -844,7 +886,7 @@ def rated_table(compiled, batch: Batch, result: Rated) -> pa.Table:
 def read_batches(path: Path, compiled, catalog: Catalog) -> list[Batch]:
     """The events' Parquet file, one kernel batch per row group."""
     allowances = voice_allowances(catalog)
-    events = pq.ParquetFile(path)
+    events = pq.ParquetFile(path, read_dictionary=["category", "subject"])
     return [
         to_batch(events.read_row_group(i), compiled, allowances)
         for i in range(events.num_row_groups)

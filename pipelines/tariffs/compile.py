@@ -15,7 +15,6 @@ chain of rating plans the reference's ``rate_event`` would try, in its order.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from kernels.profile_keys_nb import dense_distinct_nb, profile_keys_nb
 from pipelines.tariffs.model import (
     ANY,
     SECONDS_PER_DAY,
@@ -725,11 +727,46 @@ def _instant_in_epoch(activations: np.ndarray, epoch: int) -> int:
     return int(activations[0]) - 1 if activations.size else 0
 
 
+#: Distinct-key codes are counted in a dense table while it has at most this many entries
+#: (or one per event); beyond that they are sorted.
+DENSE_KEY_CODES = 1 << 22
+
+
+def _dictionary(
+    values: Sequence[str] | pl.Series | pa.Array | pa.ChunkedArray,
+) -> tuple[np.ndarray, list[str]]:
+    """(integer codes (n,), names): a string column as dictionary codes.
+
+    Dictionary-encoded input (a Parquet column read with ``read_dictionary``) keeps its
+    dictionary; anything else is encoded once, by hashing.
+    """
+    if isinstance(values, pl.Series):
+        values = values.to_arrow()
+    elif not isinstance(values, pa.Array | pa.ChunkedArray):
+        values = pa.array(values, type=pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+    if values.null_count:
+        raise ValueError("tenant, category and subject must not be null")
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values.cast(pa.string()))
+    names = values.dictionary.cast(pa.string()).to_pylist()
+    return values.indices.to_numpy(zero_copy_only=False), names
+
+
+def _distinct(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ascending distinct codes, each code's index among them) of codes in [0, space)."""
+    if space <= max(DENSE_KEY_CODES, codes.size):
+        return dense_distinct_nb(codes, space)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    return distinct, inverse.reshape(-1)
+
+
 def resolve_plan_chains(
     compiled: CompiledCatalog,
-    tenant: Sequence[str] | pl.Series,
-    category: Sequence[str] | pl.Series,
-    subject: Sequence[str] | pl.Series,
+    tenant: Sequence[str] | pl.Series | pa.Array | pa.ChunkedArray,
+    category: Sequence[str] | pl.Series | pa.Array | pa.ChunkedArray,
+    subject: Sequence[str] | pl.Series | pa.Array | pa.ChunkedArray,
     start_utc_seconds: np.ndarray,
 ) -> PlanChains:
     """Each event's plan chain from its (tenant, category, subject) and UTC start.
@@ -737,71 +774,61 @@ def resolve_plan_chains(
     start_utc_seconds: int64 (n,) seconds since 1970-01-01T00:00Z (an event without a UTC
     start uses its local start, as ``Event.start_utc`` does). The chain depends on the
     subject and on which of its (tenant, category)'s profile activations precede the event,
-    so each distinct such key is resolved once.
+    so each distinct such key is resolved once; events reach their key by integer codes
+    (dictionary indices, ``kernels.profile_keys_nb``), never by comparing strings.
     """
     if not isinstance(start_utc_seconds, np.ndarray) or start_utc_seconds.dtype != np.int64:
         raise TypeError("start_utc_seconds must be an int64 numpy array")
-    key_columns = ["tenant", "category", "subject"]
-    events = pl.DataFrame(
-        {
-            "tenant": pl.Series(tenant, dtype=pl.String),
-            "category": pl.Series(category, dtype=pl.String),
-            "subject": pl.Series(subject, dtype=pl.String),
-        }
-    )
-    if sum(events.null_count().row(0)):
-        raise ValueError("tenant, category and subject must not be null")
-    if start_utc_seconds.size != events.height:
-        raise ValueError(
-            f"start_utc_seconds has {start_utc_seconds.size} rows, expected {events.height}"
-        )
-    # Distinct keys sorted (so that the keys of one (tenant, category) are adjacent and chain
-    # ids do not depend on event order), each with its events: hashing, no per-event sort.
-    keys = (
-        events.with_row_index("event").group_by(key_columns).agg(pl.col("event")).sort(key_columns)
-    )
-    by_key = keys["event"].explode().to_numpy().astype(np.int64)
-    key_sizes = keys["event"].list.len().to_numpy().astype(np.int64)
-    key_starts = np.concatenate(([0], np.cumsum(key_sizes)))
-    key_tenant, key_category, key_subject = (keys[c].to_list() for c in key_columns)
-    no_activations = _i64([])
-    key_activations = [
-        compiled._activations.get(pair, no_activations)
-        for pair in zip(key_tenant, key_category, strict=True)
+    tenant_code, tenant_names = _dictionary(tenant)
+    category_code, category_names = _dictionary(category)
+    subject_code, subject_names = _dictionary(subject)
+    n = tenant_code.size
+    if category_code.size != n or subject_code.size != n:
+        raise ValueError("tenant, category and subject must have one value per event")
+    if start_utc_seconds.size != n:
+        raise ValueError(f"start_utc_seconds has {start_utc_seconds.size} rows, expected {n}")
+    n_categories, n_subjects = max(len(category_names), 1), max(len(subject_names), 1)
+    # Each (tenant, category) pair's activations; pairs with no profile have none, so their
+    # events stay at epoch 0 (no chain).
+    pair_activations = [
+        compiled._activations.get((tenant_id, category_id), _i64([]))
+        for tenant_id in tenant_names or [""]
+        for category_id in category_names or [""]
     ]
-    # Epoch: how many of the (tenant, category)'s activations precede the event. Events of
-    # keys whose (tenant, category) has no profile stay at epoch 0 (no chain).
-    epoch = np.zeros(by_key.size, dtype=np.int64)
-    first = 0
-    for pair, run in itertools.groupby(zip(key_tenant, key_category, strict=True)):
-        last = first + sum(1 for _ in run)
-        if pair in compiled._activations:
-            rows = slice(key_starts[first], key_starts[last])
-            epoch[rows] = np.searchsorted(
-                compiled._activations[pair],
-                start_utc_seconds[by_key[rows]] * 1_000_000,
-                side="right",
-            )
-        first = last
-    epochs = 1 + max((a.size for a in key_activations), default=0)
-    key_of = np.repeat(np.arange(len(key_activations), dtype=np.int64), key_sizes)
-    code = key_of * epochs + epoch
-    distinct = np.sort(pl.Series(code, dtype=pl.Int64).unique().to_numpy())
+    pair_offsets = _i64([0, *np.cumsum([a.size for a in pair_activations]).tolist()])
+    key_code, epochs = profile_keys_nb(
+        tenant_code,
+        category_code,
+        subject_code,
+        start_utc_seconds * 1_000_000,
+        n_categories,
+        n_subjects,
+        pair_offsets,
+        np.concatenate([_i64([]), *pair_activations]),
+    )
+    distinct, key_index = _distinct(key_code, len(pair_activations) * n_subjects * epochs)
 
+    def key_names(code: int) -> tuple[str, str, str, int]:
+        key, e = divmod(code, epochs)
+        pair, s = divmod(key, n_subjects)
+        t, c = divmod(pair, n_categories)
+        return tenant_names[t], category_names[c], subject_names[s], e
+
+    # Chain ids follow the keys' sorted names, so they do not depend on the events' order.
+    named = sorted((key_names(code), k) for k, code in enumerate(distinct.tolist()))
     chain_ids: dict[tuple[tuple[int, int], ...], int] = {}
     code_chain = np.empty(distinct.size, dtype=np.int64)
-    for i, (k, e) in enumerate(zip(*np.divmod(distinct, epochs), strict=True)):
-        at = _instant_in_epoch(key_activations[k], int(e))
-        found = _chain(compiled, key_tenant[k], key_category[k], key_subject[k], at)
-        code_chain[i] = chain_ids.setdefault(found, len(chain_ids)) if found else -1
-    per_event = np.empty(by_key.size, dtype=np.int64)
-    per_event[by_key] = code_chain[np.searchsorted(distinct, code)]
-    pairs = [pair for found in chain_ids for pair in found]
+    for (tenant_id, category_id, subject_id, e), k in named:
+        activations = compiled._activations.get((tenant_id, category_id), _i64([]))
+        at = _instant_in_epoch(activations, e)
+        found = _chain(compiled, tenant_id, category_id, subject_id, at)
+        code_chain[k] = chain_ids.setdefault(found, len(chain_ids)) if found else -1
+    pairs_of_chains = [pair for found in chain_ids for pair in found]
     return PlanChains(
-        chain=per_event,
+        chain=code_chain[key_index],
         offsets=_i64([0, *np.cumsum([len(found) for found in chain_ids]).tolist()]),
-        plans=_i64([plan for plan, _ in pairs]),
-        subjects=_i64([subject_id for _, subject_id in pairs]),
+        plans=_i64([plan for plan, _ in pairs_of_chains]),
+        subjects=_i64([subject_id for _, subject_id in pairs_of_chains]),
     )
 
 
