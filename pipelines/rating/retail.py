@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from kernels import allowance_api, tariff_api
 from pipelines.config import OPERATOR_COUNTRY, TENANT, Layout
@@ -314,7 +315,8 @@ class _KernelInputs:
     def of(cls, events: pl.DataFrame, compiled: CompiledCatalog) -> _KernelInputs:
         chains = resolve_plan_chains(
             compiled,
-            pl.repeat(TENANT, events.height, dtype=pl.String, eager=True),
+            # One tenant: a one-entry dictionary, not a string per event.
+            pa.DictionaryArray.from_arrays(pa.array(np.zeros(events.height, np.int32)), [TENANT]),
             events["category"].fill_null(""),
             events["subject"].fill_null(""),
             _i64(events, "start_utc_seconds"),
