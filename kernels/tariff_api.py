@@ -228,7 +228,6 @@ def _rate(
             time_based,
             on_net,
             covered,
-            compiled.binding_table,
             compiled.candidate_table,
             compiled.timing_table,
             compiled.timing_years,

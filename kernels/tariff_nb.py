@@ -15,10 +15,12 @@ never freezes a catalog. Column layouts (``pipelines.tariffs.compile``, ``*_TABL
   4 week_day_mask, 5 holiday_rule, 6 first year, 7 end of years (CSR into timing_years);
 - slot table (s, 6): 0 start, 1 price_micros, 2 rate_unit, 3 increment,
   4 connect_fee_micros, 5 unit_scale;
-- candidate table (c, 8), one row per entry of the candidate lists, so that choosing a
-  winner and walking its rate reads one row, not a binding's, a rate's and a timing's:
-  0 binding, 1 timing, 2 weight, 3 effective_from, 4 effective_to, 5 first slot, 6 end of
-  slots, 7 rounding_decimals;
+- candidate table (c, 16), one row per entry of the candidate lists, so that choosing a
+  winner, walking its rate and applying its binding's rules reads one row (two cache
+  lines), not a binding's, a rate's and a timing's: 0 binding, 1 timing, 2 weight,
+  3 effective_from, 4 effective_to, 5 first slot, 6 end of slots, 7 rounding_decimals,
+  8 min_usage, 9 zero_rated, 10 max_cost_micros, 11 max_cost_free, 12 min_charge_micros,
+  13 rounding_method, 14-15 unused;
 - key hash (h, 8), plan heads (p, 2) and the int32 head table
   (``pipelines.tariffs.prefix_index``): key hash rows hold 0 prefix value * 16 + length,
   1 plan, 2 prefix id, 3 first candidate row (-1: empty), 4 end of candidate rows,
@@ -437,7 +439,6 @@ def rate_with_plan_nb(
     time_based,
     on_net,
     covered,
-    binding_table,
     candidate_table,
     timing_table,
     timing_years,
@@ -510,8 +511,8 @@ def rate_with_plan_nb(
     if first < 0:
         return 2, 0, False, 0, 0, 0, -1, -1, 0  # UNAUTHORIZED_DESTINATION
     first_binding = candidate_table[first, 0]
-    if 0 < usage < binding_table[first_binding, 10]:
-        usage = binding_table[first_binding, 10]
+    if 0 < usage < candidate_table[first, 8]:
+        usage = candidate_table[first, 8]
 
     won = first
     # Cursor at which the winner may change: never for usage rated at its start instant.
@@ -618,21 +619,21 @@ def rate_with_plan_nb(
             break
 
     billed_usage = cursor
-    if binding_table[first_binding, 11]:
+    if candidate_table[first, 9]:
         return 0, 0, True, billed_usage, 0, 0, first_binding, prefix, n_spans
     allowance_units = min(covered, billed_usage)
     if billed_usage - allowance_units <= 0:
         return 0, 0, False, billed_usage, allowance_units, 0, first_binding, prefix, n_spans
     connect_fee = slot_table[candidate_table[first, 5], 4]
     whole += connect_fee
-    cap = binding_table[first_binding, 7]
-    if binding_table[first_binding, 8] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
+    cap = candidate_table[first, 10]
+    if candidate_table[first, 11] and cap > 0 and (whole > cap or (whole == cap and frac > 0)):
         whole = cap
         frac = 0
-    if whole < binding_table[first_binding, 9]:
-        whole = binding_table[first_binding, 9]
+    if whole < candidate_table[first, 12]:
+        whole = candidate_table[first, 12]
         frac = 0
-    method = binding_table[candidate_table[rounding, 0], 5]
+    method = candidate_table[rounding, 13]
     cost = round_micros_nb(whole, frac, unit_lcm, candidate_table[rounding, 7], method)
     return (
         0,
@@ -682,7 +683,6 @@ def rate_events_nb(
     time_based,
     on_net,
     covered,
-    binding_table,
     candidate_table,
     timing_table,
     timing_years,
@@ -757,7 +757,6 @@ def rate_events_nb(
                     time_based[i],
                     on_net[i],
                     covered[i],
-                    binding_table,
                     candidate_table,
                     timing_table,
                     timing_years,

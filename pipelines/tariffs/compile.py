@@ -58,22 +58,8 @@ LAST_DAY = int(np.iinfo(np.int64).max)
 MAX_RATE_UNIT_LCM = 2**61
 EPOCH = date(1970, 1, 1)
 #: Columns of the row-major tables the kernels read (``kernels.tariff_nb`` indexes them by
-#: position: change an order there too). A binding's, timing's or slot's fields share a
-#: cache line, and the kernels' helpers take three tables instead of dozens of arrays.
-BINDING_TABLE_COLUMNS = (
-    "timing",
-    "rate",
-    "weight",
-    "effective_from",
-    "effective_to",
-    "rounding_method",
-    "rounding_decimals",
-    "max_cost_micros",
-    "max_cost_free",
-    "min_charge_micros",
-    "min_usage",
-    "zero_rated",
-)
+#: position: change an order there too). A candidate's, timing's or slot's fields share
+#: cache lines, and the kernels' helpers take a few tables instead of dozens of arrays.
 TIMING_TABLE_COLUMNS = (
     "start_second",
     "end_second",
@@ -93,6 +79,15 @@ CANDIDATE_TABLE_COLUMNS = (
     "first_slot",  # slot_table rows first_slot:end_slot are the binding's rate's slots
     "end_slot",
     "rounding_decimals",
+    # The binding's rules the walk ends with, so that rating an event reads no binding row.
+    "min_usage",
+    "zero_rated",
+    "max_cost_micros",
+    "max_cost_free",
+    "min_charge_micros",
+    "rounding_method",
+    "unused_0",  # two spare columns: a row is 128 bytes, two whole cache lines
+    "unused_1",
 )
 SLOT_TABLE_COLUMNS = (
     "start",
@@ -159,10 +154,10 @@ class CompiledCatalog:
     holiday_last_day (FIRST_DAY / LAST_DAY when the calendar names no country, so explicit
     dates are complete).
 
-    The same fields as the kernels read them, row-major int64: binding_table (b, 12)
-    (BINDING_TABLE_COLUMNS), timing_table (t, 8) (TIMING_TABLE_COLUMNS), slot_table (s, 6)
-    (SLOT_TABLE_COLUMNS), candidate_table (len(candidates), 8) (CANDIDATE_TABLE_COLUMNS:
-    each candidate's binding fields, row for row with ``candidates``). key_hash (h, 8) and
+    The same fields as the kernels read them, row-major int64: timing_table (t, 8)
+    (TIMING_TABLE_COLUMNS), slot_table (s, 6) (SLOT_TABLE_COLUMNS), candidate_table
+    (len(candidates), 16) (CANDIDATE_TABLE_COLUMNS: each candidate's binding fields, row
+    for row with ``candidates``). key_hash (h, 8) and
     the dense head tables (plan_heads (p, 2), head_table int32) find an event's longest
     prefix key: ``pipelines.tariffs.prefix_index``.
 
@@ -232,7 +227,6 @@ class CompiledCatalog:
     holiday_first_day: int
     holiday_last_day: int
 
-    binding_table: np.ndarray
     timing_table: np.ndarray
     slot_table: np.ndarray
     candidate_table: np.ndarray
@@ -536,20 +530,6 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
     slot_increment = _i64([s.increment for s in slots])
     slot_connect_fee = _i64([s.connect_fee_micros for s in slots])
     slot_unit_scale = _i64([rate_unit_lcm // s.rate_unit for s in slots])
-    binding_fields = {
-        "timing": columns[6],
-        "rate": columns[7],
-        "weight": columns[8],
-        "effective_from": columns[9],
-        "effective_to": columns[10],
-        "rounding_method": columns[11],
-        "rounding_decimals": columns[12],
-        "max_cost_micros": columns[13],
-        "max_cost_free": columns[14],
-        "min_charge_micros": columns[15],
-        "min_usage": columns[16],
-        "zero_rated": columns[17],
-    }
     timing_fields = {
         "start_second": timing_start,
         "end_second": timing_end,
@@ -581,6 +561,14 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         "first_slot": slot_offsets_array[candidate_rate],
         "end_slot": slot_offsets_array[candidate_rate + 1],
         "rounding_decimals": columns[12][candidates],
+        "min_usage": columns[16][candidates],
+        "zero_rated": columns[17][candidates],
+        "max_cost_micros": columns[13][candidates],
+        "max_cost_free": columns[14][candidates],
+        "min_charge_micros": columns[15][candidates],
+        "rounding_method": columns[11][candidates],
+        "unused_0": np.zeros(candidates.size, dtype=np.int64),
+        "unused_1": np.zeros(candidates.size, dtype=np.int64),
     }
     candidate_table = _table(candidate_fields, CANDIDATE_TABLE_COLUMNS, candidates.size)
     lists = np.concatenate(
@@ -660,7 +648,6 @@ def compile_catalog(catalog: Catalog, holiday_years: range | None = None) -> Com
         holiday_days=holiday_days,
         holiday_first_day=holiday_first_day,
         holiday_last_day=holiday_last_day,
-        binding_table=_table(binding_fields, BINDING_TABLE_COLUMNS, len(rows)),
         timing_table=_table(timing_fields, TIMING_TABLE_COLUMNS, len(timings)),
         slot_table=_table(slot_fields, SLOT_TABLE_COLUMNS, len(slots)),
         candidate_table=candidate_table,

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from kernels import tariff_api
 from pipelines.tariffs import reference
 from pipelines.tariffs.compile import (
-    BINDING_TABLE_COLUMNS,
     CANDIDATE_TABLE_COLUMNS,
     SLOT_TABLE_COLUMNS,
     TIMING_TABLE_COLUMNS,
@@ -531,23 +530,9 @@ def test_overflowing_batches_are_refused():
 
 
 def test_kernel_tables_hold_the_named_columns():
-    """The kernels read binding, timing and slot fields by position in these tables, in the
-    order kernels/tariff_nb.py's docstring states."""
+    """The kernels read candidate, timing and slot fields by position in these tables, in
+    the order kernels/tariff_nb.py's docstring states."""
     compiled = compile_catalog(fallback_catalog())
-    assert BINDING_TABLE_COLUMNS == (
-        "timing",
-        "rate",
-        "weight",
-        "effective_from",
-        "effective_to",
-        "rounding_method",
-        "rounding_decimals",
-        "max_cost_micros",
-        "max_cost_free",
-        "min_charge_micros",
-        "min_usage",
-        "zero_rated",
-    )
     assert TIMING_TABLE_COLUMNS[:6] == (
         "start_second",
         "end_second",
@@ -565,9 +550,6 @@ def test_kernel_tables_hold_the_named_columns():
         "connect_fee_micros",
         "unit_scale",
     )
-    for k, name in enumerate(BINDING_TABLE_COLUMNS):
-        expected = getattr(compiled, f"binding_{name}")
-        np.testing.assert_array_equal(compiled.binding_table[:, k], expected, err_msg=name)
     years = compiled.timing_year_offsets
     timing_columns = {"first_year": years[:-1], "end_years": years[1:]}
     for k, name in enumerate(TIMING_TABLE_COLUMNS):
@@ -585,12 +567,23 @@ def test_kernel_tables_hold_the_named_columns():
         "first_slot",
         "end_slot",
         "rounding_decimals",
+        "min_usage",
+        "zero_rated",
+        "max_cost_micros",
+        "max_cost_free",
+        "min_charge_micros",
+        "rounding_method",
+        "unused_0",
+        "unused_1",
     )
     rate = compiled.binding_rate[compiled.candidates]
+    unused = np.zeros(compiled.candidates.size, dtype=np.int64)
     candidate_columns = {
         "binding": compiled.candidates,
         "first_slot": compiled.rate_slot_offsets[rate],
         "end_slot": compiled.rate_slot_offsets[rate + 1],
+        "unused_0": unused,
+        "unused_1": unused,
     }
     for k, name in enumerate(CANDIDATE_TABLE_COLUMNS):
         expected = candidate_columns.get(name)
@@ -624,7 +617,7 @@ def test_kernel_tables_hold_the_named_columns():
         assert schedule_rows(lo, hi) == schedule_rows(*compiled.schedule_lists[schedule])
     distinct = {str(schedule_rows(lo, hi)) for lo, hi in compiled.schedule_lists.tolist()}
     assert len(distinct) == compiled.schedule_lists.shape[0]
-    tables = (compiled.binding_table, compiled.timing_table, compiled.slot_table)
+    tables = (compiled.timing_table, compiled.slot_table)
     for table in (*tables, compiled.candidate_table, compiled.key_hash):
         assert table.dtype == np.int64 and table.flags.c_contiguous
 
