@@ -11,7 +11,7 @@ produced it. Times are seconds of local wall-clock time since 1970-01-01T00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 
 import numpy as np
@@ -86,6 +86,33 @@ class TariffRatings:
     rate: np.ndarray
     timing: np.ndarray
     n_spans: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> TariffRatings:
+        """Uninitialised arrays for n events, to be passed as ``out``."""
+        return cls(
+            **{
+                field.name: np.empty(n, dtype=RATINGS_DTYPES.get(field.name, np.int32))
+                for field in fields(cls)
+            }
+        )
+
+    def head(self, n: int) -> TariffRatings:
+        """Views of the first n rows: a buffer sized for the largest batch serves them all."""
+        return TariffRatings(
+            **{field.name: getattr(self, field.name)[:n] for field in fields(self)}
+        )
+
+
+#: TariffRatings fields that are not int32 indices.
+RATINGS_DTYPES = {
+    "error": np.int8,
+    "cost_micros": np.int64,
+    "zero_rated": np.bool_,
+    "billed_usage": np.int64,
+    "allowance_units": np.int64,
+    "connect_fee_micros": np.int64,
+}
 
 
 @dataclass(frozen=True)
@@ -195,8 +222,14 @@ def _rate(
     covered: np.ndarray,
     span_offsets: np.ndarray,
     spans: np.ndarray,
+    out: TariffRatings | None,
 ) -> TariffRatings:
     n = _check("local_seconds", local_seconds, np.int64).size
+    if out is None:
+        out = TariffRatings.empty(n)
+    for field in fields(out):
+        dtype = RATINGS_DTYPES.get(field.name, np.int32)
+        _check(f"out.{field.name}", getattr(out, field.name), dtype, n)
     _check("number_value", number_value, np.int64, n)
     _check("number_len", number_len, np.int64, n)
     _check("usage", usage, np.int64, n)
@@ -216,44 +249,44 @@ def _rate(
     schedule_first_day, schedule_days, schedule_offsets, schedule_segments = _day_schedules(
         compiled, first_day, last_day, n
     )
-    return TariffRatings(
-        *rate_events_nb(
-            chains.chain,
-            chains.offsets,
-            chains.plans,
-            local_seconds,
-            number_value,
-            number_len,
-            usage,
-            time_based,
-            on_net,
-            covered,
-            compiled.candidate_table,
-            compiled.timing_table,
-            compiled.timing_years,
-            compiled.slot_table,
-            compiled.plan_on_net,
-            compiled.plan_any,
-            compiled.prefix_offsets,
-            compiled.key_hash,
-            compiled.plan_heads,
-            compiled.head_table,
-            POW10,
-            compiled.holiday_days,
-            schedule_first_day,
-            schedule_days,
-            schedule_offsets,
-            schedule_segments,
-            compiled.rate_unit_lcm,
-            chains.subjects,
-            compiled.binding_deck,
-            compiled.binding_destination,
-            compiled.binding_rate,
-            compiled.binding_timing,
-            span_offsets,
-            spans,
-        )
+    rate_events_nb(
+        chains.chain,
+        chains.offsets,
+        chains.plans,
+        local_seconds,
+        number_value,
+        number_len,
+        usage,
+        time_based,
+        on_net,
+        covered,
+        compiled.candidate_table,
+        compiled.timing_table,
+        compiled.timing_years,
+        compiled.slot_table,
+        compiled.plan_on_net,
+        compiled.plan_any,
+        compiled.prefix_offsets,
+        compiled.key_hash,
+        compiled.plan_heads,
+        compiled.head_table,
+        POW10,
+        compiled.holiday_days,
+        schedule_first_day,
+        schedule_days,
+        schedule_offsets,
+        schedule_segments,
+        compiled.rate_unit_lcm,
+        chains.subjects,
+        compiled.binding_deck,
+        compiled.binding_destination,
+        compiled.binding_rate,
+        compiled.binding_timing,
+        span_offsets,
+        spans,
+        *(getattr(out, field.name) for field in fields(out)),
     )
+    return out
 
 
 def _no_spans() -> tuple[np.ndarray, np.ndarray]:
@@ -270,6 +303,7 @@ def rate_events(
     time_based: np.ndarray,
     on_net: np.ndarray,
     covered: np.ndarray,
+    out: TariffRatings | None = None,
 ) -> TariffRatings:
     """Rate a batch of events (``reference.rate_event`` per event, in parallel).
 
@@ -279,6 +313,10 @@ def rate_events(
     (n,); covered: int64 (n,) >= 0, billed units an allowance pays (the reference's
     ``covered``). Raises OverflowError when the batch's usage and the catalog's prices could
     overflow int64, and ValueError for events outside the compiled holiday years.
+
+    out: arrays for n events to write into and return (``TariffRatings.empty(n)``, or
+    ``.head(n)`` of a larger one); new ones when None. A stage that rates batch after batch
+    into the same arrays touches no new memory, and fresh pages cost more than rating.
     """
     span_offsets, spans = _no_spans()
     return _rate(
@@ -293,6 +331,7 @@ def rate_events(
         covered,
         span_offsets,
         spans,
+        out,
     )
 
 
@@ -310,11 +349,11 @@ def rate_events_with_spans(
     """``rate_events`` plus every span, for explanations of small batches (rates twice)."""
     args = (local_seconds, number_value, number_len, usage, time_based, on_net, covered)
     empty_offsets, empty_spans = _no_spans()
-    counted = _rate(compiled, chains, *args, empty_offsets, empty_spans)
+    counted = _rate(compiled, chains, *args, empty_offsets, empty_spans, None)
     offsets = np.concatenate(([0], np.cumsum(counted.n_spans))).astype(np.int64)
     # Rows: start_usage, usage, billed, binding, slot; each row is contiguous.
     spans = np.zeros((5, int(offsets[-1])), dtype=np.int64)
-    ratings = _rate(compiled, chains, *args, offsets, spans)
+    ratings = _rate(compiled, chains, *args, offsets, spans, None)
     start_usage, usage_of_span, billed, binding, slot = spans
     return ratings, RatedSpans(
         offsets=offsets,

@@ -707,12 +707,28 @@ def rate_events_nb(
     binding_timing,
     span_offsets,
     spans,
+    error,
+    cost,
+    zero_rated,
+    billed_usage,
+    allowance_units,
+    connect_fee,
+    rating_plan,
+    subject,
+    first_binding,
+    deck,
+    destination,
+    prefix,
+    rate,
+    timing,
+    n_spans,
 ):
     """Rate events: each tries its chain's plans until one does not answer UNAUTHORIZED.
 
     chain: int64 (n,) chain id, -1 for no profile. With span_offsets (n + 1,), event i
     writes its spans to columns span_offsets[i]:span_offsets[i + 1] of ``spans`` int64
-    (5, s); with an empty span_offsets nothing is written. Returns per event: error int8,
+    (5, s); with an empty span_offsets nothing is written. Writes per event (the caller's
+    (n,) arrays, so that a stage rating batch after batch reuses its memory): error int8,
     cost_micros, zero_rated bool, billed_usage, allowance_units, connect_fee_micros (int64),
     then int32 indices, -1 where none: rating plan and subject (of the chain step that
     answered, also for RATING_PLAN_GAP), first binding, its destination rates and
@@ -721,21 +737,6 @@ def rate_events_nb(
     memory traffic.
     """
     n = chain.size
-    error = np.empty(n, np.int8)
-    cost = np.empty(n, np.int64)
-    zero_rated = np.empty(n, np.bool_)
-    billed_usage = np.empty(n, np.int64)
-    allowance_units = np.empty(n, np.int64)
-    connect_fee = np.empty(n, np.int64)
-    rating_plan = np.empty(n, np.int32)
-    subject = np.empty(n, np.int32)
-    first_binding = np.empty(n, np.int32)
-    deck = np.empty(n, np.int32)
-    destination = np.empty(n, np.int32)
-    rate = np.empty(n, np.int32)
-    timing = np.empty(n, np.int32)
-    prefix = np.empty(n, np.int32)
-    n_spans = np.empty(n, np.int32)
     record = span_offsets.size > 0
     for i in prange(n):
         # Unless a plan of the chain answers: no profile, or no plan knows the destination.
@@ -807,20 +808,3 @@ def rate_events_nb(
             connect_fee[i] = 0
             prefix[i] = -1
             n_spans[i] = 0
-    return (
-        error,
-        cost,
-        zero_rated,
-        billed_usage,
-        allowance_units,
-        connect_fee,
-        rating_plan,
-        subject,
-        first_binding,
-        deck,
-        destination,
-        prefix,
-        rate,
-        timing,
-        n_spans,
-    )

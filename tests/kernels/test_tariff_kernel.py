@@ -523,6 +523,42 @@ def test_single_plan_chains_rate_as_rate_with_plan():
     assert [row["cost_micros"] for row in got] == [600_000, 0]
 
 
+def test_ratings_written_into_a_reused_buffer_equal_fresh_ones():
+    compiled = compile_catalog(fallback_catalog())
+    starts = [MONDAY, MONDAY + timedelta(hours=20), MONDAY + timedelta(days=5)]
+    numbers = ["+33123456789", "+12125550100", None]
+    local = np.array([seconds(s) for s in starts], dtype=np.int64)
+    chains = resolve_plan_chains(compiled, ["t"] * 3, ["call"] * 3, ["alice"] * 3, local)
+    value, length = tariff_api.encode_destinations(numbers)
+    args = (
+        local,
+        value,
+        length,
+        np.array([60, 125, 30], dtype=np.int64),
+        np.ones(3, dtype=bool),
+        np.zeros(3, dtype=bool),
+        np.zeros(3, dtype=np.int64),
+    )
+    fresh = tariff_api.rate_events(compiled, chains, *args)
+    # A buffer for ten events, dirty from earlier use, serves these three through its head.
+    buffer = tariff_api.TariffRatings.empty(10)
+    for name in vars(buffer):
+        getattr(buffer, name)[:] = 7
+    into = tariff_api.rate_events(compiled, chains, *args, out=buffer.head(3))
+    for name in vars(fresh):
+        np.testing.assert_array_equal(getattr(into, name), getattr(fresh, name), err_msg=name)
+        assert getattr(into, name).base is getattr(buffer, name)  # written in place
+    # FR at 60_000 a minute; US through alice's fallback at 600_000 a minute for 125 s; no
+    # number matches no destination of either plan.
+    assert fresh.cost_micros.tolist() == [60_000, 1_250_000, 0]
+    assert fresh.error.tolist() == [0, 0, tariff_api.TariffError.UNAUTHORIZED_DESTINATION]
+    with pytest.raises(TypeError, match="out.cost_micros must be int64"):
+        bad = replace(buffer.head(3), cost_micros=np.zeros(3, dtype=np.int32))
+        tariff_api.rate_events(compiled, chains, *args, out=bad)
+    with pytest.raises(ValueError, match="out.error has 10 rows, expected 3"):
+        tariff_api.rate_events(compiled, chains, *args, out=buffer)
+
+
 def test_overflowing_batches_are_refused():
     catalog = catalog_of((DestinationRate("FR", "R"),), (per_second("R", 10**12),))
     with pytest.raises(OverflowError):
