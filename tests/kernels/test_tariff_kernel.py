@@ -552,10 +552,10 @@ def test_ratings_written_into_a_reused_buffer_equal_fresh_ones():
     # number matches no destination of either plan.
     assert fresh.cost_micros.tolist() == [60_000, 1_250_000, 0]
     assert fresh.error.tolist() == [0, 0, tariff_api.TariffError.UNAUTHORIZED_DESTINATION]
-    with pytest.raises(TypeError, match="out.cost_micros must be int64"):
+    with pytest.raises(TypeError, match=r"out\.cost_micros must be int64"):
         bad = replace(buffer.head(3), cost_micros=np.zeros(3, dtype=np.int32))
         tariff_api.rate_events(compiled, chains, *args, out=bad)
-    with pytest.raises(ValueError, match="out.error has 10 rows, expected 3"):
+    with pytest.raises(ValueError, match=r"out\.error has 10 rows, expected 3"):
         tariff_api.rate_events(compiled, chains, *args, out=buffer)
 
 
