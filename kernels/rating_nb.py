@@ -13,17 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-
-@njit(cache=True)
-def lower_bound_nb(values, lo, hi, target):
-    """First index in [lo, hi) of ascending ``values`` holding a value >= target (hi if none)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+from kernels.tariff_nb import lower_bound_nb
 
 
 @njit(cache=True)
