@@ -257,17 +257,27 @@ def _schedules(candidate_table: np.ndarray, lists: np.ndarray) -> tuple[np.ndarr
     """(schedule of each list (n,), one list per schedule (S, 2)) of candidate lists (n, 2).
 
     A schedule is the sequence of a list's (timing, weight, effective_from, effective_to).
+    Lists of one length are compared as rows of a matrix, one length at a time: a deck has
+    few list lengths and many lists.
     """
-    kinds: list[int] = []
+    kinds = np.zeros(0, dtype=np.int64)
     if candidate_table.shape[0]:
-        _, row_kind = np.unique(candidate_table[:, 1:5], axis=0, return_inverse=True)
-        kinds = row_kind.reshape(-1).tolist()
-    schedule_of: dict[tuple[int, ...], int] = {}
+        _, kinds = np.unique(candidate_table[:, 1:5], axis=0, return_inverse=True)
+        kinds = kinds.reshape(-1)
+    lo, hi = lists[:, 0], lists[:, 1]
+    lengths = hi - lo
     schedule = np.empty(lists.shape[0], dtype=np.int64)
-    for k, (lo, hi) in enumerate(lists.tolist()):
-        schedule[k] = schedule_of.setdefault(tuple(kinds[lo:hi]), len(schedule_of))
-    first = np.unique(schedule, return_index=True)[1]
-    return schedule, np.ascontiguousarray(lists[first])
+    representatives = [np.zeros(0, dtype=np.int64)]
+    known = 0
+    for length in np.unique(lengths).tolist():
+        at = np.flatnonzero(lengths == length)
+        # An empty list is a row of one constant: all empty lists share one schedule.
+        rows = kinds[lo[at, None] + np.arange(length)] if length else np.zeros((at.size, 1))
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        schedule[at] = known + inverse.reshape(-1)
+        representatives.append(at[first])
+        known += first.size
+    return schedule, np.ascontiguousarray(lists[np.concatenate(representatives)])
 
 
 def _mask(values: frozenset[int], low: int, high: int, what: str, timing_id: str) -> int:

@@ -133,16 +133,19 @@ def build_head_tables(
         if not digits:
             continue
         # Longest key of at most `digits` digits per head: shorter keys first, longer
-        # ones overwrite the heads they cover.
+        # ones overwrite the heads they cover. Keys of exactly `digits` digits (most of a
+        # large deck) cover one head each and are assigned at once.
         longest = np.full(10**digits, -1, dtype=np.int64)
         longer = np.zeros(10**digits, dtype=bool)
-        for k in in_plan[np.argsort(key_len[in_plan], kind="stable")].tolist():
-            length, value = int(key_len[k]), int(key_value[k])
-            if length <= digits:
-                scale = 10 ** (digits - length)
-                longest[value * scale : (value + 1) * scale] = key_row[k]
-            else:
-                longer[value // 10 ** (length - digits)] = True
+        for length in range(1, digits):
+            at = in_plan[key_len[in_plan] == length]
+            scale = 10 ** (digits - length)
+            for value, row in zip(key_value[at].tolist(), key_row[at].tolist(), strict=True):
+                longest[value * scale : (value + 1) * scale] = row
+        at = in_plan[key_len[in_plan] == digits]
+        longest[key_value[at]] = key_row[at]
+        at = in_plan[key_len[in_plan] > digits]
+        longer[key_value[at] // POW10[key_len[at] - digits]] = True
         tables.append(((longest + 1) * 2 + longer).astype(np.int32))
         first += 10**digits
     head_table = np.concatenate(tables) if tables else np.zeros(0, dtype=np.int32)
