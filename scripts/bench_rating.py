@@ -890,13 +890,21 @@ def rated_table(compiled, batch: Batch, result: Rated) -> pa.Table:
 
 
 def read_batches(path: Path, compiled, catalog: Catalog) -> list[Batch]:
-    """The events' Parquet file, one kernel batch per row group."""
+    """The events' Parquet file, one kernel batch per row group; a reader thread decodes the
+    next row group while this one is prepared (Parquet decoding releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     allowances = voice_allowances(catalog)
     events = pq.ParquetFile(path, read_dictionary=["category", "subject"])
-    return [
-        to_batch(events.read_row_group(i), compiled, allowances)
-        for i in range(events.num_row_groups)
-    ]
+    batches = []
+    with ThreadPoolExecutor(1) as reader:
+        ahead = reader.submit(events.read_row_group, 0)
+        for i in range(events.num_row_groups):
+            table = ahead.result()
+            if i + 1 < events.num_row_groups:
+                ahead = reader.submit(events.read_row_group, i + 1)
+            batches.append(to_batch(table, compiled, allowances))
+    return batches
 
 
 #: Statistics only where readers prune by them: min/max of the dictionary-encoded string
