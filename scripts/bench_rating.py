@@ -48,6 +48,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -889,22 +890,25 @@ def rated_table(compiled, batch: Batch, result: Rated) -> pa.Table:
     )
 
 
-def read_batches(path: Path, compiled, catalog: Catalog) -> list[Batch]:
+def iter_batches(path: Path, compiled, catalog: Catalog) -> Iterator[Batch]:
     """The events' Parquet file, one kernel batch per row group; a reader thread decodes the
-    next row group while this one is prepared (Parquet decoding releases the GIL)."""
+    next row group while the caller works on this one (Parquet decoding releases the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     allowances = voice_allowances(catalog)
     events = pq.ParquetFile(path, read_dictionary=["category", "subject"])
-    batches = []
     with ThreadPoolExecutor(1) as reader:
         ahead = reader.submit(events.read_row_group, 0)
         for i in range(events.num_row_groups):
             table = ahead.result()
             if i + 1 < events.num_row_groups:
                 ahead = reader.submit(events.read_row_group, i + 1)
-            batches.append(to_batch(table, compiled, allowances))
-    return batches
+            yield to_batch(table, compiled, allowances)
+
+
+def read_batches(path: Path, compiled, catalog: Catalog) -> list[Batch]:
+    """Every batch of the events' Parquet file (``iter_batches``)."""
+    return list(iter_batches(path, compiled, catalog))
 
 
 #: Statistics only where readers prune by them: min/max of the dictionary-encoded string
@@ -924,8 +928,11 @@ def rate_stage(path: Path, rated_dir: Path, compiled, catalog: Catalog) -> int:
 
     from kernels.tariff_api import TariffRatings
 
-    batches = read_batches(path, compiled, catalog)
-    rated = rate_without_allowances(compiled, batches)
+    # Each batch is rated as it arrives, while the reader decodes the next.
+    batches, rated = [], []
+    for batch in iter_batches(path, compiled, catalog):
+        batches.append(batch)
+        rated.extend(rate_without_allowances(compiled, [batch]))
     covered = draw_allowances(compiled, batches, rated)
     shutil.rmtree(rated_dir, ignore_errors=True)
     rated_dir.mkdir(parents=True)
