@@ -165,7 +165,8 @@ class CompiledCatalog:
     list's (timing, weight, effective_from, effective_to) rows, its schedule. Lists with
     equal rows share one: ``schedule_lists`` (S, 2) holds one list (start, end) per
     schedule, and plan_on_net[p, 2], plan_any[p, 2] and key_hash[:, 5] name each list's.
-    The kernels tabulate each schedule's winners per day of a batch (``day_schedules``).
+    The kernels tabulate each schedule's winners per day of a batch
+    (``kernels.tariff_nb.day_schedules_nb``).
     """
 
     version: str

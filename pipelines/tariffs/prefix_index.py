@@ -1,4 +1,4 @@
-"""Longest-prefix lookup tables of a compiled catalog (``kernels.tariff_nb.longest_key_nb``).
+"""Longest-prefix lookup tables of a compiled catalog (``kernels.tariff_nb.matching_key_nb``).
 
 A plan's prefix keys (sorted by plan, length, value) go into two tables:
 
