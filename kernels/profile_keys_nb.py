@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kernels.tariff_nb import lower_bound_nb
+
 
 @njit(cache=True, parallel=True)
 def profile_keys_nb(
@@ -29,15 +31,9 @@ def profile_keys_nb(
     for i in prange(tenant.size):
         pair = np.int64(tenant[i]) * n_categories + category[i]
         lo = pair_offsets[pair]
-        hi = pair_offsets[pair + 1]
-        moment = start_us[i]
-        while lo < hi:  # first activation after the start
-            middle = (lo + hi) >> 1
-            if activations[middle] <= moment:
-                lo = middle + 1
-            else:
-                hi = middle
-        key[i] = (pair * n_subjects + subject[i]) * epochs + lo - pair_offsets[pair]
+        # The first activation after the start (at or after one microsecond later).
+        after = lower_bound_nb(activations, lo, pair_offsets[pair + 1], start_us[i] + 1)
+        key[i] = (pair * n_subjects + subject[i]) * epochs + after - lo
     return key, epochs
 
 
