@@ -694,15 +694,6 @@ def voice_allowances(catalog: Catalog) -> dict[str, int]:
     }
 
 
-def _dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """(codes int64 (n,), names) of a string column read as a dictionary."""
-    array = column.combine_chunks()
-    if not pa.types.is_dictionary(array.type):
-        array = pc.dictionary_encode(array)
-    codes = array.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, array.dictionary.to_pylist()
-
-
 def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
     """Resolve subjects to plan chains and encode numbers and times for the kernel.
 
@@ -710,7 +701,7 @@ def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
     them is integer work on their codes.
     """
     from kernels.tariff_api import encode_destinations
-    from pipelines.tariffs.compile import resolve_plan_chains
+    from pipelines.tariffs.compile import dictionary_codes, resolve_plan_chains
 
     n = table.num_rows
     # Parquet has no second unit: the column comes back in milliseconds.
@@ -719,8 +710,8 @@ def to_batch(table: pa.Table, compiled, allowances: dict[str, int]) -> Batch:
     chains = resolve_plan_chains(
         compiled, tenant, table["category"], table["subject"], local_seconds
     )
-    category, category_names = _dictionary_codes(table["category"])
-    subject, subject_names = _dictionary_codes(table["subject"])
+    category, category_names = dictionary_codes(table["category"])
+    subject, subject_names = dictionary_codes(table["subject"])
     is_voice = category == (category_names.index("voice") if "voice" in category_names else -1)
     units = np.array([allowances.get(name, 0) for name in subject_names], dtype=np.int64)
     number_value, number_len = encode_destinations(table["other_party_number"])

@@ -730,13 +730,14 @@ def _instant_in_epoch(activations: np.ndarray, epoch: int) -> int:
 DENSE_KEY_CODES = 1 << 22
 
 
-def _dictionary(
+def dictionary_codes(
     values: Sequence[str] | pl.Series | pa.Array | pa.ChunkedArray,
 ) -> tuple[np.ndarray, list[str]]:
     """(integer codes (n,), names): a string column as dictionary codes.
 
     Dictionary-encoded input (a Parquet column read with ``read_dictionary``) keeps its
-    dictionary; anything else is encoded once, by hashing.
+    dictionary; anything else is encoded once, by hashing. Raises ValueError on a null,
+    whether the column or its dictionary holds it.
     """
     if isinstance(values, pl.Series):
         values = values.to_arrow()
@@ -749,7 +750,11 @@ def _dictionary(
     if not pa.types.is_dictionary(values.type):
         values = pc.dictionary_encode(values.cast(pa.string()))
     names = values.dictionary.cast(pa.string()).to_pylist()
-    return values.indices.to_numpy(zero_copy_only=False), names
+    codes = values.indices.to_numpy(zero_copy_only=False)
+    null_names = [k for k, name in enumerate(names) if name is None]
+    if null_names and np.isin(codes, null_names).any():
+        raise ValueError("tenant, category and subject must not be null")
+    return codes, names
 
 
 def _distinct(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -777,9 +782,9 @@ def resolve_plan_chains(
     """
     if not isinstance(start_utc_seconds, np.ndarray) or start_utc_seconds.dtype != np.int64:
         raise TypeError("start_utc_seconds must be an int64 numpy array")
-    tenant_code, tenant_names = _dictionary(tenant)
-    category_code, category_names = _dictionary(category)
-    subject_code, subject_names = _dictionary(subject)
+    tenant_code, tenant_names = dictionary_codes(tenant)
+    category_code, category_names = dictionary_codes(category)
+    subject_code, subject_names = dictionary_codes(subject)
     n = tenant_code.size
     if category_code.size != n or subject_code.size != n:
         raise ValueError("tenant, category and subject must have one value per event")

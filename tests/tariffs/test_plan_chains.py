@@ -111,3 +111,13 @@ def test_null_keys_are_refused():
         resolve_plan_chains(
             compiled, ["t"], ["call"], pa.array([None], pa.string()), np.zeros(1, np.int64)
         )
+    # A null a dictionary holds counts once an event refers to it, not before.
+    names = pa.array(["alice", None])
+    referred = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), names)
+    with pytest.raises(ValueError, match="must not be null"):
+        resolve_plan_chains(compiled, ["t"] * 2, ["call"] * 2, referred, np.zeros(2, np.int64))
+    unreferred = pa.DictionaryArray.from_arrays(pa.array([0, 0], pa.int32()), names)
+    chains = resolve_plan_chains(
+        compiled, ["t"] * 2, ["call"] * 2, unreferred, np.zeros(2, np.int64)
+    )
+    assert chains.chain.tolist() == [-1, -1]  # 1970: before every profile
