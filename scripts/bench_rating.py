@@ -927,7 +927,7 @@ def rate_stage(path: Path, rated_dir: Path, compiled, catalog: Catalog) -> int:
     covered = draw_allowances(compiled, batches, rated)
     shutil.rmtree(rated_dir, ignore_errors=True)
     rated_dir.mkdir(parents=True)
-    repriced = TariffRatings.empty(max(int(np.count_nonzero(c)) for c in covered))
+    repriced = TariffRatings.empty(max((int(np.count_nonzero(c)) for c in covered), default=0))
     with ThreadPoolExecutor(2) as writers:
         written = []
         for k, (batch, result, batch_covered) in enumerate(
