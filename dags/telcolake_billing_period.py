@@ -5,7 +5,7 @@ is the month; Airflow starts the run once the month has ended. Tasks only wire t
 ``pipelines/`` together, each over one partition, and pass small summaries through XCom.
 
     check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate -> rate
-        -> build -> validate -> report
+        -> tax -> build -> validate -> report
 """
 
 from __future__ import annotations
@@ -125,8 +125,17 @@ def telcolake_billing_period() -> None:
             "late_event_dates": consolidated["late_event_dates"],
         }
 
+    @task
+    def tax(billing_period: str, rated: dict[str, Any]) -> dict[str, Any]:
+        """Tax every charge of the period: billed_charges and tax_lines in the lake."""
+        from pipelines.config import layout
+        from pipelines.results import as_record
+        from pipelines.taxes.stage import tax_period
+
+        return as_record(tax_period(layout(), billing_period))
+
     @task(pool=WAREHOUSE_POOL)
-    def build(rated: dict[str, Any]) -> dict[str, Any]:
+    def build(taxed: dict[str, Any]) -> dict[str, Any]:
         """One `dbt build`: staging, intermediate and marts, with their tests."""
         from pipelines.build import build_warehouse
         from pipelines.config import layout
@@ -155,7 +164,7 @@ def telcolake_billing_period() -> None:
 
     period = check_reference()
     mediated = mediate.expand(partition=mediation_partitions(period))
-    built = build(rate(period, consolidate(period, mediated)))
+    built = build(tax(period, rate(period, consolidate(period, mediated))))
     report(period, validate(period, built))
 
 

@@ -121,6 +121,13 @@ def cmd_rate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tax(args: argparse.Namespace) -> int:
+    from pipelines.taxes.stage import tax_period
+
+    console.print(as_record(tax_period(layout(), args.period)))
+    return 0
+
+
 def cmd_suspense(args: argparse.Namespace) -> int:
     import polars as pl
     from rich.table import Table
@@ -340,6 +347,25 @@ def cmd_rate_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tax_charges(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.taxes.charges_csv import charges_out_path, tax_charges_file
+
+    try:
+        summary = tax_charges_file(Path(args.rules), Path(args.charges), Path(args.out))
+    # RuleSetError and ChargesFileError are ValueErrors naming the file.
+    except (ValueError, OSError) as refused:
+        console.print(f"[bold red]cannot tax:[/] {escape(str(refused))}")
+        return 2
+    console.print(
+        f"taxed {summary.taxed} of {summary.charges} charges (rule set "
+        f"{summary.ruleset_version}); {summary.errors} with an error; {summary.lines} tax "
+        f"lines in {args.out}, statuses in {charges_out_path(Path(args.out))}"
+    )
+    return 0
+
+
 def cmd_import_cgrates(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
@@ -481,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     mediate.add_argument("--feed", help="one feed only (with --date)")
     mediate.add_argument("--date", help="one file date only, YYYY-MM-DD (with --feed)")
     add("rate", "Rate the period's usage; compute recurring and interconnect charges.", cmd_rate)
+    add("tax", "Tax every billed charge of the period into billed_charges and tax_lines.", cmd_tax)
     add(
         "suspense",
         "Summarise the period's rating suspense by state and reason, with its age.",
@@ -538,6 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=5,
         help="CGRateS's global rounding_decimals, for --money cgrates (default 5)",
+    )
+    tax_charges_help = (
+        "Tax a CSV of charges against a tax rule set folder; write one line per charge and "
+        "applicable rule, and each charge's net amount and status (docs/taxes.md)."
+    )
+    tax_charges = sub.add_parser("tax-charges", help=tax_charges_help, description=tax_charges_help)
+    tax_charges.set_defaults(handler=cmd_tax_charges)
+    tax_charges.add_argument("--rules", required=True, help="the tax rule set folder")
+    tax_charges.add_argument("--charges", required=True, help="the charges CSV")
+    tax_charges.add_argument(
+        "--out", required=True, help="the tax lines CSV to write (and <out>.charges.csv)"
     )
     import_help = "Import a CGRateS tariff plan folder and write it as a catalog folder."
     import_cgrates = sub.add_parser("import-cgrates", help=import_help, description=import_help)

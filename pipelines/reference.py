@@ -20,7 +20,6 @@ REFERENCE_FILES = (
     "carriers.csv",
     "trunk_groups.csv",
     "interconnect_rates.csv",
-    "tax_rules.csv",
     "hlr_snapshot.csv",
     "crm_orders.csv",
     "switches.csv",
@@ -28,6 +27,8 @@ REFERENCE_FILES = (
 #: The tariff catalog folder (docs/tariff-catalog.md) under reference/. Optional: without
 #: it, rating converts the price list (rate_deck.csv, time_bands.csv, holidays.csv, plans.csv).
 TARIFF_CATALOG_DIR = "tariff_catalog"
+#: The tax rule set folder (docs/taxes.md) under reference/: required.
+TAX_RULES_DIR = "tax_rules"
 
 
 class MissingReferenceError(FileNotFoundError):
@@ -43,6 +44,8 @@ def reference_path(layout: Layout, name: str) -> Path:
 def require_reference(layout: Layout) -> None:
     """Fail at the start of a run, naming every reference file that is missing."""
     missing = [name for name in REFERENCE_FILES if not (layout.reference / name).is_file()]
+    if not (layout.reference / TAX_RULES_DIR / "ruleset.yaml").is_file():
+        missing.append(f"{TAX_RULES_DIR}/ruleset.yaml")
     if missing:
         raise MissingReferenceError(
             f"missing reference file(s) in {layout.reference}: {', '.join(missing)}"

@@ -273,6 +273,62 @@ INTERCONNECT_LEG_SCHEMA = pa.schema(
 )
 
 
+#: One billed charge of a period as the tax engine sees it (docs/taxes.md, "The bill run"):
+#: a recurring charge, or a subscriber's usage charges of one tax category.
+BILLED_CHARGE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("charge_id", pa.string()),
+        ("charge_source", pa.string()),  # recurring or usage
+        ("account_id", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("plan_id", pa.string()),  # recurring charges: the plan; usage: null
+        ("service_type", pa.string()),
+        ("category", pa.string()),  # the tax charge category
+        ("charge_date", pa.date32()),
+        ("customer_class", pa.string()),
+        ("tax_area_id", pa.string()),
+        ("lines", pa.int64()),
+        ("minutes_micros", pa.int64()),
+        ("records", pa.int64()),  # usage: rated records in the charge
+        ("amount_micros", pa.int64()),
+        # The interstate and international share (safe harbor or call class) and its amount:
+        # the revenue FUSF assesses, and the cap on the USF line item.
+        ("interstate_share_ppm", pa.int64()),
+        ("interstate_micros", pa.int64()),
+        ("net_micros", pa.int64()),
+        ("tax_status", pa.string()),  # ok, or why the engine could not tax it
+        ("ruleset_version", pa.string()),
+    ]
+)
+
+#: One tax, surcharge or fee on one billed charge: what the tax engine wrote.
+TAX_LINE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("charge_id", pa.string()),
+        ("account_id", pa.string()),
+        ("tax_id", pa.string()),
+        ("rule_effective_from", pa.date32()),
+        ("jurisdiction_id", pa.string()),
+        ("jurisdiction_level", pa.string()),
+        ("jurisdiction_code", pa.string()),
+        ("jurisdiction_name", pa.string()),
+        ("tax_type", pa.string()),
+        ("tax_name", pa.string()),
+        ("kind", pa.string()),
+        ("method", pa.string()),
+        ("taxable_base_micros", pa.int64()),
+        ("rate_ppm", pa.int64()),
+        ("amount_per_unit_micros", pa.int64()),
+        ("tax_micros", pa.int64()),
+        ("is_billable", pa.bool_()),
+        ("calc_order", pa.int64()),
+        ("ruleset_version", pa.string()),
+    ]
+)
+
+
 class CorrelationStatus(StrEnum):
     """Where a session cut into partial records stands (docs/mediation.md, Correlation)."""
 
@@ -325,6 +381,8 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "usage_aggregate_charges": (USAGE_AGGREGATE_CHARGE_SCHEMA, ("billing_period",)),
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
+    "billed_charges": (BILLED_CHARGE_SCHEMA, ("billing_period",)),
+    "tax_lines": (TAX_LINE_SCHEMA, ("billing_period",)),
 }
 
 

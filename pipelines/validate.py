@@ -30,7 +30,6 @@ _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _REFERENCE_VIEWS = {
     "reference_interconnect_rates": "interconnect_rates.csv",
     "reference_carriers": "carriers.csv",
-    "reference_tax_rules": "tax_rules.csv",
 }
 #: How many offending rows a failure names in results.json and in the exception.
 _KEYS_SHOWN = 20

@@ -28,6 +28,6 @@ def test_run_without_reference_data_names_the_missing_files(tmp_path):
     )
     assert done.returncode == 2
     assert "cannot start" in done.stdout
-    assert "accounts.csv" in done.stdout and "tax_rules.csv" in done.stdout
+    assert "accounts.csv" in done.stdout and "tax_rules/ruleset.yaml" in done.stdout
     # Nothing was started: no Airflow home was created.
     assert not (tmp_path / "airflow").exists()

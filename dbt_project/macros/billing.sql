@@ -22,3 +22,8 @@
         as bigint
     )
 {%- endmacro %}
+
+{#- The calendar quarter of a `YYYY-MM` billing period as `YYYYQn` (USF factors, Form 499-Q). -#}
+{% macro billing_period_quarter(billing_period) -%}
+    (left({{ billing_period }}, 4) || 'Q' || cast((cast(right({{ billing_period }}, 2) as integer) + 2) // 3 as varchar))
+{%- endmacro %}

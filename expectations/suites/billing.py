@@ -35,11 +35,7 @@ with per_line_fees as (
         fct_invoice_lines.invoice_id,
         sum(fct_invoice_lines.amount_micros) as per_line_fee_micros,
     from fct_invoice_lines
-    inner join reference_tax_rules
-        on fct_invoice_lines.tax_rule_id = reference_tax_rules.tax_rule_id
-    where
-        fct_invoice_lines.line_type = 'tax'
-        and reference_tax_rules.calculation_method = 'per_line'
+    where fct_invoice_lines.line_type = 'tax' and fct_invoice_lines.quantity_unit = 'lines'
     group by fct_invoice_lines.invoice_id
 )
 
@@ -144,6 +140,47 @@ order by usage_id
 """
 
 
+BILLED_CHARGES_SQL = """
+select
+    charge_id as audit_key,
+    charge_id,
+    invoice_id,
+    category,
+    tax_status,
+from fct_billed_charges
+where $billing_period is null or billing_period = $billing_period
+order by charge_id
+"""
+
+# The FCC cap on the USF line item, per invoice: USF recovered <= floor(factor x the
+# interstate and international charges carrying it). The dbt test
+# assert_usf_line_item_within_cap proves the same from the staged lake; this frame shows
+# the auditor each invoice's headroom.
+USF_RECOVERY_SQL = """
+with per_invoice as (
+    select
+        invoice_id,
+        sum(usf_billed_micros) as usf_billed_micros,
+        sum(interstate_micros) as interstate_micros,
+        max(usf_factor_ppm) as usf_factor_ppm,
+    from fct_billed_charges
+    where has_usf_line and ($billing_period is null or billing_period = $billing_period)
+    group by invoice_id
+)
+
+select
+    invoice_id as audit_key,
+    invoice_id,
+    usf_billed_micros,
+    interstate_micros,
+    usf_factor_ppm,
+    (interstate_micros::hugeint * usf_factor_ppm) // 1000000 - usf_billed_micros
+        as usf_cap_headroom_micros,
+from per_invoice
+order by invoice_id
+"""
+
+
 def invoice_expectations() -> list[Expectation]:
     return [
         check(
@@ -240,6 +277,32 @@ def rated_usage_expectations() -> list[Expectation]:
     ]
 
 
+def billed_charge_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeInSet,
+            "every_charge_taxed",
+            "The tax engine taxed every billed charge: none is billed untaxed because its "
+            "address matched no tax area or its category or class is unknown.",
+            column="tax_status",
+            value_set=["ok"],
+        ),
+    ]
+
+
+def usf_recovery_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "usf_line_item_within_cap",
+            "No invoice recovers more through its USF line item than the quarter's "
+            "contribution factor times its interstate and international charges (FCC).",
+            column="usf_cap_headroom_micros",
+            min_value=0,
+        ),
+    ]
+
+
 DOMAIN = AuditDomain(
     name="billing",
     description="Invoices, recurring lines and rated usage.",
@@ -257,6 +320,20 @@ DOMAIN = AuditDomain(
             grain="subscriber in service x billing period",
             sql=RECURRING_COVERAGE_SQL,
             expectations=recurring_coverage_expectations,
+        ),
+        AuditFrame(
+            domain="billing",
+            name="billed_charges",
+            grain="billed charge",
+            sql=BILLED_CHARGES_SQL,
+            expectations=billed_charge_expectations,
+        ),
+        AuditFrame(
+            domain="billing",
+            name="usf_recovery",
+            grain="invoice with a USF line item",
+            sql=USF_RECOVERY_SQL,
+            expectations=usf_recovery_expectations,
         ),
         AuditFrame(
             domain="billing",

@@ -56,9 +56,11 @@ from pipelines.generate.traffic import (
     traffic_days,
 )
 from pipelines.generate.voip_writers import FIXED_SWITCH_FEEDS, line_switches, route_calls
-from pipelines.reference import TARIFF_CATALOG_DIR
+from pipelines.reference import TARIFF_CATALOG_DIR, TAX_RULES_DIR
 from pipelines.schema import Feed
 from pipelines.tariffs.catalog_files import write_catalog
+from pipelines.taxes.rules_files import write_ruleset
+from pipelines.taxes.us_rules import us_ruleset
 
 #: Independent random streams of one seed: each part of the operator draws from its own,
 #: so adding draws to one part never shifts another.
@@ -140,7 +142,6 @@ def generate_operator(
         "carriers.csv": catalog.carrier_rows(),
         "trunk_groups.csv": catalog.trunk_group_rows(),
         "interconnect_rates.csv": catalog.interconnect_rows(),
-        "tax_rules.csv": catalog.tax_rule_rows(month_start),
         "hlr_snapshot.csv": hlr_rows(
             base,
             omitted_imsis=frozenset(s.imsi for s in network.missing_from_hlr),
@@ -153,6 +154,7 @@ def generate_operator(
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)
     write_catalog(catalog.tariff_catalog(), layout.reference / TARIFF_CATALOG_DIR)
+    write_ruleset(us_ruleset(usf_through=month_start), layout.reference / TAX_RULES_DIR)
     report("reference", 1, 1)
 
     report("traffic", 0, 1)

@@ -36,11 +36,6 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "carrier_id", "prefix", "destination_name", "price_micros", "first_increment",
         "increment", "effective_from",
     ),
-    "tax_rules.csv": (
-        "tax_rule_id", "tax_name", "jurisdiction_level", "jurisdiction_code",
-        "charge_category", "service_type", "calculation_method", "rate_ppm", "amount_micros",
-        "exempt_account_classes", "is_billable", "effective_from",
-    ),
     "hlr_snapshot.csv": ("imsi", "msisdn", "provisioning_status", "snapshot_date"),
     "crm_orders.csv": (
         "order_id", "account_id", "subscriber_id", "order_type", "plan_id", "ordered_date",

@@ -47,6 +47,7 @@ def test_billing_dag_runs_the_stages_in_order(dagbag):
         "mediate",
         "consolidate",
         "rate",
+        "tax",
         "build",
         "validate",
         "report",

@@ -4,7 +4,7 @@
 Hand-made so that every mart value can be worked out on paper; the expected numbers in
 test_dbt_build.py are written from these tables, not recomputed with SQL. The lake is
 written as mediation lays it out, then consolidated by the real consolidation stage
-(repeats and sessions); rating is hand-made (rated_usage from the tables below).
+(repeats and sessions); rating is hand-made (rated_usage from the tables below); the real tax stage taxes it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import pyarrow as pa
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.lake import read_table, write_partition
 from pipelines.mediation.consolidate import consolidate_period
+from pipelines.reference import TAX_RULES_DIR
 from pipelines.schema import LAKE_TABLES, USAGE_SCHEMA
+from pipelines.taxes.stage import tax_period
 
 PERIOD = "2025-03"
 FILE_DATE = date(2025, 3, 10)
@@ -97,16 +99,6 @@ carrier_id,carrier_name,country,currency,settlement_period
 C1,Transit One,US,USD,monthly
 C2,Premium Routes,GB,USD,monthly
 """,
-    "tax_rules.csv": """\
-tax_rule_id,tax_name,jurisdiction_level,jurisdiction_code,charge_category,service_type,calculation_method,rate_ppm,amount_micros,exempt_account_classes,is_billable,effective_from
-TX-FUSF,Federal USF,federal,US,all,mobile,percent,100000,,lifeline,true,2024-01-01
-TX-FUSF-2,Federal USF,federal,US,all,mobile,percent,200000,,lifeline,true,2025-04-01
-TX-IL-SALES,Illinois telecom excise,state,IL,usage,all,percent,62500,,,true,2024-01-01
-TX-CHI-911,Chicago 911 surcharge,city,Chicago,all,mobile,per_line,,3900000,,true,2024-01-01
-TX-COOK,Cook County broadband fee,county,Cook,recurring,broadband,percent,20000,,,true,2024-01-01
-TX-IL-GRT,Illinois gross receipts,state,IL,all,all,percent,30000,,,false,2024-01-01
-TX-TX-911,Texas 911 fee,state,TX,all,mobile,per_line,,500000,,true,2024-01-01
-""",
     "hlr_snapshot.csv": """\
 imsi,msisdn,provisioning_status,snapshot_date
 310260000000001,13125550101,active,2025-03-31
@@ -114,6 +106,61 @@ imsi,msisdn,provisioning_status,snapshot_date
 310260000000005,15125550105,barred,2025-03-31
 310260000000006,15125550106,active,2025-03-31
 310260000000099,13125550199,active,2025-03-31
+""",
+}
+
+# The tax rule set (docs/taxes.md format): FUSF on the interstate share (wireless 37.1%,
+# VoIP 64.9%) with 2025Q1's factor 36.3%, Lifeline exempt; an Illinois excise on voice
+# usage; Chicago's 911 fee per mobile line; a Cook County tax whose base includes FUSF (tax
+# on tax); a carrier-paid Illinois gross receipts tax; Texas's 911 fee. Internet access has
+# no rule (ITFA). Springfield (Sangamon) falls back to the Illinois state-wide area.
+_VOICE = "wireless_usage|voip_usage|local_voice|interstate_voice|international_voice"
+_TELECOM = "wireless_access|voip_access|" + _VOICE
+TAX_RULES_FILES: dict[str, str] = {
+    "ruleset.yaml": """\
+format: telcolake-tax-rules/1
+name: tiny operator
+label: tiny-1
+currency: USD
+tax_on_tax: ordered
+max_iterations: 20
+""",
+    "jurisdictions.csv": """\
+jurisdiction_id,level,code,name,parent_id
+US,federal,US,United States,
+IL,state,IL,Illinois,US
+COOK,county,Cook,Cook County,IL
+CHI,city,Chicago,City of Chicago,COOK
+TX,state,TX,Texas,US
+""",
+    "tax_areas.csv": """\
+tax_area_id,state,county,city,postal_code,jurisdiction_ids
+IL-CHICAGO,IL,Cook,Chicago,,US|IL|COOK|CHI
+IL-REST,IL,,,,US|IL
+TX-ALL,TX,,,,US|TX
+""",
+    "taxes.csv": f"""\
+tax_id,effective_from,effective_to,jurisdiction_id,tax_type,tax_name,kind,categories,method,rate_ppm,amount_micros,base_share,tax_on,calc_order,exempt_classes,billable,rounding,decimals,max_base_micros,max_tax_micros,tier_basis,usf
+US-FUSF,2024-01-01,,US,usf,Federal Universal Service Fund,surcharge,{_TELECOM},percent,0,0,interstate,,10,lifeline,true,half_up,6,0,0,amount,true
+IL-EXCISE,2024-01-01,,IL,excise,Illinois telecom excise,tax,{_VOICE},percent,62500,0,full,,20,,true,half_up,6,0,0,amount,false
+CHI-911,2024-01-01,,CHI,911,Chicago 911 surcharge,fee,wireless_access,per_line,0,3900000,full,,30,,true,half_up,6,0,0,amount,false
+COOK-TEL,2024-01-01,,COOK,telecom,Cook County telecom tax,tax,wireless_access,percent,20000,0,full,US-FUSF,40,,true,half_up,6,0,0,amount,false
+IL-GRT,2024-01-01,,IL,gross_receipts,Illinois gross receipts,tax,{_TELECOM},percent,30000,0,full,,50,,false,half_up,6,0,0,amount,false
+TX-911,2024-01-01,,TX,911,Texas 911 fee,fee,wireless_access,per_line,0,500000,full,,30,,true,half_up,6,0,0,amount,false
+""",
+    "usf_factors.csv": """\
+quarter,contribution_factor
+2025Q1,0.363
+2025Q2,0.366
+""",
+    "interstate_shares.csv": """\
+category,interstate_share,source
+wireless_access,0.371,FCC 06-94
+wireless_usage,0.371,FCC 06-94
+voip_access,0.649,FCC 06-94
+voip_usage,0.649,FCC 06-94
+interstate_voice,1,call class
+international_voice,1,call class
 """,
 }
 
@@ -495,11 +542,15 @@ def _file_registry_row(
 
 def write_fixture(root: Path) -> Layout:
     """Write the reference CSVs and lake partitions of the tiny operator under ``root``,
-    consolidate its billing period and write its (hand-made) rating."""
+    consolidate its billing period, write its (hand-made) rating and tax it."""
     layout = Layout(root)
     layout.reference.mkdir(parents=True, exist_ok=True)
     for name, text in REFERENCE_CSV.items():
         (layout.reference / name).write_text(text, encoding="utf-8")
+    rules = layout.reference / TAX_RULES_DIR
+    rules.mkdir(exist_ok=True)
+    for name, text in TAX_RULES_FILES.items():
+        (rules / name).write_text(text, encoding="utf-8")
 
     usage = usage_rows()
     partials = partial_rows()
@@ -598,4 +649,6 @@ def write_fixture(root: Path) -> Layout:
     write_partition(
         layout, "allowance_balances", period, _table("allowance_balances", ALLOWANCE_BALANCES)
     )
+    # Taxes come from the real tax stage, over the hand-made rating above.
+    tax_period(layout, PERIOD)
     return layout

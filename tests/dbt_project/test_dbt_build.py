@@ -37,6 +37,7 @@ from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
 from pipelines.lake import read_partition, read_table, write_partition
 from pipelines.schema import LAKE_TABLES
+from pipelines.taxes.stage import tax_period
 
 # Recurring: A001 20 000 000 + 50 000 000; A002 45 000 000 + 8 064 516 (10/31 days);
 # A003 20 000 000.
@@ -45,18 +46,26 @@ from pipelines.schema import LAKE_TABLES
 # A002 600 000 + 20 000 + 2 x 20 000 (sessions A and B, once each) (S003) + 90 000 +
 # 3 000 000 + 45 000 (S004) = 3 795 000;
 # A003 10 x 1 000 000 + 35 000 + 200 000 = 10 235 000.
-# Tax, March rules only (TX-FUSF-2 starts in April):
-# A001 FUSF 10% x (20 000 000 + 2 010 000) = 2 201 000; IL excise 6.25% x 2 010 000 = 125 625;
-#      Chicago 911 1 mobile line x 3 900 000; Cook broadband 2% x 50 000 000 = 1 000 000
-#      -> 7 226 625
-# A002 FUSF 10% x (45 000 000 + 660 000) = 4 566 000; IL excise 6.25% x 3 795 000 =
-#      237 187.5 -> 237 188 (half-up) -> 4 803 188
-# A003 lifeline: FUSF exempt; Texas 911 1 line x 500 000 -> 500 000
+# Tax (TAX_RULES_FILES; March 2025: FUSF factor 36.3% on the interstate share, capped at
+# floor(factor x share amount)):
+# A001 (Chicago): S001 plan 20 000 000: FUSF 20 000 000 x 37.1% = 7 420 000 x 36.3% =
+#      2 693 460; Chicago 911 3 900 000; Cook 2% x (20 000 000 + 2 693 460) = 453 869.2 ->
+#      453 869 (tax on tax). S001 usage 2 010 000: FUSF 745 710 x 36.3% = 270 692.73, cap
+#      270 692; IL excise 6.25% = 125 625. Broadband and data: no rule (ITFA).
+#      -> 2 693 460 + 3 900 000 + 453 869 + 270 692 + 125 625 = 7 443 646
+# A002 (Springfield: the Illinois state-wide area): S003 plan 45 000 000: FUSF 16 695 000 x
+#      36.3% = 6 060 285. S004 VoIP 8 064 516: share 64.9% = 5 233 870.884 -> 5 233 871,
+#      x 36.3% = 1 899 895.17 -> 1 899 895. S003 usage 600 000: FUSF 222 600 x 36.3% =
+#      80 803.8, cap 80 803; excise 37 500. S004 local calls (u16, u20: 217 to 217)
+#      135 000: FUSF 0 (intrastate), excise 8 437.5 -> 8 438. S004 international call
+#      (u17) 3 000 000: FUSF 1 089 000, excise 187 500.
+#      -> 6 060 285 + 1 899 895 + 80 803 + 37 500 + 8 438 + 1 089 000 + 187 500 = 9 363 421
+# A003 (Lifeline, Texas): FUSF exempt; Texas 911 1 line x 500 000 -> 500 000
 # IL gross receipts is compliance-only: never on an invoice.
 EXPECTED_INVOICES = {
     # invoice_id: (line_count, recurring, usage, subtotal, tax, total)
-    "INV-202503-A001": (9, 70_000_000, 2_010_000, 72_010_000, 7_226_625, 79_236_625),
-    "INV-202503-A002": (7, 53_064_516, 3_795_000, 56_859_516, 4_803_188, 61_662_704),
+    "INV-202503-A001": (9, 70_000_000, 2_010_000, 72_010_000, 7_443_646, 79_453_646),
+    "INV-202503-A002": (7, 53_064_516, 3_795_000, 56_859_516, 9_363_421, 66_222_937),
     "INV-202503-A003": (5, 20_000_000, 10_235_000, 30_235_000, 500_000, 30_735_000),
 }
 
@@ -118,6 +127,7 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
     write_partition(
         fixture_layout, "usage_aggregate_charges", values, pa.Table.from_pylist([charge], schema)
     )
+    tax_period(fixture_layout, PERIOD)
     build_warehouse(fixture_layout)
 
     assert _query(
@@ -125,9 +135,8 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
         "select quantity, amount_micros from fct_invoice_lines"
         " where subscriber_id = 'S003' and service = 'data'",
     ) == [(3, 1_500_000)]
-    # A002 usage: 3 795 000 - 3 x 20 000 + 1 500 000 = 5 235 000.
-    # Tax: FUSF 10% x (45 000 000 + 600 000 + 1 500 000) = 4 710 000; IL excise 6.25% x
-    # 5 235 000 = 327 187.5 -> 327 188 (half-up) -> 5 037 188.
+    # A002 usage: 3 795 000 - 3 x 20 000 + 1 500 000 = 5 235 000. Data is internet
+    # access, which no rule taxes: the tax stays 9 363 421.
     rows = _query(
         fixture_layout,
         "select invoice_id, line_count, recurring_micros, usage_micros, subtotal_micros,"
@@ -135,7 +144,7 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
     )
     assert {row[0]: row[1:] for row in rows} == {
         **EXPECTED_INVOICES,
-        "INV-202503-A002": (7, 53_064_516, 5_235_000, 58_299_516, 5_037_188, 63_336_704),
+        "INV-202503-A002": (7, 53_064_516, 5_235_000, 58_299_516, 9_363_421, 67_662_937),
     }
 
 
@@ -145,25 +154,40 @@ def test_invoice_dates_and_tax_lines(built: Layout) -> None:
     assert [(str(a), str(b)) for a, b in dates] == [("2025-04-01", "2025-04-22")]
     taxes = _query(
         built,
-        "select account_id, tax_rule_id, amount_micros from fct_invoice_lines"
-        " where line_type = 'tax' order by account_id, tax_rule_id",
+        "select account_id, tax_id, amount_micros from fct_invoice_lines"
+        " where line_type = 'tax' order by account_id, tax_id",
     )
     assert taxes == [
-        ("A001", "TX-CHI-911", 3_900_000),
-        ("A001", "TX-COOK", 1_000_000),
-        ("A001", "TX-FUSF", 2_201_000),
-        ("A001", "TX-IL-SALES", 125_625),
-        ("A002", "TX-FUSF", 4_566_000),
-        ("A002", "TX-IL-SALES", 237_188),
-        ("A003", "TX-TX-911", 500_000),
+        ("A001", "CHI-911", 3_900_000),
+        ("A001", "COOK-TEL", 453_869),
+        ("A001", "IL-EXCISE", 125_625),
+        ("A001", "US-FUSF", 2_693_460 + 270_692),
+        ("A002", "IL-EXCISE", 37_500 + 8_438 + 187_500),
+        ("A002", "US-FUSF", 6_060_285 + 1_899_895 + 80_803 + 1_089_000),
+        ("A003", "TX-911", 500_000),
     ]
-    # 3% of each Illinois account's subtotal, owed by the carrier:
-    # 72 010 000 -> 2 160 300; 56 859 516 -> 1 705 785.48 -> 1 705 785
+    # 3% of each Illinois telecom charge, owed by the carrier, never invoiced:
+    # A001 20 000 000 + 2 010 000 -> 600 000 + 60 300; A002 45 000 000 + 8 064 516 (241 935.48
+    # -> 241 935) + 600 000 + 135 000 + 3 000 000 -> 1 350 000 + 241 935 + 18 000 + 4 050 +
+    # 90 000.
     compliance = _query(
         built,
-        "select account_id, tax_micros from int_compliance_taxes_computed order by 1",
+        "select account_id, sum(tax_micros) from fct_tax_lines where not is_billable"
+        " group by account_id order by 1",
     )
-    assert compliance == [("A001", 2_160_300), ("A002", 1_705_785)]
+    assert compliance == [("A001", 660_300), ("A002", 1_703_985)]
+    # The USF line items sit exactly at the FCC cap on both Illinois invoices:
+    # A001 floor(36.3% x (7 420 000 + 745 710)) = 2 964 152; A002 floor(36.3% x (16 695 000 +
+    # 5 233 871 + 222 600 + 3 000 000)) = 9 129 983.
+    recovery = _query(
+        built,
+        "select invoice_id, sum(usf_billed_micros), sum(interstate_micros)"
+        " from fct_billed_charges where has_usf_line group by invoice_id order by 1",
+    )
+    assert recovery == [
+        ("INV-202503-A001", 2_964_152, 8_165_710),
+        ("INV-202503-A002", 9_129_983, 25_151_471),
+    ]
 
 
 @pytest.mark.slow

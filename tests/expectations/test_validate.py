@@ -44,7 +44,7 @@ insert into fct_invoices values
 create table fct_invoice_lines (
     invoice_line_id varchar, invoice_id varchar, account_id varchar, billing_period varchar,
     subscriber_id varchar, line_type varchar, service varchar, description varchar,
-    quantity bigint, quantity_unit varchar, tax_rule_id varchar, amount_micros bigint
+    quantity bigint, quantity_unit varchar, tax_id varchar, amount_micros bigint
 );
 insert into fct_invoice_lines values
     ('L1', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'recurring', null, 'Mobile plan',
@@ -57,6 +57,20 @@ insert into fct_invoice_lines values
         1, 'month', null, 45000000),
     ('L5', 'INV-202501-A2', 'A2', '2025-01', null, 'tax', null, 'State tax',
         null, null, 'T1', 6750000);
+
+-- USF at the FCC cap on both invoices: floor(36.3% x 37.1% x 30 000 000) = 4 040 190 and
+-- floor(36.3% x 64.9% x 45 000 000) = 10 601 415.
+create table fct_billed_charges (
+    billing_period varchar, charge_id varchar, invoice_id varchar, category varchar,
+    interstate_micros bigint, tax_status varchar, usf_billed_micros bigint,
+    has_usf_line boolean, usf_factor_ppm bigint
+);
+insert into fct_billed_charges values
+    ('2025-01', 'C1', 'INV-202501-A1', 'wireless_access', 11130000, 'ok', 4040190, true,
+        363000),
+    ('2025-01', 'C2', 'INV-202501-A2', 'voip_access', 29205000, 'ok', 10601415, true,
+        363000),
+    ('2025-01', 'C3', 'INV-202501-A2', 'internet_access', 0, 'ok', 0, false, 363000);
 
 create table fct_rated_usage (
     usage_id varchar, billing_period varchar, file_id varchar, file_name varchar,
@@ -120,12 +134,13 @@ update rpt_usage_reconciliation set records_unexplained = 3
 update fct_invoices set tax_micros = 36000000, total_micros = 81000000
     where invoice_id = 'INV-202501-A2';
 delete from fct_invoice_lines where invoice_line_id = 'L4';
+update fct_billed_charges set usf_billed_micros = 10601416 where charge_id = 'C2';
+update fct_billed_charges set tax_status = 'NO_TAX_AREA' where charge_id = 'C3';
 update fct_leakage_findings set evidence = null;
 update fct_interconnect_settlement set cost_micros = 80000 where carrier_id = 'CAR2';
 """
 
 REFERENCE = {
-    "tax_rules.csv": "tax_rule_id,calculation_method\nT1,percent\nT9,per_line\n",
     "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n"
     "CAR1,Atlantic Transit,GB,USD,monthly\nCAR2,Pacific Voice,MX,USD,monthly\n",
     "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
@@ -172,6 +187,8 @@ def test_clean_warehouse_passes_every_suite(clean: ValidationSummary) -> None:
         "billing.invoices",
         "billing.recurring_coverage",
         "billing.rated_usage",
+        "billing.billed_charges",
+        "billing.usf_recovery",
         "interconnect.settlement",
         "revenue_assurance.usage_reconciliation",
         "revenue_assurance.leakage_findings",
@@ -218,6 +235,8 @@ def test_corrupted_warehouse_names_the_broken_expectations(
         "one_recurring_line_per_subscriber",
         "finding_has_evidence",
         "cost_per_minute_at_most_deck_max",
+        "every_charge_taxed",
+        "usf_line_item_within_cap",
     }
     by_check = {failure.check: failure for failure in corrupted.failures}
     unexplained = by_check["no_unexplained_records"]
@@ -228,6 +247,9 @@ def test_corrupted_warehouse_names_the_broken_expectations(
     assert by_check["tax_share_plausible"].unexpected_keys == ("INV-202501-A2",)
     assert by_check["one_recurring_line_per_subscriber"].unexpected_keys == ("2025-01/S2",)
     assert by_check["cost_per_minute_at_most_deck_max"].unexpected_keys == ("CAR2/2025-01/52",)
+    # One micro above the cap is caught; so is a charge billed untaxed.
+    assert by_check["usf_line_item_within_cap"].unexpected_keys == ("INV-202501-A2",)
+    assert by_check["every_charge_taxed"].unexpected_keys == ("C3",)
 
 
 def test_corrupted_results_file_reports_observations(corrupted: ValidationSummary) -> None:
@@ -248,7 +270,7 @@ def test_raise_for_failures_fails_loudly(corrupted: ValidationSummary) -> None:
     with pytest.raises(ValidationFailed) as raised:
         raise_for_failures(corrupted)
     message = str(raised.value)
-    assert "5 expectation(s) failed" in message
+    assert "7 expectation(s) failed" in message
     assert "no_unexplained_records" in message
     assert "ts32298_ber/2025-01-05" in message
     assert "tax_share_plausible" in message
@@ -290,7 +312,7 @@ def test_flat_per_line_fees_do_not_count_toward_the_tax_share(tmp_path: Path) ->
         # A $30 flat fee on a $45 line: 67% of the subtotal, but no percentage tax is wrong.
         con.execute(
             "insert into fct_invoice_lines values ('L6', 'INV-202501-A2', 'A2', '2025-01', "
-            "null, 'tax', null, '911 fee', 1, 'line', 'T9', 30000000)"
+            "null, 'tax', null, '911 fee', 1, 'lines', 'T9', 30000000)"
         )
         con.execute(
             "update fct_invoices set tax_micros = tax_micros + 30000000, "

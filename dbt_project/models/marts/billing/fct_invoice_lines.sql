@@ -18,9 +18,9 @@ usage_charges as (
 
 ),
 
-taxes as (
+invoice_taxes as (
 
-    select * from {{ ref('int_taxes_computed') }}
+    select * from {{ ref('int_invoice_taxes_aggregated') }}
 
 ),
 
@@ -48,7 +48,7 @@ recurring_lines as (
         || recurring_charges.period_days || ' days' as description,
         cast(recurring_charges.active_days as bigint) as quantity,
         'days' as quantity_unit,
-        cast(null as varchar) as tax_rule_id,
+        cast(null as varchar) as tax_id,
         recurring_charges.charge_micros as amount_micros
     from recurring_charges
     left join plan_names
@@ -73,7 +73,7 @@ usage_lines as (
             when 'data' then 'sessions'
             else 'records'
         end as quantity_unit,
-        cast(null as varchar) as tax_rule_id,
+        cast(null as varchar) as tax_id,
         charge_micros as amount_micros
     from usage_charges
 
@@ -87,20 +87,22 @@ tax_lines as (
         cast(null as varchar) as subscriber_id,
         'tax' as line_type,
         cast(null as varchar) as service,
-        'TAX-' || tax_rule_id as line_key,
+        'TAX-' || tax_id as line_key,
         tax_name as description,
-        case calculation_method
-            when 'per_line' then active_lines
-            else base_micros
+        case method
+            when 'per_line' then billed_lines
+            when 'per_minute' then billed_minutes
+            else taxable_base_micros
         end as quantity,
-        case calculation_method
+        case method
             when 'per_line' then 'lines'
+            when 'per_minute' then 'minutes'
             else 'base_micros'
         end as quantity_unit,
-        tax_rule_id,
+        tax_id,
         tax_micros as amount_micros
-    from taxes
-    where is_billable
+    from invoice_taxes
+    where is_billable and tax_micros <> 0
 
 ),
 
@@ -128,7 +130,7 @@ final as (
         description,
         cast(quantity as bigint) as quantity,
         quantity_unit,
-        tax_rule_id,
+        tax_id,
         cast(amount_micros as bigint) as amount_micros
     from unioned
 

@@ -1,7 +1,7 @@
 {#-
     Invoice header per account and billing period. The amounts are summed from the charge
     sources themselves (recurring charges, rated usage and usage priced on aggregate,
-    computed taxes), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
+    the tax engine's lines), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
 -#}
 with
 
@@ -29,9 +29,9 @@ usage_aggregate_charges as (
 
 ),
 
-taxes as (
+tax_lines as (
 
-    select * from {{ ref('int_taxes_computed') }}
+    select * from {{ ref('stg_lake__tax_lines') }}
 
 ),
 
@@ -92,7 +92,7 @@ tax_totals as (
         account_id,
         billing_period,
         sum(tax_micros) as tax_micros
-    from taxes
+    from tax_lines
     where is_billable
     group by account_id, billing_period
 

@@ -1,0 +1,1 @@
+"""US telecom taxes: the rule-set model, its files and the engines that compute tax lines."""

@@ -1,0 +1,237 @@
+"""The charges a billing period bills, at the grain the tax engine taxes them.
+
+- Recurring: one charge per row of ``recurring_charges`` (a line's plan or add-on over part
+  of the period). The line counts once for per-line fees (911): on its first row of its own
+  plan; add-ons and later plan versions carry ``lines = 0``.
+- Usage: per subscriber and tax category, the rated usage charges plus the usage priced on
+  aggregate. A mobile line's voice and messaging are ``wireless_usage`` (the wireless safe
+  harbor covers them), its data ``internet_access``. A fixed VoIP line's calls are classed
+  by where they start and end (``call_class``); its aggregate-priced voice, which no longer
+  says where each call went, is ``voip_usage`` under the VoIP safe harbor.
+
+Every charge is dated at the period's first day, so one rule version and one FUSF quarter
+apply to the whole period; its tax area comes from the account's service address (the place
+of primary use for wireless lines) and its customer class from the account's class.
+docs/taxes.md, "The bill run", describes the same for users.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from pipelines import lake
+from pipelines.config import Layout
+from pipelines.periods import parse_period
+from pipelines.reference import read_reference
+from pipelines.schema import BILLED_CHARGE_SCHEMA
+from pipelines.taxes.call_class import CallClassifier
+from pipelines.taxes.model import RuleSet
+from pipelines.taxes.rules_files import TaxAreaIndex
+
+#: A line's monthly service by service type.
+ACCESS_CATEGORY = {
+    "mobile": "wireless_access",
+    "fixed_voip": "voip_access",
+    "broadband": "internet_access",
+    "tv": "video_service",
+}
+
+#: Micro-minutes per second: per-minute taxes count billed seconds / 60.
+_MICRO_MINUTES_PER_SECOND = 1_000_000 / 60
+
+
+def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.Table:
+    """The period's charges (``BILLED_CHARGE_SCHEMA`` without the columns the tax stage
+    adds, ``_OUTCOME``), ordered by charge_id."""
+    partition = {"billing_period": billing_period}
+    first_day, _ = parse_period(billing_period)
+    lines = _lines(layout, ruleset)
+    recurring = _recurring(_frame(lake.read_partition(layout, "recurring_charges", partition)))
+    usage = _usage(
+        _frame(lake.read_partition(layout, "rated_usage", partition)),
+        _frame(lake.read_partition(layout, "usage_aggregate_charges", partition)),
+        lines,
+    )
+    charges = (
+        pl.concat([recurring, usage], how="diagonal_relaxed")
+        .join(
+            lines.select(
+                "subscriber_id", "line_plan_id", "service_type", "customer_class", "tax_area_id"
+            ),
+            on="subscriber_id",
+            how="left",
+        )
+        .with_columns(
+            pl.lit(billing_period).alias("billing_period"),
+            pl.lit(first_day).alias("charge_date"),
+            pl.coalesce(
+                "category",
+                pl.col("service_type").replace_strict(ACCESS_CATEGORY, default=None),
+                pl.lit("unknown"),
+            ).alias("category"),
+            pl.when(pl.col("charge_source") == "recurring")
+            .then(
+                (pl.col("first_of_plan") & (pl.col("plan_id") == pl.col("line_plan_id")))
+                .fill_null(False)
+                .cast(pl.Int64)
+            )
+            .otherwise(0)
+            .alias("lines"),
+        )
+        .with_columns(
+            (
+                pl.lit(billing_period + "/")
+                + pl.col("charge_source")
+                + "/"
+                + pl.col("subscriber_id")
+                + "/"
+                + pl.coalesce(
+                    pl.col("plan_id") + "/" + pl.col("period_start_date").cast(pl.String),
+                    pl.col("category"),
+                )
+            ).alias("charge_id")
+        )
+        .sort("charge_id")
+    )
+    names = [f.name for f in BILLED_CHARGE_SCHEMA if f.name not in _OUTCOME]
+    return charges.select(names).to_arrow()
+
+
+#: Columns the tax stage adds from the rule set and the engine's outcome.
+_OUTCOME = (
+    "interstate_share_ppm",
+    "interstate_micros",
+    "net_micros",
+    "tax_status",
+    "ruleset_version",
+)
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
+    """Per subscriber: its plan, service type, account class and tax area (null: none)."""
+    subscribers = read_reference(layout, "subscribers.csv").select(
+        "subscriber_id", "account_id", "service_type", pl.col("plan_id").alias("line_plan_id")
+    )
+    accounts = read_reference(layout, "accounts.csv").select(
+        "account_id", "account_class", "service_address_id"
+    )
+    addresses = read_reference(layout, "service_addresses.csv").select(
+        "service_address_id", "state", "county", "city", "postal_code"
+    )
+    areas = TaxAreaIndex(ruleset)
+    addresses = addresses.with_columns(
+        pl.Series(
+            "tax_area_id",
+            [
+                areas.resolve(state=state, county=county, city=city, postal_code=postal)
+                for state, county, city, postal in addresses.select(
+                    "state", "county", "city", "postal_code"
+                ).iter_rows()
+            ],
+            dtype=pl.String,
+        )
+    )
+    return (
+        subscribers.join(accounts, on="account_id", how="left")
+        .join(addresses, on="service_address_id", how="left")
+        .select(
+            "subscriber_id",
+            "line_plan_id",
+            "service_type",
+            pl.col("account_class").fill_null("standard").alias("customer_class"),
+            "tax_area_id",
+        )
+    )
+
+
+def _recurring(recurring: pl.DataFrame) -> pl.DataFrame:
+    return recurring.sort("subscriber_id", "period_start_date", "plan_id").select(
+        pl.lit("recurring").alias("charge_source"),
+        "account_id",
+        "subscriber_id",
+        "plan_id",
+        "period_start_date",
+        pl.lit(None, dtype=pl.String).alias("category"),
+        pl.lit(0, dtype=pl.Int64).alias("minutes_micros"),
+        pl.lit(None, dtype=pl.Int64).alias("records"),
+        pl.col("charge_micros").alias("amount_micros"),
+        # Per-line fees count a line once: on the first row of its own plan (see above).
+        (pl.int_range(pl.len()).over("subscriber_id", "plan_id") == 0).alias("first_of_plan"),
+    )
+
+
+def _usage(rated: pl.DataFrame, aggregates: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    service_types = lines.select("subscriber_id", "service_type")
+    priced = rated.filter(pl.col("rating_status") == "rated").join(
+        service_types, on="subscriber_id", how="left"
+    )
+    voip_calls = priced.filter(
+        (pl.col("service_type") == "fixed_voip") & (pl.col("service") == "voice")
+    )
+    call_classes = CallClassifier().classify(
+        voip_calls["served_msisdn"].to_arrow(), voip_calls["other_party_number"].to_arrow()
+    )
+    priced = priced.join(
+        voip_calls.select("usage_id").with_columns(pl.Series("call_class", call_classes)),
+        on="usage_id",
+        how="left",
+    ).with_columns(_usage_category(pl.col("call_class")).alias("category"))
+    per_record = priced.group_by("account_id", "subscriber_id", "category").agg(
+        pl.len().cast(pl.Int64).alias("records"),
+        pl.col("charge_micros").sum().alias("amount_micros"),
+        (pl.when(pl.col("service") == "voice").then(pl.col("billable_units")).otherwise(0))
+        .sum()
+        .alias("seconds"),
+    )
+    aggregated = (
+        aggregates.join(service_types, on="subscriber_id", how="left")
+        .with_columns(
+            pl.col("service").str.split("@").list.first().alias("service"),
+            pl.lit(None, dtype=pl.String).alias("call_class"),
+        )
+        .with_columns(_usage_category(pl.col("call_class")).alias("category"))
+        .group_by("account_id", "subscriber_id", "category")
+        .agg(pl.col("charge_micros").sum().alias("amount_micros"))
+    )
+    return (
+        pl.concat([per_record, aggregated], how="diagonal_relaxed")
+        .group_by("account_id", "subscriber_id", "category")
+        .agg(
+            pl.col("records").sum(),
+            pl.col("amount_micros").sum(),
+            pl.col("seconds").sum(),
+        )
+        .select(
+            pl.lit("usage").alias("charge_source"),
+            "account_id",
+            "subscriber_id",
+            pl.lit(None, dtype=pl.String).alias("plan_id"),
+            pl.lit(None, dtype=pl.Date).alias("period_start_date"),
+            "category",
+            # Per-minute taxes see billed seconds as minutes, rounded down to the micro-minute.
+            (pl.col("seconds") * 1_000_000 // 60).alias("minutes_micros"),
+            "records",
+            "amount_micros",
+        )
+    )
+
+
+def _usage_category(call_class: pl.Expr) -> pl.Expr:
+    """The tax category of a usage charge from its line's service type and service."""
+    service_type, service = pl.col("service_type"), pl.col("service")
+    return (
+        pl.when(service == "data")
+        .then(pl.lit("internet_access"))
+        .when(service_type == "fixed_voip")
+        .then(pl.coalesce(call_class, pl.lit("voip_usage")))
+        .when(service_type == "mobile")
+        .then(pl.lit("wireless_usage"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )

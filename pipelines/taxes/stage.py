@@ -1,0 +1,116 @@
+"""The tax stage of a bill run: tax every charge of a billing period into the lake.
+
+Reads the period's rated partitions and the reference rule set (``reference/tax_rules/``),
+writes ``billed_charges`` (every charge, with its net and tax status) and ``tax_lines`` (one
+line per charge and applicable rule) for the period. Rerunning replaces both partitions with
+identical bytes. A charge the engine cannot tax keeps its row in ``billed_charges`` with the
+reason as ``tax_status`` and no tax lines: the billing checks refuse to let it pass unseen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines import lake
+from pipelines.config import Layout
+from pipelines.reference import TAX_RULES_DIR
+from pipelines.taxes.billed_charges import billed_charges
+from pipelines.taxes.engine import tax_charges
+from pipelines.taxes.model import PPM
+from pipelines.taxes.rules_files import load_ruleset
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class TaxPeriodResult:
+    billing_period: str
+    ruleset_version: str
+    charges: int
+    taxed: int
+    untaxed_by_status: dict[str, int] = field(default_factory=dict)
+    tax_lines: int = 0
+    billable_tax_micros: int = 0
+    compliance_tax_micros: int = 0
+
+
+def share_of(amount_micros: np.ndarray, share_ppm: np.ndarray) -> np.ndarray:
+    """``amount x share / 1e6`` rounded half away from zero to the micro, as the engine's
+    share step does (docs/taxes.md), without overflowing int64 on large amounts."""
+    magnitude = np.abs(amount_micros)
+    whole, part = np.divmod(magnitude, PPM)
+    shared = whole * share_ppm + (part * share_ppm + PPM // 2) // PPM
+    return np.where(amount_micros < 0, -shared, shared)
+
+
+def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
+    """Tax the period's billed charges and replace its billed_charges and tax_lines."""
+    ruleset = load_ruleset(layout.reference / TAX_RULES_DIR)
+    charges = billed_charges(layout, billing_period, ruleset)
+    n = charges.num_rows
+    result = tax_charges(
+        ruleset,
+        charges.select(
+            [
+                "charge_id",
+                "amount_micros",
+                "category",
+                "charge_date",
+                "customer_class",
+                "tax_area_id",
+                "lines",
+                "minutes_micros",
+            ]
+        )
+        # The bill run has no traffic studies and prices net of tax.
+        .append_column("interstate_share_ppm", pa.nulls(n, pa.int64()))
+        .append_column("is_tax_inclusive", pa.array([False] * n, pa.bool_())),
+    )
+    outcome = result.charges.rename_columns(["charge_id", "net_micros", "tax_status"])
+    if outcome.num_rows != charges.num_rows or not outcome["charge_id"].equals(
+        charges["charge_id"]
+    ):
+        raise RuntimeError(f"the tax engine lost or reordered charges of {billing_period}")
+    shares = np.array(
+        [ruleset.interstate_shares.get(c, 0) for c in charges["category"].to_pylist()],
+        dtype=np.int64,
+    )
+    taxed_charges = (
+        charges.append_column("interstate_share_ppm", pa.array(shares))
+        .append_column(
+            "interstate_micros",
+            pa.array(share_of(charges["amount_micros"].to_numpy(zero_copy_only=False), shares)),
+        )
+        .append_column("net_micros", outcome["net_micros"])
+        .append_column("tax_status", outcome["tax_status"])
+        .append_column(
+            "ruleset_version", pa.array([ruleset.version] * charges.num_rows, pa.string())
+        )
+    )
+    lines = result.lines.join(
+        charges.select(["charge_id", "account_id"]), "charge_id", join_type="left outer"
+    ).sort_by([("charge_id", "ascending"), ("calc_order", "ascending"), ("tax_id", "ascending")])
+    lines = lines.append_column(
+        "billing_period", pa.array([billing_period] * lines.num_rows, pa.string())
+    )
+    partition = {"billing_period": billing_period}
+    lake.write_partition(layout, "billed_charges", partition, taxed_charges)
+    lake.write_partition(layout, "tax_lines", partition, lines)
+    statuses = Counter(outcome["tax_status"].to_pylist())
+    billable = pc.filter(lines["tax_micros"], lines["is_billable"])
+    compliance = pc.filter(lines["tax_micros"], pc.invert(lines["is_billable"]))
+    return TaxPeriodResult(
+        billing_period=billing_period,
+        ruleset_version=ruleset.version,
+        charges=charges.num_rows,
+        taxed=statuses.pop(OK, 0),
+        untaxed_by_status=dict(sorted(statuses.items())),
+        tax_lines=lines.num_rows,
+        billable_tax_micros=int(pc.sum(billable).as_py() or 0),
+        compliance_tax_micros=int(pc.sum(compliance).as_py() or 0),
+    )
