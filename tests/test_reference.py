@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from pipelines.config import Layout
-from pipelines.reference import REFERENCE_FILES, MissingReferenceError, require_reference
+from pipelines.reference import (
+    REFERENCE_FILES,
+    TAX_RULES_DIR,
+    MissingReferenceError,
+    require_reference,
+)
 
 
 def test_missing_reference_file_is_named(tmp_path):
@@ -24,4 +29,15 @@ def test_complete_reference_passes(tmp_path):
     layout.reference.mkdir()
     for name in REFERENCE_FILES:
         (layout.reference / name).write_text("x\n")
+    (layout.reference / TAX_RULES_DIR).mkdir()
+    (layout.reference / TAX_RULES_DIR / "ruleset.yaml").write_text("x\n")
     require_reference(layout)
+
+
+def test_missing_tax_rule_set_is_named(tmp_path):
+    layout = Layout(tmp_path)
+    layout.reference.mkdir()
+    for name in REFERENCE_FILES:
+        (layout.reference / name).write_text("x\n")
+    with pytest.raises(MissingReferenceError, match=r"tax_rules/ruleset\.yaml"):
+        require_reference(layout)

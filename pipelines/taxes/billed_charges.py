@@ -28,6 +28,7 @@ from pipelines.schema import BILLED_CHARGE_SCHEMA
 from pipelines.taxes.call_class import CallClassifier
 from pipelines.taxes.model import RuleSet
 from pipelines.taxes.rules_files import TaxAreaIndex
+from pipelines.taxes.traffic_studies import SAFE_HARBOR_CATEGORIES, studies_in_effect
 
 #: A line's monthly service by service type.
 ACCESS_CATEGORY = {
@@ -43,10 +44,20 @@ _MICRO_MINUTES_PER_SECOND = 1_000_000 / 60
 
 def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.Table:
     """The period's charges (``BILLED_CHARGE_SCHEMA`` without the columns the tax stage
-    adds, ``_OUTCOME``), ordered by charge_id."""
+    adds, ``_OUTCOME``), ordered by charge_id, each with its interstate share: the
+    account's traffic study for safe-harbor categories, else the rule set's default."""
     partition = {"billing_period": billing_period}
     first_day, _ = parse_period(billing_period)
-    lines = _lines(layout, ruleset)
+    lines = _lines(layout, ruleset).join(
+        studies_in_effect(layout, first_day), on="account_id", how="left"
+    )
+    defaults = pl.DataFrame(
+        {
+            "category": list(ruleset.interstate_shares),
+            "default_share_ppm": list(ruleset.interstate_shares.values()),
+        },
+        schema={"category": pl.String, "default_share_ppm": pl.Int64},
+    )
     recurring = _recurring(_frame(lake.read_partition(layout, "recurring_charges", partition)))
     usage = _usage(
         _frame(lake.read_partition(layout, "rated_usage", partition)),
@@ -57,7 +68,12 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
         pl.concat([recurring, usage], how="diagonal_relaxed")
         .join(
             lines.select(
-                "subscriber_id", "line_plan_id", "service_type", "customer_class", "tax_area_id"
+                "subscriber_id",
+                "line_plan_id",
+                "service_type",
+                "customer_class",
+                "tax_area_id",
+                "study_share_ppm",
             ),
             on="subscriber_id",
             how="left",
@@ -79,7 +95,13 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
             .otherwise(0)
             .alias("lines"),
         )
+        .join(defaults, on="category", how="left")
         .with_columns(
+            pl.when(pl.col("category").is_in(SAFE_HARBOR_CATEGORIES))
+            .then(pl.coalesce("study_share_ppm", "default_share_ppm"))
+            .otherwise(pl.col("default_share_ppm"))
+            .fill_null(0)
+            .alias("interstate_share_ppm"),
             (
                 pl.lit(billing_period + "/")
                 + pl.col("charge_source")
@@ -90,7 +112,7 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
                     pl.col("plan_id") + "/" + pl.col("period_start_date").cast(pl.String),
                     pl.col("category"),
                 )
-            ).alias("charge_id")
+            ).alias("charge_id"),
         )
         .sort("charge_id")
     )
@@ -98,9 +120,8 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
     return charges.select(names).to_arrow()
 
 
-#: Columns the tax stage adds from the rule set and the engine's outcome.
+#: Columns the tax stage adds from the engine's outcome.
 _OUTCOME = (
-    "interstate_share_ppm",
     "interstate_micros",
     "net_micros",
     "tax_status",
@@ -143,6 +164,7 @@ def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
         .join(addresses, on="service_address_id", how="left")
         .select(
             "subscriber_id",
+            "account_id",
             "line_plan_id",
             "service_type",
             pl.col("account_class").fill_null("standard").alias("customer_class"),

@@ -65,10 +65,10 @@ def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
                 "tax_area_id",
                 "lines",
                 "minutes_micros",
+                "interstate_share_ppm",
             ]
         )
-        # The bill run has no traffic studies and prices net of tax.
-        .append_column("interstate_share_ppm", pa.nulls(n, pa.int64()))
+        # The bill run prices net of tax.
         .append_column("is_tax_inclusive", pa.array([False] * n, pa.bool_())),
     )
     outcome = result.charges.rename_columns(["charge_id", "net_micros", "tax_status"])
@@ -76,15 +76,15 @@ def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
         charges["charge_id"]
     ):
         raise RuntimeError(f"the tax engine lost or reordered charges of {billing_period}")
-    shares = np.array(
-        [ruleset.interstate_shares.get(c, 0) for c in charges["category"].to_pylist()],
-        dtype=np.int64,
-    )
     taxed_charges = (
-        charges.append_column("interstate_share_ppm", pa.array(shares))
-        .append_column(
+        charges.append_column(
             "interstate_micros",
-            pa.array(share_of(charges["amount_micros"].to_numpy(zero_copy_only=False), shares)),
+            pa.array(
+                share_of(
+                    charges["amount_micros"].to_numpy(zero_copy_only=False),
+                    charges["interstate_share_ppm"].to_numpy(zero_copy_only=False),
+                )
+            ),
         )
         .append_column("net_micros", outcome["net_micros"])
         .append_column("tax_status", outcome["tax_status"])

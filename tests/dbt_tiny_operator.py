@@ -1,10 +1,11 @@
 # ruff: noqa: E501  (the data tables below are wider than code lines)
-"""A tiny operator for the dbt project: 3 accounts, 6 subscribers, one billing period (2025-03).
+"""A tiny operator: 3 accounts, 6 subscribers, one billing period (2025-03).
 
 Hand-made so that every mart value can be worked out on paper; the expected numbers in
-test_dbt_build.py are written from these tables, not recomputed with SQL. The lake is
-written as mediation lays it out, then consolidated by the real consolidation stage
-(repeats and sessions); rating is hand-made (rated_usage from the tables below); the real tax stage taxes it.
+dbt_project/test_dbt_build.py and taxes/test_tax_stage.py are written from these tables,
+not recomputed with SQL. The lake is written as mediation lays it out, then consolidated by
+the real consolidation stage (repeats and sessions); rating is hand-made (rated_usage from
+the tables below); the real tax stage taxes it.
 """
 
 from __future__ import annotations
