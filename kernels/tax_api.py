@@ -5,6 +5,23 @@ with the semantics of docs/taxes.md (``tests/taxes/reference_taxes.py`` rule for
 Arrays must have the exact dtypes documented (C-contiguous, one dimension): a silent cast
 on a money path hides the bug that produced it. Money is integer micro-units, rates and
 shares parts per million, minutes micro-minutes, dates day numbers since 1970-01-01.
+
+The rule set reaches the kernel as C-contiguous int64 tables whose column indices are the
+``kernels.tax_nb`` constants, with 1-D CSR offsets and lists beside them:
+
+- ``rule_table`` (n_rules, RULE_COLUMNS), one row per rule row: RULE_EFFECTIVE_FROM,
+  RULE_EFFECTIVE_TO (day numbers, to exclusive), RULE_CATEGORIES, RULE_EXEMPT_CLASSES
+  (uint64 bit masks as int64 bit patterns), RULE_METHOD, RULE_BASE_SHARE, RULE_ROUNDING
+  (codes), RULE_ROUNDING_STEP, RULE_RATE_PPM, RULE_AMOUNT_MICROS, RULE_MAX_BASE_MICROS,
+  RULE_MAX_TAX_MICROS (0: no cap), RULE_TIER_ON_LINES, RULE_IS_USF, RULE_IS_BILLABLE (0/1);
+- ``tier_table`` (n_tiers, TIER_COLUMNS): TIER_LOWER, TIER_RATE_PPM, TIER_AMOUNT_MICROS,
+  rule row k's rows ``tier_offsets[k]:tier_offsets[k + 1]``;
+- ``usf_table`` (q, USF_COLUMNS): USF_FROM_DAY, USF_TO_DAY (exclusive), USF_FACTOR_PPM, one
+  row per FUSF quarter, ascending;
+- the kernel's own scratch, per parallel block, (n_rules, SCRATCH_COLUMNS): SCRATCH_STAMP,
+  SCRATCH_TAX, SCRATCH_BASE, SCRATCH_UNIT.
+
+``pipelines.taxes.compile.CompiledRuleSet`` states what each column holds.
 """
 
 from __future__ import annotations
@@ -15,7 +32,7 @@ from enum import IntEnum
 import numpy as np
 
 from kernels.api import _check
-from kernels.tax_nb import tax_charges_nb
+from kernels.tax_nb import RULE_COLUMNS, TIER_COLUMNS, USF_COLUMNS, tax_charges_nb
 from pipelines.taxes.compile import CompiledRuleSet
 from pipelines.taxes.model import PPM
 
@@ -76,6 +93,33 @@ def _check_range(name: str, array: np.ndarray, low: int, high: int) -> None:
         raise ValueError(f"{name} must lie in [{low}, {high}]")
 
 
+def _check_table(name: str, table: object, columns: int, rows: int | None = None) -> int:
+    """Check a rule set table is a C-contiguous int64 (rows, columns) array; return its rows.
+
+    The kernel indexes it without bounds checks, so a wrong shape would read past it."""
+    if not isinstance(table, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(table).__name__}")
+    if table.dtype != np.int64:
+        raise TypeError(f"{name} must be int64, got {table.dtype}")
+    if table.ndim != 2 or table.shape[1] != columns or not table.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous (rows, {columns}) array")
+    if rows is not None and table.shape[0] != rows:
+        raise ValueError(f"{name} has {table.shape[0]} rows, expected {rows}")
+    return int(table.shape[0])
+
+
+def _check_rule_set(compiled: CompiledRuleSet) -> None:
+    n_rules = _check_table("rule_table", compiled.rule_table, RULE_COLUMNS)
+    tier_offsets = _check("tier_offsets", compiled.tier_offsets, np.int64, n_rules + 1)
+    _check_table("tier_table", compiled.tier_table, TIER_COLUMNS, int(tier_offsets[-1]))
+    _check("tax_on_offsets", compiled.tax_on_offsets, np.int64, n_rules + 1)
+    _check("tax_on_rules", compiled.tax_on_rules, np.int32)
+    _check("area_offsets", compiled.area_offsets, np.int64, len(compiled.tax_area_ids) + 1)
+    _check("area_rules", compiled.area_rules, np.int32)
+    _check_table("usf_table", compiled.usf_table, USF_COLUMNS)
+    _check("category_share_ppm", compiled.category_share_ppm, np.int64, len(compiled.categories))
+
+
 def tax_charges(
     compiled: CompiledRuleSet,
     amount_micros: np.ndarray,
@@ -99,7 +143,8 @@ def tax_charges(
     minutes_micros: int64 (n,) micro-minutes, 0..MAX_MONEY_MICROS;
     interstate_share_ppm: int64 (n,) 0..1e6, or -1 for the category's default share;
     is_tax_inclusive: bool (n,).
-    Raises TypeError on a wrong dtype and ValueError on a value out of its range.
+    Raises TypeError on a wrong dtype and ValueError on a value out of its range or a
+    ``compiled`` array of the wrong shape.
     """
     n = _check("amount_micros", amount_micros, np.int64).size
     _check("tax_area", tax_area, np.int32, n)
@@ -116,6 +161,7 @@ def tax_charges(
     _check_range("lines", lines, 0, MAX_MONEY_MICROS)
     _check_range("minutes_micros", minutes_micros, 0, MAX_MONEY_MICROS)
     _check_range("interstate_share_ppm", interstate_share_ppm, -1, PPM)
+    _check_rule_set(compiled)
     status, net, line_charge, line_rule, base, rate, unit, tax = tax_charges_nb(
         amount_micros,
         tax_area,
@@ -131,32 +177,14 @@ def tax_charges(
         max(compiled.max_area_rules, 1),
         MAX_MONEY_MICROS,
         MAX_AMOUNT_MICROS,
-        compiled.rule_effective_from,
-        compiled.rule_effective_to,
-        compiled.rule_categories,
-        compiled.rule_exempt_classes,
-        compiled.rule_method,
-        compiled.rule_base_share,
-        compiled.rule_rounding,
-        compiled.rule_rounding_step,
-        compiled.rule_rate_ppm,
-        compiled.rule_amount_micros,
-        compiled.rule_max_base_micros,
-        compiled.rule_max_tax_micros,
-        compiled.rule_tier_on_lines,
-        compiled.rule_is_usf,
-        compiled.rule_is_billable,
+        compiled.rule_table,
         compiled.tier_offsets,
-        compiled.tier_lower,
-        compiled.tier_rate_ppm,
-        compiled.tier_amount_micros,
+        compiled.tier_table,
         compiled.tax_on_offsets,
         compiled.tax_on_rules,
         compiled.area_offsets,
         compiled.area_rules,
-        compiled.usf_from_day,
-        compiled.usf_to_day,
-        compiled.usf_factor_ppm,
+        compiled.usf_table,
         compiled.category_share_ppm,
         BLOCK_SIZE,
     )

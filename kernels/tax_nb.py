@@ -22,12 +22,55 @@ rounding 0 half_up, 1 up, 2 down. Statuses (``kernels.tax_api.TaxStatus``): 0 ok
 9 TAX_EXCEEDS_INCLUSIVE_TOTAL. Charge inputs: area -1 for none (no address match), -2 for
 an id the rule set lacks; category and customer class -1 when unknown; interstate share
 -1 for the category's default.
+
+Tables (C-contiguous int64, one row per item, columns the constants below): ``rules``
+(n_rules, RULE_COLUMNS), one row per rule row, the category and exempt-class bit masks as
+int64 bit patterns and flags as 0 / 1; ``tiers`` (n_tiers, TIER_COLUMNS), rule row k's
+rows ``tier_offsets[k]:tier_offsets[k + 1]``; ``usf`` (q, USF_COLUMNS), one row per FUSF
+quarter, ascending; and each parallel block's ``scratch`` (n_rules, SCRATCH_COLUMNS), the
+state of one charge's evaluation by rule row. CSR offsets and lists stay 1-D arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+# Column indices of the tables: plain int constants, which Numba compiles into the kernels as
+# literals. The tables themselves arrive as arguments: a module-global array would be frozen
+# into the cached kernel.
+RULE_EFFECTIVE_FROM = 0  # day number
+RULE_EFFECTIVE_TO = 1  # day number, exclusive
+RULE_CATEGORIES = 2  # bit c for category c
+RULE_EXEMPT_CLASSES = 3  # bit c for customer class c
+RULE_METHOD = 4
+RULE_BASE_SHARE = 5
+RULE_ROUNDING = 6
+RULE_ROUNDING_STEP = 7  # micro-units
+RULE_RATE_PPM = 8
+RULE_AMOUNT_MICROS = 9
+RULE_MAX_BASE_MICROS = 10  # 0: no cap
+RULE_MAX_TAX_MICROS = 11  # 0: no cap
+RULE_TIER_ON_LINES = 12  # 1: fixed_on_tier tiers count lines, 0: the base
+RULE_IS_USF = 13
+RULE_IS_BILLABLE = 14
+RULE_COLUMNS = 15
+
+TIER_LOWER = 0  # micro-units or lines
+TIER_RATE_PPM = 1
+TIER_AMOUNT_MICROS = 2
+TIER_COLUMNS = 3
+
+USF_FROM_DAY = 0  # first day of the quarter
+USF_TO_DAY = 1  # first day of the next quarter
+USF_FACTOR_PPM = 2
+USF_COLUMNS = 3
+
+SCRATCH_STAMP = 0  # the token of the charge the row's other columns belong to
+SCRATCH_TAX = 1
+SCRATCH_BASE = 2
+SCRATCH_UNIT = 3
+SCRATCH_COLUMNS = 4
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -65,46 +108,34 @@ def round_nb(whole, rem, step, mode):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def usf_factor_nb(usf_from_day, usf_to_day, usf_factor_ppm, day):
+def usf_factor_nb(usf, day):
     """FUSF factor (ppm) of the quarter holding day; -1 when the rule set has none."""
     lo = 0
-    hi = usf_from_day.size
+    hi = usf.shape[0]
     while lo < hi:
         mid = (lo + hi) >> 1
-        if usf_from_day[mid] <= day:
+        if usf[mid, USF_FROM_DAY] <= day:
             lo = mid + 1
         else:
             hi = mid
-    if lo == 0 or day >= usf_to_day[lo - 1]:
+    if lo == 0 or day >= usf[lo - 1, USF_TO_DAY]:
         return -1
-    return usf_factor_ppm[lo - 1]
+    return usf[lo - 1, USF_FACTOR_PPM]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def applicable_rules_nb(
-    area_offsets,
-    area_rules,
-    rule_effective_from,
-    rule_effective_to,
-    rule_categories,
-    rule_exempt_classes,
-    area,
-    category,
-    customer_class,
-    day,
-    app,
-):
+def applicable_rules_nb(area_offsets, area_rules, rules, area, category, customer_class, day, app):
     """Write the rule rows applying to a charge into app, in calc order; return their count."""
-    category_bit = np.uint64(1) << np.uint64(category)
-    class_bit = np.uint64(1) << np.uint64(customer_class)
+    category_bit = np.int64(1) << np.int64(category)
+    class_bit = np.int64(1) << np.int64(customer_class)
     n_app = 0
     for j in range(area_offsets[area], area_offsets[area + 1]):
         k = area_rules[j]
-        if not rule_effective_from[k] <= day < rule_effective_to[k]:
+        if not rules[k, RULE_EFFECTIVE_FROM] <= day < rules[k, RULE_EFFECTIVE_TO]:
             continue
-        if rule_categories[k] & category_bit == np.uint64(0):
+        if rules[k, RULE_CATEGORIES] & category_bit == 0:
             continue
-        if rule_exempt_classes[k] & class_bit != np.uint64(0):
+        if rules[k, RULE_EXEMPT_CLASSES] & class_bit != 0:
             continue
         app[n_app] = k
         n_app += 1
@@ -123,34 +154,20 @@ def evaluate_nb(
     iterate,
     max_iterations,
     limit,
-    rule_method,
-    rule_base_share,
-    rule_rounding,
-    rule_rounding_step,
-    rule_rate_ppm,
-    rule_amount_micros,
-    rule_max_base_micros,
-    rule_max_tax_micros,
-    rule_tier_on_lines,
-    rule_is_usf,
+    rules,
     tier_offsets,
-    tier_lower,
-    tier_rate_ppm,
-    tier_amount_micros,
+    tiers,
     tax_on_offsets,
     tax_on_rules,
     token,
-    stamp,
-    tax_now,
-    base_now,
-    unit_now,
+    scratch,
 ):
     """Compute the taxes of a charge of ``amount`` >= 0 micro-units on its applicable rules.
 
-    Writes each rule row's tax, taxable base and tier amount into tax_now, base_now and
-    unit_now and returns a status (0, 5 AMOUNT_OUT_OF_RANGE or 8 TAX_NOT_CONVERGED). A
-    rule row holding ``stamp == token`` applies to this charge: a tax_on reference to any
-    other row adds 0.
+    Writes each rule row's tax, taxable base and tier amount into scratch's SCRATCH_TAX,
+    SCRATCH_BASE and SCRATCH_UNIT columns and returns a status (0, 5 AMOUNT_OUT_OF_RANGE or
+    8 TAX_NOT_CONVERGED). A rule row holding ``SCRATCH_STAMP == token`` applies to this
+    charge: a tax_on reference to any other row adds 0.
     """
     m = 1_000_000
     whole, rem = mul_div_nb(amount, share_ppm, limit)
@@ -159,36 +176,37 @@ def evaluate_nb(
     intrastate = whole + (1 if 2 * rem >= m else 0)
     for j in range(n_app):
         k = app[j]
-        stamp[k] = token
-        tax_now[k] = 0
+        scratch[k, SCRATCH_STAMP] = token
+        scratch[k, SCRATCH_TAX] = 0
     passes = max_iterations if iterate else 1
     for _ in range(passes):
         changed = False
         for j in range(n_app):
             k = app[j]
-            share = rule_base_share[k]
+            share = rules[k, RULE_BASE_SHARE]
             base = amount if share == 0 else (interstate if share == 1 else intrastate)
             for t in range(tax_on_offsets[k], tax_on_offsets[k + 1]):
                 named = tax_on_rules[t]
-                if stamp[named] == token:
-                    base += tax_now[named]
+                if scratch[named, SCRATCH_STAMP] == token:
+                    base += scratch[named, SCRATCH_TAX]
             if base > limit:
                 return 5
-            cap = rule_max_base_micros[k]
+            cap = rules[k, RULE_MAX_BASE_MICROS]
             if cap > 0 and base > cap:
                 base = cap
-            method = rule_method[k]
+            method = rules[k, RULE_METHOD]
+            is_usf = rules[k, RULE_IS_USF] != 0
             unit = 0
             rem = 0
             if method == 0:
-                rate = factor if rule_is_usf[k] else rule_rate_ppm[k]
+                rate = factor if is_usf else rules[k, RULE_RATE_PPM]
                 whole, rem = mul_div_nb(base, rate, limit)
             elif method == 1:
-                whole = rule_amount_micros[k]
+                whole = rules[k, RULE_AMOUNT_MICROS]
             elif method == 2:
-                whole, rem = mul_div_nb(rule_amount_micros[k], minutes, limit)
+                whole, rem = mul_div_nb(rules[k, RULE_AMOUNT_MICROS], minutes, limit)
             elif method == 3:
-                per_line = rule_amount_micros[k]
+                per_line = rules[k, RULE_AMOUNT_MICROS]
                 if lines > 0 and per_line > limit // lines:
                     return 5
                 whole = per_line * lines
@@ -196,50 +214,51 @@ def evaluate_nb(
                 whole = 0
                 last = tier_offsets[k + 1] - 1
                 for t in range(tier_offsets[k], last + 1):
-                    lower = tier_lower[t]
+                    lower = tiers[t, TIER_LOWER]
                     if base <= lower:
                         break
-                    upper = base if t == last else min(base, tier_lower[t + 1])
-                    part, part_rem = mul_div_nb(upper - lower, tier_rate_ppm[t], limit)
+                    upper = base if t == last else min(base, tiers[t + 1, TIER_LOWER])
+                    part, part_rem = mul_div_nb(upper - lower, tiers[t, TIER_RATE_PPM], limit)
                     whole += part
                     rem += part_rem
                     if rem >= m:
                         whole += 1
                         rem -= m
             else:
-                basis = lines if rule_tier_on_lines[k] else base
+                basis = lines if rules[k, RULE_TIER_ON_LINES] != 0 else base
                 for t in range(tier_offsets[k], tier_offsets[k + 1]):
-                    if tier_lower[t] > basis:
+                    if tiers[t, TIER_LOWER] > basis:
                         break
-                    unit = tier_amount_micros[t]
+                    unit = tiers[t, TIER_AMOUNT_MICROS]
                 whole = unit
             if whole < 0 or whole > limit:
                 return 5
-            tax = round_nb(whole, rem, rule_rounding_step[k], rule_rounding[k])
-            cap = rule_max_tax_micros[k]
+            step = rules[k, RULE_ROUNDING_STEP]
+            tax = round_nb(whole, rem, step, rules[k, RULE_ROUNDING])
+            cap = rules[k, RULE_MAX_TAX_MICROS]
             if cap > 0 and tax > cap:
                 tax = cap
-            if rule_is_usf[k]:
+            if is_usf:
                 # FCC: no more than the factor times the base, rounded down to the step.
                 most, most_rem = mul_div_nb(base, factor, limit)
-                tax = min(tax, round_nb(most, most_rem, rule_rounding_step[k], 2))
-            if tax != tax_now[k]:
+                tax = min(tax, round_nb(most, most_rem, step, 2))
+            if tax != scratch[k, SCRATCH_TAX]:
                 changed = True
-            tax_now[k] = tax
-            base_now[k] = base
-            unit_now[k] = unit
+            scratch[k, SCRATCH_TAX] = tax
+            scratch[k, SCRATCH_BASE] = base
+            scratch[k, SCRATCH_UNIT] = unit
         if not changed:
             return 0
     return 0 if not iterate else 8
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def billable_tax_nb(app, n_app, rule_is_billable, tax_now):
+def billable_tax_nb(app, n_app, rules, scratch):
     total = 0
     for j in range(n_app):
         k = app[j]
-        if rule_is_billable[k]:
-            total += tax_now[k]
+        if rules[k, RULE_IS_BILLABLE] != 0:
+            total += scratch[k, SCRATCH_TAX]
     return total
 
 
@@ -259,32 +278,14 @@ def tax_charges_nb(
     max_area_rules,
     limit,
     max_amount,
-    rule_effective_from,
-    rule_effective_to,
-    rule_categories,
-    rule_exempt_classes,
-    rule_method,
-    rule_base_share,
-    rule_rounding,
-    rule_rounding_step,
-    rule_rate_ppm,
-    rule_amount_micros,
-    rule_max_base_micros,
-    rule_max_tax_micros,
-    rule_tier_on_lines,
-    rule_is_usf,
-    rule_is_billable,
+    rules,
     tier_offsets,
-    tier_lower,
-    tier_rate_ppm,
-    tier_amount_micros,
+    tiers,
     tax_on_offsets,
     tax_on_rules,
     area_offsets,
     area_rules,
-    usf_from_day,
-    usf_to_day,
-    usf_factor_ppm,
+    usf,
     category_share_ppm,
     block_size,
 ):
@@ -292,7 +293,7 @@ def tax_charges_nb(
     line_rule int32 (m,) (-1: a line of a charge that failed in the second pass),
     line_base int64, line_rate_ppm int64, line_unit_micros int64, line_tax int64 (m,))."""
     n = amount_micros.size
-    n_rules = rule_method.size
+    n_rules = rules.shape[0]
     n_blocks = (n + block_size - 1) // block_size
     status = np.zeros(n, dtype=np.int8)
     net = np.zeros(n, dtype=np.int64)
@@ -303,10 +304,7 @@ def tax_charges_nb(
 
     for b in prange(n_blocks):
         app = np.empty(max_area_rules, dtype=np.int64)
-        stamp = np.zeros(n_rules, dtype=np.int64)
-        tax_now = np.zeros(n_rules, dtype=np.int64)
-        base_now = np.zeros(n_rules, dtype=np.int64)
-        unit_now = np.zeros(n_rules, dtype=np.int64)
+        scratch = np.zeros((n_rules, SCRATCH_COLUMNS), dtype=np.int64)
         for i in range(b * block_size, min(n, (b + 1) * block_size)):
             amount = amount_micros[i]
             if area[i] == -1:
@@ -331,20 +329,17 @@ def tax_charges_nb(
             n_app = applicable_rules_nb(
                 area_offsets,
                 area_rules,
-                rule_effective_from,
-                rule_effective_to,
-                rule_categories,
-                rule_exempt_classes,
+                rules,
                 area[i],
                 category[i],
                 customer_class[i],
                 charge_day[i],
                 app,
             )
-            factor = usf_factor_nb(usf_from_day, usf_to_day, usf_factor_ppm, charge_day[i])
+            factor = usf_factor_nb(usf, charge_day[i])
             needs_factor = False
             for j in range(n_app):
-                needs_factor = needs_factor or rule_is_usf[app[j]]
+                needs_factor = needs_factor or rules[app[j], RULE_IS_USF] != 0
             if needs_factor and factor < 0:
                 status[i] = 7
                 continue
@@ -373,32 +368,18 @@ def tax_charges_nb(
                     iterate,
                     max_iterations,
                     limit,
-                    rule_method,
-                    rule_base_share,
-                    rule_rounding,
-                    rule_rounding_step,
-                    rule_rate_ppm,
-                    rule_amount_micros,
-                    rule_max_base_micros,
-                    rule_max_tax_micros,
-                    rule_tier_on_lines,
-                    rule_is_usf,
+                    rules,
                     tier_offsets,
-                    tier_lower,
-                    tier_rate_ppm,
-                    tier_amount_micros,
+                    tiers,
                     tax_on_offsets,
                     tax_on_rules,
                     i + 1,
-                    stamp,
-                    tax_now,
-                    base_now,
-                    unit_now,
+                    scratch,
                 )
                 if code != 0:
                     status[i] = code
                     break
-                fits = probe + billable_tax_nb(app, n_app, rule_is_billable, tax_now) <= amount
+                fits = probe + billable_tax_nb(app, n_app, rules, scratch) <= amount
                 if probe == 0 and not fits:
                     status[i] = 9
                     break
@@ -427,10 +408,7 @@ def tax_charges_nb(
 
     for b in prange(n_blocks):
         app = np.empty(max_area_rules, dtype=np.int64)
-        stamp = np.zeros(n_rules, dtype=np.int64)
-        tax_now = np.zeros(n_rules, dtype=np.int64)
-        base_now = np.zeros(n_rules, dtype=np.int64)
-        unit_now = np.zeros(n_rules, dtype=np.int64)
+        scratch = np.zeros((n_rules, SCRATCH_COLUMNS), dtype=np.int64)
         for i in range(b * block_size, min(n, (b + 1) * block_size)):
             if status[i] != 0:
                 continue
@@ -438,10 +416,7 @@ def tax_charges_nb(
             n_app = applicable_rules_nb(
                 area_offsets,
                 area_rules,
-                rule_effective_from,
-                rule_effective_to,
-                rule_categories,
-                rule_exempt_classes,
+                rules,
                 area[i],
                 category[i],
                 customer_class[i],
@@ -460,27 +435,13 @@ def tax_charges_nb(
                 iterate,
                 max_iterations,
                 limit,
-                rule_method,
-                rule_base_share,
-                rule_rounding,
-                rule_rounding_step,
-                rule_rate_ppm,
-                rule_amount_micros,
-                rule_max_base_micros,
-                rule_max_tax_micros,
-                rule_tier_on_lines,
-                rule_is_usf,
+                rules,
                 tier_offsets,
-                tier_lower,
-                tier_rate_ppm,
-                tier_amount_micros,
+                tiers,
                 tax_on_offsets,
                 tax_on_rules,
                 i + 1,
-                stamp,
-                tax_now,
-                base_now,
-                unit_now,
+                scratch,
             )
             start = offsets[i]
             if code != 0:
@@ -492,25 +453,25 @@ def tax_charges_nb(
             for j in range(n_app):
                 k = app[j]
                 row = start + j
-                method = rule_method[k]
+                method = rules[k, RULE_METHOD]
                 line_charge[row] = i
                 line_rule[row] = k
-                line_base[row] = sign * base_now[k]
-                line_tax[row] = sign * tax_now[k]
-                if method == 0 and rule_is_usf[k]:
+                line_base[row] = sign * scratch[k, SCRATCH_BASE]
+                line_tax[row] = sign * scratch[k, SCRATCH_TAX]
+                if method == 0 and rules[k, RULE_IS_USF] != 0:
                     line_rate[row] = factor
                 elif method == 0 or method == 4:
-                    line_rate[row] = rule_rate_ppm[k]
+                    line_rate[row] = rules[k, RULE_RATE_PPM]
                 else:
                     line_rate[row] = 0
                 if method == 5:
-                    line_unit[row] = unit_now[k]
+                    line_unit[row] = scratch[k, SCRATCH_UNIT]
                 elif method == 1 or method == 2 or method == 3:
-                    line_unit[row] = rule_amount_micros[k]
+                    line_unit[row] = rules[k, RULE_AMOUNT_MICROS]
                 else:
                     line_unit[row] = 0
             if is_tax_inclusive[i]:
-                net[i] = amount - billable_tax_nb(app, n_app, rule_is_billable, tax_now)
+                net[i] = amount - billable_tax_nb(app, n_app, rules, scratch)
             else:
                 net[i] = amount
     return status, net, line_charge, line_rule, line_base, line_rate, line_unit, line_tax

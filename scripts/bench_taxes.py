@@ -4,7 +4,7 @@ Builds a realistic rule set in code (``build_ruleset``: federal USF and a compli
 regulatory fee; three states each with a sales tax (California's in two versions), a
 per-line 911 charge, a graduated video tax or a tiered VoIP line fee; three counties per
 state with a sales tax; a city utility users tax per county taxing the state's sales tax
-too; a 911 district per state; 36 rules, 282 tax areas) and N charges
+too; a 911 district per state; 33 rules, 282 tax areas) and N charges
 (``generate_charges``: every category, 2% credits, 5% tax-inclusive, 10% of them with a
 traffic-study share, exempt customer classes, dates over 2025Q2-Q3). Then it times, in one
 process:
@@ -120,7 +120,7 @@ def _rule(tax_id: str, jurisdiction_id: str, **fields: object) -> TaxRule:
 
 
 def build_ruleset() -> RuleSet:
-    """36 rules over 3 states, 9 counties, 9 cities, 3 911 districts; 282 tax areas."""
+    """33 rules over 3 states, 9 counties, 9 cities, 3 911 districts; 282 tax areas."""
     jurisdictions = {
         "US": Jurisdiction("US", JurisdictionLevel.FEDERAL, "US", "United States", None)
     }

@@ -23,6 +23,32 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from kernels.tax_nb import (
+    RULE_AMOUNT_MICROS,
+    RULE_BASE_SHARE,
+    RULE_CATEGORIES,
+    RULE_COLUMNS,
+    RULE_EFFECTIVE_FROM,
+    RULE_EFFECTIVE_TO,
+    RULE_EXEMPT_CLASSES,
+    RULE_IS_BILLABLE,
+    RULE_IS_USF,
+    RULE_MAX_BASE_MICROS,
+    RULE_MAX_TAX_MICROS,
+    RULE_METHOD,
+    RULE_RATE_PPM,
+    RULE_ROUNDING,
+    RULE_ROUNDING_STEP,
+    RULE_TIER_ON_LINES,
+    TIER_AMOUNT_MICROS,
+    TIER_COLUMNS,
+    TIER_LOWER,
+    TIER_RATE_PPM,
+    USF_COLUMNS,
+    USF_FACTOR_PPM,
+    USF_FROM_DAY,
+    USF_TO_DAY,
+)
 from pipelines.taxes.model import (
     CATEGORIES,
     CUSTOMER_CLASSES,
@@ -72,17 +98,19 @@ class CompiledRuleSet:
     jurisdiction_code, jurisdiction_name, tax_type, tax_name, kind, method, is_billable,
     calc_order (int64).
 
-    Per rule row: rule_effective_from / rule_effective_to int32 day numbers since
-    1970-01-01 (to exclusive, OPEN_DAY when open); rule_categories uint64 (bit c for
-    ``categories[c]``, every bit when the rule names none); rule_exempt_classes uint64 (bit
-    c for ``customer_classes[c]``); int8 codes rule_method (METHODS), rule_base_share
-    (BASE_SHARES), rule_rounding (ROUNDINGS); int64 rule_rounding_step (10 ** (6 -
-    decimals) micro-units), rule_rate_ppm, rule_amount_micros, rule_max_base_micros,
-    rule_max_tax_micros (0: no cap); bool rule_tier_on_lines (tier_basis ``lines``),
-    rule_is_usf, rule_is_billable.
+    rule_table: int64 (r, RULE_COLUMNS), C-contiguous, one row per rule row, columns the
+    ``kernels.tax_nb`` constants: RULE_EFFECTIVE_FROM / RULE_EFFECTIVE_TO day numbers since
+    1970-01-01 (to exclusive, OPEN_DAY when open); RULE_CATEGORIES (bit c for
+    ``categories[c]``, every bit when the rule names none) and RULE_EXEMPT_CLASSES (bit c
+    for ``customer_classes[c]``), uint64 masks stored as their int64 bit patterns; codes
+    RULE_METHOD (METHODS), RULE_BASE_SHARE (BASE_SHARES), RULE_ROUNDING (ROUNDINGS);
+    RULE_ROUNDING_STEP (10 ** (6 - decimals) micro-units), RULE_RATE_PPM,
+    RULE_AMOUNT_MICROS, RULE_MAX_BASE_MICROS, RULE_MAX_TAX_MICROS (0: no cap); flags (1 or 0)
+    RULE_TIER_ON_LINES (tier_basis ``lines``), RULE_IS_USF, RULE_IS_BILLABLE.
 
-    Tiers: rule row k's are ``tier_offsets[k]:tier_offsets[k + 1]`` (int64 (r + 1,)) of
-    tier_lower, tier_rate_ppm, tier_amount_micros (int64), ascending by lower.
+    Tiers: rule row k's are rows ``tier_offsets[k]:tier_offsets[k + 1]`` (int64 (r + 1,)) of
+    tier_table, int64 (t, TIER_COLUMNS) with columns TIER_LOWER, TIER_RATE_PPM,
+    TIER_AMOUNT_MICROS, ascending by lower.
     Tax on tax: the rule rows whose taxes join row k's base are
     ``tax_on_rules[tax_on_offsets[k]:tax_on_offsets[k + 1]]`` (int32): every version of each
     named tax_id (at most one applies on a date), a name the rule set lacks naming none.
@@ -91,8 +119,9 @@ class CompiledRuleSet:
     ``area_rules[area_offsets[a]:area_offsets[a + 1]]`` (int32, ascending: in calc order);
     ``tax_area_ids[a]`` names area a, and max_area_rules is the longest such list.
 
-    FUSF: quarter q runs from usf_from_day[q] to usf_to_day[q] (int32 day numbers, to
-    exclusive, ascending) with contribution factor usf_factor_ppm[q] (int64).
+    FUSF: usf_table, int64 (q, USF_COLUMNS): quarter q runs from day USF_FROM_DAY to day
+    USF_TO_DAY (day numbers, to exclusive, ascending) with contribution factor
+    USF_FACTOR_PPM.
     category_share_ppm: int64 (len(categories),), each category's default interstate share
     (0 when the rule set gives none).
     """
@@ -106,26 +135,10 @@ class CompiledRuleSet:
     customer_classes: tuple[str, ...]
     rules: pa.Table
 
-    rule_effective_from: np.ndarray
-    rule_effective_to: np.ndarray
-    rule_categories: np.ndarray
-    rule_exempt_classes: np.ndarray
-    rule_method: np.ndarray
-    rule_base_share: np.ndarray
-    rule_rounding: np.ndarray
-    rule_rounding_step: np.ndarray
-    rule_rate_ppm: np.ndarray
-    rule_amount_micros: np.ndarray
-    rule_max_base_micros: np.ndarray
-    rule_max_tax_micros: np.ndarray
-    rule_tier_on_lines: np.ndarray
-    rule_is_usf: np.ndarray
-    rule_is_billable: np.ndarray
+    rule_table: np.ndarray
 
     tier_offsets: np.ndarray
-    tier_lower: np.ndarray
-    tier_rate_ppm: np.ndarray
-    tier_amount_micros: np.ndarray
+    tier_table: np.ndarray
 
     tax_on_offsets: np.ndarray
     tax_on_rules: np.ndarray
@@ -134,15 +147,13 @@ class CompiledRuleSet:
     area_rules: np.ndarray
     max_area_rules: int
 
-    usf_from_day: np.ndarray
-    usf_to_day: np.ndarray
-    usf_factor_ppm: np.ndarray
+    usf_table: np.ndarray
 
     category_share_ppm: np.ndarray
 
     @property
     def n_rules(self) -> int:
-        return int(self.rule_method.size)
+        return int(self.rule_table.shape[0])
 
 
 def _mask(names: frozenset[str], universe: tuple[str, ...], what: str, tax_id: str) -> int:
@@ -204,6 +215,21 @@ def _csr(lists: list[list[int]], dtype: type) -> tuple[np.ndarray, np.ndarray]:
     return _offsets([len(items) for items in lists]), values
 
 
+def _table(rows: int, columns: dict[int, list[int] | np.ndarray], width: int) -> np.ndarray:
+    """An int64 (rows, width) C-contiguous table from its columns, keyed by column index."""
+    if sorted(columns) != list(range(width)):
+        raise ValueError(f"a kernel table needs exactly columns 0..{width - 1}")
+    table = np.zeros((rows, width), dtype=np.int64)
+    for index, values in columns.items():
+        table[:, index] = values
+    return table
+
+
+def _bits(masks: list[int]) -> np.ndarray:
+    """uint64 bit masks as int64 bit patterns (a mask with bit 63 set reads negative)."""
+    return np.array(masks, dtype=np.uint64).view(np.int64)
+
+
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
     """Compile a rule set for ``kernels.tax_api.tax_charges`` (ValueError if it cannot)."""
     if ruleset.max_iterations < 1:
@@ -248,8 +274,55 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
     if not all(0 <= factor <= PPM for _, factor in quarters):
         raise ValueError(f"USF contribution factors must lie in [0, {PPM}] ppm")
 
-    def column(values: list[int], dtype: type) -> np.ndarray:
-        return np.array(values, dtype=dtype)
+    tier_rows = [tier for tiers in tier_lists for tier in tiers]
+    rule_table = _table(
+        len(rules),
+        {
+            RULE_EFFECTIVE_FROM: [day_number(r.effective_from) for r in rules],
+            RULE_EFFECTIVE_TO: [
+                OPEN_DAY if r.effective_to is None else day_number(r.effective_to) for r in rules
+            ],
+            RULE_CATEGORIES: _bits(
+                [
+                    _mask(r.categories, CATEGORIES, "categories", r.tax_id) or every_category
+                    for r in rules
+                ]
+            ),
+            RULE_EXEMPT_CLASSES: _bits(
+                [_mask(r.exempt_classes, CUSTOMER_CLASSES, "classes", r.tax_id) for r in rules]
+            ),
+            RULE_METHOD: [METHODS.index(r.method) for r in rules],
+            RULE_BASE_SHARE: [BASE_SHARES.index(r.base_share) for r in rules],
+            RULE_ROUNDING: [ROUNDINGS.index(r.rounding) for r in rules],
+            RULE_ROUNDING_STEP: [10 ** (6 - r.decimals) for r in rules],
+            RULE_RATE_PPM: [r.rate_ppm for r in rules],
+            RULE_AMOUNT_MICROS: [r.amount_micros for r in rules],
+            RULE_MAX_BASE_MICROS: [r.max_base_micros for r in rules],
+            RULE_MAX_TAX_MICROS: [r.max_tax_micros for r in rules],
+            RULE_TIER_ON_LINES: [int(r.tier_basis == TierBasis.LINES) for r in rules],
+            RULE_IS_USF: [int(r.is_usf) for r in rules],
+            RULE_IS_BILLABLE: [int(r.is_billable) for r in rules],
+        },
+        RULE_COLUMNS,
+    )
+    tier_table = _table(
+        len(tier_rows),
+        {
+            TIER_LOWER: [t.lower for t in tier_rows],
+            TIER_RATE_PPM: [t.rate_ppm for t in tier_rows],
+            TIER_AMOUNT_MICROS: [t.amount_micros for t in tier_rows],
+        },
+        TIER_COLUMNS,
+    )
+    usf_table = _table(
+        len(quarters),
+        {
+            USF_FROM_DAY: [day_number(start) for start, _ in quarters],
+            USF_TO_DAY: [day_number(_next_quarter(start)) for start, _ in quarters],
+            USF_FACTOR_PPM: [factor for _, factor in quarters],
+        },
+        USF_COLUMNS,
+    )
 
     return CompiledRuleSet(
         version=ruleset.version,
@@ -260,48 +333,16 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
         categories=CATEGORIES,
         customer_classes=CUSTOMER_CLASSES,
         rules=_rules_table(ruleset, rules),
-        rule_effective_from=column([day_number(r.effective_from) for r in rules], np.int32),
-        rule_effective_to=column(
-            [OPEN_DAY if r.effective_to is None else day_number(r.effective_to) for r in rules],
-            np.int32,
-        ),
-        rule_categories=column(
-            [
-                _mask(r.categories, CATEGORIES, "categories", r.tax_id) or every_category
-                for r in rules
-            ],
-            np.uint64,
-        ),
-        rule_exempt_classes=column(
-            [_mask(r.exempt_classes, CUSTOMER_CLASSES, "classes", r.tax_id) for r in rules],
-            np.uint64,
-        ),
-        rule_method=column([METHODS.index(r.method) for r in rules], np.int8),
-        rule_base_share=column([BASE_SHARES.index(r.base_share) for r in rules], np.int8),
-        rule_rounding=column([ROUNDINGS.index(r.rounding) for r in rules], np.int8),
-        rule_rounding_step=column([10 ** (6 - r.decimals) for r in rules], np.int64),
-        rule_rate_ppm=column([r.rate_ppm for r in rules], np.int64),
-        rule_amount_micros=column([r.amount_micros for r in rules], np.int64),
-        rule_max_base_micros=column([r.max_base_micros for r in rules], np.int64),
-        rule_max_tax_micros=column([r.max_tax_micros for r in rules], np.int64),
-        rule_tier_on_lines=column([r.tier_basis == TierBasis.LINES for r in rules], np.bool_),
-        rule_is_usf=column([r.is_usf for r in rules], np.bool_),
-        rule_is_billable=column([r.is_billable for r in rules], np.bool_),
+        rule_table=rule_table,
         tier_offsets=tier_offsets,
-        tier_lower=column([t.lower for tiers in tier_lists for t in tiers], np.int64),
-        tier_rate_ppm=column([t.rate_ppm for tiers in tier_lists for t in tiers], np.int64),
-        tier_amount_micros=column(
-            [t.amount_micros for tiers in tier_lists for t in tiers], np.int64
-        ),
+        tier_table=tier_table,
         tax_on_offsets=tax_on_offsets,
         tax_on_rules=tax_on_rules,
         area_offsets=area_offsets,
         area_rules=area_rules,
         max_area_rules=max((len(rows) for rows in area_lists), default=0),
-        usf_from_day=column([day_number(start) for start, _ in quarters], np.int32),
-        usf_to_day=column([day_number(_next_quarter(start)) for start, _ in quarters], np.int32),
-        usf_factor_ppm=column([factor for _, factor in quarters], np.int64),
-        category_share_ppm=column(
+        usf_table=usf_table,
+        category_share_ppm=np.array(
             [ruleset.interstate_shares.get(category, 0) for category in CATEGORIES], np.int64
         ),
     )
