@@ -122,9 +122,16 @@ def cmd_rate(args: argparse.Namespace) -> int:
 
 
 def cmd_tax(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.rating.rerate import PeriodStateError
     from pipelines.taxes.stage import tax_period
 
-    console.print(as_record(tax_period(layout(), args.period)))
+    try:
+        console.print(as_record(tax_period(layout(), args.period)))
+    except PeriodStateError as refused:
+        console.print(f"[bold red]cannot tax:[/] {escape(str(refused))}")
+        return 2
     return 0
 
 

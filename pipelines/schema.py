@@ -288,6 +288,7 @@ BILLED_CHARGE_SCHEMA = pa.schema(
         ("charge_date", pa.date32()),
         ("customer_class", pa.string()),
         ("tax_area_id", pa.string()),
+        ("currency", pa.string()),  # the account's billing currency
         ("lines", pa.int64()),
         ("minutes_micros", pa.int64()),
         ("records", pa.int64()),  # usage: rated records in the charge
@@ -465,6 +466,9 @@ RERATE_RUN_SCHEMA = pa.schema(
         ("recurring_charge_after_micros", pa.int64()),
         ("interconnect_cost_before_micros", pa.int64()),
         ("interconnect_cost_after_micros", pa.int64()),
+        # Billable taxes: the tax stage taxes the new version too.
+        ("tax_before_micros", pa.int64()),
+        ("tax_after_micros", pa.int64()),
         ("suspense_records_before", pa.int64()),
         ("suspense_records_after", pa.int64()),
         ("reference_checksums_before", pa.string()),
@@ -472,7 +476,8 @@ RERATE_RUN_SCHEMA = pa.schema(
     ]
 )
 
-#: Per account, what one re-rating changed: usage and recurring charges before and after.
+#: Per account, what one re-rating changed: usage and recurring charges before and after
+#: (difference_micros is theirs) and the billable taxes on them.
 RERATE_ACCOUNT_DIFFERENCE_SCHEMA = pa.schema(
     [
         ("rerate_run_id", pa.string()),
@@ -486,6 +491,8 @@ RERATE_ACCOUNT_DIFFERENCE_SCHEMA = pa.schema(
         ("charge_before_micros", pa.int64()),
         ("charge_after_micros", pa.int64()),
         ("difference_micros", pa.int64()),
+        ("tax_before_micros", pa.int64()),
+        ("tax_after_micros", pa.int64()),
         ("records_changed", pa.int64()),
     ]
 )
@@ -502,6 +509,8 @@ VERSIONED_RATING_TABLES = (
     "usage_aggregate_charges",
     "recurring_charges",
     "interconnect_legs",
+    "billed_charges",
+    "tax_lines",
     "rating_periods",
 )
 
@@ -522,6 +531,8 @@ LAKE_TABLES.update(
         ),
         "recurring_charges_versions": (_versioned(RECURRING_CHARGE_SCHEMA), VERSION_KEYS),
         "interconnect_legs_versions": (_versioned(INTERCONNECT_LEG_SCHEMA), VERSION_KEYS),
+        "billed_charges_versions": (_versioned(BILLED_CHARGE_SCHEMA), VERSION_KEYS),
+        "tax_lines_versions": (_versioned(TAX_LINE_SCHEMA), VERSION_KEYS),
         "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),
     }
 )

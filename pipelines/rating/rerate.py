@@ -166,11 +166,14 @@ def account_differences(
     recurring_after: pl.DataFrame,
     aggregate_before: pl.DataFrame | None = None,
     aggregate_after: pl.DataFrame | None = None,
+    taxes_before: pl.DataFrame | None = None,
+    taxes_after: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Per account, usage and recurring charges before and after, and the records changed.
 
     Usage charges include the aggregate-priced usage (``usage_aggregate_charges``), whose
-    records carry no charge of their own.
+    records carry no charge of their own. ``taxes_*`` are the versions' ``tax_lines``: their
+    billable taxes are reported beside the charges (not in ``difference_micros``).
 
     A record changed when it is in one version only or any of PRICING_COLUMNS differs; it
     counts for its account in each version (a record that moved counts in both). Accounts
@@ -213,6 +216,8 @@ def account_differences(
         ),
         charges(recurring_before, "recurring_charge_before_micros"),
         charges(recurring_after, "recurring_charge_after_micros"),
+        _billable_taxes(taxes_before, "tax_before_micros"),
+        _billable_taxes(taxes_after, "tax_after_micros"),
         changed_accounts.group_by("account_id").agg(pl.len().alias("records_changed")),
     ]
     totals = (
@@ -233,8 +238,20 @@ def account_differences(
         (pl.col("records_changed") > 0)
         | (pl.col("usage_charge_before_micros") != pl.col("usage_charge_after_micros"))
         | (pl.col("recurring_charge_before_micros") != pl.col("recurring_charge_after_micros"))
+        | (pl.col("tax_before_micros") != pl.col("tax_after_micros"))
     ).sort("account_id", nulls_last=True)
     return rows, changed.height
+
+
+def _billable_taxes(tax_lines: pl.DataFrame | None, name: str) -> pl.DataFrame:
+    """Per account, the billable tax of a version's tax lines (none: 0 for every account)."""
+    if tax_lines is None or tax_lines.is_empty():
+        return pl.DataFrame(schema={"account_id": pl.String, name: pl.Int64})
+    return (
+        tax_lines.filter(pl.col("is_billable"))
+        .group_by("account_id")
+        .agg(pl.col("tax_micros").sum().alias(name))
+    )
 
 
 @dataclass(frozen=True)
@@ -253,10 +270,16 @@ class RerateResult:
     recurring_charge_after_micros: int
     interconnect_cost_before_micros: int
     interconnect_cost_after_micros: int
+    tax_before_micros: int
+    tax_after_micros: int
 
 
 def _total(frame: pl.DataFrame, column: str) -> int:
     return int(frame[column].sum())
+
+
+def _billable_total(tax_lines: pl.DataFrame) -> int:
+    return int(tax_lines.filter(pl.col("is_billable"))["tax_micros"].sum())
 
 
 def _suspense_records(rated: pl.DataFrame) -> int:
@@ -272,15 +295,17 @@ def rerate_period(
 ) -> RerateResult:
     """Rate a closed period again with the current reference data, as a new version.
 
-    The current version N of rated_usage, recurring_charges, interconnect_legs and
-    rating_periods is kept in ``<table>_versions`` (billing_period, rating_version=N); the
-    rate stage writes version N + 1 in the usual partitions; ``rerate_runs`` gets the audit
+    The current version N of the rated tables (VERSIONED_RATING_TABLES: rated usage, charges,
+    interconnect legs, billed charges and their tax lines, and rating_periods) is kept in
+    ``<table>_versions`` (billing_period, rating_version=N); the rate and tax stages write
+    version N + 1 in the usual partitions; ``rerate_runs`` gets the audit
     row and ``rerate_account_differences`` the difference per account, both partitioned
     (billing_period, rating_version=N + 1). An interrupted run, run again, finishes the
     same version from the same kept copy.
     """
-    # The rate stage calls back into this module (refuse_closed_period, record_rating).
+    # The rate and tax stages call back into this module (refuse_closed_period, record_rating).
     from pipelines.rating import stage
+    from pipelines.taxes.stage import tax_period
 
     if not reason.strip():
         raise ValueError("a re-rating needs a reason")
@@ -296,6 +321,8 @@ def rerate_period(
 
     before = _keep_current_version(layout, billing_period, previous)
     stage.rate_period(layout, billing_period, rerate_run_id=run_id)
+    # The new version's charges are taxed again: its invoices carry the taxes of its charges.
+    tax_period(layout, billing_period, rerate_run_id=run_id)
     after = {
         table: _frame(lake.read_partition(layout, table, {"billing_period": billing_period}))
         for table in VERSIONED_RATING_TABLES
@@ -308,6 +335,8 @@ def rerate_period(
         after["recurring_charges"],
         before["usage_aggregate_charges"],
         after["usage_aggregate_charges"],
+        before["tax_lines"],
+        after["tax_lines"],
     )
 
     values = _version_values(billing_period, version)
@@ -333,6 +362,8 @@ def rerate_period(
         recurring_charge_after_micros=_total(after["recurring_charges"], "charge_micros"),
         interconnect_cost_before_micros=_total(before["interconnect_legs"], "cost_micros"),
         interconnect_cost_after_micros=_total(after["interconnect_legs"], "cost_micros"),
+        tax_before_micros=_billable_total(before["tax_lines"]),
+        tax_after_micros=_billable_total(after["tax_lines"]),
     )
     audit = {
         **vars(result),

@@ -73,6 +73,7 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
                 "service_type",
                 "customer_class",
                 "tax_area_id",
+                "currency",
                 "study_share_ppm",
             ),
             on="subscriber_id",
@@ -136,12 +137,13 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 
 
 def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
-    """Per subscriber: its plan, service type, account class and tax area (null: none)."""
+    """Per subscriber: its plan, service type, account class, currency and tax area (null:
+    none)."""
     subscribers = read_reference(layout, "subscribers.csv").select(
         "subscriber_id", "account_id", "service_type", pl.col("plan_id").alias("line_plan_id")
     )
     accounts = read_reference(layout, "accounts.csv").select(
-        "account_id", "account_class", "service_address_id"
+        "account_id", "account_class", "currency", "service_address_id"
     )
     addresses = read_reference(layout, "service_addresses.csv").select(
         "service_address_id", "state", "county", "city", "postal_code"
@@ -169,6 +171,7 @@ def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
             "service_type",
             pl.col("account_class").fill_null("standard").alias("customer_class"),
             "tax_area_id",
+            "currency",
         )
     )
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.rating import rerate
 from pipelines.reference import TAX_RULES_DIR
 from pipelines.taxes.billed_charges import billed_charges
 from pipelines.taxes.engine import tax_charges
@@ -25,6 +26,7 @@ from pipelines.taxes.model import PPM
 from pipelines.taxes.rules_files import load_ruleset
 
 OK = "ok"
+CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,16 @@ def share_of(amount_micros: np.ndarray, share_ppm: np.ndarray) -> np.ndarray:
     return np.where(amount_micros < 0, -shared, shared)
 
 
-def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
-    """Tax the period's billed charges and replace its billed_charges and tax_lines."""
+def tax_period(
+    layout: Layout, billing_period: str, *, rerate_run_id: str | None = None
+) -> TaxPeriodResult:
+    """Tax the period's billed charges and replace its billed_charges and tax_lines.
+
+    A closed period is refused (its invoices are issued) unless ``rerate_run_id`` names the
+    re-rating that kept its current version (pipelines.rating.rerate).
+    """
+    if rerate_run_id is None:
+        rerate.refuse_closed_period(layout, billing_period)
     ruleset = load_ruleset(layout.reference / TAX_RULES_DIR)
     charges = billed_charges(layout, billing_period, ruleset)
     n = charges.num_rows
@@ -76,6 +86,13 @@ def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
         charges["charge_id"]
     ):
         raise RuntimeError(f"the tax engine lost or reordered charges of {billing_period}")
+    # The rule set's amounts (fixed fees, brackets) are in its currency: a charge billed in
+    # another is not taxed with them, and says so. (No currency: no account, no tax area.)
+    foreign = pc.fill_null(pc.not_equal(charges["currency"], ruleset.currency), False)
+    outcome = outcome.set_column(
+        2, "tax_status", pc.if_else(foreign, CURRENCY_MISMATCH, outcome["tax_status"])
+    ).set_column(1, "net_micros", pc.if_else(foreign, 0, outcome["net_micros"]))
+    foreign_ids = pc.filter(charges["charge_id"], foreign)
     taxed_charges = (
         charges.append_column(
             "interstate_micros",
@@ -92,7 +109,8 @@ def tax_period(layout: Layout, billing_period: str) -> TaxPeriodResult:
             "ruleset_version", pa.array([ruleset.version] * charges.num_rows, pa.string())
         )
     )
-    lines = result.lines.join(
+    lines = result.lines.filter(pc.invert(pc.is_in(result.lines["charge_id"], foreign_ids)))
+    lines = lines.join(
         charges.select(["charge_id", "account_id"]), "charge_id", join_type="left outer"
     ).sort_by([("charge_id", "ascending"), ("calc_order", "ascending"), ("tax_id", "ascending")])
     lines = lines.append_column(

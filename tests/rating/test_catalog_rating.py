@@ -22,6 +22,7 @@ from pipelines.rating.stage import rate_period
 from pipelines.tariffs.catalog_files import catalog_checksum, load_catalog, write_catalog
 from pipelines.tariffs.events import rate_events_file
 from pipelines.tariffs.model import Allowance, DestinationGroup, Offer
+from pipelines.taxes.stage import tax_period
 
 US = "13125559999"
 UK = "447700900123"
@@ -461,6 +462,7 @@ def test_rerating_aggregate_priced_usage_shows_in_the_account_difference(tmp_pat
     # 0.10: 2 x 150_000 + 1_000_000 = 1_300_000, so tier 2 rises by 100_000 to 2_300_000.
     layout = build_operator(tmp_path, AGGREGATE_USAGE, (JULY,))
     rate_period(layout, JULY)
+    tax_period(layout, JULY)
     close_period(layout, JULY, by="finance", reason="July invoiced")
     folder = layout.reference / "tariff_catalog"
     catalog = load_catalog(folder)

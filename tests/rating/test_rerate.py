@@ -6,6 +6,11 @@ u1 (07-02) takes it: 120 s - 60 s = 60 s x 60_000/60 = 60_000; u3 (07-03, France
 bundle) pays all 120 s x 120_000/60 = 240_000; u4 (UK) 820_000. S2 pays u2's
 60 s x 60_000/60 = 60_000; S3 u5's 700_000. Monthly fees: S1 and S3 10_000_000 each
 (P1), S2 3_100_000 (P2), all active the whole month.
+
+Taxes (the rule set in tiny_rating_lake; FUSF 34.4% x 37.1%, capped at the floor; 7% excise
+on usage): A1's fee 10_000_000 -> FUSF 1_276_240; its usage 1_120_000 -> FUSF
+415_520 x 34.4% = 142_938.88 -> 142_938, excise 78_400: 1_497_578. A2's fee 3_100_000 ->
+FUSF 395_634.4 -> 395_634; usage 60_000 -> FUSF 7_657.44 -> 7_657, excise 4_200: 407_491.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pipelines.rating.rerate import (
     rerate_period,
 )
 from pipelines.rating.stage import rate_period
+from pipelines.taxes.stage import tax_period
 
 CORRECTED_US_PEAK = US_PEAK_RATE.replace(",60000,", ",90000,")
 RERATED_AT = datetime(2024, 8, 20, 14, 0, tzinfo=UTC)
@@ -38,6 +44,7 @@ RERATED_AT = datetime(2024, 8, 20, 14, 0, tzinfo=UTC)
 def closed(tmp_path: Path) -> Layout:
     data = build_operator(tmp_path)
     rate_period(data, PERIOD)
+    tax_period(data, PERIOD)
     close_period(data, PERIOD, by="finance", reason="July invoices issued")
     return data
 
@@ -83,13 +90,27 @@ def test_rerate_writes_a_new_version_and_the_difference_per_account(closed):
             row["charge_after_micros"],
             row["difference_micros"],
             row["records_changed"],
+            row["tax_before_micros"],
+            row["tax_after_micros"],
         )
         for row in differences
     ] == [
-        # A1: u1 + u3 + u4 = 1_120_000 -> 1_150_000, plus the 10_000_000 fee.
-        ("A1", 1_120_000, 1_150_000, 10_000_000, 11_120_000, 11_150_000, 30_000, 1),
-        # A2: u2 60_000 -> 90_000, plus the 3_100_000 fee. A3 did not change.
-        ("A2", 60_000, 90_000, 3_100_000, 3_160_000, 3_190_000, 30_000, 1),
+        # A1: u1 + u3 + u4 = 1_120_000 -> 1_150_000, plus the 10_000_000 fee. Taxes on
+        # 1_150_000: FUSF 426_650 x 34.4% = 146_767.6 -> 146_767, excise 80_500.
+        (
+            "A1",
+            *(1_120_000, 1_150_000, 10_000_000, 11_120_000, 11_150_000, 30_000, 1),
+            1_497_578,
+            1_276_240 + 146_767 + 80_500,
+        ),
+        # A2: u2 60_000 -> 90_000, plus the 3_100_000 fee; taxes on 90_000: FUSF 33_390 x
+        # 34.4% = 11_486.16 -> 11_486, excise 6_300. A3 did not change.
+        (
+            "A2",
+            *(60_000, 90_000, 3_100_000, 3_160_000, 3_190_000, 30_000, 1),
+            407_491,
+            395_634 + 11_486 + 6_300,
+        ),
     ]
     assert {row["rerate_run_id"] for row in differences} == {result.rerate_run_id}
 
@@ -100,6 +121,16 @@ def test_rerate_writes_a_new_version_and_the_difference_per_account(closed):
         1_940_000,
     )
     assert result.recurring_charge_before_micros == result.recurring_charge_after_micros
+    # A3: fee FUSF 1_276_240; u5 700_000 -> FUSF 259_700 x 34.4% = 89_336.8 -> 89_336,
+    # excise 49_000: 1_414_576, unchanged.
+    a3 = 1_276_240 + 89_336 + 49_000
+    assert (result.tax_before_micros, result.tax_after_micros) == (
+        1_497_578 + 407_491 + a3,
+        1_276_240 + 146_767 + 80_500 + 395_634 + 11_486 + 6_300 + a3,
+    )
+    # The new version's tax lines are in place, the old ones kept with version 1.
+    old_taxes = read_version(closed, "tax_lines", PERIOD, 1).to_pylist()
+    assert sum(line["tax_micros"] for line in old_taxes) == result.tax_before_micros
     period = read_period(closed, PERIOD)
     assert period is not None
     assert (period["period_state"], period["rating_version"]) == ("closed", 2)
@@ -171,6 +202,11 @@ def test_an_interrupted_rerate_finishes_from_the_kept_version(closed, monkeypatc
     result = rerate_period(closed, PERIOD, "ticket 42", "alice", RERATED_AT)
     assert (result.rating_version, result.records_changed) == (2, 2)
     assert result.usage_charge_before_micros == 1_880_000
+
+
+def test_a_closed_period_is_not_taxed_again_outside_a_rerate(closed):
+    with pytest.raises(PeriodStateError, match="is closed"):
+        tax_period(closed, PERIOD)
 
 
 def test_only_a_closed_period_is_rerated(tmp_path):

@@ -32,6 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+from tiny_rating_lake import TAX_RULE_FILES
 
 from pipelines import lake
 from pipelines.config import TENANT, Layout
@@ -296,6 +297,10 @@ def reference_files() -> dict[str, str]:
         "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
         "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
         "first_increment,increment,effective_from\nC1,1,United States,6000,60,6,2024-01-01\n",
+        # Every account in Chicago, taxed by tiny_rating_lake's rule set (a re-rating taxes).
+        "service_addresses.csv": "service_address_id,street,city,county,state,postal_code,"
+        "country\n" + "".join(f"SA{a},1 Main St,Chicago,Cook,IL,60601,US\n" for a in accounts),
+        **{f"tax_rules/{name}": text for name, text in TAX_RULE_FILES.items()},
     }
 
 
@@ -364,6 +369,7 @@ def build_operator(root: Path, usage: list[dict], periods: tuple[str, ...]) -> L
     data_layout = make_layout(root)
     data_layout.reference.mkdir(parents=True)
     for name, text in reference_files().items():
+        (data_layout.reference / name).parent.mkdir(exist_ok=True)
         (data_layout.reference / name).write_text(text)
     write_catalog(build_catalog(), data_layout.reference / "tariff_catalog")
     by_partition: dict[tuple[str, str, str], list[dict]] = {}

@@ -33,6 +33,36 @@ FRANCE_RATES = (
 )
 US_PEAK_RATE = "D1,voice,1,United States,domestic,peak,0,60000,60,60,60,true,2024-01-01\n"
 
+#: A tax rule set (docs/taxes.md) for every Illinois line: FUSF at 2024Q3's 34.4% on the
+#: wireless safe harbor (37.1%), capped, and a 7% Illinois excise on usage.
+TAX_RULE_FILES = {
+    "ruleset.yaml": (
+        "format: telcolake-tax-rules/1\nname: tiny\nlabel: tiny-1\ncurrency: USD\n"
+        "tax_on_tax: ordered\nmax_iterations: 1\n"
+    ),
+    "jurisdictions.csv": (
+        "jurisdiction_id,level,code,name,parent_id\nUS,federal,US,United States,\n"
+        "IL,state,IL,Illinois,US\n"
+    ),
+    "tax_areas.csv": (
+        "tax_area_id,state,county,city,postal_code,jurisdiction_ids\nIL,IL,,,,US|IL\n"
+    ),
+    "taxes.csv": (
+        "tax_id,effective_from,effective_to,jurisdiction_id,tax_type,tax_name,kind,categories,"
+        "method,rate_ppm,amount_micros,base_share,tax_on,calc_order,exempt_classes,billable,"
+        "rounding,decimals,max_base_micros,max_tax_micros,tier_basis,usf\n"
+        "US-FUSF,2024-01-01,,US,usf,FUSF,surcharge,wireless_access|wireless_usage,percent,0,0,"
+        "interstate,,10,,true,half_up,6,0,0,amount,true\n"
+        "IL-EXCISE,2024-01-01,,IL,excise,Illinois excise,tax,wireless_usage,percent,70000,0,"
+        "full,,20,,true,half_up,6,0,0,amount,false\n"
+    ),
+    "usf_factors.csv": "quarter,contribution_factor\n2024Q3,0.344\n",
+    "interstate_shares.csv": (
+        "category,interstate_share,source\nwireless_access,0.371,FCC 06-94\n"
+        "wireless_usage,0.371,FCC 06-94\n"
+    ),
+}
+
 REFERENCE = {
     "accounts.csv": (
         "account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,"
@@ -72,6 +102,13 @@ REFERENCE = {
         "offpeak,holiday,00:00,24:00,0\n"
     ),
     "holidays.csv": "holiday_date,holiday_name,country\n2024-07-04,Independence Day,US\n",
+    "service_addresses.csv": (
+        "service_address_id,street,city,county,state,postal_code,country\n"
+        "SA1,1 Main St,Chicago,Cook,IL,60601,US\n"
+        "SA2,2 Main St,Chicago,Cook,IL,60601,US\n"
+        "SA3,3 Main St,Chicago,Cook,IL,60601,US\n"
+    ),
+    **{f"tax_rules/{name}": text for name, text in TAX_RULE_FILES.items()},
     "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
     "interconnect_rates.csv": (
         "carrier_id,prefix,destination_name,price_micros,first_increment,increment,"
@@ -128,6 +165,7 @@ def build_operator(root: Path, reference: dict[str, str] = REFERENCE) -> Layout:
     data = make_layout(root)
     data.reference.mkdir(parents=True)
     for name, text in reference.items():
+        (data.reference / name).parent.mkdir(exist_ok=True)
         (data.reference / name).write_text(text)
     by_partition: dict[tuple[str, str], list[dict]] = {}
     for usage_id, call in CALLS.items():

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import AREA, INTERSTATE_SHARES, USF_FACTORS_2025, rule, ruleset
+from tax_engines import AREA, INTERSTATE_SHARES, USF_FACTORS_2025, rule, ruleset
 
 from pipelines.taxes.model import (
     BaseShare,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from conftest import rule, ruleset
+from tax_engines import rule, ruleset
 
 from pipelines.cli import main
 from pipelines.taxes.model import BaseShare, Method, TaxKind

@@ -11,10 +11,10 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import AREA, ENGINES, charge, rule, ruleset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_taxes import Charge, tax_charge
+from tax_engines import AREA, ENGINES, charge, rule, ruleset
 
 from kernels import tax_api
 from pipelines.taxes.compile import compile_ruleset

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from conftest import AREA, TaxEngine, charge, rule, ruleset
 from reference_taxes import ChargeTaxes, TaxLine
+from tax_engines import AREA, TaxEngine, charge, rule, ruleset
 
 from pipelines.taxes.model import (
     BaseShare,

@@ -58,6 +58,7 @@ final as (
         billed_charges.charge_date,
         billed_charges.customer_class,
         billed_charges.tax_area_id,
+        billed_charges.currency,
         billed_charges.lines,
         billed_charges.minutes_micros,
         billed_charges.records,

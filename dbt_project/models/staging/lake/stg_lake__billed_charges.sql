@@ -20,6 +20,7 @@ renamed as (
         charge_date,
         customer_class,
         tax_area_id,
+        currency,
         lines,
         minutes_micros,
         records,

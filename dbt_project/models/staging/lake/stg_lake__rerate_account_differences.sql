@@ -20,6 +20,8 @@ renamed as (
         charge_before_micros,
         charge_after_micros,
         difference_micros,
+        tax_before_micros,
+        tax_after_micros,
         records_changed
     from source_rows
 

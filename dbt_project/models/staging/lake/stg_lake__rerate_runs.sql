@@ -26,6 +26,8 @@ renamed as (
         recurring_charge_after_micros,
         interconnect_cost_before_micros,
         interconnect_cost_after_micros,
+        tax_before_micros,
+        tax_after_micros,
         suspense_records_before,
         suspense_records_after,
         reference_checksums_before,
