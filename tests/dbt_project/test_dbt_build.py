@@ -191,6 +191,43 @@ def test_invoice_dates_and_tax_lines(built: Layout) -> None:
 
 
 @pytest.mark.slow
+def test_general_ledger_trial_balance(built: Layout) -> None:
+    balances = dict(
+        _query(
+            built,
+            "select gl_account_code, sum(debit_micros) - sum(credit_micros) from fct_gl_journal"
+            " group by 1 order by 1",
+        )
+    )
+    # Debit balances positive, credit balances negative.
+    assert balances == {
+        # Receivables: the invoice totals 79 453 646 + 66 222 937 + 30 735 000.
+        "1200": 176_411_583,
+        # Taxes billed other than USF: A001 3 900 000 + 453 869 + 125 625, A002 37 500 +
+        # 8 438 + 187 500, A003 500 000; plus the carrier-paid IL gross receipts tax
+        # 660 300 + 1 703 985.
+        "2300": -(4_479_494 + 233_438 + 500_000 + 2_364_285),
+        # USF: 2 964 152 + 9 129 983 billed, plus 4 067 126 owed beyond it (below).
+        "2310": -(12_094_135 + 4_067_126),
+        # Plans: mobile S001 + S003 + S005; VoIP S004 (10/31 days); broadband S002.
+        "4100": -(20_000_000 + 45_000_000 + 20_000_000),
+        "4110": -8_064_516,
+        "4120": -50_000_000,
+        # Usage: mobile S001 2 010 000, S003 660 000, S005 10 235 000; VoIP S004 3 135 000.
+        "4200": -(2_010_000 + 660_000 + 10_235_000),
+        "4210": -3_135_000,
+        "6100": 2_364_285,
+        # The USF contribution at 36.3% of the interstate and international revenue, per
+        # category: wireless access (7 420 000 + 16 695 000 + 7 420 000, Lifeline's too)
+        # 11 447 205; wireless usage 4 752 510 -> 1 725 161.13 -> 1 725 161; VoIP access
+        # 5 233 871 -> 1 899 895; international calls 3 000 000 -> 1 089 000; total
+        # 16 161 261, minus 12 094 135 recovered.
+        "6110": 4_067_126,
+    }
+    assert sum(balances.values()) == 0
+
+
+@pytest.mark.slow
 def test_settlement_findings_and_fraud(built: Layout) -> None:
     settlement = _query(
         built,
