@@ -156,10 +156,13 @@ def telcolake_billing_period() -> None:
 
     @task(retries=0)
     def report(billing_period: str, validated: dict[str, Any]) -> str:
-        """Write the run summary (JSON and Markdown) and return its path."""
+        """Write each invoice's statement (HTML and PDF) and the run summary (JSON and
+        Markdown); return the summary's path."""
         from pipelines.config import layout
         from pipelines.report import write_run_summary
+        from pipelines.statements.stage import write_statements
 
+        write_statements(layout(), billing_period)
         return str(write_run_summary(layout(), billing_period))
 
     period = check_reference()

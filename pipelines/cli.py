@@ -135,6 +135,14 @@ def cmd_tax(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statements(args: argparse.Namespace) -> int:
+    from pipelines.statements.stage import write_statements
+
+    result = write_statements(layout(), args.period, args.account or None, png=args.png)
+    console.print(f"{result.statements} statement(s) in {result.folder}")
+    return 0
+
+
 def cmd_suspense(args: argparse.Namespace) -> int:
     import polars as pl
     from rich.table import Table
@@ -549,6 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)
+    statements = add(
+        "statements",
+        "Render the period's invoices as customer statements (HTML and PDF) under "
+        "reports/statements/<period>/.",
+        cmd_statements,
+    )
+    statements.add_argument("--account", action="append", help="one account only (repeat for more)")
+    statements.add_argument(
+        "--png", action="store_true", help="also a PNG of each statement's first page"
+    )
 
     rate_events_help = (
         "Rate a CSV of events against a catalog or CGRateS tariff plan folder, independently "

@@ -21,6 +21,7 @@ from pipelines.checksums import mart_checksums
 from pipelines.config import MICROS_PER_UNIT, Layout
 from pipelines.ground_truth import compare_with_manifest
 from pipelines.periods import mediation_dates
+from pipelines.statements.stage import statements_dir
 
 
 def summary_path(layout: Layout, billing_period: str, suffix: str = "json") -> Path:
@@ -141,6 +142,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
             "validation_results": str(validation_file),
             "summary_json": str(summary_path(layout, billing_period)),
             "summary_markdown": str(summary_path(layout, billing_period, "md")),
+            "statements": str(statements_dir(layout, billing_period)),
         },
     }
 

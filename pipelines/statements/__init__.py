@@ -1,0 +1,1 @@
+"""Customer statements: each invoice rendered to HTML and PDF from the billing marts."""

@@ -1,0 +1,231 @@
+"""What a statement shows, read from the billing marts (the warehouse opened read-only).
+
+One statement per invoice: the account and its service address, the invoice's dates, its
+charges grouped by service line (plan fees and usage of each subscriber line), a usage
+summary per line (calls and minutes, messages, data volume from the rated records), its
+taxes and fees, and the account's balance: the totals of its earlier invoices in the
+warehouse less the payments recorded against them, plus this invoice. Payments are not
+recorded yet (receivables are issue #6's next step), so the balance forward is the earlier
+invoices' totals and the payments line says none were recorded.
+
+Money stays in integer micro-units; ``money`` formats it exactly (no rounding at display).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+MICROS = 1_000_000
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    description: str
+    quantity: str
+    amount_micros: int
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    """One subscriber line's charges on the invoice."""
+
+    subscriber_id: str
+    service_type: str
+    number: str
+    charges: tuple[ChargeLine, ...]
+
+    @property
+    def total_micros(self) -> int:
+        return sum(charge.amount_micros for charge in self.charges)
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    subscriber_id: str
+    calls: int
+    minutes: int  # billed seconds / 60, rounded up: what the customer was billed for
+    messages: int
+    data_megabytes: int  # bytes / 1,048,576 per session, rounded up
+
+
+@dataclass(frozen=True)
+class Statement:
+    invoice_id: str
+    account_id: str
+    account_name: str
+    address: str
+    billing_period: str
+    period_start: date
+    period_end: date
+    invoice_date: date
+    due_date: date
+    currency: str
+    service_lines: tuple[ServiceLine, ...]
+    usage: tuple[UsageSummary, ...]
+    taxes: tuple[ChargeLine, ...]
+    credits: tuple[ChargeLine, ...]
+    subtotal_micros: int
+    tax_micros: int
+    total_micros: int
+    previous_balance_micros: int
+    payments_micros: int
+
+    @property
+    def amount_due_micros(self) -> int:
+        return self.previous_balance_micros - self.payments_micros + self.total_micros
+
+
+def money(micros: int, currency: str = "USD") -> str:
+    """Exact amount: ``$1,234.50``, or ``$8.064516`` when the micros do not end in cents."""
+    sign = "-" if micros < 0 else ""
+    whole, fraction = divmod(abs(micros), MICROS)
+    digits = f"{fraction:06d}".rstrip("0").ljust(2, "0")
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{sign}{symbol}{whole:,}.{digits}"
+
+
+def load_statements(
+    duckdb_path: Path, billing_period: str, account_ids: list[str] | None = None
+) -> list[Statement]:
+    """The statements of the period's invoices (of ``account_ids`` only, if given)."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        invoices = _rows(
+            con,
+            """
+            select
+                fct_invoices.invoice_id, fct_invoices.account_id, dim_accounts.account_name,
+                concat_ws(', ', dim_accounts.city, dim_accounts.state || ' '
+                    || dim_accounts.postal_code) as address,
+                fct_invoices.billing_period, fct_invoices.period_start_date,
+                fct_invoices.period_end_date, fct_invoices.invoice_date, fct_invoices.due_date,
+                coalesce(dim_accounts.currency, 'USD') as currency,
+                fct_invoices.subtotal_micros, fct_invoices.tax_micros,
+                fct_invoices.total_micros,
+                coalesce((
+                    select sum(earlier.total_micros) from fct_invoices as earlier
+                    where earlier.account_id = fct_invoices.account_id
+                        and earlier.billing_period < fct_invoices.billing_period
+                ), 0) as previous_balance_micros
+            from fct_invoices
+            left join dim_accounts on fct_invoices.account_id = dim_accounts.account_id
+            where fct_invoices.billing_period = $period
+            order by fct_invoices.invoice_id
+            """,
+            billing_period,
+        )
+        lines = _rows(
+            con,
+            """
+            select
+                fct_invoice_lines.invoice_id, fct_invoice_lines.subscriber_id,
+                fct_invoice_lines.line_type, fct_invoice_lines.description,
+                fct_invoice_lines.quantity, fct_invoice_lines.quantity_unit,
+                fct_invoice_lines.amount_micros, dim_subscribers.service_type,
+                coalesce(dim_subscribers.msisdn, dim_subscribers.subscriber_id) as number
+            from fct_invoice_lines
+            left join dim_subscribers
+                on fct_invoice_lines.subscriber_id = dim_subscribers.subscriber_id
+            where fct_invoice_lines.billing_period = $period
+            order by fct_invoice_lines.invoice_id, fct_invoice_lines.subscriber_id,
+                fct_invoice_lines.line_type, fct_invoice_lines.invoice_line_id
+            """,
+            billing_period,
+        )
+        usage = _rows(
+            con,
+            """
+            select
+                account_id, subscriber_id,
+                count(*) filter (where service = 'voice') as calls,
+                coalesce(sum((billable_units + 59) // 60)
+                    filter (where service = 'voice'), 0) as minutes,
+                count(*) filter (where service in ('sms', 'mms')) as messages,
+                coalesce(sum((data_volume_bytes + 1048575) // 1048576)
+                    filter (where service = 'data'), 0) as data_megabytes
+            from fct_rated_usage
+            where billing_period = $period and rating_status in ('rated', 'zero_rated')
+            group by account_id, subscriber_id
+            order by account_id, subscriber_id
+            """,
+            billing_period,
+        )
+    wanted = set(account_ids) if account_ids else None
+    return [
+        _statement(invoice, lines, usage)
+        for invoice in invoices
+        if wanted is None or invoice["account_id"] in wanted
+    ]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, period: str) -> list[dict]:
+    cursor = con.execute(sql, {"period": period})
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _quantity(line: dict) -> str:
+    if line["quantity"] is None or line["quantity_unit"] == "base_micros":
+        return ""
+    return f"{line['quantity']:,} {line['quantity_unit']}"
+
+
+def _statement(invoice: dict, lines: list[dict], usage: list[dict]) -> Statement:
+    own = [line for line in lines if line["invoice_id"] == invoice["invoice_id"]]
+    by_subscriber: dict[str, list[dict]] = {}
+    for line in own:
+        if line["line_type"] in ("recurring", "usage"):
+            by_subscriber.setdefault(line["subscriber_id"], []).append(line)
+    service_lines = tuple(
+        ServiceLine(
+            subscriber_id=subscriber,
+            service_type=charges[0]["service_type"] or "unknown",
+            number=charges[0]["number"] or subscriber,
+            charges=tuple(
+                ChargeLine(c["description"], _quantity(c), c["amount_micros"]) for c in charges
+            ),
+        )
+        for subscriber, charges in by_subscriber.items()
+    )
+    return Statement(
+        invoice_id=invoice["invoice_id"],
+        account_id=invoice["account_id"],
+        account_name=invoice["account_name"] or invoice["account_id"],
+        address=invoice["address"] or "",
+        billing_period=invoice["billing_period"],
+        period_start=invoice["period_start_date"],
+        period_end=invoice["period_end_date"],
+        invoice_date=invoice["invoice_date"],
+        due_date=invoice["due_date"],
+        currency=invoice["currency"],
+        service_lines=service_lines,
+        usage=tuple(
+            UsageSummary(
+                row["subscriber_id"],
+                row["calls"],
+                row["minutes"],
+                row["messages"],
+                row["data_megabytes"],
+            )
+            for row in usage
+            if row["account_id"] == invoice["account_id"]
+        ),
+        taxes=tuple(
+            ChargeLine(line["description"], _quantity(line), line["amount_micros"])
+            for line in own
+            if line["line_type"] == "tax"
+        ),
+        credits=tuple(
+            ChargeLine(line["description"], _quantity(line), line["amount_micros"])
+            for line in own
+            if line["line_type"] == "credit"
+        ),
+        subtotal_micros=invoice["subtotal_micros"],
+        tax_micros=invoice["tax_micros"],
+        total_micros=invoice["total_micros"],
+        previous_balance_micros=invoice["previous_balance_micros"],
+        payments_micros=0,
+    )
