@@ -279,7 +279,7 @@ BILLED_CHARGE_SCHEMA = pa.schema(
     [
         ("billing_period", pa.string()),
         ("charge_id", pa.string()),
-        ("charge_source", pa.string()),  # recurring or usage
+        ("charge_source", pa.string()),  # recurring, usage or adjustment
         ("account_id", pa.string()),
         ("subscriber_id", pa.string()),
         ("plan_id", pa.string()),  # recurring charges: the plan; usage: null
@@ -300,6 +300,25 @@ BILLED_CHARGE_SCHEMA = pa.schema(
         ("net_micros", pa.int64()),
         ("tax_status", pa.string()),  # ok, or why the engine could not tax it
         ("ruleset_version", pa.string()),
+    ]
+)
+
+#: A credit granted to an account for a period (reference adjustments.csv), applied to the
+#: invoice or held with the reason (pipelines/billing/adjustments.py).
+ADJUSTMENT_SCHEMA = pa.schema(
+    [
+        ("adjustment_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("account_id", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("adjustment_type", pa.string()),
+        ("category", pa.string()),
+        ("amount_micros", pa.int64()),  # the credit, > 0 when valid
+        ("description", pa.string()),
+        ("approved_by", pa.string()),
+        ("approval_limit_micros", pa.int64()),
+        ("adjustment_status", pa.string()),  # applied or held
+        ("hold_reason", pa.string()),
     ]
 )
 
@@ -384,6 +403,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
     "billed_charges": (BILLED_CHARGE_SCHEMA, ("billing_period",)),
     "tax_lines": (TAX_LINE_SCHEMA, ("billing_period",)),
+    "adjustments": (ADJUSTMENT_SCHEMA, ("billing_period",)),
 }
 
 
@@ -511,6 +531,7 @@ VERSIONED_RATING_TABLES = (
     "interconnect_legs",
     "billed_charges",
     "tax_lines",
+    "adjustments",
     "rating_periods",
 )
 
@@ -533,6 +554,7 @@ LAKE_TABLES.update(
         "interconnect_legs_versions": (_versioned(INTERCONNECT_LEG_SCHEMA), VERSION_KEYS),
         "billed_charges_versions": (_versioned(BILLED_CHARGE_SCHEMA), VERSION_KEYS),
         "tax_lines_versions": (_versioned(TAX_LINE_SCHEMA), VERSION_KEYS),
+        "adjustments_versions": (_versioned(ADJUSTMENT_SCHEMA), VERSION_KEYS),
         "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),
     }
 )

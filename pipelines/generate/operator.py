@@ -14,6 +14,7 @@ import numpy as np
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import catalog
+from pipelines.generate.adjustments import adjustment_rows
 from pipelines.generate.anomalies import (
     add_empty_file,
     anomaly_traffic,
@@ -150,6 +151,7 @@ def generate_operator(
         ),
         "crm_orders.csv": list(base.order_rows),
         "switches.csv": catalog.switch_rows(),
+        "adjustments.csv": adjustment_rows(base, month_start, month_end, month),
     }
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)

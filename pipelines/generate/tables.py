@@ -42,6 +42,10 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "completed_date", "order_status",
     ),
     "switches.csv": ("switch_id", "feed", "timezone", "description"),
+    "adjustments.csv": (
+        "adjustment_id", "account_id", "subscriber_id", "billing_period", "adjustment_type",
+        "category", "amount_micros", "description", "approved_by", "approval_limit_micros",
+    ),
 }  # fmt: skip
 
 Row = Mapping[str, object]

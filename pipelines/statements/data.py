@@ -68,7 +68,8 @@ class Statement:
     usage: tuple[UsageSummary, ...]
     taxes: tuple[ChargeLine, ...]
     credits: tuple[ChargeLine, ...]
-    subtotal_micros: int
+    charges_micros: int  # recurring and usage
+    credit_micros: int  # 0 or negative
     tax_micros: int
     total_micros: int
     previous_balance_micros: int
@@ -103,7 +104,8 @@ def load_statements(
                 fct_invoices.billing_period, fct_invoices.period_start_date,
                 fct_invoices.period_end_date, fct_invoices.invoice_date, fct_invoices.due_date,
                 coalesce(dim_accounts.currency, 'USD') as currency,
-                fct_invoices.subtotal_micros, fct_invoices.tax_micros,
+                fct_invoices.recurring_micros + fct_invoices.usage_micros as charges_micros,
+                fct_invoices.credit_micros, fct_invoices.tax_micros,
                 fct_invoices.total_micros,
                 coalesce((
                     select sum(earlier.total_micros) from fct_invoices as earlier
@@ -170,7 +172,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, period: str) -> list[dict]:
 def _quantity(line: dict) -> str:
     if line["quantity"] is None or line["quantity_unit"] == "base_micros":
         return ""
-    return f"{line['quantity']:,} {line['quantity_unit']}"
+    unit = line["quantity_unit"]
+    # "1 line", "1 call": the units are plural nouns.
+    if line["quantity"] == 1 and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{line['quantity']:,} {unit}"
 
 
 def _statement(invoice: dict, lines: list[dict], usage: list[dict]) -> Statement:
@@ -223,7 +229,8 @@ def _statement(invoice: dict, lines: list[dict], usage: list[dict]) -> Statement
             for line in own
             if line["line_type"] == "credit"
         ),
-        subtotal_micros=invoice["subtotal_micros"],
+        charges_micros=invoice["charges_micros"],
+        credit_micros=invoice["credit_micros"],
         tax_micros=invoice["tax_micros"],
         total_micros=invoice["total_micros"],
         previous_balance_micros=invoice["previous_balance_micros"],

@@ -140,7 +140,12 @@ class _Document(FPDF):
         rows = [
             ("Previous balance", self.money(s.previous_balance_micros)),
             (payments, self.money(-s.payments_micros)),
-            ("Charges this period", self.money(s.subtotal_micros)),
+            ("Charges this period", self.money(s.charges_micros)),
+            *(
+                [("Credits and adjustments", self.money(s.credit_micros))]
+                if s.credit_micros
+                else []
+            ),
             ("Taxes and fees", self.money(s.tax_micros)),
         ]
         self.set_fill_color(238, 244, 251)
@@ -161,6 +166,9 @@ class _Document(FPDF):
         )
 
     def section(self, title: str) -> None:
+        # A heading never ends a page alone: start the next one when little room is left.
+        if self.get_y() > self.h - 55:
+            self.add_page()
         self.ln(5)
         self.set_font("Helvetica", "B", 12)
         self.set_text_color(*BLUE)

@@ -8,6 +8,8 @@
   harbor covers them), its data ``internet_access``. A fixed VoIP line's calls are classed
   by where they start and end (``call_class``); its aggregate-priced voice, which no longer
   says where each call went, is ``voip_usage`` under the VoIP safe harbor.
+- Adjustments: each applied credit (``pipelines.billing.adjustments``) is a negative charge
+  in the category it credits back, so the taxes on what it corrects are reversed.
 
 Every charge is dated at the period's first day, so one rule version and one FUSF quarter
 apply to the whole period; its tax area comes from the account's service address (the place
@@ -21,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines import lake
+from pipelines.billing.adjustments import APPLIED
 from pipelines.config import Layout
 from pipelines.periods import parse_period
 from pipelines.reference import read_reference
@@ -38,17 +41,21 @@ ACCESS_CATEGORY = {
     "tv": "video_service",
 }
 
-#: Micro-minutes per second: per-minute taxes count billed seconds / 60.
-_MICRO_MINUTES_PER_SECOND = 1_000_000 / 60
 
-
-def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.Table:
+def billed_charges(
+    layout: Layout, billing_period: str, ruleset: RuleSet, adjustments: pl.DataFrame
+) -> pa.Table:
     """The period's charges (``BILLED_CHARGE_SCHEMA`` without the columns the tax stage
     adds, ``_OUTCOME``), ordered by charge_id, each with its interstate share: the
-    account's traffic study for safe-harbor categories, else the rule set's default."""
+    account's traffic study for safe-harbor categories, else the rule set's default.
+
+    ``adjustments`` (``pipelines.billing.adjustments``): the applied ones are charges too,
+    negative, in the category they credit back.
+    """
     partition = {"billing_period": billing_period}
     first_day, _ = parse_period(billing_period)
-    lines = _lines(layout, ruleset).join(
+    lines = _lines(layout)
+    accounts = _accounts(layout, ruleset).join(
         studies_in_effect(layout, first_day), on="account_id", how="left"
     )
     defaults = pl.DataFrame(
@@ -65,20 +72,13 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
         lines,
     )
     charges = (
-        pl.concat([recurring, usage], how="diagonal_relaxed")
+        pl.concat([recurring, usage, _credits(adjustments)], how="diagonal_relaxed")
         .join(
-            lines.select(
-                "subscriber_id",
-                "line_plan_id",
-                "service_type",
-                "customer_class",
-                "tax_area_id",
-                "currency",
-                "study_share_ppm",
-            ),
+            lines.select("subscriber_id", "line_plan_id", "service_type"),
             on="subscriber_id",
             how="left",
         )
+        .join(accounts, on="account_id", how="left")
         .with_columns(
             pl.lit(billing_period).alias("billing_period"),
             pl.lit(first_day).alias("charge_date"),
@@ -107,11 +107,14 @@ def billed_charges(layout: Layout, billing_period: str, ruleset: RuleSet) -> pa.
                 pl.lit(billing_period + "/")
                 + pl.col("charge_source")
                 + "/"
-                + pl.col("subscriber_id")
-                + "/"
                 + pl.coalesce(
-                    pl.col("plan_id") + "/" + pl.col("period_start_date").cast(pl.String),
-                    pl.col("category"),
+                    "adjustment_id",
+                    pl.col("subscriber_id")
+                    + "/"
+                    + pl.coalesce(
+                        pl.col("plan_id") + "/" + pl.col("period_start_date").cast(pl.String),
+                        pl.col("category"),
+                    ),
                 )
             ).alias("charge_id"),
         )
@@ -136,12 +139,15 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
-    """Per subscriber: its plan, service type, account class, currency and tax area (null:
-    none)."""
-    subscribers = read_reference(layout, "subscribers.csv").select(
+def _lines(layout: Layout) -> pl.DataFrame:
+    """Per subscriber: its account, plan and service type."""
+    return read_reference(layout, "subscribers.csv").select(
         "subscriber_id", "account_id", "service_type", pl.col("plan_id").alias("line_plan_id")
     )
+
+
+def _accounts(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
+    """Per account: its class, billing currency and tax area (null: its address has none)."""
     accounts = read_reference(layout, "accounts.csv").select(
         "account_id", "account_class", "currency", "service_address_id"
     )
@@ -161,18 +167,24 @@ def _lines(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
             dtype=pl.String,
         )
     )
-    return (
-        subscribers.join(accounts, on="account_id", how="left")
-        .join(addresses, on="service_address_id", how="left")
-        .select(
-            "subscriber_id",
-            "account_id",
-            "line_plan_id",
-            "service_type",
-            pl.col("account_class").fill_null("standard").alias("customer_class"),
-            "tax_area_id",
-            "currency",
-        )
+    return accounts.join(addresses, on="service_address_id", how="left").select(
+        "account_id",
+        pl.col("account_class").fill_null("standard").alias("customer_class"),
+        "currency",
+        "tax_area_id",
+    )
+
+
+def _credits(adjustments: pl.DataFrame) -> pl.DataFrame:
+    """The applied adjustments as negative charges."""
+    return adjustments.filter(pl.col("adjustment_status") == APPLIED).select(
+        pl.lit("adjustment").alias("charge_source"),
+        "adjustment_id",
+        "account_id",
+        "subscriber_id",
+        "category",
+        pl.lit(0, dtype=pl.Int64).alias("minutes_micros"),
+        (-pl.col("amount_micros")).alias("amount_micros"),
     )
 
 

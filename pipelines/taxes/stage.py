@@ -1,10 +1,12 @@
 """The tax stage of a bill run: tax every charge of a billing period into the lake.
 
-Reads the period's rated partitions and the reference rule set (``reference/tax_rules/``),
-writes ``billed_charges`` (every charge, with its net and tax status) and ``tax_lines`` (one
-line per charge and applicable rule) for the period. Rerunning replaces both partitions with
-identical bytes. A charge the engine cannot tax keeps its row in ``billed_charges`` with the
-reason as ``tax_status`` and no tax lines: the billing checks refuse to let it pass unseen.
+Reads the period's rated partitions, the credits granted for it (``adjustments.csv``) and
+the reference rule set (``reference/tax_rules/``), writes ``adjustments`` (each credit,
+applied or held with its reason), ``billed_charges`` (every charge, with its net and tax
+status) and ``tax_lines`` (one line per charge and applicable rule) for the period.
+Rerunning replaces the partitions with identical bytes. A charge the engine cannot tax
+keeps its row in ``billed_charges`` with the reason as ``tax_status`` and no tax lines: the
+billing checks refuse to let it pass unseen.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import lake
+from pipelines.billing.adjustments import APPLIED, HELD, period_adjustments
 from pipelines.config import Layout
 from pipelines.rating import rerate
 from pipelines.reference import TAX_RULES_DIR
@@ -39,6 +43,8 @@ class TaxPeriodResult:
     tax_lines: int = 0
     billable_tax_micros: int = 0
     compliance_tax_micros: int = 0
+    adjustments_applied: int = 0
+    adjustments_held: int = 0
 
 
 def share_of(amount_micros: np.ndarray, share_ppm: np.ndarray) -> np.ndarray:
@@ -61,7 +67,8 @@ def tax_period(
     if rerate_run_id is None:
         rerate.refuse_closed_period(layout, billing_period)
     ruleset = load_ruleset(layout.reference / TAX_RULES_DIR)
-    charges = billed_charges(layout, billing_period, ruleset)
+    adjustments = period_adjustments(layout, billing_period)
+    charges = billed_charges(layout, billing_period, ruleset, adjustments)
     n = charges.num_rows
     result = tax_charges(
         ruleset,
@@ -119,6 +126,7 @@ def tax_period(
     partition = {"billing_period": billing_period}
     lake.write_partition(layout, "billed_charges", partition, taxed_charges)
     lake.write_partition(layout, "tax_lines", partition, lines)
+    lake.write_partition(layout, "adjustments", partition, adjustments.to_arrow())
     statuses = Counter(outcome["tax_status"].to_pylist())
     billable = pc.filter(lines["tax_micros"], lines["is_billable"])
     compliance = pc.filter(lines["tax_micros"], pc.invert(lines["is_billable"]))
@@ -131,4 +139,6 @@ def tax_period(
         tax_lines=lines.num_rows,
         billable_tax_micros=int(pc.sum(billable).as_py() or 0),
         compliance_tax_micros=int(pc.sum(compliance).as_py() or 0),
+        adjustments_applied=adjustments.filter(pl.col("adjustment_status") == APPLIED).height,
+        adjustments_held=adjustments.filter(pl.col("adjustment_status") == HELD).height,
     )

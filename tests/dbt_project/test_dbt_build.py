@@ -37,6 +37,7 @@ from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
 from pipelines.lake import read_partition, read_table, write_partition
 from pipelines.schema import LAKE_TABLES
+from pipelines.statements.stage import write_statements
 from pipelines.taxes.stage import tax_period
 
 # Recurring: A001 20 000 000 + 50 000 000; A002 45 000 000 + 8 064 516 (10/31 days);
@@ -146,6 +147,50 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
         **EXPECTED_INVOICES,
         "INV-202503-A002": (7, 53_064_516, 5_235_000, 58_299_516, 9_363_421, 67_662_937),
     }
+
+
+@pytest.mark.slow
+def test_credits_reach_the_invoice_the_ledger_and_the_statement(fixture_layout: Layout) -> None:
+    # A $5.00 goodwill credit on A002's VoIP line, within its approver's $10.00, and a
+    # $20.00 one above it (held).
+    (fixture_layout.reference / "adjustments.csv").write_text(
+        "adjustment_id,account_id,subscriber_id,billing_period,adjustment_type,category,"
+        "amount_micros,description,approved_by,approval_limit_micros\n"
+        "ADJ-1,A002,S004,2025-03,goodwill,voip_access,5000000,outage,agent-7,10000000\n"
+        "ADJ-2,A002,,2025-03,goodwill,voip_access,20000000,outage,agent-7,10000000\n"
+    )
+    tax_period(fixture_layout, PERIOD)
+    assert build_warehouse(fixture_layout).success
+
+    # A002: subtotal 56 859 516 - 5 000 000 = 51 859 516; the credit reverses its FUSF,
+    # 5 000 000 x 64.9% x 36.3% = 1 177 935: tax 9 363 421 - 1 177 935 = 8 185 486.
+    assert _query(
+        fixture_layout,
+        "select line_count, credit_micros, subtotal_micros, tax_micros, total_micros"
+        " from fct_invoices where account_id = 'A002'",
+    ) == [(8, -5_000_000, 51_859_516, 8_185_486, 60_045_002)]
+    assert _query(
+        fixture_layout,
+        "select line_type, description, amount_micros from fct_invoice_lines"
+        " where line_type = 'credit'",
+    ) == [("credit", "Goodwill credit: outage", -5_000_000)]
+    assert _query(
+        fixture_layout,
+        "select adjustment_id, adjustment_status, hold_reason, invoice_id from fct_adjustments"
+        " order by 1",
+    ) == [
+        ("ADJ-1", "applied", None, "INV-202503-A002"),
+        ("ADJ-2", "held", "above_approval_limit", None),
+    ]
+    # The ledger debits the contra-revenue account with the credit.
+    assert _query(
+        fixture_layout,
+        "select sum(debit_micros), sum(credit_micros) from fct_gl_journal"
+        " where gl_account_code = '4900'",
+    ) == [(5_000_000, 0)]
+    statement = write_statements(fixture_layout, PERIOD, ["A002"])
+    html = (statement.folder / "INV-202503-A002.html").read_text()
+    assert "Goodwill credit: outage" in html and "-$5.00" in html and "$60.045002" in html
 
 
 @pytest.mark.slow

@@ -678,3 +678,28 @@ def test_every_fixed_voip_record_is_clean_for_its_parser(tmp_path: Path) -> None
         assert summary.records[feed] == records
     # Each line is served by one switch.
     assert all(len(feeds) == 1 for feeds in served_by.values())
+
+
+def test_adjustments_name_real_lines_and_one_exceeds_its_approver(operator: Layout) -> None:
+    rows = read_rows(operator, "adjustments.csv")
+    subscribers = read_rows(operator, "subscribers.csv")
+    accounts = {
+        row["account_id"]: row["account_class"] for row in read_rows(operator, "accounts.csv")
+    }
+    lines = {row["subscriber_id"]: row["account_id"] for row in subscribers}
+    for row in rows:
+        assert lines[row["subscriber_id"]] == row["account_id"], row
+    # Each kind once (goodwill twice), when the operator has a line for it: this small one
+    # activates no mobile line during the month, so it has no promotional credit.
+    assert sorted(row["adjustment_type"] for row in rows) == [
+        "dispute",
+        "goodwill",
+        "goodwill",
+        "retention",
+    ]
+    # The $40 goodwill credit on a consumer's TV line is above its agent's $10 limit.
+    above = [r for r in rows if int(r["amount_micros"]) > int(r["approval_limit_micros"])]
+    assert [(r["adjustment_type"], r["amount_micros"], r["category"]) for r in above] == [
+        ("goodwill", "40000000", "video_service")
+    ]
+    assert accounts[above[0]["account_id"]] == "consumer"

@@ -114,7 +114,8 @@ def test_earlier_unpaid_invoices_are_the_balance_forward(built: Layout, tmp_path
         con.execute(
             "insert into fct_invoices select replace(invoice_id, '202503', '202502'), account_id,"
             " '2025-02', period_start_date, period_end_date, invoice_date, due_date, line_count,"
-            " recurring_micros, usage_micros, subtotal_micros, tax_micros, 12_345_678"
+            " recurring_micros, usage_micros, credit_micros, subtotal_micros, tax_micros,"
+            " 12_345_678"
             " from fct_invoices where invoice_id = ?",
             [INVOICE],
         )

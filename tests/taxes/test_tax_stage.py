@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pytest
 from dbt_tiny_operator import PERIOD, write_fixture
 
+from pipelines.billing.adjustments import ADJUSTMENTS_FILE
 from pipelines.config import Layout
 from pipelines.lake import partition_dir, read_partition
 from pipelines.reference import TAX_RULES_DIR
@@ -125,3 +126,51 @@ def test_two_studies_in_effect_at_once_are_refused(layout: Layout) -> None:
     )
     with pytest.raises(TrafficStudyError, match=r"traffic_studies\.csv:3: a second study"):
         tax_period(layout, PERIOD)
+
+
+ADJUSTMENTS = (
+    "adjustment_id,account_id,subscriber_id,billing_period,adjustment_type,category,"
+    "amount_micros,description,approved_by,approval_limit_micros\n"
+    "ADJ-1,A002,S004,2025-03,goodwill,voip_access,5000000,outage,agent-7,10000000\n"
+    "ADJ-2,A001,,2025-03,retention,wireless_access,2000000,loyalty,agent-7,1000000\n"
+    "ADJ-3,A003,S001,2025-03,goodwill,wireless_access,1000000,wrong line,agent-7,10000000\n"
+    "ADJ-4,A001,S001,2025-03,goodwill,wireless_access,1000000,no approver,,10000000\n"
+    "ADJ-5,A001,S001,2025-04,goodwill,wireless_access,1000000,next month,agent-7,10000000\n"
+)
+
+
+def test_credits_are_applied_as_negative_charges_or_held_with_a_reason(
+    layout: Layout,
+) -> None:
+    (layout.reference / ADJUSTMENTS_FILE).write_text(ADJUSTMENTS)
+    result = tax_period(layout, PERIOD)
+    assert (result.adjustments_applied, result.adjustments_held) == (1, 3)
+    adjustments = {
+        row["adjustment_id"]: (row["adjustment_status"], row["hold_reason"])
+        for row in read_partition(layout, "adjustments", PARTITION).to_pylist()
+    }
+    # ADJ-5 belongs to April: not this period's.
+    assert adjustments == {
+        "ADJ-1": ("applied", None),
+        "ADJ-2": ("held", "above_approval_limit"),
+        "ADJ-3": ("held", "unknown_subscriber"),
+        "ADJ-4": ("held", "missing_approver"),
+    }
+    charges = {
+        c["charge_id"]: c for c in read_partition(layout, "billed_charges", PARTITION).to_pylist()
+    }
+    credit = charges[f"{PERIOD}/adjustment/ADJ-1"]
+    assert (credit["amount_micros"], credit["category"], credit["tax_status"]) == (
+        -5_000_000,
+        "voip_access",
+        "ok",
+    )
+    # The credit reverses the taxes on 5.00 of VoIP access: FUSF 5 000 000 x 64.9% =
+    # 3 245 000 x 36.3% = 1 177 935; the carrier-paid IL gross receipts 3% = 150 000.
+    lines = {
+        line["tax_id"]: (line["taxable_base_micros"], line["tax_micros"])
+        for line in read_partition(layout, "tax_lines", PARTITION).to_pylist()
+        if line["charge_id"] == credit["charge_id"]
+    }
+    assert lines == {"US-FUSF": (-3_245_000, -1_177_935), "IL-GRT": (-5_000_000, -150_000)}
+    assert _taxes_by_account(layout, True)["A002"] == 9_363_421 - 1_177_935

@@ -18,6 +18,12 @@ usage_charges as (
 
 ),
 
+adjustments as (
+
+    select * from {{ ref('stg_lake__adjustments') }}
+
+),
+
 invoice_taxes as (
 
     select * from {{ ref('int_invoice_taxes_aggregated') }}
@@ -106,11 +112,33 @@ tax_lines as (
 
 ),
 
+credit_lines as (
+
+    select
+        account_id,
+        billing_period,
+        subscriber_id,
+        'credit' as line_type,
+        cast(null as varchar) as service,
+        'CRD-' || adjustment_id as line_key,
+        upper(left(adjustment_type, 1)) || substr(adjustment_type, 2) || ' credit: '
+        || coalesce(description, adjustment_id) as description,
+        cast(null as bigint) as quantity,
+        cast(null as varchar) as quantity_unit,
+        cast(null as varchar) as tax_id,
+        -amount_micros as amount_micros
+    from adjustments
+    where adjustment_status = 'applied'
+
+),
+
 unioned as (
 
     select * from recurring_lines
     union all
     select * from usage_lines
+    union all
+    select * from credit_lines
     union all
     select * from tax_lines
 

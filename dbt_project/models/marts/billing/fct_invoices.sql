@@ -1,7 +1,7 @@
 {#-
     Invoice header per account and billing period. The amounts are summed from the charge
     sources themselves (recurring charges, rated usage and usage priced on aggregate,
-    the tax engine's lines), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
+    the tax engine's lines, the applied credits), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
 -#}
 with
 
@@ -32,6 +32,12 @@ usage_aggregate_charges as (
 tax_lines as (
 
     select * from {{ ref('stg_lake__tax_lines') }}
+
+),
+
+billed_charges as (
+
+    select * from {{ ref('stg_lake__billed_charges') }}
 
 ),
 
@@ -86,6 +92,18 @@ usage_totals as (
 
 ),
 
+credit_totals as (
+
+    select
+        account_id,
+        billing_period,
+        sum(amount_micros) as credit_micros
+    from billed_charges
+    where charge_source = 'adjustment'
+    group by account_id, billing_period
+
+),
+
 tax_totals as (
 
     select
@@ -107,6 +125,7 @@ joined as (
         invoices.line_count,
         coalesce(recurring_totals.recurring_micros, 0) as recurring_micros,
         coalesce(usage_totals.usage_micros, 0) as usage_micros,
+        coalesce(credit_totals.credit_micros, 0) as credit_micros,
         coalesce(tax_totals.tax_micros, 0) as tax_micros
     from invoices
     left join recurring_totals
@@ -117,6 +136,10 @@ joined as (
         on
             invoices.account_id = usage_totals.account_id
             and invoices.billing_period = usage_totals.billing_period
+    left join credit_totals
+        on
+            invoices.account_id = credit_totals.account_id
+            and invoices.billing_period = credit_totals.billing_period
     left join tax_totals
         on
             invoices.account_id = tax_totals.account_id
@@ -137,9 +160,11 @@ final as (
         cast(line_count as integer) as line_count,
         cast(recurring_micros as bigint) as recurring_micros,
         cast(usage_micros as bigint) as usage_micros,
-        cast(recurring_micros + usage_micros as bigint) as subtotal_micros,
+        cast(credit_micros as bigint) as credit_micros,
+        cast(recurring_micros + usage_micros + credit_micros as bigint) as subtotal_micros,
         cast(tax_micros as bigint) as tax_micros,
-        cast(recurring_micros + usage_micros + tax_micros as bigint) as total_micros
+        cast(recurring_micros + usage_micros + credit_micros + tax_micros as bigint)
+            as total_micros
     from joined
 
 )

@@ -99,7 +99,7 @@ revenue as (
         on
             invoice_lines.line_type = gl_revenue_accounts.line_type
             and coalesce(subscribers.service_type, 'unknown') = gl_revenue_accounts.service_type
-    where invoice_lines.line_type in ('recurring', 'usage')
+    where invoice_lines.line_type in ('recurring', 'usage', 'credit')
     group by
         invoice_lines.invoice_id,
         invoice_lines.billing_period,

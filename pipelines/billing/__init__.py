@@ -1,0 +1,1 @@
+"""Billing inputs beyond rating: credits and adjustments applied to a period's invoices."""
