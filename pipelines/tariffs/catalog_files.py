@@ -32,6 +32,7 @@ import holidays as holiday_calendars
 import polars as pl
 import yaml
 
+from pipelines.folder_problems import FolderProblems
 from pipelines.tariffs.model import (
     ALWAYS,
     ANY,
@@ -146,7 +147,6 @@ OPTIONAL_COLUMNS = {
 OFFER_KINDS = ("plan", "addon")
 WEEK_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIMING_KEYS = ("years", "months", "month_days", "week_days", "start", "end", "holidays")
-_SHOWN_PROBLEMS = 50
 
 _MONEY = re.compile(r"(\d+)(?:\.(\d+))?")
 _INTEGER = re.compile(r"-?\d+")
@@ -162,15 +162,11 @@ T = TypeVar("T")
 Row = dict[str, Any]
 
 
-class CatalogError(ValueError):
+class CatalogError(FolderProblems):
     """A catalog that does not load; ``problems`` holds one "file:line: what" per problem."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "\n".join(problems[:_SHOWN_PROBLEMS])
-        more = len(problems) - _SHOWN_PROBLEMS
-        tail = f"\n... and {more} more" if more > 0 else ""
-        super().__init__(f"{len(problems)} problem(s) in the catalog:\n{shown}{tail}")
+        super().__init__(problems, "the catalog")
 
 
 class _Bad(Exception):

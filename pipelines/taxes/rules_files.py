@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from pipelines.folder_problems import FolderProblems
 from pipelines.taxes.model import (
     CATEGORIES,
     CUSTOMER_CLASSES,
@@ -89,7 +90,6 @@ OPEN_TABLES = ("usf_factors",)
 TIERED_METHODS = (Method.BRACKET, Method.FIXED_ON_TIER)
 ADDRESS_FIELDS = ("state", "county", "city", "postal_code")
 LIST_SEPARATOR = "|"
-_SHOWN_PROBLEMS = 50
 _LISTED_TIES = 1000
 
 _INTEGER = re.compile(r"-?\d+")
@@ -103,15 +103,11 @@ T = TypeVar("T")
 Row = dict[str, str]
 
 
-class RuleSetError(ValueError):
+class RuleSetError(FolderProblems):
     """A rule set that does not load; ``problems`` holds one "file:line: what" per problem."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "\n".join(problems[:_SHOWN_PROBLEMS])
-        more = len(problems) - _SHOWN_PROBLEMS
-        tail = f"\n... and {more} more" if more > 0 else ""
-        super().__init__(f"{len(problems)} problem(s) in the tax rule set:\n{shown}{tail}")
+        super().__init__(problems, "the tax rule set")
 
 
 class _Bad(Exception):
