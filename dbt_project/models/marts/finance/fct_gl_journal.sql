@@ -137,30 +137,6 @@ taxes_billed as (
 
 ),
 
-carrier_tax_sides as (
-
-    select
-        '6100' as gl_account_code,
-        'debit' as posting_side
-    union all
-    select
-        '2300' as gl_account_code,
-        'credit' as posting_side
-
-),
-
-usf_sides as (
-
-    select
-        '6110' as gl_account_code,
-        'debit' as posting_side
-    union all
-    select
-        '2310' as gl_account_code,
-        'credit' as posting_side
-
-),
-
 carrier_taxes as (
 
     select
@@ -170,27 +146,6 @@ carrier_taxes as (
     from tax_lines
     where not is_billable
     group by billing_period, jurisdiction_id
-
-),
-
-carrier_tax_postings as (
-
-    select
-        'JE-CTAX-' || carrier_taxes.billing_period as journal_entry_id,
-        'carrier_tax' as entry_type,
-        carrier_taxes.billing_period,
-        cast(
-            {{ billing_period_end('carrier_taxes.billing_period') }} + interval 1 day as date
-        ) as posting_date,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as invoice_id,
-        carrier_tax_sides.gl_account_code,
-        carrier_taxes.jurisdiction_id,
-        'Carrier-paid taxes of ' || carrier_taxes.billing_period as description,
-        carrier_tax_sides.posting_side,
-        carrier_taxes.amount_micros
-    from carrier_taxes
-    cross join carrier_tax_sides
 
 ),
 
@@ -204,26 +159,62 @@ usf_contribution as (
 
 ),
 
-usf_postings as (
+period_expenses as (
 
     select
-        'JE-USF-' || usf_contribution.billing_period as journal_entry_id,
+        'JE-CTAX-' || billing_period as journal_entry_id,
+        'carrier_tax' as entry_type,
+        billing_period,
+        jurisdiction_id,
+        '6100' as expense_account_code,
+        '2300' as payable_account_code,
+        'Carrier-paid taxes of ' || billing_period as description,
+        amount_micros
+    from carrier_taxes
+    union all
+    select
+        'JE-USF-' || billing_period as journal_entry_id,
         'usf_contribution' as entry_type,
-        usf_contribution.billing_period,
+        billing_period,
+        'US' as jurisdiction_id,
+        '6110' as expense_account_code,
+        '2310' as payable_account_code,
+        'USF contribution not recovered from customers, ' || billing_period as description,
+        amount_micros
+    from usf_contribution
+    where amount_micros <> 0
+
+),
+
+posting_sides as (
+
+    select 'debit' as posting_side
+    union all
+    select 'credit' as posting_side
+
+),
+
+period_postings as (
+
+    select
+        period_expenses.journal_entry_id,
+        period_expenses.entry_type,
+        period_expenses.billing_period,
         cast(
-            {{ billing_period_end('usf_contribution.billing_period') }} + interval 1 day as date
+            {{ billing_period_end('period_expenses.billing_period') }} + interval 1 day as date
         ) as posting_date,
         cast(null as varchar) as account_id,
         cast(null as varchar) as invoice_id,
-        usf_sides.gl_account_code,
-        'US' as jurisdiction_id,
-        'USF contribution not recovered from customers, '
-        || usf_contribution.billing_period as description,
-        usf_sides.posting_side,
-        usf_contribution.amount_micros
-    from usf_contribution
-    cross join usf_sides
-    where usf_contribution.amount_micros <> 0
+        case posting_sides.posting_side
+            when 'debit' then period_expenses.expense_account_code
+            else period_expenses.payable_account_code
+        end as gl_account_code,
+        period_expenses.jurisdiction_id,
+        period_expenses.description,
+        posting_sides.posting_side,
+        period_expenses.amount_micros
+    from period_expenses
+    cross join posting_sides
 
 ),
 
@@ -235,9 +226,7 @@ postings as (
     union all
     select * from taxes_billed
     union all
-    select * from carrier_tax_postings
-    union all
-    select * from usf_postings
+    select * from period_postings
 
 ),
 
