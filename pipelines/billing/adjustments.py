@@ -11,7 +11,8 @@ A credit is applied, becoming a negative charge on the invoice (taxed like the c
 corrects), unless it is held with a reason: ``unknown_account``, ``unknown_subscriber``
 (not a line of the account), ``missing_approver``, ``above_approval_limit``,
 ``unknown_type``, ``unknown_category`` or ``bad_amount``. Held credits are listed, never
-billed silently and never dropped.
+billed silently and never dropped. A file whose adjustment_id repeats within a period is
+refused whole, naming the ids: applying either row could double or lose a credit.
 """
 
 from __future__ import annotations
@@ -108,5 +109,11 @@ def period_adjustments(layout: Layout, billing_period: str) -> pl.DataFrame:
         )
     )
     if checked["adjustment_id"].is_duplicated().any():
-        raise ValueError(f"{ADJUSTMENTS_FILE}: an adjustment_id repeats")
+        repeated = sorted(
+            set(checked.filter(pl.col("adjustment_id").is_duplicated())["adjustment_id"])
+        )
+        raise ValueError(
+            f"{ADJUSTMENTS_FILE}: adjustment_id {', '.join(repeated)} repeats in {billing_period}: "
+            "which of the rows was granted is the CRM's to say, so none is applied"
+        )
     return checked.select(list(SCHEMA)).cast(SCHEMA).sort("adjustment_id")

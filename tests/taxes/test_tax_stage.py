@@ -174,3 +174,12 @@ def test_credits_are_applied_as_negative_charges_or_held_with_a_reason(
     }
     assert lines == {"US-FUSF": (-3_245_000, -1_177_935), "IL-GRT": (-5_000_000, -150_000)}
     assert _taxes_by_account(layout, True)["A002"] == 9_363_421 - 1_177_935
+
+
+def test_a_repeated_adjustment_id_refuses_the_file(layout: Layout) -> None:
+    (layout.reference / ADJUSTMENTS_FILE).write_text(
+        ADJUSTMENTS
+        + "ADJ-1,A002,S004,2025-03,goodwill,voip_access,1000000,again,agent-7,10000000\n"
+    )
+    with pytest.raises(ValueError, match="adjustment_id ADJ-1 repeats in 2025-03"):
+        tax_period(layout, PERIOD)
