@@ -21,7 +21,7 @@ from pipelines.checksums import mart_checksums
 from pipelines.config import MICROS_PER_UNIT, Layout
 from pipelines.ground_truth import compare_with_manifest
 from pipelines.periods import mediation_dates
-from pipelines.statements.stage import statements_dir
+from pipelines.statements.data import statements_dir
 
 
 def summary_path(layout: Layout, billing_period: str, suffix: str = "json") -> Path:

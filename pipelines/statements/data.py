@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import Layout
+
 MICROS = 1_000_000
 
 
@@ -78,6 +80,12 @@ class Statement:
     @property
     def amount_due_micros(self) -> int:
         return self.previous_balance_micros - self.payments_micros + self.total_micros
+
+
+def statements_dir(layout: Layout, billing_period: str) -> Path:
+    """Where the period's statements are written (here, so that naming the folder does not
+    load the PDF renderer)."""
+    return layout.reports / "statements" / billing_period
 
 
 def money(micros: int, currency: str = "USD") -> str:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.config import Layout
-from pipelines.statements.data import load_statements
+from pipelines.statements.data import load_statements, statements_dir
 from pipelines.statements.render import page_png, statement_html, statement_pdf
 
 
@@ -21,10 +21,6 @@ class StatementsResult:
     billing_period: str
     folder: Path
     statements: int
-
-
-def statements_dir(layout: Layout, billing_period: str) -> Path:
-    return layout.reports / "statements" / billing_period
 
 
 def write_statements(
