@@ -522,7 +522,11 @@ def build_parser() -> argparse.ArgumentParser:
     mediate.add_argument("--feed", help="one feed only (with --date)")
     mediate.add_argument("--date", help="one file date only, YYYY-MM-DD (with --feed)")
     add("rate", "Rate the period's usage; compute recurring and interconnect charges.", cmd_rate)
-    add("tax", "Tax every billed charge of the period into billed_charges and tax_lines.", cmd_tax)
+    add(
+        "tax",
+        "Bill the period: gather and tax every charge, issue the invoices and receivables.",
+        cmd_tax,
+    )
     add(
         "suspense",
         "Summarise the period's rating suspense by state and reason, with its age.",

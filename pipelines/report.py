@@ -86,8 +86,11 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         billing = _one(
             con,
             "select count(*) as invoices, sum(recurring_micros) as recurring_micros, "
-            "sum(usage_micros) as usage_micros, sum(tax_micros) as tax_micros, "
-            "sum(total_micros) as total_micros from fct_invoices where billing_period = ?",
+            "sum(usage_micros) as usage_micros, "
+            "sum(subtotal_micros - recurring_micros - usage_micros) as other_micros, "
+            "sum(tax_micros) as tax_micros, sum(total_micros) as total_micros, "
+            "sum(amount_due_micros) as amount_due_micros "
+            "from fct_invoices where billing_period = ?",
             [billing_period],
         )
         interconnect = _one(
@@ -183,8 +186,10 @@ def _markdown(summary: dict[str, Any]) -> str:
         "",
         "## Billing",
         f"- invoices: {bill.get('invoices')}; recurring {money(bill.get('recurring_micros'))}, "
-        f"usage {money(bill.get('usage_micros'))}, taxes {money(bill.get('tax_micros'))}, "
-        f"total {money(bill.get('total_micros'))}",
+        f"usage {money(bill.get('usage_micros'))}, one-time fees, devices, late fees and "
+        f"credits {money(bill.get('other_micros'))}, taxes {money(bill.get('tax_micros'))}, "
+        f"total {money(bill.get('total_micros'))}; amount due with balances brought forward "
+        f"{money(bill.get('amount_due_micros'))}",
         f"- interconnect: {ic.get('carriers')} carriers, {ic.get('calls')} calls, "
         f"cost {money(ic.get('cost_micros'))}",
         "",
@@ -267,8 +272,9 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
         "billing",
         f"{bill.get('invoices')} invoices",
         f"recurring {money(bill.get('recurring_micros'))} + usage "
-        f"{money(bill.get('usage_micros'))} + taxes {money(bill.get('tax_micros'))} = "
-        f"revenue {money(bill.get('total_micros'))}",
+        f"{money(bill.get('usage_micros'))} + other {money(bill.get('other_micros'))} + "
+        f"taxes {money(bill.get('tax_micros'))} = billed {money(bill.get('total_micros'))}; "
+        f"amount due {money(bill.get('amount_due_micros'))}",
     )
     stages.add_row(
         "interconnect",

@@ -242,13 +242,17 @@ RECURRING_CHARGE_SCHEMA = pa.schema(
         ("subscriber_id", pa.string()),
         ("account_id", pa.string()),
         ("plan_id", pa.string()),
+        ("offer_kind", pa.string()),  # plan or addon
         ("service_type", pa.string()),
-        ("period_start_date", pa.date32()),
+        ("recurring_kind", pa.string()),  # advance, reversed or adjusted (docs/billing.md)
+        ("period_start_date", pa.date32()),  # the service period the fee belongs to
         ("period_end_date", pa.date32()),
+        ("service_from", pa.date32()),  # the days charged or reversed, both inclusive
+        ("service_to", pa.date32()),
         ("active_days", pa.int32()),
         ("period_days", pa.int32()),
         ("monthly_fee_micros", pa.int64()),
-        ("charge_micros", pa.int64()),
+        ("charge_micros", pa.int64()),  # signed, whole cents
     ]
 )
 
@@ -279,12 +283,18 @@ BILLED_CHARGE_SCHEMA = pa.schema(
     [
         ("billing_period", pa.string()),
         ("charge_id", pa.string()),
-        ("charge_source", pa.string()),  # recurring, usage or adjustment
+        # recurring, usage, one_time, installment, late_fee or adjustment
+        ("charge_source", pa.string()),
         ("account_id", pa.string()),
         ("subscriber_id", pa.string()),
-        ("plan_id", pa.string()),  # recurring charges: the plan; usage: null
+        ("plan_id", pa.string()),  # recurring charges: the plan or add-on; else null
         ("service_type", pa.string()),
         ("category", pa.string()),  # the tax charge category
+        ("description", pa.string()),  # the invoice line's text
+        ("quantity", pa.int64()),
+        ("quantity_unit", pa.string()),
+        ("service_from", pa.date32()),  # the service days charged, both inclusive
+        ("service_to", pa.date32()),
         ("charge_date", pa.date32()),
         ("customer_class", pa.string()),
         ("tax_area_id", pa.string()),
@@ -300,6 +310,158 @@ BILLED_CHARGE_SCHEMA = pa.schema(
         ("net_micros", pa.int64()),
         ("tax_status", pa.string()),  # ok, or why the engine could not tax it
         ("ruleset_version", pa.string()),
+    ]
+)
+
+#: One invoice per account and bill run (pipelines/billing/invoices.py): its dates on the
+#: account's cycle, its total, and the account's balance around it.
+INVOICE_SCHEMA = pa.schema(
+    [
+        ("invoice_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("account_id", pa.string()),
+        ("currency", pa.string()),
+        ("bill_cycle_day", pa.int32()),
+        ("time_zone", pa.string()),
+        ("usage_from", pa.date32()),  # the usage billed: the billing period
+        ("usage_to", pa.date32()),
+        ("advance_from", pa.date32()),  # the service period billed in advance
+        ("advance_to", pa.date32()),
+        ("invoice_date", pa.date32()),  # the bill date
+        ("due_date", pa.date32()),
+        ("charges_micros", pa.int64()),
+        ("tax_micros", pa.int64()),  # billable taxes, as invoiced (docs/billing.md, Rounding)
+        ("total_micros", pa.int64()),
+        # Credit (negative) and debit notes issued with this bill for earlier invoices.
+        ("corrections_micros", pa.int64()),
+        # Open before this invoice on its date (a credit balance is negative), the payments
+        # received since the previous bill date, and what the customer owes now.
+        ("previous_balance_micros", pa.int64()),
+        ("payments_micros", pa.int64()),
+        ("amount_due_micros", pa.int64()),
+    ]
+)
+
+#: A credit or debit note correcting an issued invoice, issued with a later bill
+#: (pipelines/billing/corrections.py).
+CREDIT_NOTE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),  # the bill run that issued the note
+        ("note_id", pa.string()),
+        ("note_type", pa.string()),  # credit_note or debit_note
+        ("account_id", pa.string()),
+        ("corrected_period", pa.string()),
+        ("corrected_invoice_id", pa.string()),
+        ("note_date", pa.date32()),
+        ("due_date", pa.date32()),
+        ("charges_delta_micros", pa.int64()),
+        ("tax_delta_micros", pa.int64()),
+        ("amount_micros", pa.int64()),
+    ]
+)
+
+#: Payments accepted from payments.csv, as known at the bill run (pipelines/billing/receivables.py).
+PAYMENT_LAKE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("payment_id", pa.string()),
+        ("account_id", pa.string()),
+        ("received_date", pa.date32()),
+        ("amount_micros", pa.int64()),
+        ("method", pa.string()),
+        ("invoice_id", pa.string()),
+    ]
+)
+
+#: Rows of payments.csv not allocated, each with its reason.
+PAYMENT_REJECT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("payment_id", pa.string()),
+        ("account_id", pa.string()),
+        ("received_date", pa.string()),
+        ("amount_micros", pa.string()),
+        ("method", pa.string()),
+        ("invoice_id", pa.string()),
+        ("reject_reason", pa.string()),
+    ]
+)
+
+#: Each payment or credit note applied to an invoice, as of the account's bill date.
+PAYMENT_ALLOCATION_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("payment_id", pa.string()),
+        ("allocation_source", pa.string()),
+        ("invoice_id", pa.string()),
+        ("account_id", pa.string()),
+        ("applied_date", pa.date32()),
+        ("allocated_micros", pa.int64()),
+    ]
+)
+
+#: Each invoice's paid and open amounts as of the account's bill date.
+INVOICE_BALANCE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("invoice_id", pa.string()),
+        ("account_id", pa.string()),
+        ("invoice_date", pa.date32()),
+        ("due_date", pa.date32()),
+        ("amount_micros", pa.int64()),
+        ("paid_micros", pa.int64()),
+        ("open_micros", pa.int64()),
+        ("paid_date", pa.date32()),
+        ("as_of_date", pa.date32()),
+    ]
+)
+
+#: Per account: open receivables by days past due, as of its bill date.
+AR_AGING_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("account_id", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("current_micros", pa.int64()),
+        ("past_due_1_30_micros", pa.int64()),
+        ("past_due_31_60_micros", pa.int64()),
+        ("past_due_61_90_micros", pa.int64()),
+        ("past_due_over_90_micros", pa.int64()),
+        ("total_open_micros", pa.int64()),
+        ("unapplied_credit_micros", pa.int64()),
+        ("net_balance_micros", pa.int64()),
+    ]
+)
+
+#: Every dunning stage of every invoice left open past its due date.
+DUNNING_EVENT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("account_id", pa.string()),
+        ("invoice_id", pa.string()),
+        ("stage", pa.string()),
+        ("trigger_date", pa.date32()),
+        ("open_micros_at_trigger", pa.int64()),
+        ("dunning_status", pa.string()),
+    ]
+)
+
+#: Every device installment agreement after the bill run.
+DEVICE_RECEIVABLE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("agreement_id", pa.string()),
+        ("account_id", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("device_name", pa.string()),
+        ("financed_micros", pa.int64()),
+        ("installment_count", pa.int64()),
+        ("installment_number", pa.int64()),
+        ("billed_micros", pa.int64()),
+        ("billed_to_date_micros", pa.int64()),
+        ("remaining_balance_micros", pa.int64()),
+        ("financed_recognised_micros", pa.int64()),
+        ("agreement_status", pa.string()),
     ]
 )
 
@@ -404,6 +566,15 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "billed_charges": (BILLED_CHARGE_SCHEMA, ("billing_period",)),
     "tax_lines": (TAX_LINE_SCHEMA, ("billing_period",)),
     "adjustments": (ADJUSTMENT_SCHEMA, ("billing_period",)),
+    "invoices": (INVOICE_SCHEMA, ("billing_period",)),
+    "credit_notes": (CREDIT_NOTE_SCHEMA, ("billing_period",)),
+    "payments": (PAYMENT_LAKE_SCHEMA, ("billing_period",)),
+    "payment_rejects": (PAYMENT_REJECT_SCHEMA, ("billing_period",)),
+    "payment_allocations": (PAYMENT_ALLOCATION_SCHEMA, ("billing_period",)),
+    "invoice_balances": (INVOICE_BALANCE_SCHEMA, ("billing_period",)),
+    "ar_aging": (AR_AGING_SCHEMA, ("billing_period",)),
+    "dunning_events": (DUNNING_EVENT_SCHEMA, ("billing_period",)),
+    "device_receivables": (DEVICE_RECEIVABLE_SCHEMA, ("billing_period",)),
 }
 
 

@@ -256,13 +256,16 @@ _PLAN = {"S001": "P-MOB-S", "S003": "P-MOB-L", "S004": "P-VOIP", "S005": "P-MOB-
 UNKNOWN_MSISDN = "13125550777"
 
 RECURRING = [
-    # subscriber, account, plan, service type, active days, fee, charge
-    ("S001", "A001", "P-MOB-S", "mobile", 31, 20_000_000, 20_000_000),
-    ("S002", "A001", "P-BB", "broadband", 31, 50_000_000, 50_000_000),
-    ("S003", "A002", "P-MOB-L", "mobile", 31, 45_000_000, 45_000_000),
-    # 25 000 000 x 10 / 31 = 8 064 516.13 -> 8 064 516
-    ("S004", "A002", "P-VOIP", "fixed_voip", 10, 25_000_000, 8_064_516),
-    ("S005", "A003", "P-MOB-S", "mobile", 31, 20_000_000, 20_000_000),
+    # subscriber, account, plan, service type, kind, service from, service to, days, fee,
+    # charge. Cycle day 1: the March bill charges April (30 days) in advance; the lines
+    # unchanged in March need no true-up. S004 was activated on 03-22: 25 000 000 x 10 / 31
+    # = 8 064 516.13 -> 8 060 000 to the cent. S006 ended in February.
+    ("S001", "A001", "P-MOB-S", "mobile", "advance", 1, 30, 30, 20_000_000, 20_000_000),
+    ("S002", "A001", "P-BB", "broadband", "advance", 1, 30, 30, 50_000_000, 50_000_000),
+    ("S003", "A002", "P-MOB-L", "mobile", "advance", 1, 30, 30, 45_000_000, 45_000_000),
+    ("S004", "A002", "P-VOIP", "fixed_voip", "adjusted", 22, 31, 10, 25_000_000, 8_060_000),
+    ("S004", "A002", "P-VOIP", "fixed_voip", "advance", 1, 30, 30, 25_000_000, 25_000_000),
+    ("S005", "A003", "P-MOB-S", "mobile", "advance", 1, 30, 30, 20_000_000, 20_000_000),
 ]
 
 
@@ -635,15 +638,21 @@ def write_fixture(root: Path) -> Layout:
             "subscriber_id": subscriber,
             "account_id": account,
             "plan_id": plan,
+            "offer_kind": "plan",
             "service_type": service_type,
-            "period_start_date": date(2025, 3, 1),
-            "period_end_date": date(2025, 3, 31),
+            "recurring_kind": kind,
+            "period_start_date": date(2025, 3 if kind == "adjusted" else 4, 1),
+            "period_end_date": date(2025, 3, 31) if kind == "adjusted" else date(2025, 4, 30),
+            "service_from": date(2025, 3 if kind == "adjusted" else 4, first),
+            "service_to": date(2025, 3 if kind == "adjusted" else 4, last),
             "active_days": days,
-            "period_days": 31,
+            "period_days": 31 if kind == "adjusted" else 30,
             "monthly_fee_micros": fee,
             "charge_micros": charge,
         }
-        for subscriber, account, plan, service_type, days, fee, charge in RECURRING
+        for subscriber, account, plan, service_type, kind, first, last, days, fee, charge in (
+            RECURRING
+        )
     ]
     write_partition(layout, "recurring_charges", period, _table("recurring_charges", recurring))
 

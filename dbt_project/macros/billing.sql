@@ -27,3 +27,24 @@
 {% macro billing_period_quarter(billing_period) -%}
     (left({{ billing_period }}, 4) || 'Q' || cast((cast(right({{ billing_period }}, 2) as integer) + 2) // 3 as varchar))
 {%- endmacro %}
+
+{#-
+    An amount of micros rounded to the cent, half away from zero (docs/billing.md,
+    "Rounding"): pipelines.billing.charges.round_to_cent.
+-#}
+{% macro cent_half_away(micros) -%}
+    cast(sign({{ micros }}) * ((abs({{ micros }}) + 5000) // 10000) * 10000 as bigint)
+{%- endmacro %}
+
+{#- An amount of micros rounded to the cent toward zero: a USF line item never rounds above its cap. -#}
+{% macro cent_toward_zero(micros) -%}
+    cast(sign({{ micros }}) * (abs({{ micros }}) // 10000) * 10000 as bigint)
+{%- endmacro %}
+
+{#- A tax's invoice line from its exact sum: USF toward zero, every other tax half away from zero. -#}
+{% macro invoiced_tax(tax_micros, is_usf) -%}
+    case
+        when {{ is_usf }} then {{ cent_toward_zero(tax_micros) }}
+        else {{ cent_half_away(tax_micros) }}
+    end
+{%- endmacro %}

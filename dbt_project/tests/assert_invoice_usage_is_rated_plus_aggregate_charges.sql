@@ -1,13 +1,25 @@
 {#-
     Usage on each invoice = charges of its rated records + its charges of usage priced on
-    aggregate (graduated, volume, package), whose records carry charge 0. fct_invoices sums
-    the lake tables; this sums the rated usage mart and the aggregate charges.
+    aggregate (graduated, volume, package), whose records carry charge 0, within half a cent
+    per usage line (each line is rounded to the cent). fct_invoices sums the billed charges;
+    this sums the rated usage mart and the aggregate charges.
 -#}
 with
 
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
+
+),
+
+usage_lines as (
+
+    select
+        invoice_id,
+        count(*) as line_count
+    from {{ ref('fct_invoice_lines') }}
+    where line_type = 'usage'
+    group by invoice_id
 
 ),
 
@@ -57,8 +69,12 @@ select
     invoices.usage_micros,
     charged.charged_micros
 from invoices
+left join usage_lines
+    on invoices.invoice_id = usage_lines.invoice_id
 full outer join charged
     on
         invoices.account_id is not distinct from charged.account_id
         and invoices.billing_period = charged.billing_period
-where coalesce(invoices.usage_micros, 0) <> coalesce(charged.charged_micros, 0)
+where
+    abs(coalesce(invoices.usage_micros, 0) - coalesce(charged.charged_micros, 0))
+    > 5000 * coalesce(usage_lines.line_count, 0)

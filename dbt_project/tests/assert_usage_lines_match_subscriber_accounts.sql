@@ -1,8 +1,9 @@
 {#-
     Usage lines of each invoice = rated charges and aggregate usage charges of the account's
     subscribers, where the subscriber's account comes from the subscriber master
-    (dim_subscribers), not from the rated or charge row. A rated row or an aggregate charge
-    carrying the wrong account, or none, makes this fail.
+    (dim_subscribers), not from the rated or charge row, within half a cent per usage line
+    (each is rounded to the cent). A rated row or an aggregate charge carrying the wrong
+    account, or none, makes this fail.
 -#}
 with
 
@@ -52,7 +53,8 @@ billed as (
     select
         account_id,
         billing_period,
-        sum(amount_micros) as usage_line_micros
+        sum(amount_micros) as usage_line_micros,
+        count(*) as usage_lines
     from invoice_lines
     where line_type = 'usage'
     group by account_id, billing_period
@@ -82,4 +84,7 @@ full outer join rated
     on
         billed.account_id is not distinct from rated.account_id
         and billed.billing_period = rated.billing_period
-where coalesce(billed.usage_line_micros, 0) <> coalesce(rated.rated_micros, 0)
+-- Each usage line is rounded to the cent: at most half a cent off per line.
+where
+    abs(coalesce(billed.usage_line_micros, 0) - coalesce(rated.rated_micros, 0))
+    > 5000 * coalesce(billed.usage_lines, 0)

@@ -16,6 +16,7 @@ from datetime import date
 
 from pipelines.generate.catalog import PLANS_BY_ID
 from pipelines.generate.customers import CustomerBase, Subscriber
+from pipelines.generate.promotions import FIRST_MONTH_PROMOTION
 
 #: The most a front-line care agent may credit (micro-USD).
 CARE_AGENT_LIMIT = 10_000_000
@@ -115,6 +116,8 @@ def adjustment_rows(
             "description": description,
             "approved_by": approver,
             "approval_limit_micros": limit,
+            # A promotional credit names the promotion whose rules make its line eligible.
+            "promotion_id": FIRST_MONTH_PROMOTION if kind == "promotional" else None,
         }
         for number, (line, kind, category, amount, description, approver, limit) in enumerate(
             picks, start=1

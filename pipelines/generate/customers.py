@@ -366,14 +366,22 @@ def _order_rows(
     return [{"order_id": f"ORD{n:07d}", **row} for n, (_, _, row) in enumerate(orders, 1)]
 
 
+#: Business and government accounts bill mid-month; the others on the 1st.
+CYCLE_DAYS = {"business": 15, "government": 15}
+
+
+def bill_cycle_day(account: Account) -> int:
+    return CYCLE_DAYS.get(account.account_class, 1)
+
+
 def account_rows(base: CustomerBase) -> list[dict[str, object]]:
-    """accounts.csv rows; every account bills on the 1st in the operator currency."""
+    """accounts.csv rows, in the operator currency, on their class's cycle day."""
     return [
         {
             "account_id": a.account_id,
             "account_name": a.account_name,
             "account_class": a.account_class,
-            "bill_cycle_day": 1,
+            "bill_cycle_day": bill_cycle_day(a),
             "currency": OPERATOR_CURRENCY,
             "service_address_id": a.service_address_id,
             "created_date": a.created_date.isoformat(),

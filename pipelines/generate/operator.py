@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pipelines.billing.policy import BillingPolicy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import catalog
 from pipelines.generate.adjustments import adjustment_rows
@@ -32,9 +33,11 @@ from pipelines.generate.anomalies import (
     truncate_ber_file,
     withhold_file,
 )
+from pipelines.generate.billing_refs import device_installment_rows, one_time_fee_rows
 from pipelines.generate.customers import (
     HlrLine,
     account_rows,
+    bill_cycle_day,
     build_customer_base,
     hlr_rows,
     subscriber_rows,
@@ -47,6 +50,10 @@ from pipelines.generate.landing import (
     plan_voip_files,
     write_file,
 )
+from pipelines.generate.lifecycle_orders import suspension_order_rows
+from pipelines.generate.ports import port_request_rows
+from pipelines.generate.promotions import promotion_rows
+from pipelines.generate.receivables import opening_balance_rows, payment_rows
 from pipelines.generate.tables import write_reference_csv
 from pipelines.generate.traffic import (
     TrafficBuilder,
@@ -69,6 +76,7 @@ CUSTOMER_STREAM = 1
 TRAFFIC_STREAM = 2
 ANOMALY_STREAM = 3
 FAILOVER_STREAM = 4
+BILLING_STREAM = 5
 
 Progress = Callable[[str, int, int], None]
 
@@ -131,6 +139,14 @@ def generate_operator(
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
+    # Billing references draw from their own stream, after the customers they bill.
+    billing_rng = _stream(seed, BILLING_STREAM)
+    opening = opening_balance_rows(
+        billing_rng,
+        [(a.account_id, a.created_date, bill_cycle_day(a)) for a in base.accounts],
+        month,
+        BillingPolicy().payment_terms_days,
+    )
     extra_hlr = tuple(HlrLine(w.imsi, w.msisdn, "active") for w in network.unbilled_lines)
     tables: dict[str, list[dict[str, object]]] = {
         "accounts.csv": account_rows(base),
@@ -149,9 +165,33 @@ def generate_operator(
             extra=extra_hlr,
             snapshot_date=month_end,
         ),
-        "crm_orders.csv": list(base.order_rows),
+        "crm_orders.csv": [
+            *base.order_rows,
+            *suspension_order_rows(billing_rng, base, month_start, month_end),
+        ],
         "switches.csv": catalog.switch_rows(),
         "adjustments.csv": adjustment_rows(base, month_start, month_end, month),
+        "one_time_fees.csv": one_time_fee_rows(),
+        "device_installments.csv": device_installment_rows(
+            billing_rng,
+            [
+                (s.subscriber_id, s.account.account_id, s.activated_date, s.cancelled_date)
+                for s in base.subscribers
+                if s.service_type == "mobile"
+            ],
+            month,
+        ),
+        "promotions.csv": promotion_rows(month),
+        "opening_balances.csv": opening,
+        "payments.csv": payment_rows(billing_rng, opening, month),
+        "port_requests.csv": port_request_rows(
+            billing_rng,
+            [
+                (s.subscriber_id, s.msisdn, s.activated_date, s.cancelled_date, s.status)
+                for s in base.subscribers
+            ],
+            month,
+        ),
     }
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)

@@ -6,6 +6,8 @@ import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from pipelines.generate.ports import PORT_REQUEST_COLUMNS
+
 #: Column order of every reference file, exactly as docs/data-contracts.md lists it.
 REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts.csv": (
@@ -45,7 +47,28 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "adjustments.csv": (
         "adjustment_id", "account_id", "subscriber_id", "billing_period", "adjustment_type",
         "category", "amount_micros", "description", "approved_by", "approval_limit_micros",
+        "promotion_id",
     ),
+    "one_time_fees.csv": (
+        "fee_id", "fee_name", "order_type", "service_type", "category", "amount_micros",
+        "effective_from", "effective_to",
+    ),
+    "device_installments.csv": (
+        "agreement_id", "account_id", "subscriber_id", "device_name", "device_price_micros",
+        "down_payment_micros", "installment_count", "first_billing_period",
+    ),
+    "promotions.csv": (
+        "promotion_id", "promotion_name", "credit_micros", "category", "plan_ids",
+        "service_type", "account_classes", "activated_from", "activated_to", "credit_months",
+        "first_period", "last_period", "approved_by", "approval_limit_micros",
+    ),
+    "opening_balances.csv": (
+        "account_id", "invoice_id", "invoice_date", "due_date", "amount_micros",
+    ),
+    "payments.csv": (
+        "payment_id", "account_id", "received_date", "amount_micros", "method", "invoice_id",
+    ),
+    "port_requests.csv": PORT_REQUEST_COLUMNS,
 }  # fmt: skip
 
 Row = Mapping[str, object]

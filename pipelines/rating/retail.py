@@ -109,22 +109,10 @@ def load_lines(layout: Layout) -> pl.DataFrame:
     )
 
 
-def addon_subscriptions(
-    subscribers: pl.DataFrame, catalog: Catalog
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add-ons as (subscriptions, plan versions) for ``stage.recurring_charges``: each add-on
-    a line holds is billed its offer's monthly fee, prorated like a plan."""
-    addons = _holdings(subscribers).filter(pl.col("kind") == "addon")
-    held = subscribers.drop("plan_id", "activated_date", "cancelled_date", "addons").join(
-        addons.select(
-            "subscriber_id",
-            pl.col("offer_id").alias("plan_id"),
-            pl.col("held_from").alias("activated_date"),
-            pl.col("held_until").alias("cancelled_date"),
-        ),
-        on="subscriber_id",
-    )
-    versions = pl.DataFrame(
+def addon_versions(catalog: Catalog) -> pl.DataFrame:
+    """The add-on offers' versions as plan versions (plan_id, effective_from, effective_to,
+    monthly_fee_micros), so the bill run prorates an add-on like a plan."""
+    return pl.DataFrame(
         [
             (o.offer_id, o.effective_from, o.effective_to, o.monthly_fee_micros)
             for o in catalog.offers
@@ -138,7 +126,6 @@ def addon_subscriptions(
         },
         orient="row",
     )
-    return held, versions
 
 
 def _holdings(subscribers: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,11 @@ import pyarrow as pa
 from kernels import api
 from kernels.tariff_api import TariffError as api_errors
 from pipelines import lake
+from pipelines.billing import recurring
+from pipelines.billing.cycles import account_cycles
+from pipelines.billing.lifecycle import load_lines as load_billing_lines
+from pipelines.billing.lifecycle import read_orders
+from pipelines.billing.policy import load_policy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
@@ -379,54 +384,24 @@ def cost_interconnect(usage: pl.DataFrame, carriers: tariff.InterconnectTariff) 
     )
 
 
-def recurring_charges(
-    subscribers: pl.DataFrame, plans: pl.DataFrame, billing_period: str
+def period_recurring_charges(
+    layout: Layout,
+    billing_period: str,
+    subscribers: pl.DataFrame,
+    plans: pl.DataFrame,
+    catalog: retail.RetailCatalog,
 ) -> pl.DataFrame:
-    """Monthly fees prorated by day: one row per subscriber and plan version in the period.
-
-    Subscriptions are [activated_date, cancelled_date) and plan versions [effective_from,
-    effective_to] (last day inclusive); charge = half-up(fee x active_days / period_days).
-    """
-    first, last = parse_period(billing_period)
-    end = last + timedelta(days=1)
-    period_days = (end - first).days
-    fees = _i64(plans, "monthly_fee_micros")
-    if fees.size and int(fees.max()) > np.iinfo(np.int64).max // 31:
-        raise OverflowError("plans.csv: monthly_fee_micros too large to prorate in int64")
-    charges = (
-        subscribers.filter(pl.col("activated_date").is_not_null())
-        .join(
-            plans.select("plan_id", "effective_from", "effective_to", "monthly_fee_micros"),
-            on="plan_id",
-            how="inner",
-        )
-        .with_columns(
-            pl.max_horizontal("activated_date", "effective_from", pl.lit(first)).alias("start"),
-            pl.min_horizontal(
-                pl.col("cancelled_date").fill_null(end),
-                pl.col("effective_to").dt.offset_by("1d").fill_null(end),
-                pl.lit(end),
-            ).alias("stop"),
-        )
-        .filter(pl.col("stop") > pl.col("start"))
-        .with_columns((pl.col("stop") - pl.col("start")).dt.total_days().alias("active_days"))
+    """The monthly fees of the period's bill run: plans and add-ons, in advance on each
+    account's cycle and trued up by the day (``pipelines.billing.recurring``)."""
+    cycles = account_cycles(layout, billing_period, load_policy(layout))
+    lines = load_billing_lines(subscribers, read_orders(layout))
+    return recurring.recurring_charges(
+        lines,
+        recurring.fee_versions(plans),
+        recurring.fee_versions(retail.addon_versions(catalog.catalog)),
+        dict(zip(cycles["account_id"], cycles["bill_cycle_day"], strict=True)),
+        billing_period,
     )
-    return charges.select(
-        pl.lit(billing_period).alias("billing_period"),
-        "subscriber_id",
-        "account_id",
-        "plan_id",
-        "service_type",
-        pl.lit(first).alias("period_start_date"),
-        pl.lit(last).alias("period_end_date"),
-        "active_days",
-        pl.lit(period_days).alias("period_days"),
-        "monthly_fee_micros",
-        (
-            (pl.col("monthly_fee_micros") * pl.col("active_days") + period_days // 2) // period_days
-        ).alias("charge_micros"),
-        "start",
-    ).sort("subscriber_id", "start")
 
 
 def read_rolled_in(layout: Layout, billing_period: str) -> pl.DataFrame:
@@ -479,14 +454,7 @@ def rate_period(
     if not rated["usage_id"].equals(usage["usage_id"].sort()):
         raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
     legs = cost_interconnect(usage, carriers)
-    recurring = pl.concat(
-        [
-            recurring_charges(subscribers, plans, billing_period),
-            recurring_charges(
-                *retail.addon_subscriptions(subscribers, catalog.catalog), billing_period
-            ),
-        ]
-    ).sort("subscriber_id", "start", "plan_id")
+    recurring = period_recurring_charges(layout, billing_period, subscribers, plans, catalog)
 
     partition = {"billing_period": billing_period}
     lake.write_partition(layout, "rated_usage", partition, _to_arrow(rated, RATED_USAGE_SCHEMA))

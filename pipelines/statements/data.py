@@ -70,16 +70,27 @@ class Statement:
     usage: tuple[UsageSummary, ...]
     taxes: tuple[ChargeLine, ...]
     credits: tuple[ChargeLine, ...]
-    charges_micros: int  # recurring and usage
+    charges_micros: int  # every charge but the credits
     credit_micros: int  # 0 or negative
     tax_micros: int
     total_micros: int
     previous_balance_micros: int
     payments_micros: int
+    # Credit (negative) and debit notes issued with this bill for earlier invoices.
+    corrections: tuple[ChargeLine, ...] = ()
+
+    @property
+    def corrections_micros(self) -> int:
+        return sum(note.amount_micros for note in self.corrections)
 
     @property
     def amount_due_micros(self) -> int:
-        return self.previous_balance_micros - self.payments_micros + self.total_micros
+        return (
+            self.previous_balance_micros
+            - self.payments_micros
+            + self.corrections_micros
+            + self.total_micros
+        )
 
 
 def statements_dir(layout: Layout, billing_period: str) -> Path:
@@ -109,17 +120,17 @@ def load_statements(
                 fct_invoices.invoice_id, fct_invoices.account_id, dim_accounts.account_name,
                 concat_ws(', ', dim_accounts.city, dim_accounts.state || ' '
                     || dim_accounts.postal_code) as address,
-                fct_invoices.billing_period, fct_invoices.period_start_date,
-                fct_invoices.period_end_date, fct_invoices.invoice_date, fct_invoices.due_date,
+                fct_invoices.billing_period, fct_invoices.usage_from as period_start_date,
+                fct_invoices.usage_to as period_end_date, fct_invoices.invoice_date,
+                fct_invoices.due_date,
                 coalesce(dim_accounts.currency, 'USD') as currency,
-                fct_invoices.recurring_micros + fct_invoices.usage_micros as charges_micros,
+                fct_invoices.subtotal_micros - fct_invoices.credit_micros as charges_micros,
                 fct_invoices.credit_micros, fct_invoices.tax_micros,
                 fct_invoices.total_micros,
-                coalesce((
-                    select sum(earlier.total_micros) from fct_invoices as earlier
-                    where earlier.account_id = fct_invoices.account_id
-                        and earlier.billing_period < fct_invoices.billing_period
-                ), 0) as previous_balance_micros
+                -- The balance the previous bill left, before the payments received since.
+                fct_invoices.previous_balance_micros + fct_invoices.payments_micros
+                    as previous_balance_micros,
+                fct_invoices.payments_micros
             from fct_invoices
             left join dim_accounts on fct_invoices.account_id = dim_accounts.account_id
             where fct_invoices.billing_period = $period
@@ -145,6 +156,16 @@ def load_statements(
             """,
             billing_period,
         )
+        notes = _rows(
+            con,
+            """
+            select invoice_id, note_id, note_type, corrected_invoice_id, amount_micros
+            from fct_credit_notes
+            where billing_period = $period
+            order by note_id
+            """,
+            billing_period,
+        )
         usage = _rows(
             con,
             """
@@ -165,7 +186,7 @@ def load_statements(
         )
     wanted = set(account_ids) if account_ids else None
     return [
-        _statement(invoice, lines, usage)
+        _statement(invoice, lines, usage, notes)
         for invoice in invoices
         if wanted is None or invoice["account_id"] in wanted
     ]
@@ -187,16 +208,17 @@ def _quantity(line: dict) -> str:
     return f"{line['quantity']:,} {unit}"
 
 
-def _statement(invoice: dict, lines: list[dict], usage: list[dict]) -> Statement:
+def _statement(invoice: dict, lines: list[dict], usage: list[dict], notes: list[dict]) -> Statement:
     own = [line for line in lines if line["invoice_id"] == invoice["invoice_id"]]
     by_subscriber: dict[str, list[dict]] = {}
     for line in own:
-        if line["line_type"] in ("recurring", "usage"):
-            by_subscriber.setdefault(line["subscriber_id"], []).append(line)
+        if line["line_type"] not in ("tax", "credit"):
+            # Charges on the account as a whole (a late fee) form a line of their own.
+            by_subscriber.setdefault(line["subscriber_id"] or "account", []).append(line)
     service_lines = tuple(
         ServiceLine(
             subscriber_id=subscriber,
-            service_type=charges[0]["service_type"] or "unknown",
+            service_type=charges[0]["service_type"] or "account",
             number=charges[0]["number"] or subscriber,
             charges=tuple(
                 ChargeLine(c["description"], _quantity(c), c["amount_micros"]) for c in charges
@@ -242,5 +264,15 @@ def _statement(invoice: dict, lines: list[dict], usage: list[dict]) -> Statement
         tax_micros=invoice["tax_micros"],
         total_micros=invoice["total_micros"],
         previous_balance_micros=invoice["previous_balance_micros"],
-        payments_micros=0,
+        payments_micros=invoice["payments_micros"],
+        corrections=tuple(
+            ChargeLine(
+                f"{note['note_type'].replace('_', ' ').capitalize()} {note['note_id']} "
+                f"correcting {note['corrected_invoice_id']}",
+                "",
+                note["amount_micros"],
+            )
+            for note in notes
+            if note["invoice_id"] == invoice["invoice_id"]
+        ),
     )

@@ -61,7 +61,10 @@ def statement_pdf(statement: Statement, created: datetime | None = None) -> byte
     else:
         pdf.note("No credits or adjustments this period.")
     pdf.ln(4)
-    pdf.note("Amounts are exact: a prorated fee or a tax may carry fractions of a cent.")
+    pdf.note(
+        "Every line is rounded to the cent; taxes are computed on each charge and rounded "
+        "once per tax."
+    )
     return bytes(pdf.output())
 
 
@@ -140,6 +143,7 @@ class _Document(FPDF):
         rows = [
             ("Previous balance", self.money(s.previous_balance_micros)),
             (payments, self.money(-s.payments_micros)),
+            *((note.description, self.money(note.amount_micros)) for note in s.corrections),
             ("Charges this period", self.money(s.charges_micros)),
             *(
                 [("Credits and adjustments", self.money(s.credit_micros))]

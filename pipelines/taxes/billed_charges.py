@@ -1,15 +1,20 @@
 """The charges a billing period bills, at the grain the tax engine taxes them.
 
-- Recurring: one charge per row of ``recurring_charges`` (a line's plan or add-on over part
-  of the period). The line counts once for per-line fees (911): on its first row of its own
-  plan; add-ons and later plan versions carry ``lines = 0``.
+- Recurring: one charge per row of ``recurring_charges`` (a plan or add-on fee billed in
+  advance, reversed or trued up by the day: pipelines.billing.recurring). A line counts
+  once for per-line fees (911): on its first advance row of its own plan; add-ons,
+  reversals and true-ups carry ``lines = 0``.
 - Usage: per subscriber and tax category, the rated usage charges plus the usage priced on
   aggregate. A mobile line's voice and messaging are ``wireless_usage`` (the wireless safe
   harbor covers them), its data ``internet_access``. A fixed VoIP line's calls are classed
   by where they start and end (``call_class``); its aggregate-priced voice, which no longer
   says where each call went, is ``voip_usage`` under the VoIP safe harbor.
-- Adjustments: each applied credit (``pipelines.billing.adjustments``) is a negative charge
-  in the category it credits back, so the taxes on what it corrects are reversed.
+- Usage is rounded to the cent per charge (half away from zero), so the tax base is the
+  amount the invoice line shows (docs/billing.md, "Rounding").
+- The bill run's other sources come in ``CHARGE_SCHEMA`` (pipelines.billing.charges):
+  one-time fees, device installments, late fees, and each applied credit
+  (``pipelines.billing.adjustments``) as a negative charge in the category it credits
+  back, so the taxes on what it corrects are reversed.
 
 Every charge is dated at the period's first day, so one rule version and one FUSF quarter
 apply to the whole period; its tax area comes from the account's service address (the place
@@ -24,10 +29,13 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.billing.adjustments import APPLIED
+from pipelines.billing.charges import conform, round_to_cent
+from pipelines.billing.recurring import ADVANCE, REVERSED
 from pipelines.config import Layout
 from pipelines.periods import parse_period
-from pipelines.reference import read_reference
+from pipelines.reference import TARIFF_CATALOG_DIR, read_reference
 from pipelines.schema import BILLED_CHARGE_SCHEMA
+from pipelines.tariffs.catalog_files import load_catalog
 from pipelines.taxes.call_class import CallClassifier
 from pipelines.taxes.model import RuleSet
 from pipelines.taxes.rules_files import TaxAreaIndex
@@ -43,14 +51,14 @@ ACCESS_CATEGORY = {
 
 
 def billed_charges(
-    layout: Layout, billing_period: str, ruleset: RuleSet, adjustments: pl.DataFrame
+    layout: Layout, billing_period: str, ruleset: RuleSet, other_charges: pl.DataFrame
 ) -> pa.Table:
     """The period's charges (``BILLED_CHARGE_SCHEMA`` without the columns the tax stage
     adds, ``_OUTCOME``), ordered by charge_id, each with its interstate share: the
     account's traffic study for safe-harbor categories, else the rule set's default.
 
-    ``adjustments`` (``pipelines.billing.adjustments``): the applied ones are charges too,
-    negative, in the category they credit back.
+    ``other_charges`` (``CHARGE_SCHEMA``): the bill run's charges besides recurring fees
+    and usage.
     """
     partition = {"billing_period": billing_period}
     first_day, _ = parse_period(billing_period)
@@ -65,36 +73,23 @@ def billed_charges(
         },
         schema={"category": pl.String, "default_share_ppm": pl.Int64},
     )
-    recurring = _recurring(_frame(lake.read_partition(layout, "recurring_charges", partition)))
+    recurring = _recurring(
+        _frame(lake.read_partition(layout, "recurring_charges", partition)), _offer_names(layout)
+    )
     usage = _usage(
         _frame(lake.read_partition(layout, "rated_usage", partition)),
         _frame(lake.read_partition(layout, "usage_aggregate_charges", partition)),
         lines,
+        billing_period,
     )
     charges = (
-        pl.concat([recurring, usage, _credits(adjustments)], how="diagonal_relaxed")
-        .join(
-            lines.select("subscriber_id", "line_plan_id", "service_type"),
-            on="subscriber_id",
-            how="left",
-        )
+        pl.concat([conform(recurring), conform(usage), conform(other_charges)])
+        .join(lines.select("subscriber_id", "service_type"), on="subscriber_id", how="left")
         .join(accounts, on="account_id", how="left")
         .with_columns(
             pl.lit(billing_period).alias("billing_period"),
             pl.lit(first_day).alias("charge_date"),
-            pl.coalesce(
-                "category",
-                pl.col("service_type").replace_strict(ACCESS_CATEGORY, default=None),
-                pl.lit("unknown"),
-            ).alias("category"),
-            pl.when(pl.col("charge_source") == "recurring")
-            .then(
-                (pl.col("first_of_plan") & (pl.col("plan_id") == pl.col("line_plan_id")))
-                .fill_null(False)
-                .cast(pl.Int64)
-            )
-            .otherwise(0)
-            .alias("lines"),
+            pl.coalesce("category", pl.lit("unknown")).alias("category"),
         )
         .join(defaults, on="category", how="left")
         .with_columns(
@@ -104,22 +99,14 @@ def billed_charges(
             .fill_null(0)
             .alias("interstate_share_ppm"),
             (
-                pl.lit(billing_period + "/")
-                + pl.col("charge_source")
-                + "/"
-                + pl.coalesce(
-                    "adjustment_id",
-                    pl.col("subscriber_id")
-                    + "/"
-                    + pl.coalesce(
-                        pl.col("plan_id") + "/" + pl.col("period_start_date").cast(pl.String),
-                        pl.col("category"),
-                    ),
-                )
+                pl.lit(billing_period + "/") + pl.col("charge_source") + "/" + pl.col("charge_key")
             ).alias("charge_id"),
         )
         .sort("charge_id")
     )
+    if charges["charge_id"].is_duplicated().any():
+        repeated = charges.filter(pl.col("charge_id").is_duplicated())["charge_id"][0]
+        raise RuntimeError(f"two charges of {billing_period} share the id {repeated}")
     names = [f.name for f in BILLED_CHARGE_SCHEMA if f.name not in _OUTCOME]
     return charges.select(names).to_arrow()
 
@@ -175,36 +162,91 @@ def _accounts(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
     )
 
 
-def _credits(adjustments: pl.DataFrame) -> pl.DataFrame:
-    """The applied adjustments as negative charges."""
-    return adjustments.filter(pl.col("adjustment_status") == APPLIED).select(
-        pl.lit("adjustment").alias("charge_source"),
-        "adjustment_id",
-        "account_id",
-        "subscriber_id",
-        "category",
-        pl.lit(0, dtype=pl.Int64).alias("minutes_micros"),
-        (-pl.col("amount_micros")).alias("amount_micros"),
+def credit_charges(adjustments: pl.DataFrame) -> pl.DataFrame:
+    """The applied adjustments as negative charges (``CHARGE_SCHEMA``)."""
+    applied = adjustments.filter(pl.col("adjustment_status") == APPLIED)
+    return conform(
+        applied.select(
+            pl.lit("adjustment").alias("charge_source"),
+            pl.col("adjustment_id").alias("charge_key"),
+            "account_id",
+            "subscriber_id",
+            "category",
+            (
+                pl.col("adjustment_type").str.slice(0, 1).str.to_uppercase()
+                + pl.col("adjustment_type").str.slice(1)
+                + " credit: "
+                + pl.coalesce("description", "adjustment_id")
+            ).alias("description"),
+            (-pl.col("amount_micros")).alias("amount_micros"),
+        )
     )
 
 
-def _recurring(recurring: pl.DataFrame) -> pl.DataFrame:
-    return recurring.sort("subscriber_id", "period_start_date", "plan_id").select(
+def _offer_names(layout: Layout) -> pl.DataFrame:
+    """Each plan's name (plans.csv) and, with a tariff catalog, each offer's name there
+    (add-ons are only there), for the invoice line."""
+    names = read_reference(layout, "plans.csv").select(
+        "plan_id", pl.col("plan_name").alias("offer_name")
+    )
+    if (layout.reference / TARIFF_CATALOG_DIR / "catalog.yaml").is_file():
+        offers = load_catalog(layout.reference / TARIFF_CATALOG_DIR).offers
+        names = pl.concat(
+            [
+                names,
+                pl.DataFrame(
+                    {
+                        "plan_id": [o.offer_id for o in offers],
+                        "offer_name": [o.name for o in offers],
+                    },
+                    schema={"plan_id": pl.String, "offer_name": pl.String},
+                ),
+            ]
+        )
+    return names.unique("plan_id", keep="last", maintain_order=True)
+
+
+def _recurring(recurring: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    advance_of_own_plan = (pl.col("recurring_kind") == ADVANCE) & (pl.col("offer_kind") == "plan")
+    partial_days = pl.when(pl.col("active_days") != pl.col("period_days")).then(
+        pl.format(" ({} of {} days)", "active_days", "period_days")
+    )
+    return recurring.join(names, on="plan_id", how="left").select(
         pl.lit("recurring").alias("charge_source"),
+        pl.concat_str(
+            "subscriber_id", "plan_id", "recurring_kind", "service_from", separator="/"
+        ).alias("charge_key"),
         "account_id",
         "subscriber_id",
         "plan_id",
-        "period_start_date",
-        pl.lit(None, dtype=pl.String).alias("category"),
-        pl.lit(0, dtype=pl.Int64).alias("minutes_micros"),
-        pl.lit(None, dtype=pl.Int64).alias("records"),
+        pl.col("service_type").replace_strict(ACCESS_CATEGORY, default=None).alias("category"),
+        pl.concat_str(
+            pl.when(pl.col("recurring_kind") == REVERSED)
+            .then(pl.lit("Reversal of "))
+            .otherwise(pl.lit("")),
+            pl.coalesce("offer_name", "plan_id"),
+            pl.format(" monthly fee, {} to {}", "service_from", "service_to"),
+            partial_days.otherwise(pl.lit("")),
+        ).alias("description"),
+        pl.col("active_days").cast(pl.Int64).alias("quantity"),
+        pl.lit("days").alias("quantity_unit"),
+        "service_from",
+        "service_to",
         pl.col("charge_micros").alias("amount_micros"),
-        # Per-line fees count a line once: on the first row of its own plan (see above).
-        (pl.int_range(pl.len()).over("subscriber_id", "plan_id") == 0).alias("first_of_plan"),
+        # Per-line fees count a line once: on its first advance row of its own plan.
+        (
+            advance_of_own_plan
+            & (pl.int_range(pl.len()).over("subscriber_id", advance_of_own_plan) == 0)
+        )
+        .cast(pl.Int64)
+        .alias("lines"),
     )
 
 
-def _usage(rated: pl.DataFrame, aggregates: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+def _usage(
+    rated: pl.DataFrame, aggregates: pl.DataFrame, lines: pl.DataFrame, billing_period: str
+) -> pl.DataFrame:
+    first, last = parse_period(billing_period)
     service_types = lines.select("subscriber_id", "service_type")
     priced = rated.filter(pl.col("rating_status") == "rated").join(
         service_types, on="subscriber_id", how="left"
@@ -247,17 +289,34 @@ def _usage(rated: pl.DataFrame, aggregates: pl.DataFrame, lines: pl.DataFrame) -
         )
         .select(
             pl.lit("usage").alias("charge_source"),
+            pl.concat_str("subscriber_id", "category", separator="/").alias("charge_key"),
             "account_id",
             "subscriber_id",
-            pl.lit(None, dtype=pl.String).alias("plan_id"),
-            pl.lit(None, dtype=pl.Date).alias("period_start_date"),
             "category",
+            pl.col("category")
+            .replace_strict(USAGE_DESCRIPTION, default=pl.lit("Usage"))
+            .alias("description"),
+            "records",
+            pl.col("records").alias("quantity"),
+            pl.lit("records").alias("quantity_unit"),
+            pl.lit(first).alias("service_from"),
+            pl.lit(last).alias("service_to"),
             # Per-minute taxes see billed seconds as minutes, rounded down to the micro-minute.
             (pl.col("seconds") * 1_000_000 // 60).alias("minutes_micros"),
-            "records",
-            "amount_micros",
+            round_to_cent(pl.col("amount_micros")).alias("amount_micros"),
         )
     )
+
+
+#: The invoice line of a line's usage in each tax category.
+USAGE_DESCRIPTION = {
+    "wireless_usage": "Mobile calls and messages",
+    "internet_access": "Mobile data",
+    "local_voice": "Local calls",
+    "interstate_voice": "Long-distance calls (interstate)",
+    "international_voice": "International calls",
+    "voip_usage": "Calls on the calling plan",
+}
 
 
 def _usage_category(call_class: pl.Expr) -> pl.Expr:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import lake
+from pipelines.billing import run as bill_run
 from pipelines.billing.adjustments import APPLIED, HELD, period_adjustments
 from pipelines.config import Layout
 from pipelines.rating import rerate
@@ -45,6 +46,7 @@ class TaxPeriodResult:
     compliance_tax_micros: int = 0
     adjustments_applied: int = 0
     adjustments_held: int = 0
+    invoices: int = 0
 
 
 def share_of(amount_micros: np.ndarray, share_ppm: np.ndarray) -> np.ndarray:
@@ -68,7 +70,10 @@ def tax_period(
         rerate.refuse_closed_period(layout, billing_period)
     ruleset = load_ruleset(layout.reference / TAX_RULES_DIR)
     adjustments = period_adjustments(layout, billing_period)
-    charges = billed_charges(layout, billing_period, ruleset, adjustments)
+    run = bill_run.start(layout, billing_period)
+    charges = billed_charges(
+        layout, billing_period, ruleset, bill_run.other_charges(layout, run, adjustments)
+    )
     n = charges.num_rows
     result = tax_charges(
         ruleset,
@@ -127,6 +132,8 @@ def tax_period(
     lake.write_partition(layout, "billed_charges", partition, taxed_charges)
     lake.write_partition(layout, "tax_lines", partition, lines)
     lake.write_partition(layout, "adjustments", partition, adjustments.to_arrow())
+    # A re-rated closed period keeps the invoices it issued: they are never rewritten.
+    invoices = bill_run.issue(layout, run, taxed_charges, lines) if rerate_run_id is None else 0
     statuses = Counter(outcome["tax_status"].to_pylist())
     billable = pc.filter(lines["tax_micros"], lines["is_billable"])
     compliance = pc.filter(lines["tax_micros"], pc.invert(lines["is_billable"]))
@@ -141,4 +148,5 @@ def tax_period(
         compliance_tax_micros=int(pc.sum(compliance).as_py() or 0),
         adjustments_applied=adjustments.filter(pl.col("adjustment_status") == APPLIED).height,
         adjustments_held=adjustments.filter(pl.col("adjustment_status") == HELD).height,
+        invoices=invoices,
     )

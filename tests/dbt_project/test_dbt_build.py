@@ -40,13 +40,17 @@ from pipelines.schema import LAKE_TABLES
 from pipelines.statements.stage import write_statements
 from pipelines.taxes.stage import tax_period
 
-# Recurring: A001 20 000 000 + 50 000 000; A002 45 000 000 + 8 064 516 (10/31 days);
-# A003 20 000 000.
-# Usage (rated): A001 1 200 000 + 200 000 + 610 000 = 2 010 000 (u21 is inbound, the repeat
-# of u01 is not rated again, S001's held session not yet);
-# A002 600 000 + 20 000 + 2 x 20 000 (sessions A and B, once each) (S003) + 90 000 +
-# 3 000 000 + 45 000 (S004) = 3 795 000;
-# A003 10 x 1 000 000 + 35 000 + 200 000 = 10 235 000.
+# Recurring (cycle day 1: April in advance, S004's March days trued up): A001 20 000 000 +
+# 50 000 000; A002 45 000 000 + 25 000 000 + 8 060 000 (25 000 000 x 10/31 = 8 064 516.13,
+# to the cent); A003 20 000 000.
+# Usage (rated), one line per subscriber and tax category, each rounded to the cent:
+# A001 S001 wireless 1 200 000 + 200 000 + 610 000 = 2 010 000 (u21 is inbound, the repeat
+# of u01 is not rated again, S001's held session not yet); its data 0 (in the allowance).
+# A002 S003 wireless 600 000, data 20 000 + 2 x 20 000 (sessions A and B, once each) =
+# 60 000; S004 local calls 90 000 + 45 000 = 135 000 -> 140 000 (13.5 cents rounds up),
+# international 3 000 000: 3 800 000.
+# A003 S005 wireless 10 x 1 000 000 + 200 000 = 10 200 000, data 35 000 -> 40 000:
+# 10 240 000.
 # Tax (TAX_RULES_FILES; March 2025: FUSF factor 36.3% on the interstate share, capped at
 # floor(factor x share amount)):
 # A001 (Chicago): S001 plan 20 000 000: FUSF 20 000 000 x 37.1% = 7 420 000 x 36.3% =
@@ -55,19 +59,27 @@ from pipelines.taxes.stage import tax_period
 #      270 692; IL excise 6.25% = 125 625. Broadband and data: no rule (ITFA).
 #      -> 2 693 460 + 3 900 000 + 453 869 + 270 692 + 125 625 = 7 443 646
 # A002 (Springfield: the Illinois state-wide area): S003 plan 45 000 000: FUSF 16 695 000 x
-#      36.3% = 6 060 285. S004 VoIP 8 064 516: share 64.9% = 5 233 870.884 -> 5 233 871,
-#      x 36.3% = 1 899 895.17 -> 1 899 895. S003 usage 600 000: FUSF 222 600 x 36.3% =
-#      80 803.8, cap 80 803; excise 37 500. S004 local calls (u16, u20: 217 to 217)
-#      135 000: FUSF 0 (intrastate), excise 8 437.5 -> 8 438. S004 international call
-#      (u17) 3 000 000: FUSF 1 089 000, excise 187 500.
-#      -> 6 060 285 + 1 899 895 + 80 803 + 37 500 + 8 438 + 1 089 000 + 187 500 = 9 363 421
+#      36.3% = 6 060 285. S004 VoIP April 25 000 000: share 64.9% = 16 225 000, x 36.3% =
+#      5 889 675; its March days 8 060 000: share 5 230 940, x 36.3% = 1 898 831.22 ->
+#      1 898 831. S003 usage 600 000: FUSF 222 600 x 36.3% = 80 803.8, cap 80 803; excise
+#      37 500. S004 local calls (u16, u20: 217 to 217) 140 000: FUSF 0 (intrastate),
+#      excise 8 750. S004 international call (u17) 3 000 000: FUSF 1 089 000, excise
+#      187 500.
+#      -> 6 060 285 + 5 889 675 + 1 898 831 + 80 803 + 37 500 + 8 750 + 1 089 000 + 187 500
+#      = 15 252 344
 # A003 (Lifeline, Texas): FUSF exempt; Texas 911 1 line x 500 000 -> 500 000
 # IL gross receipts is compliance-only: never on an invoice.
+# The invoice shows each tax's sum rounded to the cent, half away from zero, USF toward zero:
+# A001 911 3 900 000; Cook 453 869 -> 450 000; excise 125 625 -> 130 000; FUSF 2 693 460 +
+#      270 692 = 2 964 152 -> 2 960 000: 7 440 000.
+# A002 excise 37 500 + 8 750 + 187 500 = 233 750 -> 230 000; FUSF 15 018 594 -> 15 010 000:
+#      15 240 000.
 EXPECTED_INVOICES = {
-    # invoice_id: (line_count, recurring, usage, subtotal, tax, total)
-    "INV-202503-A001": (9, 70_000_000, 2_010_000, 72_010_000, 7_443_646, 79_453_646),
-    "INV-202503-A002": (7, 53_064_516, 3_795_000, 56_859_516, 9_363_421, 66_222_937),
-    "INV-202503-A003": (5, 20_000_000, 10_235_000, 30_235_000, 500_000, 30_735_000),
+    # invoice_id: (line_count, recurring, usage, subtotal, tax, total); lines: one per
+    # billed charge and one per billable tax.
+    "INV-202503-A001": (8, 70_000_000, 2_010_000, 72_010_000, 7_440_000, 79_450_000),
+    "INV-202503-A002": (9, 78_060_000, 3_800_000, 81_860_000, 15_240_000, 97_100_000),
+    "INV-202503-A003": (4, 20_000_000, 10_240_000, 30_240_000, 500_000, 30_740_000),
 }
 
 
@@ -134,10 +146,10 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
     assert _query(
         fixture_layout,
         "select quantity, amount_micros from fct_invoice_lines"
-        " where subscriber_id = 'S003' and service = 'data'",
+        " where subscriber_id = 'S003' and category = 'internet_access'",
     ) == [(3, 1_500_000)]
-    # A002 usage: 3 795 000 - 3 x 20 000 + 1 500 000 = 5 235 000. Data is internet
-    # access, which no rule taxes: the tax stays 9 363 421.
+    # A002 usage: 3 800 000 - 3 x 20 000 + 1 500 000 = 5 240 000. Data is internet
+    # access, which no rule taxes: the invoiced tax stays 15 240 000.
     rows = _query(
         fixture_layout,
         "select invoice_id, line_count, recurring_micros, usage_micros, subtotal_micros,"
@@ -145,7 +157,7 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
     )
     assert {row[0]: row[1:] for row in rows} == {
         **EXPECTED_INVOICES,
-        "INV-202503-A002": (7, 53_064_516, 5_235_000, 58_299_516, 9_363_421, 67_662_937),
+        "INV-202503-A002": (9, 78_060_000, 5_240_000, 83_300_000, 15_240_000, 98_540_000),
     }
 
 
@@ -162,13 +174,14 @@ def test_credits_reach_the_invoice_the_ledger_and_the_statement(fixture_layout: 
     tax_period(fixture_layout, PERIOD)
     assert build_warehouse(fixture_layout).success
 
-    # A002: subtotal 56 859 516 - 5 000 000 = 51 859 516; the credit reverses its FUSF,
-    # 5 000 000 x 64.9% x 36.3% = 1 177 935: tax 9 363 421 - 1 177 935 = 8 185 486.
+    # A002: subtotal 81 860 000 - 5 000 000 = 76 860 000; the credit reverses its FUSF,
+    # 5 000 000 x 64.9% x 36.3% = 1 177 935: FUSF 15 018 594 - 1 177 935 = 13 840 659 ->
+    # 13 840 000, excise 230 000: tax 14 070 000.
     assert _query(
         fixture_layout,
         "select line_count, credit_micros, subtotal_micros, tax_micros, total_micros"
         " from fct_invoices where account_id = 'A002'",
-    ) == [(8, -5_000_000, 51_859_516, 8_185_486, 60_045_002)]
+    ) == [(10, -5_000_000, 76_860_000, 14_070_000, 90_930_000)]
     assert _query(
         fixture_layout,
         "select line_type, description, amount_micros from fct_invoice_lines"
@@ -190,7 +203,7 @@ def test_credits_reach_the_invoice_the_ledger_and_the_statement(fixture_layout: 
     ) == [(5_000_000, 0)]
     statement = write_statements(fixture_layout, PERIOD, ["A002"])
     html = (statement.folder / "INV-202503-A002.html").read_text()
-    assert "Goodwill credit: outage" in html and "-$5.00" in html and "$60.045002" in html
+    assert "Goodwill credit: outage" in html and "-$5.00" in html and "$90.93" in html
 
 
 @pytest.mark.slow
@@ -204,26 +217,28 @@ def test_invoice_dates_and_tax_lines(built: Layout) -> None:
     )
     assert taxes == [
         ("A001", "CHI-911", 3_900_000),
-        ("A001", "COOK-TEL", 453_869),
-        ("A001", "IL-EXCISE", 125_625),
-        ("A001", "US-FUSF", 2_693_460 + 270_692),
-        ("A002", "IL-EXCISE", 37_500 + 8_438 + 187_500),
-        ("A002", "US-FUSF", 6_060_285 + 1_899_895 + 80_803 + 1_089_000),
+        ("A001", "COOK-TEL", 450_000),
+        ("A001", "IL-EXCISE", 130_000),
+        ("A001", "US-FUSF", 2_960_000),
+        ("A002", "IL-EXCISE", 230_000),
+        ("A002", "US-FUSF", 15_010_000),
         ("A003", "TX-911", 500_000),
     ]
     # 3% of each Illinois telecom charge, owed by the carrier, never invoiced:
-    # A001 20 000 000 + 2 010 000 -> 600 000 + 60 300; A002 45 000 000 + 8 064 516 (241 935.48
-    # -> 241 935) + 600 000 + 135 000 + 3 000 000 -> 1 350 000 + 241 935 + 18 000 + 4 050 +
-    # 90 000.
+    # A001 20 000 000 + 2 010 000 -> 600 000 + 60 300; A002 45 000 000 + 25 000 000 +
+    # 8 060 000 + 600 000 + 140 000 + 3 000 000 -> 1 350 000 + 750 000 + 241 800 + 18 000 +
+    # 4 200 + 90 000.
     compliance = _query(
         built,
         "select account_id, sum(tax_micros) from fct_tax_lines where not is_billable"
         " group by account_id order by 1",
     )
-    assert compliance == [("A001", 660_300), ("A002", 1_703_985)]
-    # The USF line items sit exactly at the FCC cap on both Illinois invoices:
-    # A001 floor(36.3% x (7 420 000 + 745 710)) = 2 964 152; A002 floor(36.3% x (16 695 000 +
-    # 5 233 871 + 222 600 + 3 000 000)) = 9 129 983.
+    assert compliance == [("A001", 660_300), ("A002", 2_454_000)]
+    # The USF lines stay within the FCC cap on both Illinois invoices: A001 exactly at
+    # floor(36.3% x (7 420 000 + 745 710)) = 2 964 152; A002 one micro below floor(36.3% x
+    # (16 695 000 + 16 225 000 + 5 230 940 + 222 600 + 3 000 000)) = floor(15 018 595.02), as
+    # each charge's line is rounded down on its own (6 060 285 + 5 889 675 + 1 898 831 +
+    # 80 803 + 1 089 000 = 15 018 594).
     recovery = _query(
         built,
         "select invoice_id, sum(usf_billed_micros), sum(interstate_micros)"
@@ -231,7 +246,7 @@ def test_invoice_dates_and_tax_lines(built: Layout) -> None:
     )
     assert recovery == [
         ("INV-202503-A001", 2_964_152, 8_165_710),
-        ("INV-202503-A002", 9_129_983, 25_151_471),
+        ("INV-202503-A002", 15_018_594, 41_373_540),
     ]
 
 
@@ -246,28 +261,31 @@ def test_general_ledger_trial_balance(built: Layout) -> None:
     )
     # Debit balances positive, credit balances negative.
     assert balances == {
-        # Receivables: the invoice totals 79 453 646 + 66 222 937 + 30 735 000.
-        "1200": 176_411_583,
-        # Taxes billed other than USF: A001 3 900 000 + 453 869 + 125 625, A002 37 500 +
-        # 8 438 + 187 500, A003 500 000; plus the carrier-paid IL gross receipts tax
-        # 660 300 + 1 703 985.
-        "2300": -(4_479_494 + 233_438 + 500_000 + 2_364_285),
-        # USF: 2 964 152 + 9 129 983 billed, plus 4 067 126 owed beyond it (below).
-        "2310": -(12_094_135 + 4_067_126),
-        # Plans: mobile S001 + S003 + S005; VoIP S004 (10/31 days); broadband S002.
+        # Receivables: the invoice totals 79 450 000 + 97 100 000 + 30 740 000.
+        "1200": 207_290_000,
+        # Taxes invoiced other than USF: A001 3 900 000 + 450 000 + 130 000, A002 230 000,
+        # A003 500 000; plus the carrier-paid IL gross receipts tax 660 300 + 2 454 000.
+        "2300": -(4_480_000 + 230_000 + 500_000 + 3_114_300),
+        # USF payable: what is owed (below), 2 960 000 + 15 010 000 of it invoiced.
+        "2310": -22_049_872,
+        # April, billed in advance on the March bill, is released within its month.
+        "2400": 0,
+        # Plans: mobile S001 + S003 + S005; VoIP S004 (April, and 10/31 of March);
+        # broadband S002.
         "4100": -(20_000_000 + 45_000_000 + 20_000_000),
-        "4110": -8_064_516,
+        "4110": -(25_000_000 + 8_060_000),
         "4120": -50_000_000,
-        # Usage: mobile S001 2 010 000, S003 660 000, S005 10 235 000; VoIP S004 3 135 000.
-        "4200": -(2_010_000 + 660_000 + 10_235_000),
-        "4210": -3_135_000,
-        "6100": 2_364_285,
+        # Usage: mobile S001 2 010 000, S003 660 000, S005 10 240 000; VoIP S004 3 140 000.
+        "4200": -(2_010_000 + 660_000 + 10_240_000),
+        "4210": -3_140_000,
+        "6100": 3_114_300,
         # The USF contribution at 36.3% of the interstate and international revenue, per
         # category: wireless access (7 420 000 + 16 695 000 + 7 420 000, Lifeline's too)
-        # 11 447 205; wireless usage 4 752 510 -> 1 725 161.13 -> 1 725 161; VoIP access
-        # 5 233 871 -> 1 899 895; international calls 3 000 000 -> 1 089 000; total
-        # 16 161 261, minus 12 094 135 recovered.
-        "6110": 4_067_126,
+        # 11 447 205; wireless usage (745 710 + 222 600 + 3 784 200) 4 752 510 ->
+        # 1 725 161.13 -> 1 725 161; VoIP access (16 225 000 + 5 230 940) 21 455 940 ->
+        # 7 788 506.22 -> 7 788 506; international calls 3 000 000 -> 1 089 000; total
+        # 22 049 872, minus the 17 970 000 invoiced.
+        "6110": 4_079_872,
     }
     assert sum(balances.values()) == 0
 
@@ -408,11 +426,24 @@ def test_unbalanced_file_registry_fails_the_build(fixture_layout: Layout) -> Non
 def test_rated_row_on_the_wrong_account_fails_the_build(fixture_layout: Layout) -> None:
     values = {"billing_period": PERIOD}
     rated = read_partition(fixture_layout, "rated_usage", values)
-    # The first rated call of S001 (account A001) claims to belong to A002.
     column = rated.schema.get_field_index("account_id")
+    # One rated call of S001 (account A001) claims to belong to A002: its usage would be
+    # split over two invoices, so the bill run refuses it.
     first = pc.equal(rated["usage_id"], rated["usage_id"][0])
-    moved = rated.set_column(column, "account_id", pc.if_else(first, "A002", rated["account_id"]))
-    write_partition(fixture_layout, "rated_usage", values, moved)
+    one_moved = rated.set_column(
+        column, "account_id", pc.if_else(first, "A002", rated["account_id"])
+    )
+    write_partition(fixture_layout, "rated_usage", values, one_moved)
+    with pytest.raises(RuntimeError, match="share the id 2025-03/usage/S001"):
+        tax_period(fixture_layout, PERIOD)
+    # Every rated record of S001 claims A002: the bill run bills them there, and the build
+    # fails on the subscriber master's account.
+    s001 = pc.equal(rated["subscriber_id"], "S001")
+    all_moved = rated.set_column(
+        column, "account_id", pc.if_else(s001, "A002", rated["account_id"])
+    )
+    write_partition(fixture_layout, "rated_usage", values, all_moved)
+    tax_period(fixture_layout, PERIOD)
 
     with pytest.raises(BuildError) as caught:
         build_warehouse(fixture_layout)

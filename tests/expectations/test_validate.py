@@ -29,34 +29,36 @@ insert into dim_subscribers values
     ('S3', 'A2', 'mobile', '13125550103', '310150000000003', 'P1', 'cancelled',
         '2024-01-01', '2024-12-15');
 
+-- Cycle day 1: the January bill charges February in advance.
 create table fct_invoices (
-    invoice_id varchar, account_id varchar, billing_period varchar, period_start_date date,
-    period_end_date date, invoice_date date, due_date date, line_count integer,
+    invoice_id varchar, account_id varchar, billing_period varchar, usage_from date,
+    usage_to date, advance_from date, invoice_date date, due_date date, line_count integer,
     recurring_micros bigint, usage_micros bigint, subtotal_micros bigint, tax_micros bigint,
     total_micros bigint
 );
 insert into fct_invoices values
     ('INV-202501-A1', 'A1', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
-        '2025-02-21', 3, 30000000, 110000, 30110000, 3011000, 33121000),
+        '2025-02-01', '2025-02-22', 3, 30000000, 110000, 30110000, 3011000, 33121000),
     ('INV-202501-A2', 'A2', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
-        '2025-02-21', 2, 45000000, 0, 45000000, 6750000, 51750000);
+        '2025-02-01', '2025-02-22', 2, 45000000, 0, 45000000, 6750000, 51750000);
 
 create table fct_invoice_lines (
     invoice_line_id varchar, invoice_id varchar, account_id varchar, billing_period varchar,
-    subscriber_id varchar, line_type varchar, service varchar, description varchar,
-    quantity bigint, quantity_unit varchar, tax_id varchar, amount_micros bigint
+    subscriber_id varchar, line_type varchar, category varchar, plan_id varchar,
+    description varchar, quantity bigint, quantity_unit varchar, service_from date,
+    service_to date, tax_id varchar, amount_micros bigint
 );
 insert into fct_invoice_lines values
-    ('L1', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'recurring', null, 'Mobile plan',
-        1, 'month', null, 30000000),
-    ('L2', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'usage', 'voice', 'Calls',
-        120, 'seconds', null, 110000),
-    ('L3', 'INV-202501-A1', 'A1', '2025-01', null, 'tax', null, 'State tax',
-        null, null, 'T1', 3011000),
-    ('L4', 'INV-202501-A2', 'A2', '2025-01', 'S2', 'recurring', null, 'Voice line',
-        1, 'month', null, 45000000),
-    ('L5', 'INV-202501-A2', 'A2', '2025-01', null, 'tax', null, 'State tax',
-        null, null, 'T1', 6750000);
+    ('L1', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'recurring', 'wireless_access', 'P1',
+        'Mobile plan', 28, 'days', '2025-02-01', '2025-02-28', null, 30000000),
+    ('L2', 'INV-202501-A1', 'A1', '2025-01', 'S1', 'usage', 'wireless_usage', null,
+        'Calls', 1, 'records', '2025-01-01', '2025-01-31', null, 110000),
+    ('L3', 'INV-202501-A1', 'A1', '2025-01', null, 'tax', null, null, 'State tax',
+        null, null, null, null, 'T1', 3011000),
+    ('L4', 'INV-202501-A2', 'A2', '2025-01', 'S2', 'recurring', 'voip_access', 'P2',
+        'Voice line', 28, 'days', '2025-02-01', '2025-02-28', null, 45000000),
+    ('L5', 'INV-202501-A2', 'A2', '2025-01', null, 'tax', null, null, 'State tax',
+        null, null, null, null, 'T1', 6750000);
 
 -- USF at the FCC cap on both invoices: floor(36.3% x 37.1% x 30 000 000) = 4 040 190 and
 -- floor(36.3% x 64.9% x 45 000 000) = 10 601 415.
@@ -312,7 +314,7 @@ def test_flat_per_line_fees_do_not_count_toward_the_tax_share(tmp_path: Path) ->
         # A $30 flat fee on a $45 line: 67% of the subtotal, but no percentage tax is wrong.
         con.execute(
             "insert into fct_invoice_lines values ('L6', 'INV-202501-A2', 'A2', '2025-01', "
-            "null, 'tax', null, '911 fee', 1, 'lines', 'T9', 30000000)"
+            "null, 'tax', null, null, '911 fee', 1, 'lines', null, null, 'T9', 30000000)"
         )
         con.execute(
             "update fct_invoices set tax_micros = tax_micros + 30000000, "

@@ -518,10 +518,18 @@ def test_an_addon_adds_its_allowance_and_its_prorated_fee(tmp_path):
     rows = by_usage(layout)
     assert charges(rows, "a1", "a2") == {"a1": 122_000, "a2": 0}
     assert (rows["a2"]["allowance_units"], rows["a2"]["chargeable_units"]) == (61, 0)
-    # 07-16..07-31 is 16 of 31 days: 5_000_000 x 16 / 31 = 2_580_645.16 -> 2_580_645.
+    # 07-16..07-31 is 16 of 31 days: 5_000_000 x 16 / 31 = 2_580_645.16 -> 2.58 to the
+    # cent; August is billed in advance for both offers.
     fees = {
-        (r["subscriber_id"], r["plan_id"]): (r["active_days"], r["charge_micros"])
+        (r["subscriber_id"], r["plan_id"], r["recurring_kind"]): (
+            r["active_days"],
+            r["charge_micros"],
+        )
         for r in read(layout, "recurring_charges")
+        if r["subscriber_id"] == "S1"
     }
-    assert fees[("S1", "VOICE30")] == (16, 2_580_645)
-    assert fees[("S1", "PBAND")] == (31, 10_000_000)
+    assert fees == {
+        ("S1", "VOICE30", "adjusted"): (16, 2_580_000),
+        ("S1", "VOICE30", "advance"): (31, 5_000_000),
+        ("S1", "PBAND", "advance"): (31, 10_000_000),
+    }

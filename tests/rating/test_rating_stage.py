@@ -16,8 +16,7 @@ import pytest
 from pipelines import lake
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
-from pipelines.rating import tariff
-from pipelines.rating.stage import rate_period, recurring_charges
+from pipelines.rating.stage import rate_period
 from pipelines.schema import USAGE_SCHEMA
 
 REFERENCE = {
@@ -335,49 +334,39 @@ def test_interconnect_legs(layout):
     }
 
 
-def test_recurring_proration_by_day(layout):
+def test_recurring_fees_billed_in_advance_and_trued_up_by_day(layout):
     result = rate_period(layout, "2024-07")
     got = [
         (
             r["subscriber_id"],
-            r["plan_id"],
+            r["recurring_kind"],
+            r["service_from"].isoformat(),
             r["active_days"],
             r["monthly_fee_micros"],
             r["charge_micros"],
         )
         for r in read(layout, "recurring_charges")
     ]
+    # Cycle day 1: July was billed in advance on the June bill, as the lines stood on
+    # 06-30; August is billed now. P1 costs 10.00 to 07-19 and 12.00 from 07-20.
     assert got == [
-        ("S1", "P1", 19, 10_000_000, 6_129_032),  # 190_000_000 / 31 = 6_129_032.26
-        ("S1", "P1", 12, 12_000_000, 4_645_161),  # 144_000_000 / 31 = 4_645_161.29
-        ("S2", "P1", 9, 10_000_000, 2_903_226),  # 90_000_000 / 31 = 2_903_225.81
-        ("S2", "P1", 12, 12_000_000, 4_645_161),
-        ("S3", "P2", 15, 50_000_000, 24_193_548),  # cancelled 07-16: 750_000_000 / 31
-        ("S6", "P4", 9, 3_100_000, 900_000),
-        ("S7", "P4", 22, 3_100_000, 2_200_000),
+        # Unchanged in July: only August in advance.
+        ("S1", "advance", "2024-08-01", 31, 12_000_000, 12_000_000),
+        # Activated 07-11: 10.00 x 9/31 = 2.9032 -> 2.90; 12.00 x 12/31 = 4.6452 -> 4.65.
+        ("S2", "adjusted", "2024-07-11", 9, 10_000_000, 2_900_000),
+        ("S2", "adjusted", "2024-07-20", 12, 12_000_000, 4_650_000),
+        ("S2", "advance", "2024-08-01", 31, 12_000_000, 12_000_000),
+        # Cancelled 07-16: July's 50.00 reversed, 15 days charged: 50 x 15/31 = 24.1935.
+        ("S3", "reversed", "2024-07-01", 31, 50_000_000, -50_000_000),
+        ("S3", "adjusted", "2024-07-01", 15, 50_000_000, 24_190_000),
+        # Cancelled 07-10 (S4 ended in May; S5's plan has no version: no fee).
+        ("S6", "reversed", "2024-07-01", 31, 3_100_000, -3_100_000),
+        ("S6", "adjusted", "2024-07-01", 9, 3_100_000, 900_000),
+        ("S7", "adjusted", "2024-07-10", 22, 3_100_000, 2_200_000),
+        ("S7", "advance", "2024-08-01", 31, 3_100_000, 3_100_000),
     ]
-    first = read(layout, "recurring_charges")[0]
-    assert (first["period_start_date"], first["period_end_date"], first["period_days"]) == (
-        date(2024, 7, 1),
-        date(2024, 7, 31),
-        31,
-    )
-    assert result.recurring_charges == 7
-    assert result.recurring_charge_micros == 45_616_128
-
-
-def test_recurring_rounds_half_up(layout):
-    subscribers = (
-        tariff.load_subscribers(layout)
-        .filter(subscriber_id="S2")
-        .with_columns(activated_date=date(2024, 6, 16))
-    )
-    plans = (
-        tariff.load_plans(layout).filter(plan_id="P1").with_columns(monthly_fee_micros=1_000_001)
-    )
-    [row] = recurring_charges(subscribers, plans, "2024-06").to_dicts()
-    # 1_000_001 x 15 / 30 = 500_000.5 -> 500_001
-    assert (row["active_days"], row["period_days"], row["charge_micros"]) == (15, 30, 500_001)
+    assert result.recurring_charges == 10
+    assert result.recurring_charge_micros == 8_840_000
 
 
 def test_rerun_writes_identical_bytes(layout):

@@ -57,27 +57,27 @@ def test_a_statement_shows_the_invoice(built: Layout) -> None:
     assert result.statements == 1
     html = (result.folder / f"{INVOICE}.html").read_text()
     pdf_text = _pdf_text(result.folder / f"{INVOICE}.pdf")
-    # A001: S001 mobile (plan 20.00, usage 2.01) and S002 broadband (plan 50.00): subtotal
-    # 72.01; taxes 7.443646 (Chicago 911 3.90, Cook 0.453869, IL excise 0.125625, FUSF
-    # 2.693460 + 0.270692); the first invoice, so nothing carried forward.
+    # A001: S001 mobile (April in advance 20.00, usage 2.01) and S002 broadband (April
+    # 50.00): subtotal 72.01; taxes as invoiced 7.44 (Chicago 911 3.90, Cook 0.45, IL excise
+    # 0.13, FUSF 2.96); the first invoice, so nothing carried forward.
     for text in (
         INVOICE,
         "Ada Consumer",
         "Chicago, IL 60601",
         "2025-04-22",
         "13125550101",
-        "Mobile S monthly fee, 31/31 days",
-        "Broadband 500 monthly fee, 31/31 days",
+        "Mobile S monthly fee, 2025-04-01 to 2025-04-30",
+        "Broadband 500 monthly fee, 2025-04-01 to 2025-04-30",
         "$72.01",
         "Chicago 911 surcharge",
         "$3.90",
         "Cook County telecom tax",
-        "$0.453869",
+        "$0.45",
         "Federal Universal Service Fund",
-        "$2.964152",
-        "$7.443646",
+        "$2.96",
+        "$7.44",
         "Amount due by 2025-04-22",
-        "$79.453646",
+        "$79.45",
         "Payments received (none recorded)",
         "No credits or adjustments this period.",
     ):
@@ -106,19 +106,21 @@ def test_statements_are_rewritten_identically(built: Layout) -> None:
 
 
 @pytest.mark.slow
-def test_earlier_unpaid_invoices_are_the_balance_forward(built: Layout, tmp_path: Path) -> None:
+def test_the_balance_forward_and_payments_come_from_the_invoice(
+    built: Layout, tmp_path: Path
+) -> None:
     copy = Layout(tmp_path / "data")
     copy.warehouse.mkdir(parents=True)
     copy.duckdb_path.write_bytes(built.duckdb_path.read_bytes())
     with duckdb.connect(str(copy.duckdb_path)) as con:
+        # The bill run brought 12.35 forward after a 5.00 payment since the last bill.
         con.execute(
-            "insert into fct_invoices select replace(invoice_id, '202503', '202502'), account_id,"
-            " '2025-02', period_start_date, period_end_date, invoice_date, due_date, line_count,"
-            " recurring_micros, usage_micros, credit_micros, subtotal_micros, tax_micros,"
-            " 12_345_678"
-            " from fct_invoices where invoice_id = ?",
+            "update fct_invoices set previous_balance_micros = 12_345_678,"
+            " payments_micros = 5_000_000, amount_due_micros = 12_345_678 + total_micros"
+            " where invoice_id = ?",
             [INVOICE],
         )
     [statement] = load_statements(copy.duckdb_path, PERIOD, ["A001"])
-    assert statement.previous_balance_micros == 12_345_678
-    assert statement.amount_due_micros == 12_345_678 + 79_453_646
+    assert statement.previous_balance_micros == 17_345_678
+    assert statement.payments_micros == 5_000_000
+    assert statement.amount_due_micros == 12_345_678 + 79_450_000

@@ -36,25 +36,25 @@ def _taxes_by_account(layout: Layout, billable: bool) -> dict[str, int]:
 
 def test_every_charge_is_taxed_once(layout: Layout) -> None:
     charges = read_partition(layout, "billed_charges", PARTITION)
-    # 5 recurring rows (S006 was cancelled before March) + usage per subscriber and
-    # category: S001 wireless and data, S003 wireless and data, S004 local and
-    # international calls, S005 wireless and data.
-    assert charges.num_rows == 5 + 8
+    # 6 recurring rows (April in advance for five lines, S004's ten March days; S006 was
+    # cancelled before March) + usage per subscriber and category: S001 wireless and data,
+    # S003 wireless and data, S004 local and international calls, S005 wireless and data.
+    assert charges.num_rows == 6 + 8
     assert pc.all(pc.equal(charges["tax_status"], "ok")).as_py()
     assert len(set(charges["charge_id"].to_pylist())) == charges.num_rows
     assert _taxes_by_account(layout, True) == {
         "A001": 7_443_646,
-        "A002": 9_363_421,
+        "A002": 15_252_344,
         "A003": 500_000,
     }
-    assert _taxes_by_account(layout, False) == {"A001": 660_300, "A002": 1_703_985}
+    assert _taxes_by_account(layout, False) == {"A001": 660_300, "A002": 2_454_000}
 
 
 def test_per_line_fees_count_each_line_once(layout: Layout) -> None:
     charges = read_partition(layout, "billed_charges", PARTITION).to_pylist()
     lines = {c["charge_id"]: c["lines"] for c in charges if c["lines"]}
     assert sorted(lines) == [
-        f"{PERIOD}/recurring/{line}/{plan}/2025-03-01"
+        f"{PERIOD}/recurring/{line}/{plan}/advance/2025-04-01"
         for line, plan in [
             ("S001", "P-MOB-S"),
             ("S002", "P-BB"),
@@ -74,8 +74,8 @@ def test_rerun_writes_the_same_bytes(layout: Layout) -> None:
     before = [path.read_bytes() for path in files]
     result = tax_period(layout, PERIOD)
     assert [path.read_bytes() for path in files] == before
-    assert (result.charges, result.taxed, result.untaxed_by_status) == (13, 13, {})
-    assert result.billable_tax_micros == 7_443_646 + 9_363_421 + 500_000
+    assert (result.charges, result.taxed, result.untaxed_by_status) == (14, 14, {})
+    assert result.billable_tax_micros == 7_443_646 + 15_252_344 + 500_000
 
 
 def test_an_address_without_a_tax_area_is_kept_untaxed_with_its_reason(
@@ -109,13 +109,13 @@ def test_a_traffic_study_replaces_the_safe_harbor(layout: Layout) -> None:
         for line in lines
         if line["tax_id"] == "US-FUSF"
     }
-    # A002's plan: 45 000 000 x 25% = 11 250 000, x 36.3% = 4 083 750; its VoIP line
-    # 8 064 516 x 25% = 2 016 129, x 36.3% = 731 854.83 -> 731 854 (cap); its international
-    # call keeps its class (100%). A001 keeps the 37.1% safe harbor.
-    assert fusf["recurring/S003/P-MOB-L/2025-03-01"] == (11_250_000, 4_083_750)
-    assert fusf["recurring/S004/P-VOIP/2025-03-01"] == (2_016_129, 731_854)
+    # A002's plan: 45 000 000 x 25% = 11 250 000, x 36.3% = 4 083 750; its VoIP line's
+    # March days 8 060 000 x 25% = 2 015 000, x 36.3% = 731 445; its international call
+    # keeps its class (100%). A001 keeps the 37.1% safe harbor.
+    assert fusf["recurring/S003/P-MOB-L/advance/2025-04-01"] == (11_250_000, 4_083_750)
+    assert fusf["recurring/S004/P-VOIP/adjusted/2025-03-22"] == (2_015_000, 731_445)
     assert fusf["usage/S004/international_voice"] == (3_000_000, 1_089_000)
-    assert fusf["recurring/S001/P-MOB-S/2025-03-01"] == (7_420_000, 2_693_460)
+    assert fusf["recurring/S001/P-MOB-S/advance/2025-04-01"] == (7_420_000, 2_693_460)
 
 
 def test_two_studies_in_effect_at_once_are_refused(layout: Layout) -> None:
@@ -173,7 +173,7 @@ def test_credits_are_applied_as_negative_charges_or_held_with_a_reason(
         if line["charge_id"] == credit["charge_id"]
     }
     assert lines == {"US-FUSF": (-3_245_000, -1_177_935), "IL-GRT": (-5_000_000, -150_000)}
-    assert _taxes_by_account(layout, True)["A002"] == 9_363_421 - 1_177_935
+    assert _taxes_by_account(layout, True)["A002"] == 15_252_344 - 1_177_935
 
 
 def test_a_repeated_adjustment_id_refuses_the_file(layout: Layout) -> None:

@@ -34,7 +34,8 @@ aggregated as (
         sum(billed_charges.lines) as billed_lines,
         sum(billed_charges.minutes_micros) // 1000000 as billed_minutes,
         sum(tax_lines.taxable_base_micros) as taxable_base_micros,
-        sum(tax_lines.tax_micros) as tax_micros
+        sum(tax_lines.tax_micros) as tax_micros,
+        bool_or(tax_lines.tax_type = 'usf') as is_usf
     from tax_lines
     inner join billed_charges
         on
@@ -69,7 +70,8 @@ final as (
         cast(billed_lines as bigint) as billed_lines,
         cast(billed_minutes as bigint) as billed_minutes,
         cast(taxable_base_micros as bigint) as taxable_base_micros,
-        cast(tax_micros as bigint) as tax_micros
+        cast(tax_micros as bigint) as tax_micros,
+        {{ invoiced_tax('tax_micros', 'is_usf') }} as invoiced_micros
     from aggregated
 
 )

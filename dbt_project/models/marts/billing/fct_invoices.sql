@@ -1,13 +1,15 @@
 {#-
-    Invoice header per account and billing period. The amounts are summed from the charge
-    sources themselves (recurring charges, rated usage and usage priced on aggregate,
-    the tax engine's lines, the applied credits), not from fct_invoice_lines, so the test `total = sum of lines` compares two independent paths.
+    Invoice header per account and billing period: the bill run's invoice (lake `invoices`:
+    dates on the account's cycle, total, the credit and debit notes issued with it for
+    earlier invoices, previous balance, payments, amount due) with its amounts by kind. Recurring fees are summed from the lake's recurring charges and taxes
+    from the tax engine's lines, not from fct_invoice_lines, so the test
+    `total = sum of lines` compares independent paths.
 -#}
 with
 
-invoice_lines as (
+invoices as (
 
-    select * from {{ ref('fct_invoice_lines') }}
+    select * from {{ ref('stg_lake__invoices') }}
 
 ),
 
@@ -17,15 +19,9 @@ recurring_charges as (
 
 ),
 
-rated_usage_records as (
+billed_charges as (
 
-    select * from {{ ref('stg_lake__rated_usage_records') }}
-
-),
-
-usage_aggregate_charges as (
-
-    select * from {{ ref('stg_lake__usage_aggregate_charges') }}
+    select * from {{ ref('stg_lake__billed_charges') }}
 
 ),
 
@@ -35,21 +31,19 @@ tax_lines as (
 
 ),
 
-billed_charges as (
+invoice_lines as (
 
-    select * from {{ ref('stg_lake__billed_charges') }}
+    select * from {{ ref('fct_invoice_lines') }}
 
 ),
 
-invoices as (
+line_counts as (
 
     select
         invoice_id,
-        account_id,
-        billing_period,
         count(*) as line_count
     from invoice_lines
-    group by invoice_id, account_id, billing_period
+    group by invoice_id
 
 ),
 
@@ -64,43 +58,31 @@ recurring_totals as (
 
 ),
 
-usage_charges as (
+charge_totals as (
 
     select
         account_id,
         billing_period,
-        charge_micros
-    from rated_usage_records
-    where rating_status = 'rated'
-    union all
-    select
-        account_id,
-        billing_period,
-        charge_micros
-    from usage_aggregate_charges
-
-),
-
-usage_totals as (
-
-    select
-        account_id,
-        billing_period,
-        sum(charge_micros) as usage_micros
-    from usage_charges
-    group by account_id, billing_period
-
-),
-
-credit_totals as (
-
-    select
-        account_id,
-        billing_period,
-        sum(amount_micros) as credit_micros
+        sum(amount_micros) filter (where charge_source = 'usage') as usage_micros,
+        sum(amount_micros) filter (where charge_source = 'one_time') as one_time_micros,
+        sum(amount_micros) filter (where charge_source = 'installment') as equipment_micros,
+        sum(amount_micros) filter (where charge_source = 'late_fee') as late_fee_micros,
+        sum(amount_micros) filter (where charge_source = 'adjustment') as credit_micros
     from billed_charges
-    where charge_source = 'adjustment'
     group by account_id, billing_period
+
+),
+
+invoice_taxes as (
+
+    select
+        account_id,
+        billing_period,
+        tax_id,
+        {{ invoiced_tax('sum(tax_micros)', "bool_or(tax_type = 'usf')") }} as tax_micros
+    from tax_lines
+    where is_billable
+    group by account_id, billing_period, tax_id
 
 ),
 
@@ -110,8 +92,7 @@ tax_totals as (
         account_id,
         billing_period,
         sum(tax_micros) as tax_micros
-    from tax_lines
-    where is_billable
+    from invoice_taxes
     group by account_id, billing_period
 
 ),
@@ -119,27 +100,26 @@ tax_totals as (
 joined as (
 
     select
-        invoices.invoice_id,
-        invoices.account_id,
-        invoices.billing_period,
-        invoices.line_count,
+        invoices.*,
+        coalesce(line_counts.line_count, 0) as line_count,
         coalesce(recurring_totals.recurring_micros, 0) as recurring_micros,
-        coalesce(usage_totals.usage_micros, 0) as usage_micros,
-        coalesce(credit_totals.credit_micros, 0) as credit_micros,
-        coalesce(tax_totals.tax_micros, 0) as tax_micros
+        coalesce(charge_totals.usage_micros, 0) as usage_micros,
+        coalesce(charge_totals.one_time_micros, 0) as one_time_micros,
+        coalesce(charge_totals.equipment_micros, 0) as equipment_micros,
+        coalesce(charge_totals.late_fee_micros, 0) as late_fee_micros,
+        coalesce(charge_totals.credit_micros, 0) as credit_micros,
+        coalesce(tax_totals.tax_micros, 0) as line_tax_micros
     from invoices
+    left join line_counts
+        on invoices.invoice_id = line_counts.invoice_id
     left join recurring_totals
         on
             invoices.account_id = recurring_totals.account_id
             and invoices.billing_period = recurring_totals.billing_period
-    left join usage_totals
+    left join charge_totals
         on
-            invoices.account_id = usage_totals.account_id
-            and invoices.billing_period = usage_totals.billing_period
-    left join credit_totals
-        on
-            invoices.account_id = credit_totals.account_id
-            and invoices.billing_period = credit_totals.billing_period
+            invoices.account_id = charge_totals.account_id
+            and invoices.billing_period = charge_totals.billing_period
     left join tax_totals
         on
             invoices.account_id = tax_totals.account_id
@@ -153,18 +133,32 @@ final as (
         invoice_id,
         account_id,
         billing_period,
-        {{ billing_period_start('billing_period') }} as period_start_date,
-        {{ billing_period_end('billing_period') }} as period_end_date,
-        cast({{ billing_period_end('billing_period') }} + interval 1 day as date) as invoice_date,
-        cast({{ billing_period_end('billing_period') }} + interval 22 day as date) as due_date,
+        currency,
+        bill_cycle_day,
+        time_zone,
+        usage_from,
+        usage_to,
+        advance_from,
+        advance_to,
+        invoice_date,
+        due_date,
         cast(line_count as integer) as line_count,
         cast(recurring_micros as bigint) as recurring_micros,
         cast(usage_micros as bigint) as usage_micros,
+        cast(one_time_micros as bigint) as one_time_micros,
+        cast(equipment_micros as bigint) as equipment_micros,
+        cast(late_fee_micros as bigint) as late_fee_micros,
         cast(credit_micros as bigint) as credit_micros,
-        cast(recurring_micros + usage_micros + credit_micros as bigint) as subtotal_micros,
-        cast(tax_micros as bigint) as tax_micros,
-        cast(recurring_micros + usage_micros + credit_micros + tax_micros as bigint)
-            as total_micros
+        cast(
+            recurring_micros + usage_micros + one_time_micros + equipment_micros
+            + late_fee_micros + credit_micros as bigint
+        ) as subtotal_micros,
+        cast(line_tax_micros as bigint) as tax_micros,
+        total_micros,
+        corrections_micros,
+        previous_balance_micros,
+        payments_micros,
+        amount_due_micros
     from joined
 
 )

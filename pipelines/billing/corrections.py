@@ -1,0 +1,149 @@
+"""Credit and debit notes: how a correction to an issued invoice reaches the customer.
+
+An invoice is issued when its period closes; a re-rating of the closed period
+(``telcolake rerate``) re-prices and re-taxes its charges but never rewrites the invoice.
+The next bill run compares, for every earlier period and account, what the charges now
+come to (the current version of its billed charges plus its taxes as invoiced) with what
+its invoice said and the notes already issued for it, and issues a note for the
+difference: a ``credit_note`` when the customer was over-billed, a ``debit_note`` when
+under-billed. The note is a receivable document of its own, dated on the bill date and due
+with the invoice; the invoice shows it and adds it to the amount due. Its taxes were
+computed when the period was re-taxed (the note carries the difference as
+``tax_delta_micros``), so it is not taxed again.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines import lake
+from pipelines.billing.charges import invoiced_taxes
+from pipelines.config import Layout
+
+CREDIT_NOTE = "credit_note"
+DEBIT_NOTE = "debit_note"
+
+NOTE_SCHEMA = pl.Schema(
+    {
+        "note_id": pl.String,  # CN- or DN-<YYYYMM of the run>-<corrected invoice id>
+        "note_type": pl.String,  # credit_note or debit_note
+        "account_id": pl.String,
+        "corrected_period": pl.String,
+        "corrected_invoice_id": pl.String,
+        "charges_delta_micros": pl.Int64,
+        "tax_delta_micros": pl.Int64,
+        "amount_micros": pl.Int64,  # charges + tax delta: negative for a credit note
+    }
+)
+
+
+def _frame(layout: Layout, table: str) -> pl.DataFrame:
+    frame = pl.from_arrow(lake.read_table(layout, table))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def correction_notes(layout: Layout, billing_period: str) -> pl.DataFrame:
+    """The notes the run of ``billing_period`` issues (``NOTE_SCHEMA``), by note_id."""
+    issued = _frame(layout, "invoices")
+    if issued.is_empty():
+        return pl.DataFrame(schema=NOTE_SCHEMA)
+    issued = issued.filter(pl.col("billing_period") < billing_period)
+    periods = sorted(set(issued["billing_period"]))
+    charges = _frame(layout, "billed_charges").filter(pl.col("billing_period").is_in(periods))
+    taxes = _frame(layout, "tax_lines").filter(pl.col("billing_period").is_in(periods))
+    now = (
+        charges.group_by("billing_period", "account_id")
+        .agg(pl.col("amount_micros").sum().alias("charges_now"))
+        .join(
+            pl.concat(
+                [
+                    invoiced_taxes(taxes.filter(pl.col("billing_period") == period)).select(
+                        pl.lit(period).alias("billing_period"),
+                        "account_id",
+                        pl.col("tax_micros").alias("tax_now"),
+                    )
+                    for period in periods
+                ],
+                how="vertical",
+            )
+            if periods
+            else pl.DataFrame(
+                schema={"billing_period": pl.String, "account_id": pl.String, "tax_now": pl.Int64}
+            ),
+            on=["billing_period", "account_id"],
+            how="full",
+            coalesce=True,
+        )
+    )
+    notes = _frame(layout, "credit_notes")
+    noted = (
+        notes.filter(pl.col("billing_period") < billing_period)
+        .group_by(pl.col("corrected_period").alias("billing_period"), "account_id")
+        .agg(
+            pl.col("charges_delta_micros").sum().alias("charges_noted"),
+            pl.col("tax_delta_micros").sum().alias("tax_noted"),
+        )
+        if notes.height
+        else pl.DataFrame(
+            schema={
+                "billing_period": pl.String,
+                "account_id": pl.String,
+                "charges_noted": pl.Int64,
+                "tax_noted": pl.Int64,
+            }
+        )
+    )
+    run = billing_period.replace("-", "")
+    return (
+        issued.select("billing_period", "account_id", "invoice_id", "charges_micros", "tax_micros")
+        .join(now, on=["billing_period", "account_id"], how="full", coalesce=True)
+        .join(noted, on=["billing_period", "account_id"], how="left")
+        .with_columns(
+            pl.coalesce(
+                "invoice_id",
+                pl.lit("INV-")
+                + pl.col("billing_period").str.replace("-", "")
+                + "-"
+                + pl.col("account_id"),
+            ).alias("invoice_id"),
+            (
+                pl.col("charges_now").fill_null(0)
+                - pl.col("charges_micros").fill_null(0)
+                - pl.col("charges_noted").fill_null(0)
+            ).alias("charges_delta_micros"),
+            (
+                pl.col("tax_now").fill_null(0)
+                - pl.col("tax_micros").fill_null(0)
+                - pl.col("tax_noted").fill_null(0)
+            ).alias("tax_delta_micros"),
+        )
+        .with_columns(
+            (pl.col("charges_delta_micros") + pl.col("tax_delta_micros")).alias("amount_micros")
+        )
+        .filter((pl.col("charges_delta_micros") != 0) | (pl.col("tax_delta_micros") != 0))
+        .with_columns(
+            pl.when(pl.col("amount_micros") < 0)
+            .then(pl.lit(CREDIT_NOTE))
+            .otherwise(pl.lit(DEBIT_NOTE))
+            .alias("note_type"),
+        )
+        .select(
+            (
+                pl.when(pl.col("note_type") == CREDIT_NOTE)
+                .then(pl.lit("CN-"))
+                .otherwise(pl.lit("DN-"))
+                + pl.lit(run + "-")
+                + pl.col("invoice_id")
+            ).alias("note_id"),
+            "note_type",
+            "account_id",
+            pl.col("billing_period").alias("corrected_period"),
+            pl.col("invoice_id").alias("corrected_invoice_id"),
+            "charges_delta_micros",
+            "tax_delta_micros",
+            "amount_micros",
+        )
+        .cast(NOTE_SCHEMA)
+        .sort("note_id")
+    )
