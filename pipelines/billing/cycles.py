@@ -13,13 +13,12 @@ operator's):
 - previous bill date: the cycle day of the period's own month, where the advance period
   the previous bill charged began.
 
-Dates are calendar dates in the account's time zone; ``bill_instant`` gives the instant an
-account's bill date begins.
+Dates are calendar dates in the account's time zone, which the invoice carries.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -54,10 +53,6 @@ def shift_month(day: date, months: int) -> date:
 def bill_date(billing_period: str, cycle_day: int) -> date:
     first, _ = parse_period(billing_period)
     return shift_month(first.replace(day=cycle_day), 1)
-
-
-def bill_instant(day: date, time_zone: str) -> datetime:
-    return datetime.combine(day, time(), ZoneInfo(time_zone))
 
 
 def account_cycles(layout: Layout, billing_period: str, policy: BillingPolicy) -> pl.DataFrame:

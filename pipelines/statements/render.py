@@ -126,7 +126,7 @@ class _Document(FPDF):
             headings_style=FontFace(color=GREY),
             borders_layout="HORIZONTAL_LINES",
         ) as table:
-            table.row(["Invoice", "Billing period", "Invoice date", "Due date"])
+            table.row(["Invoice", "Usage period", "Invoice date", "Due date"])
             table.row(
                 [
                     s.invoice_id,

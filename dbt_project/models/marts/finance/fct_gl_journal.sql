@@ -17,8 +17,8 @@
     - Deferred revenue release (`JE-DEFREV-<invoice_id>-<YYYYMM>`, one per calendar month
       the advance period touches, posted on its first day served in that month): debit
       deferred revenue, credit each service revenue account with the month's share of the
-      fees that invoice deferred, by the days served in the month (cumulated, so the shares
-      add up to each fee exactly). A cycle-day-15 advance of November 15 to December 14 is
+      fees that invoice deferred, by the days served in the month, in cents (cumulated, so
+      the shares add up to each fee exactly). A cycle-day-15 advance of November 15 to December 14 is
       half deferred at the November close; cycle day 1's is recognised within its month.
     - Credit or debit note (`JE-<note_id>`, posted on the note date, lake `credit_notes`):
       a correction of an earlier invoice, a receivable document of its own. Debit accounts
@@ -270,8 +270,9 @@ advance_months as (
 
 advance_shares as (
 
-    -- Each month's share by the days served in it, cumulated so the shares add up to the
-    -- fee exactly: floor(fee x days through this month / days) - the same before it.
+    -- Each month's share by the days served in it, in cents, cumulated so the shares add up
+    -- to the fee exactly: cents(fee x days through this month / days) - the same before it,
+    -- rounded down (the fee itself is whole cents, so the last share ends it exactly).
     select
         *,
         sum(served_to - served_from + 1) over (
@@ -298,9 +299,9 @@ advance_recognised as (
         || strftime(served_from, '%Y-%m') as description,
         'credit' as posting_side,
         sum(
-            cast(amount_micros as hugeint) * days_through // service_days
+            (cast(amount_micros as hugeint) * days_through // (service_days * 10000)
             - cast(amount_micros as hugeint) * (days_through - (served_to - served_from + 1))
-            // service_days
+            // (service_days * 10000)) * 10000
         ) as amount_micros
     from advance_shares
     group by invoice_id, billing_period, served_from, account_id, line_account_code
