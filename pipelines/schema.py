@@ -319,6 +319,9 @@ INVOICE_SCHEMA = pa.schema(
     [
         ("invoice_id", pa.string()),
         ("billing_period", pa.string()),
+        # The version of the period's rated tables the invoice was issued from: a re-rating
+        # writes a new version, and the invoice keeps showing this one (docs/billing.md).
+        ("rating_version", pa.int32()),
         ("account_id", pa.string()),
         ("currency", pa.string()),
         ("bill_cycle_day", pa.int32()),

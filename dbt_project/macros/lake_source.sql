@@ -16,6 +16,11 @@
     {%- if matched.columns[0].values()[0] > 0 -%}
         {{ return(relation) }}
     {%- endif -%}
+    {{ return(empty_relation(node)) }}
+{% endmacro %}
+
+{#- An empty relation with a source node's declared columns and types. -#}
+{% macro empty_relation(node) %}
     {%- set columns = [] -%}
     {%- for column in node.columns.values() -%}
         {%- do columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ column.name) -%}

@@ -15,9 +15,5 @@
     {%- if matched.columns[0].values()[0] > 0 -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set columns = [] -%}
-    {%- for column in node.columns.values() -%}
-        {%- do columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ column.name) -%}
-    {%- endfor -%}
-    {{ return('(select ' ~ columns | join(', ') ~ ' where false)') }}
+    {{ return(empty_relation(node)) }}
 {% endmacro %}

@@ -41,7 +41,7 @@ invoices as (
 
 recurring_charges as (
 
-    select * from {{ ref('stg_lake__recurring_charges') }}
+    select * from {{ ref('int_issued_recurring_charges') }}
 
 ),
 

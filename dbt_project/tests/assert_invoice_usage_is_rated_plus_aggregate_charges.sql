@@ -6,6 +6,19 @@
 -#}
 with
 
+current_periods as (
+
+    -- Periods whose invoices show the current rating: a re-rated period's issued invoices
+    -- keep the old version, and the difference is on the next bill's notes.
+    select distinct invoices.billing_period
+    from {{ ref('fct_invoices') }} as invoices
+    inner join {{ ref('stg_lake__rating_periods') }} as rating_periods
+        on
+            invoices.billing_period = rating_periods.billing_period
+            and invoices.rating_version = rating_periods.rating_version
+
+),
+
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
@@ -78,3 +91,5 @@ full outer join charged
 where
     abs(coalesce(invoices.usage_micros, 0) - coalesce(charged.charged_micros, 0))
     > 5000 * coalesce(usage_lines.line_count, 0)
+    and coalesce(invoices.billing_period, charged.billing_period)
+    in (select current_periods.billing_period from current_periods)

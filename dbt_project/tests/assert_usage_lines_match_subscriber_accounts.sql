@@ -7,6 +7,19 @@
 -#}
 with
 
+current_periods as (
+
+    -- Periods whose invoices show the current rating: a re-rated period's issued invoices
+    -- keep the old version, and the difference is on the next bill's notes.
+    select distinct invoices.billing_period
+    from {{ ref('fct_invoices') }} as invoices
+    inner join {{ ref('stg_lake__rating_periods') }} as rating_periods
+        on
+            invoices.billing_period = rating_periods.billing_period
+            and invoices.rating_version = rating_periods.rating_version
+
+),
+
 invoice_lines as (
 
     select * from {{ ref('fct_invoice_lines') }}
@@ -88,3 +101,5 @@ full outer join rated
 where
     abs(coalesce(billed.usage_line_micros, 0) - coalesce(rated.rated_micros, 0))
     > 5000 * coalesce(billed.usage_lines, 0)
+    and coalesce(billed.billing_period, rated.billing_period)
+    in (select current_periods.billing_period from current_periods)

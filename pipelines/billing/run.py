@@ -26,6 +26,7 @@ from pipelines.billing.one_time import one_time_charges
 from pipelines.billing.policy import BillingPolicy, load_policy
 from pipelines.config import Layout
 from pipelines.periods import parse_period
+from pipelines.rating import rerate
 from pipelines.reference import read_reference
 from pipelines.schema import LAKE_TABLES
 from pipelines.taxes.billed_charges import credit_charges
@@ -164,6 +165,7 @@ def _invoices(
         .join(received, on="account_id", how="left")
         .with_columns(
             pl.lit(period).alias("billing_period"),
+            pl.lit(_rating_version(layout, period), dtype=pl.Int32).alias("rating_version"),
             (pl.lit("INV-" + period.replace("-", "") + "-") + pl.col("account_id")).alias(
                 "invoice_id"
             ),
@@ -188,6 +190,11 @@ def _invoices(
         )
         .sort("account_id")
     )
+
+
+def _rating_version(layout: Layout, billing_period: str) -> int:
+    period = rerate.read_period(layout, billing_period)
+    return 1 if period is None else int(period["rating_version"])
 
 
 def _currencies(layout: Layout) -> pl.DataFrame:

@@ -15,11 +15,13 @@ turns out to be 0.60 a minute, not 1.20, and July is re-rated. Worked by hand:
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 import pytest
 from rating.tiny_rating_lake import build_operator
 from test_bill_run_scenario import PERIOD, SCENARIO
 
+from pipelines.build import BuildError, build_warehouse
 from pipelines.config import Layout
 from pipelines.lake import read_partition
 from pipelines.rating.rerate import close_period, rerate_period
@@ -27,6 +29,10 @@ from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
 AUGUST = "2024-08"
+MARTS_ONLY_REFERENCE = {
+    "hlr_snapshot.csv": "imsi,msisdn,provisioning_status,snapshot_date\n",
+    "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n",
+}
 
 
 def _frame(layout: Layout, table: str, period: str) -> pl.DataFrame:
@@ -97,3 +103,31 @@ def test_a_later_bill_brings_the_note_forward_in_the_balance(corrected: Layout) 
     assert september["previous_balance_micros"] == (
         july["total_micros"] - 440_000 + august["total_micros"]
     )
+
+
+@pytest.mark.slow
+def test_issued_invoices_keep_their_lines_and_the_ledger_posts_the_notes(
+    corrected: Layout,
+) -> None:
+    # The scenario has no network or carrier exports: the marts build without them. Its
+    # usage is written straight to the lake, with no file registry to conserve against, so
+    # that one test fails; every billing, ledger and receivables test passes.
+    for name, header in MARTS_ONLY_REFERENCE.items():
+        (corrected.reference / name).write_text(header)
+    with pytest.raises(BuildError) as caught:
+        build_warehouse(corrected)
+    assert caught.value.failures == ["test:file_conservation_accepted_match_usage_rows"]
+    with duckdb.connect(str(corrected.duckdb_path), read_only=True) as con:
+        # July's invoice still shows the usage it was issued with (1.12), not the re-rated.
+        assert con.execute(
+            "select rating_version, usage_micros, total_micros from fct_invoices"
+            " where invoice_id = 'INV-202407-A1'"
+        ).fetchall() == [(1, 1_120_000, 90_520_000)]
+    with duckdb.connect(str(corrected.duckdb_path), read_only=True) as con:
+        postings = con.execute(
+            "select gl_account_code, debit_micros, credit_micros from fct_gl_journal"
+            " where journal_entry_id = 'JE-CN-202408-INV-202407-A1' order by 1"
+        ).fetchall()
+    # The credit note reduces receivables by 0.44: 0.36 of charges (contra revenue) and
+    # 0.08 of tax payable.
+    assert postings == [("1200", 0, 440_000), ("2300", 80_000, 0), ("4900", 360_000, 0)]

@@ -8,13 +8,13 @@ with
 
 tax_lines as (
 
-    select * from {{ ref('stg_lake__tax_lines') }}
+    select * from {{ ref('int_issued_tax_lines') }}
 
 ),
 
 billed_charges as (
 
-    select * from {{ ref('stg_lake__billed_charges') }}
+    select * from {{ ref('int_issued_billed_charges') }}
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 billed_charges as (
 
-    select * from {{ ref('stg_lake__billed_charges') }}
+    select * from {{ ref('int_issued_billed_charges') }}
 
 ),
 

@@ -15,19 +15,19 @@ invoices as (
 
 recurring_charges as (
 
-    select * from {{ ref('stg_lake__recurring_charges') }}
+    select * from {{ ref('int_issued_recurring_charges') }}
 
 ),
 
 billed_charges as (
 
-    select * from {{ ref('stg_lake__billed_charges') }}
+    select * from {{ ref('int_issued_billed_charges') }}
 
 ),
 
 tax_lines as (
 
-    select * from {{ ref('stg_lake__tax_lines') }}
+    select * from {{ ref('int_issued_tax_lines') }}
 
 ),
 
@@ -133,6 +133,7 @@ final as (
         invoice_id,
         account_id,
         billing_period,
+        rating_version,
         currency,
         bill_cycle_day,
         time_zone,

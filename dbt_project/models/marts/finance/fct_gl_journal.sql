@@ -338,49 +338,26 @@ advance_released as (
 note_postings as (
 
     select
-        'JE-' || note_id as journal_entry_id,
+        'JE-' || credit_notes.note_id as journal_entry_id,
         'correction_note' as entry_type,
-        billing_period,
-        note_date as posting_date,
-        account_id,
-        corrected_invoice_id as invoice_id,
-        '1200' as gl_account_code,
+        credit_notes.billing_period,
+        credit_notes.note_date as posting_date,
+        credit_notes.account_id,
+        credit_notes.corrected_invoice_id as invoice_id,
+        note_sides.gl_account_code,
         cast(null as varchar) as jurisdiction_id,
-        replace(note_type, '_', ' ') || ' ' || note_id || ' correcting ' || corrected_invoice_id
-            as description,
-        'debit' as posting_side,
-        amount_micros
+        replace(credit_notes.note_type, '_', ' ') || ' ' || credit_notes.note_id
+        || ' correcting ' || credit_notes.corrected_invoice_id as description,
+        note_sides.posting_side,
+        case note_sides.gl_account_code
+            when '1200' then credit_notes.amount_micros
+            when '4900' then credit_notes.charges_delta_micros
+            else credit_notes.tax_delta_micros
+        end as amount_micros
     from credit_notes
-    union all
-    select
-        'JE-' || note_id as journal_entry_id,
-        'correction_note' as entry_type,
-        billing_period,
-        note_date as posting_date,
-        account_id,
-        corrected_invoice_id as invoice_id,
-        '4900' as gl_account_code,
-        cast(null as varchar) as jurisdiction_id,
-        replace(note_type, '_', ' ') || ' ' || note_id || ' correcting ' || corrected_invoice_id
-            as description,
-        'credit' as posting_side,
-        charges_delta_micros as amount_micros
-    from credit_notes
-    union all
-    select
-        'JE-' || note_id as journal_entry_id,
-        'correction_note' as entry_type,
-        billing_period,
-        note_date as posting_date,
-        account_id,
-        corrected_invoice_id as invoice_id,
-        '2300' as gl_account_code,
-        cast(null as varchar) as jurisdiction_id,
-        replace(note_type, '_', ' ') || ' ' || note_id || ' correcting ' || corrected_invoice_id
-            as description,
-        'credit' as posting_side,
-        tax_delta_micros as amount_micros
-    from credit_notes
+    cross join
+        (values ('1200', 'debit'), ('4900', 'credit'), ('2300', 'credit'))
+            as note_sides (gl_account_code, posting_side)
 
 ),
 

@@ -11,6 +11,7 @@ renamed as (
     select
         invoice_id,
         billing_period,
+        rating_version,
         account_id,
         currency,
         bill_cycle_day,

@@ -1,0 +1,6 @@
+{#- The recurring fees of each period as its invoices were issued (macros/issued_rows.sql). -#}
+with
+
+{{ issued_rows('stg_lake__recurring_charges', 'recurring_charges') }}
+
+select * from issued

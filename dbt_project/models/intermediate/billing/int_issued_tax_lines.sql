@@ -1,0 +1,6 @@
+{#- The tax lines of each period as its invoices were issued (macros/issued_rows.sql). -#}
+with
+
+{{ issued_rows('stg_lake__tax_lines', 'tax_lines') }}
+
+select * from issued
