@@ -251,20 +251,25 @@ advance_months as (
         charge_lines_mapped.account_id,
         charge_lines_mapped.line_account_code,
         charge_lines_mapped.amount_micros,
-        cast(service_to - service_from + 1 as bigint) as service_days,
-        greatest(cast(month_start as date), service_from) as served_from,
-        least(cast(month_start + interval 1 month - interval 1 day as date), service_to)
+        cast(charge_lines_mapped.service_to - charge_lines_mapped.service_from + 1 as bigint)
+            as service_days,
+        greatest(cast(months.month_start as date), charge_lines_mapped.service_from)
+            as served_from,
+        least(
+            cast(months.month_start + interval 1 month - interval 1 day as date),
+            charge_lines_mapped.service_to
+        )
             as served_to
     from charge_lines_mapped
     cross join
         unnest(
             generate_series(
-                date_trunc('month', service_from),
-                date_trunc('month', service_to),
+                date_trunc('month', charge_lines_mapped.service_from),
+                date_trunc('month', charge_lines_mapped.service_to),
                 interval 1 month
             )
         ) as months (month_start)
-    where is_billed_in_advance
+    where charge_lines_mapped.is_billed_in_advance
 
 ),
 
@@ -299,9 +304,11 @@ advance_recognised as (
         || strftime(served_from, '%Y-%m') as description,
         'credit' as posting_side,
         sum(
-            (cast(amount_micros as hugeint) * days_through // (service_days * 10000)
-            - cast(amount_micros as hugeint) * (days_through - (served_to - served_from + 1))
-            // (service_days * 10000)) * 10000
+            (
+                cast(amount_micros as hugeint) * days_through // (service_days * 10000)
+                - cast(amount_micros as hugeint) * (days_through - (served_to - served_from + 1))
+                // (service_days * 10000)
+            ) * 10000
         ) as amount_micros
     from advance_shares
     group by invoice_id, billing_period, served_from, account_id, line_account_code
@@ -547,12 +554,14 @@ opening_devices as (
             as description,
         remaining_balance_micros + billed_micros as amount_micros
     from device_receivables
-    where agreement_id not in (
-        select recognised.agreement_id
-        from device_receivables as recognised
-        where recognised.financed_recognised_micros > 0
-    )
-    qualify row_number() over (partition by agreement_id order by billing_period) = 1
+    where
+        agreement_id not in (
+            select recognised.agreement_id
+            from device_receivables as recognised
+            where recognised.financed_recognised_micros > 0
+        )
+    qualify
+        row_number() over (partition by agreement_id order by billing_period) = 1
         and agreement_status <> 'not_started'
 
 ),
