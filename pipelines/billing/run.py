@@ -4,8 +4,9 @@ issues after.
 Before tax, ``other_charges`` gathers the period's one-time fees (completed service
 orders), device installments, late fees (on what was past due at each account's bill
 date) and applied credits. After tax, ``issue`` writes the period's invoices (one per
-account with a charge, dated on its cycle, with the balance brought forward and the
-payments since the previous bill), and the receivables as of each account's bill date:
+account with a charge or a correction note, dated on its cycle, with the balance brought
+forward and the payments since the previous bill), the credit and debit notes correcting
+earlier invoices (``corrections``), and the receivables as of each account's bill date:
 payments, their allocations, invoice balances, aging, dunning stages and device
 receivables. docs/billing.md states the rules.
 """
