@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.taxes.compile import compile_ruleset
-from pipelines.taxes.engine import tax_charges
+from pipelines.taxes.engine import CHARGE_INPUT_SCHEMA, tax_charges
 from pipelines.taxes.model import PPM, RuleSet
 from pipelines.taxes.rules_files import TaxAreaIndex, load_ruleset
 
@@ -42,20 +42,6 @@ LINE_CSV_COLUMNS = (
     "tax_amount",
     "billable",
     "calc_order",
-)
-CHARGES_SCHEMA = pa.schema(
-    [
-        ("charge_id", pa.string()),
-        ("amount_micros", pa.int64()),
-        ("category", pa.string()),
-        ("charge_date", pa.date32()),
-        ("tax_area_id", pa.string()),
-        ("customer_class", pa.string()),
-        ("lines", pa.int64()),
-        ("minutes_micros", pa.int64()),
-        ("interstate_share_ppm", pa.int64()),
-        ("is_tax_inclusive", pa.bool_()),
-    ]
 )
 _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n", ""}
@@ -178,7 +164,7 @@ def read_charges(path: Path, ruleset: RuleSet) -> tuple[list[str], pa.Table, dic
             except _BadInput as reason:
                 bad[charge_id] = f"BAD_INPUT: {reason.args[0]}"
     kept = [charge for charge in parsed if charge["charge_id"] not in bad]
-    return order, pa.Table.from_pylist(kept, schema=CHARGES_SCHEMA), bad
+    return order, pa.Table.from_pylist(kept, schema=CHARGE_INPUT_SCHEMA), bad
 
 
 def charges_out_path(out: Path) -> Path:

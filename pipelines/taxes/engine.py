@@ -174,6 +174,24 @@ def result_tables(
     )
 
 
+#: Every column ``tax_charges`` reads, with its type (see its docstring for which are
+#: optional): the engine's input contract.
+CHARGE_INPUT_SCHEMA = pa.schema(
+    [
+        ("charge_id", pa.string()),
+        ("amount_micros", pa.int64()),
+        ("category", pa.string()),
+        ("charge_date", pa.date32()),
+        ("tax_area_id", pa.string()),
+        ("customer_class", pa.string()),
+        ("lines", pa.int64()),
+        ("minutes_micros", pa.int64()),
+        ("interstate_share_ppm", pa.int64()),
+        ("is_tax_inclusive", pa.bool_()),
+    ]
+)
+
+
 def tax_charges(
     ruleset: RuleSet, charges: pa.Table, compiled: CompiledRuleSet | None = None
 ) -> TaxResult:

@@ -153,24 +153,10 @@ def _kernel(ruleset: RuleSet, charges: list[Charge]) -> list[ChargeTaxes]:
     import pyarrow as pa
     from reference_taxes import TaxLine
 
-    from pipelines.taxes.engine import tax_charges
+    from pipelines.taxes.engine import CHARGE_INPUT_SCHEMA, tax_charges
 
-    schema = pa.schema(
-        [
-            ("charge_id", pa.string()),
-            ("amount_micros", pa.int64()),
-            ("category", pa.string()),
-            ("charge_date", pa.date32()),
-            ("tax_area_id", pa.string()),
-            ("customer_class", pa.string()),
-            ("lines", pa.int64()),
-            ("minutes_micros", pa.int64()),
-            ("interstate_share_ppm", pa.int64()),
-            ("is_tax_inclusive", pa.bool_()),
-        ]
-    )
     rows = [dict(vars(c), charge_id=str(i)) for i, c in enumerate(charges)]
-    result = tax_charges(ruleset, pa.Table.from_pylist(rows, schema=schema))
+    result = tax_charges(ruleset, pa.Table.from_pylist(rows, schema=CHARGE_INPUT_SCHEMA))
     names = list(TaxLine.__dataclass_fields__)
     lines: dict[int, list[TaxLine]] = {}
     for row in result.lines.to_pylist():

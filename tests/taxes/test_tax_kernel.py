@@ -18,7 +18,7 @@ from tax_engines import AREA, ENGINES, charge, rule, ruleset
 
 from kernels import tax_api
 from pipelines.taxes.compile import compile_ruleset
-from pipelines.taxes.engine import LINE_COLUMNS, tax_charges
+from pipelines.taxes.engine import CHARGE_INPUT_SCHEMA, LINE_COLUMNS, tax_charges
 from pipelines.taxes.model import (
     CATEGORIES,
     CUSTOMER_CLASSES,
@@ -324,18 +324,5 @@ def test_the_kernel_refuses_wrong_dtypes():
 def _table(batch: list[Charge]) -> pa.Table:
     return pa.Table.from_pylist(
         [vars(c) for c in batch],
-        schema=pa.schema(
-            [
-                ("charge_id", pa.string()),
-                ("amount_micros", pa.int64()),
-                ("category", pa.string()),
-                ("charge_date", pa.date32()),
-                ("tax_area_id", pa.string()),
-                ("customer_class", pa.string()),
-                ("lines", pa.int64()),
-                ("minutes_micros", pa.int64()),
-                ("interstate_share_ppm", pa.int64()),
-                ("is_tax_inclusive", pa.bool_()),
-            ]
-        ),
+        schema=CHARGE_INPUT_SCHEMA,
     )
