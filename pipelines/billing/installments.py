@@ -93,11 +93,6 @@ def device_receivable(layout: Layout, billing_period: str) -> pl.DataFrame:
     )
 
 
-def installment_charges(layout: Layout, billing_period: str) -> pl.DataFrame:
-    """The period's device installments and payoffs (``CHARGE_SCHEMA``)."""
-    return billed_installments(device_receivable(layout, billing_period))
-
-
 def receivable_after_run(
     agreements: pl.DataFrame, lines: pl.DataFrame, accounts: pl.DataFrame, billing_period: str
 ) -> pl.DataFrame:

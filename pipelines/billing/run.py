@@ -38,24 +38,37 @@ class BillRun:
     billing_period: str
     policy: BillingPolicy
     cycles: pl.DataFrame  # cycles.CYCLE_SCHEMA
+    # Read once for the run: what was billed before it (receivables.INVOICE_SCHEMA), the
+    # accepted payments and the rejected rows of payments.csv.
+    issued_before: pl.DataFrame
+    payments: pl.DataFrame
+    rejected_payments: pl.DataFrame
+    # Each device agreement after the run (installments.DEVICE_RECEIVABLE_SCHEMA): it bills
+    # the installments and is written as the receivable.
+    devices: pl.DataFrame
 
 
 def start(layout: Layout, billing_period: str) -> BillRun:
     policy = load_policy(layout)
-    return BillRun(billing_period, policy, account_cycles(layout, billing_period, policy))
+    payments, rejected = receivables.read_payments(layout)
+    return BillRun(
+        billing_period,
+        policy,
+        account_cycles(layout, billing_period, policy),
+        _issued_invoices(layout, billing_period),
+        payments,
+        rejected,
+        installments.device_receivable(layout, billing_period),
+    )
 
 
 def other_charges(layout: Layout, run: BillRun, adjustments: pl.DataFrame) -> pl.DataFrame:
     """The period's charges besides recurring fees and usage (``CHARGE_SCHEMA``)."""
-    balances = receivables.balances_before_bill_date(
-        _issued_invoices(layout, run.billing_period),
-        receivables.read_payments(layout)[0],
-        run.cycles,
-    )
+    balances = receivables.balances_before_bill_date(run.issued_before, run.payments, run.cycles)
     return pl.concat(
         [
             one_time_charges(layout, run.billing_period),
-            installments.installment_charges(layout, run.billing_period),
+            installments.billed_installments(run.devices),
             receivables.late_fee_charges(balances, run.cycles, run.policy),
             credit_charges(adjustments),
         ]
@@ -70,10 +83,10 @@ def issue(layout: Layout, run: BillRun, charges: pa.Table, tax_lines: pa.Table) 
         on="account_id",
     )
     invoices = _invoices(layout, run, _frame(charges), _frame(tax_lines), notes)
-    payments, rejected = receivables.read_payments(layout)
+    payments = run.payments
     settled = pl.concat(
         [
-            _issued_invoices(layout, period),
+            run.issued_before,
             invoices.select(
                 "invoice_id", "account_id", "invoice_date", "due_date",
                 pl.col("total_micros").alias("amount_micros"),
@@ -97,12 +110,12 @@ def issue(layout: Layout, run: BillRun, charges: pa.Table, tax_lines: pa.Table) 
         "invoices": invoices,
         "credit_notes": notes,
         "payments": payments,
-        "payment_rejects": rejected,
+        "payment_rejects": run.rejected_payments,
         "payment_allocations": pl.concat(allocations),
         "invoice_balances": pl.concat(balances),
         "ar_aging": pl.concat(aging),
         "dunning_events": pl.concat(dunning),
-        "device_receivables": installments.device_receivable(layout, period),
+        "device_receivables": run.devices,
     }
     for name, frame in tables.items():
         schema = LAKE_TABLES[name][0]
@@ -122,8 +135,7 @@ def _invoices(
     period = run.billing_period
     first, last = parse_period(period)
     taxes = invoiced_taxes(tax_lines)
-    earlier = _issued_invoices(layout, period)
-    payments, _ = receivables.read_payments(layout)
+    earlier, payments = run.issued_before, run.payments
     forward = []
     for (bill_date,), accounts in run.cycles.group_by("bill_date", maintain_order=True):
         mine = pl.col("account_id").is_in(accounts["account_id"].implode())

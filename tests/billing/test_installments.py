@@ -17,7 +17,6 @@ from pipelines.billing.installments import (
     DEVICE_RECEIVABLE_SCHEMA,
     billed_installments,
     device_receivable,
-    installment_charges,
     receivable_after_run,
 )
 from pipelines.config import Layout
@@ -288,12 +287,13 @@ def test_the_layout_run_reads_the_reference_files(tmp_path):
     _lines(S1="2025-03-10").write_csv(layout.reference / "subscribers.csv")
     ACCOUNTS.write_csv(layout.reference / "accounts.csv")
     assert device_receivable(layout, "2025-03").is_empty()  # no agreements file
-    assert installment_charges(layout, "2025-03").is_empty()
+    assert billed_installments(device_receivable(layout, "2025-03")).is_empty()
 
     _agreements(_agreement("D1", "S1"), _agreement("D2", "S2")).write_csv(
         layout.reference / "device_installments.csv"
     )
-    assert installment_charges(layout, "2025-03")["charge_key"].to_list() == ["D1/payoff", "D2/3"]
+    charges = billed_installments(device_receivable(layout, "2025-03"))
+    assert charges["charge_key"].to_list() == ["D1/payoff", "D2/3"]
     assert device_receivable(layout, "2025-03")["agreement_status"].to_list() == [
         "paid_off_on_cancellation",
         "active",
