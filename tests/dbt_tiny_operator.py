@@ -21,6 +21,8 @@ import pyarrow as pa
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.lake import read_table, write_partition
 from pipelines.mediation.consolidate import consolidate_period
+from pipelines.rating.rerate import record_rating
+from pipelines.rating.suspense import reference_checksums
 from pipelines.reference import TAX_RULES_DIR
 from pipelines.schema import LAKE_TABLES, USAGE_SCHEMA
 from pipelines.taxes.stage import tax_period
@@ -659,6 +661,8 @@ def write_fixture(root: Path) -> Layout:
     write_partition(
         layout, "allowance_balances", period, _table("allowance_balances", ALLOWANCE_BALANCES)
     )
-    # Taxes come from the real tax stage, over the hand-made rating above.
+    # The hand-made rating is the period's first version, as the rate stage would record it;
+    # taxes come from the real tax stage over it.
+    record_rating(layout, PERIOD, reference_checksums(layout))
     tax_period(layout, PERIOD)
     return layout

@@ -9,13 +9,11 @@
 
 current_version as (
 
-    -- A period written without a rating record (a hand-made lake) is at version 1, as the
-    -- bill run reads it (pipelines/billing/run.py).
     select
         {{ current_model }}.*,
-        coalesce(rating_periods.rating_version, 1) as rating_version
+        rating_periods.rating_version
     from {{ ref(current_model) }} as {{ current_model }}
-    left join {{ ref('stg_lake__rating_periods') }} as rating_periods
+    inner join {{ ref('stg_lake__rating_periods') }} as rating_periods
         on {{ current_model }}.billing_period = rating_periods.billing_period
 
 ),

@@ -13,9 +13,10 @@ current_periods as (
     -- keep the old version, and the difference is on the next bill's notes.
     select distinct invoices.billing_period
     from {{ ref('fct_invoices') }} as invoices
-    left join {{ ref('stg_lake__rating_periods') }} as rating_periods
-        on invoices.billing_period = rating_periods.billing_period
-    where invoices.rating_version = coalesce(rating_periods.rating_version, 1)
+    inner join {{ ref('stg_lake__rating_periods') }} as rating_periods
+        on
+            invoices.billing_period = rating_periods.billing_period
+            and invoices.rating_version = rating_periods.rating_version
 
 ),
 

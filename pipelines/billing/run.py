@@ -207,7 +207,11 @@ def _invoices(
 
 def _rating_version(layout: Layout, billing_period: str) -> int:
     period = rerate.read_period(layout, billing_period)
-    return 1 if period is None else int(period["rating_version"])
+    if period is None:
+        raise rerate.PeriodStateError(
+            f"billing period {billing_period} has not been rated: rate it before billing it"
+        )
+    return int(period["rating_version"])
 
 
 def _currencies(layout: Layout) -> pl.DataFrame:

@@ -55,6 +55,7 @@ from rating.tiny_rating_lake import REFERENCE, build_operator
 
 from pipelines.config import Layout
 from pipelines.lake import read_partition
+from pipelines.rating.rerate import PeriodStateError
 from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
@@ -330,3 +331,9 @@ def test_rerun_reproduces_the_same_invoices(billed: Layout, tmp_path: Path) -> N
     rate_period(billed, PERIOD)
     tax_period(billed, PERIOD)
     assert _frame(billed, "invoices").equals(before)
+
+
+def test_a_period_not_rated_is_not_billed(tmp_path: Path) -> None:
+    layout = build_operator(tmp_path / "data", SCENARIO)
+    with pytest.raises(PeriodStateError, match="2024-07 has not been rated"):
+        tax_period(layout, PERIOD)
