@@ -53,13 +53,15 @@ def round_toward_zero_to_cent(micros: pl.Expr) -> pl.Expr:
     return pl.when(micros < 0).then(-magnitude).otherwise(magnitude)
 
 
-def invoiced_taxes(tax_lines: pl.DataFrame) -> pl.DataFrame:
-    """Per account, the billable taxes as the invoice shows them (account_id, tax_micros):
-    each tax's lines summed, then rounded to the cent, half away from zero, but toward zero
-    for the USF line item (``tax_type`` usf) so it stays within the FCC cap."""
+def invoiced_taxes(tax_lines: pl.DataFrame, by: tuple[str, ...] = ("account_id",)) -> pl.DataFrame:
+    """Per invoice, the billable taxes as it shows them (``by`` columns, tax_micros): each
+    tax's lines summed, then rounded to the cent, half away from zero, but toward zero for
+    the USF line item (``tax_type`` usf) so it stays within the FCC cap. ``by`` names the
+    invoice: the account within one period, or (billing_period, account_id) across several.
+    """
     per_tax = (
         tax_lines.filter(pl.col("is_billable"))
-        .group_by("account_id", "tax_id")
+        .group_by(*by, "tax_id")
         .agg(pl.col("tax_micros").sum(), (pl.col("tax_type") == "usf").any().alias("is_usf"))
     )
     return (
@@ -69,7 +71,7 @@ def invoiced_taxes(tax_lines: pl.DataFrame) -> pl.DataFrame:
             .otherwise(round_to_cent(pl.col("tax_micros")))
             .alias("tax_micros")
         )
-        .group_by("account_id")
+        .group_by(*by)
         .agg(pl.col("tax_micros").sum())
     )
 

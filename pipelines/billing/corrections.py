@@ -45,53 +45,31 @@ def _frame(layout: Layout, table: str) -> pl.DataFrame:
 
 def correction_notes(layout: Layout, billing_period: str) -> pl.DataFrame:
     """The notes the run of ``billing_period`` issues (``NOTE_SCHEMA``), by note_id."""
-    issued = _frame(layout, "invoices")
-    if issued.is_empty():
-        return pl.DataFrame(schema=NOTE_SCHEMA)
-    issued = issued.filter(pl.col("billing_period") < billing_period)
-    periods = sorted(set(issued["billing_period"]))
-    charges = _frame(layout, "billed_charges").filter(pl.col("billing_period").is_in(periods))
-    taxes = _frame(layout, "tax_lines").filter(pl.col("billing_period").is_in(periods))
+    issued = _frame(layout, "invoices").filter(pl.col("billing_period") < billing_period)
+    periods = issued["billing_period"].unique().implode()
+    invoice = ["billing_period", "account_id"]
     now = (
-        charges.group_by("billing_period", "account_id")
+        _frame(layout, "billed_charges")
+        .filter(pl.col("billing_period").is_in(periods))
+        .group_by(invoice)
         .agg(pl.col("amount_micros").sum().alias("charges_now"))
         .join(
-            pl.concat(
-                [
-                    invoiced_taxes(taxes.filter(pl.col("billing_period") == period)).select(
-                        pl.lit(period).alias("billing_period"),
-                        "account_id",
-                        pl.col("tax_micros").alias("tax_now"),
-                    )
-                    for period in periods
-                ],
-                how="vertical",
-            )
-            if periods
-            else pl.DataFrame(
-                schema={"billing_period": pl.String, "account_id": pl.String, "tax_now": pl.Int64}
-            ),
-            on=["billing_period", "account_id"],
+            invoiced_taxes(
+                _frame(layout, "tax_lines").filter(pl.col("billing_period").is_in(periods)),
+                by=tuple(invoice),
+            ).rename({"tax_micros": "tax_now"}),
+            on=invoice,
             how="full",
             coalesce=True,
         )
     )
-    notes = _frame(layout, "credit_notes")
     noted = (
-        notes.filter(pl.col("billing_period") < billing_period)
+        _frame(layout, "credit_notes")
+        .filter(pl.col("billing_period") < billing_period)
         .group_by(pl.col("corrected_period").alias("billing_period"), "account_id")
         .agg(
             pl.col("charges_delta_micros").sum().alias("charges_noted"),
             pl.col("tax_delta_micros").sum().alias("tax_noted"),
-        )
-        if notes.height
-        else pl.DataFrame(
-            schema={
-                "billing_period": pl.String,
-                "account_id": pl.String,
-                "charges_noted": pl.Int64,
-                "tax_noted": pl.Int64,
-            }
         )
     )
     run = billing_period.replace("-", "")

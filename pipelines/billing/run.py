@@ -239,19 +239,19 @@ def _issued_invoices(layout: Layout, billing_period: str) -> pl.DataFrame:
     """What the customer was billed before this run (``receivables.INVOICE_SCHEMA``): the
     opening balances, and the lake's invoices and correction notes of earlier runs."""
     opening, _ = receivables.read_opening_balances(layout)
-    earlier = _frame(lake.read_table(layout, "invoices"))
-    if earlier.height:
-        earlier = earlier.filter(pl.col("billing_period") < billing_period).select(
+    earlier = (
+        _frame(lake.read_table(layout, "invoices"))
+        .filter(pl.col("billing_period") < billing_period)
+        .select(
             "invoice_id", "account_id", "invoice_date", "due_date",
             pl.col("total_micros").alias("amount_micros"),
-        )  # fmt: skip
-    else:
-        earlier = pl.DataFrame(schema=receivables.INVOICE_SCHEMA)
-    notes = _frame(lake.read_table(layout, "credit_notes"))
-    if notes.height:
-        notes = _note_documents(notes.filter(pl.col("billing_period") < billing_period))
-    else:
-        notes = pl.DataFrame(schema=receivables.INVOICE_SCHEMA)
+        )
+    )  # fmt: skip
+    notes = _note_documents(
+        _frame(lake.read_table(layout, "credit_notes")).filter(
+            pl.col("billing_period") < billing_period
+        )
+    )
     return pl.concat(
         [
             opening.cast(receivables.INVOICE_SCHEMA),
