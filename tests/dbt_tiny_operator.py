@@ -60,6 +60,11 @@ FILES: dict[str, FixtureFile] = {
 }
 
 REFERENCE_CSV: dict[str, str] = {
+    # No orders: each line bills from subscribers.csv alone.
+    "crm_orders.csv": (
+        "order_id,account_id,subscriber_id,order_type,plan_id,ordered_date,completed_date,"
+        "order_status\n"
+    ),
     "accounts.csv": """\
 account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,created_date
 A001,Ada Consumer,consumer,1,USD,AD1,2024-01-01

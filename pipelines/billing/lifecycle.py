@@ -24,9 +24,6 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.config import Layout
-from pipelines.reference import read_reference
-
 ORDER_TYPES = ("activation", "plan_change", "suspension", "resumption", "cancellation")
 
 
@@ -110,26 +107,6 @@ def _earlier(a: date | None, b: date | None) -> date | None:
     if b is None:
         return a
     return min(a, b)
-
-
-ORDER_COLUMNS = (
-    "order_id",
-    "subscriber_id",
-    "order_type",
-    "plan_id",
-    "completed_date",
-    "order_status",
-)
-
-
-def read_orders(layout: Layout) -> pl.DataFrame:
-    """crm_orders.csv as text; without the file (a bare test lake), no orders: the lines
-    bill from subscribers.csv alone. A run checks the file is there before it starts
-    (pipelines.reference.require_reference)."""
-    path = layout.reference / "crm_orders.csv"
-    if not path.is_file():
-        return pl.DataFrame(schema=dict.fromkeys(ORDER_COLUMNS, pl.String))
-    return read_reference(layout, "crm_orders.csv")
 
 
 def load_lines(subscribers: pl.DataFrame, orders: pl.DataFrame) -> list[Line]:

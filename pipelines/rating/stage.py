@@ -22,12 +22,12 @@ from pipelines import lake
 from pipelines.billing import recurring
 from pipelines.billing.cycles import account_cycles
 from pipelines.billing.lifecycle import load_lines as load_billing_lines
-from pipelines.billing.lifecycle import read_orders
 from pipelines.billing.policy import load_policy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
 from pipelines.rating import aggregates, rerate, retail, suspense, tariff
+from pipelines.reference import read_reference
 from pipelines.schema import (
     ALLOWANCE_BALANCE_SCHEMA,
     INTERCONNECT_LEG_SCHEMA,
@@ -394,7 +394,7 @@ def period_recurring_charges(
     """The monthly fees of the period's bill run: plans and add-ons, in advance on each
     account's cycle and trued up by the day (``pipelines.billing.recurring``)."""
     cycles = account_cycles(layout, billing_period, load_policy(layout))
-    lines = load_billing_lines(subscribers, read_orders(layout))
+    lines = load_billing_lines(subscribers, read_reference(layout, "crm_orders.csv"))
     return recurring.recurring_charges(
         lines,
         recurring.fee_versions(plans),

@@ -20,6 +20,11 @@ from pipelines.rating.stage import rate_period
 from pipelines.schema import USAGE_SCHEMA
 
 REFERENCE = {
+    # No orders: each line bills from subscribers.csv alone.
+    "crm_orders.csv": (
+        "order_id,account_id,subscriber_id,order_type,plan_id,ordered_date,completed_date,"
+        "order_status\n"
+    ),
     "accounts.csv": """\
 account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,created_date
 A1,Ada,consumer,1,USD,SA1,2023-01-01

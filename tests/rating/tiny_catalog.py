@@ -278,6 +278,11 @@ def reference_files() -> dict[str, str]:
         "PCHG,Change v2,mobile,12000000,60,0,0,CAT,2024-07-15,",
     ]
     return {
+        # No orders: each line bills from subscribers.csv alone.
+        "crm_orders.csv": (
+            "order_id,account_id,subscriber_id,order_type,plan_id,ordered_date,completed_date,"
+            "order_status\n"
+        ),
         "accounts.csv": "account_id,account_name,account_class,bill_cycle_day,currency,"
         "service_address_id,created_date\n"
         + "".join(

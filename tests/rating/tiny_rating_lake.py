@@ -64,6 +64,11 @@ TAX_RULE_FILES = {
 }
 
 REFERENCE = {
+    # No orders: each line bills from subscribers.csv alone.
+    "crm_orders.csv": (
+        "order_id,account_id,subscriber_id,order_type,plan_id,ordered_date,completed_date,"
+        "order_status\n"
+    ),
     "accounts.csv": (
         "account_id,account_name,account_class,bill_cycle_day,currency,service_address_id,"
         "created_date\n"
