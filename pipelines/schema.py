@@ -390,6 +390,19 @@ PAYMENT_REJECT_SCHEMA = pa.schema(
     ]
 )
 
+#: Rows of opening_balances.csv not brought forward, each with its reason.
+OPENING_BALANCE_REJECT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("account_id", pa.string()),
+        ("invoice_id", pa.string()),
+        ("invoice_date", pa.string()),
+        ("due_date", pa.string()),
+        ("amount_micros", pa.string()),
+        ("reject_reason", pa.string()),
+    ]
+)
+
 #: Each payment or credit note applied to an invoice, as of the account's bill date.
 PAYMENT_ALLOCATION_SCHEMA = pa.schema(
     [
@@ -573,6 +586,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "credit_notes": (CREDIT_NOTE_SCHEMA, ("billing_period",)),
     "payments": (PAYMENT_LAKE_SCHEMA, ("billing_period",)),
     "payment_rejects": (PAYMENT_REJECT_SCHEMA, ("billing_period",)),
+    "opening_balance_rejects": (OPENING_BALANCE_REJECT_SCHEMA, ("billing_period",)),
     "payment_allocations": (PAYMENT_ALLOCATION_SCHEMA, ("billing_period",)),
     "invoice_balances": (INVOICE_BALANCE_SCHEMA, ("billing_period",)),
     "ar_aging": (AR_AGING_SCHEMA, ("billing_period",)),

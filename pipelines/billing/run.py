@@ -8,7 +8,9 @@ account with a charge or a correction note, dated on its cycle, with the balance
 forward and the payments since the previous bill), the credit and debit notes correcting
 earlier invoices (``corrections``), and the receivables as of each account's bill date:
 payments, their allocations, invoice balances, aging, dunning stages and device
-receivables. docs/billing.md states the rules.
+receivables. Rows of payments.csv and opening_balances.csv that fail a check are written
+with their reason (``payment_rejects``, ``opening_balance_rejects``), never dropped.
+docs/billing.md states the rules.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class BillRun:
     # Read once for the run: what was billed before it (receivables.INVOICE_SCHEMA), the
     # accepted payments and the rejected rows of payments.csv.
     issued_before: pl.DataFrame
+    rejected_opening_balances: pl.DataFrame
     payments: pl.DataFrame
     rejected_payments: pl.DataFrame
     # Each device agreement after the run (installments.DEVICE_RECEIVABLE_SCHEMA): it bills
@@ -51,11 +54,13 @@ class BillRun:
 def start(layout: Layout, billing_period: str) -> BillRun:
     policy = load_policy(layout)
     payments, rejected = receivables.read_payments(layout)
+    opening, rejected_opening = receivables.read_opening_balances(layout)
     return BillRun(
         billing_period,
         policy,
         account_cycles(layout, billing_period, policy),
-        _issued_invoices(layout, billing_period),
+        _issued_invoices(layout, billing_period, opening),
+        rejected_opening,
         payments,
         rejected,
         installments.device_receivable(layout, billing_period),
@@ -111,6 +116,7 @@ def issue(layout: Layout, run: BillRun, charges: pa.Table, tax_lines: pa.Table) 
         "credit_notes": notes,
         "payments": payments,
         "payment_rejects": run.rejected_payments,
+        "opening_balance_rejects": run.rejected_opening_balances,
         "payment_allocations": pl.concat(allocations),
         "invoice_balances": pl.concat(balances),
         "ar_aging": pl.concat(aging),
@@ -235,10 +241,10 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def _issued_invoices(layout: Layout, billing_period: str) -> pl.DataFrame:
+def _issued_invoices(layout: Layout, billing_period: str, opening: pl.DataFrame) -> pl.DataFrame:
     """What the customer was billed before this run (``receivables.INVOICE_SCHEMA``): the
-    opening balances, and the lake's invoices and correction notes of earlier runs."""
-    opening, _ = receivables.read_opening_balances(layout)
+    accepted ``opening`` balances, and the lake's invoices and correction notes of earlier
+    runs."""
     earlier = (
         _frame(lake.read_table(layout, "invoices"))
         .filter(pl.col("billing_period") < billing_period)

@@ -337,3 +337,24 @@ def test_a_period_not_rated_is_not_billed(tmp_path: Path) -> None:
     layout = build_operator(tmp_path / "data", SCENARIO)
     with pytest.raises(PeriodStateError, match="2024-07 has not been rated"):
         tax_period(layout, PERIOD)
+
+
+def test_a_bad_opening_balance_is_kept_with_its_reason(tmp_path: Path) -> None:
+    reference = {
+        **SCENARIO,
+        "opening_balances.csv": SCENARIO["opening_balances.csv"]
+        + "A9,OLD-A9,2024-07-01,2024-07-22,40000000\n"
+        + "A2,OLD-A2,2024-07-01,2024-07-22,12.5\n",
+    }
+    layout = build_operator(tmp_path / "data", reference)
+    rate_period(layout, PERIOD)
+    tax_period(layout, PERIOD)
+    rejects = _frame(layout, "opening_balance_rejects")
+    assert sorted(rejects.select("invoice_id", "reject_reason").rows()) == [
+        ("OLD-A2", "bad_amount"),
+        ("OLD-A9", "unknown_account"),
+    ]
+    # The good rows still bring A1's and A3's balances forward.
+    assert _frame(layout, "invoices").filter(pl.col("account_id") == "A3")[
+        "previous_balance_micros"
+    ].to_list() == [40_000_000]
