@@ -5,7 +5,7 @@ is the month; Airflow starts the run once the month has ended. Tasks only wire t
 ``pipelines/`` together, each over one partition, and pass small summaries through XCom.
 
     check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate -> rate
-        -> tax -> build -> validate -> report
+        -> (tax, interconnect, roaming) -> build -> validate -> report
 """
 
 from __future__ import annotations
@@ -134,8 +134,28 @@ def telcolake_billing_period() -> None:
 
         return as_record(tax_period(layout(), billing_period))
 
+    @task
+    def interconnect(billing_period: str, rated: dict[str, Any]) -> dict[str, Any]:
+        """Reconcile each carrier's invoice against the rated legs; open the disputes."""
+        from pipelines.config import layout
+        from pipelines.interconnect.reconcile import reconcile_period
+        from pipelines.results import as_record
+
+        return as_record(reconcile_period(layout(), billing_period))
+
+    @task
+    def roaming(billing_period: str, rated: dict[str, Any]) -> dict[str, Any]:
+        """TAP files for inbound roamers, RAP returns, roaming settlement per partner."""
+        from pipelines.config import layout
+        from pipelines.results import as_record
+        from pipelines.roaming.stage import roaming_period
+
+        return as_record(roaming_period(layout(), billing_period))
+
     @task(pool=WAREHOUSE_POOL)
-    def build(taxed: dict[str, Any]) -> dict[str, Any]:
+    def build(
+        taxed: dict[str, Any], reconciled: dict[str, Any], roamed: dict[str, Any]
+    ) -> dict[str, Any]:
         """One `dbt build`: staging, intermediate and marts, with their tests."""
         from pipelines.build import build_warehouse
         from pipelines.config import layout
@@ -167,7 +187,8 @@ def telcolake_billing_period() -> None:
 
     period = check_reference()
     mediated = mediate.expand(partition=mediation_partitions(period))
-    built = build(tax(period, rate(period, consolidate(period, mediated))))
+    rated = rate(period, consolidate(period, mediated))
+    built = build(tax(period, rated), interconnect(period, rated), roaming(period, rated))
     report(period, validate(period, built))
 
 

@@ -121,6 +121,20 @@ def cmd_rate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_interconnect(args: argparse.Namespace) -> int:
+    from pipelines.interconnect.reconcile import reconcile_period
+
+    console.print(as_record(reconcile_period(layout(), args.period)))
+    return 0
+
+
+def cmd_roaming(args: argparse.Namespace) -> int:
+    from pipelines.roaming.stage import roaming_period
+
+    console.print(as_record(roaming_period(layout(), args.period)))
+    return 0
+
+
 def cmd_tax(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
@@ -254,6 +268,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     write_run_summary(layout(), args.period)
     print_run_summary(layout(), args.period, console)
+    return 0
+
+
+def cmd_reconcile_accuracy(args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines.interconnect.accuracy import measure_accuracy, to_markdown
+
+    try:
+        report = measure_accuracy(layout(), args.period)
+    except FileNotFoundError as missing:
+        console.print(f"[bold red]no ground truth:[/] {missing}")
+        return 2
+    print(to_markdown(report), end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_record(report), indent=2) + "\n")
     return 0
 
 
@@ -528,6 +558,18 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_tax,
     )
     add(
+        "interconnect",
+        "Reconcile each carrier's invoice for the period against the rated legs; open the "
+        "disputes (docs/interconnect.md).",
+        cmd_interconnect,
+    )
+    add(
+        "roaming",
+        "Write the period's TAP files for inbound roamers and RAP returns; settle with each "
+        "roaming partner (docs/roaming.md).",
+        cmd_roaming,
+    )
+    add(
         "suspense",
         "Summarise the period's rating suspense by state and reason, with its age.",
         cmd_suspense,
@@ -561,6 +603,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
     add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
     add("report", "Write and print the run summary for a period.", cmd_report)
+    accuracy = add(
+        "reconcile-accuracy",
+        "Compare the period's carrier invoice reconciliation and disputes with the injected "
+        "discrepancies (manifest/carrier_invoices.json); print the table per type as Markdown.",
+        cmd_reconcile_accuracy,
+    )
+    accuracy.add_argument("--json", help="also write the report to this JSON file")
     statements = add(
         "statements",
         "Render the period's invoices as customer statements (HTML and PDF) under "

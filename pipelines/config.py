@@ -23,6 +23,9 @@ OPERATOR_CURRENCY = "USD"
 #: tenant; one operator, one tenant).
 TENANT = "telcolake"
 MICROS_PER_UNIT = 1_000_000
+#: The operator's GSMA TADIG code (ISO 3166 alpha-3 + 2): sender of our TAP and RAP files,
+#: recipient of our roaming partners' (docs/roaming.md). Fictional, like the operator.
+OPERATOR_TADIG = "USAZ9"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -77,6 +80,16 @@ class Layout:
     @property
     def manifest(self) -> Path:
         return self.root / "manifest"
+
+    @property
+    def carrier_invoices(self) -> Path:
+        """Invoices interconnect carriers send us: <carrier_id>/<carrier_id>_<YYYY-MM>.csv."""
+        return self.root / "carrier_invoices"
+
+    @property
+    def outbound(self) -> Path:
+        """Files we send partners: TAP files for inbound roamers, RAP returns."""
+        return self.root / "outbound"
 
     @property
     def airflow_home(self) -> Path:

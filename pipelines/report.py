@@ -96,9 +96,27 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         interconnect = _one(
             con,
             "select count(distinct carrier_id) as carriers, sum(calls) as calls, "
-            "sum(billable_seconds) as billable_seconds, sum(cost_micros) as cost_micros "
+            "sum(billable_seconds) as billable_seconds, "
+            "sum(amount_micros) filter (where settlement_side = 'payable') as payable_micros, "
+            "sum(amount_micros) filter (where settlement_side = 'receivable') "
+            "as receivable_micros, "
+            "(select count(*) from fct_interconnect_disputes d where d.billing_period = ?) "
+            "as disputes, "
+            "(select sum(disputed_amount_micros) from fct_interconnect_disputes d "
+            "where d.billing_period = ?) as disputed_micros "
             "from fct_interconnect_settlement where billing_period = ?",
-            [billing_period],
+            [billing_period] * 3,
+        )
+        roaming = _one(
+            con,
+            "select count(distinct tadig) as partners, "
+            "sum(usd_equivalent_micros) filter (where direction = 'payable') as payable_micros, "
+            "sum(usd_equivalent_micros) filter (where direction = 'receivable') "
+            "as receivable_micros, "
+            "(select count(*) from fct_roaming_files f where f.billing_period = ? "
+            "and f.rap_file_name is not null) as rap_returns "
+            "from fct_roaming_settlement where billing_period = ?",
+            [billing_period] * 2,
         )
         leakage = _rows(
             con,
@@ -131,6 +149,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "rating": rating,
         "billing": billing,
         "interconnect": interconnect,
+        "roaming": roaming,
         "leakage": leakage,
         "fraud_alerts": fraud,
         "validation": validation,
@@ -152,6 +171,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
 
 def _markdown(summary: dict[str, Any]) -> str:
     med, bill, ic = summary["mediation"], summary["billing"], summary["interconnect"]
+    roam = summary["roaming"]
     lines = [
         f"# telcolake run summary: {summary['billing_period']}",
         "",
@@ -190,8 +210,12 @@ def _markdown(summary: dict[str, Any]) -> str:
         f"credits {money(bill.get('other_micros'))}, taxes {money(bill.get('tax_micros'))}, "
         f"total {money(bill.get('total_micros'))}; amount due with balances brought forward "
         f"{money(bill.get('amount_due_micros'))}",
-        f"- interconnect: {ic.get('carriers')} carriers, {ic.get('calls')} calls, "
-        f"cost {money(ic.get('cost_micros'))}",
+        f"- interconnect: {ic.get('carriers')} carriers, {ic.get('calls')} calls; payable "
+        f"{money(ic.get('payable_micros'))}, receivable {money(ic.get('receivable_micros'))}; "
+        f"{ic.get('disputes')} disputes of carrier invoices, {money(ic.get('disputed_micros'))}",
+        f"- roaming: {roam.get('partners')} partners; payable "
+        f"{money(roam.get('payable_micros'))}, receivable {money(roam.get('receivable_micros'))}; "
+        f"{roam.get('rap_returns')} TAP files returned with a RAP",
         "",
         "## Revenue assurance",
         "| category | findings | records | amount at risk |",
@@ -279,7 +303,8 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
     stages.add_row(
         "interconnect",
         f"{ic.get('calls')} calls",
-        f"{ic.get('carriers')} carriers, cost {money(ic.get('cost_micros'))}",
+        f"{ic.get('carriers')} carriers, payable {money(ic.get('payable_micros'))}, "
+        f"receivable {money(ic.get('receivable_micros'))}, {ic.get('disputes')} disputes",
     )
     console.print(stages)
 

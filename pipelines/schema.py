@@ -62,6 +62,13 @@ class RatingStatus(StrEnum):
     SUSPENSE = "suspense"
 
 
+class LegDirection(StrEnum):
+    """Which way an interconnect leg crossed to a carrier, and so who pays whom."""
+
+    OUTBOUND = "outbound"  # we handed the call to the carrier: it bills us (payable)
+    INBOUND = "inbound"  # the carrier handed the call to us: we bill it (receivable)
+
+
 class SuspenseReason(StrEnum):
     UNKNOWN_SUBSCRIBER = "unknown_subscriber"
     NO_PLAN_AT_EVENT_TIME = "no_plan_at_event_time"
@@ -260,16 +267,24 @@ INTERCONNECT_LEG_SCHEMA = pa.schema(
     [
         ("usage_id", pa.string()),
         ("billing_period", pa.string()),
+        ("event_date", pa.date32()),  # local date of started_at: the carrier's traffic date
         ("started_at", UTC_TS),
+        ("leg_direction", pa.string()),  # LegDirection
+        ("trunk_group", pa.string()),
+        ("carrier_id", pa.string()),
         ("served_msisdn", pa.string()),
         ("other_party_number", pa.string()),
-        ("outgoing_trunk_group", pa.string()),
-        ("carrier_id", pa.string()),
+        ("rated_number", pa.string()),  # the LRN of a ported domestic number, else the number
+        ("ported", pa.bool_()),
+        ("terminating_spid", pa.string()),
         ("destination_prefix", pa.string()),
         ("destination_name", pa.string()),
+        ("destination_group", pa.string()),
         ("duration_seconds", pa.int64()),
         ("billable_seconds", pa.int64()),
-        ("cost_micros", pa.int64()),
+        ("price_micros", pa.int64()),  # the deck's price per 60 seconds
+        ("amount_micros", pa.int64()),  # rounded as the carrier's agreement says
+        ("currency", pa.string()),
         ("rating_status", pa.string()),
         ("suspense_reason", pa.string()),
         ("tariff_version", pa.string()),
@@ -744,5 +759,240 @@ LAKE_TABLES.update(
         "tax_lines_versions": (_versioned(TAX_LINE_SCHEMA), VERSION_KEYS),
         "adjustments_versions": (_versioned(ADJUSTMENT_SCHEMA), VERSION_KEYS),
         "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),
+    }
+)
+
+
+#: Every accepted row of the carriers' invoices of a period (pipelines/interconnect/
+#: carrier_invoices.py), as billed: the decimal texts beside their exact micro-unit values.
+CARRIER_INVOICE_LINE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("carrier_id", pa.string()),
+        ("file_name", pa.string()),  # <carrier_id>/<carrier_id>_<YYYY-MM>.csv
+        ("line_number", pa.int32()),  # physical line of the file, the header being line 1
+        ("record_type", pa.string()),  # detail, summary or total
+        ("invoice_number", pa.string()),
+        ("invoice_date", pa.date32()),
+        ("currency", pa.string()),
+        ("traffic_date", pa.date32()),  # detail rows only
+        ("destination_code", pa.string()),  # null on the total row
+        ("destination_name", pa.string()),
+        ("batch_id", pa.string()),  # detail rows only
+        ("calls", pa.int64()),
+        ("minutes", pa.string()),  # as billed
+        ("billable_seconds", pa.int64()),  # minutes * 60, exactly
+        ("rate", pa.string()),  # as billed, per minute; detail rows only
+        ("rate_micros", pa.int64()),
+        ("amount", pa.string()),  # as billed
+        ("amount_micros", pa.int64()),
+        ("amount_decimals", pa.int32()),  # decimals the carrier wrote in amount
+        # invoice_arithmetic on a summary or total row that is not the sum of its rows
+        ("finding", pa.string()),
+        ("finding_detail", pa.string()),
+    ]
+)
+
+#: Invoice rows refused, each with its reason (a whole-file reason repeats on every row).
+CARRIER_INVOICE_REJECT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("carrier_id", pa.string()),
+        ("file_name", pa.string()),
+        ("line_number", pa.int32()),
+        ("reason_code", pa.string()),
+        ("reason_detail", pa.string()),
+        ("raw_text", pa.string()),
+    ]
+)
+
+#: One row per carrier x destination_code x traffic_date of a period: our rated outbound
+#: legs against the carrier's invoice detail rows, and how the difference is classified
+#: (pipelines/interconnect/reconcile.py).
+INTERCONNECT_RECONCILIATION_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("carrier_id", pa.string()),
+        ("invoice_number", pa.string()),  # null when the carrier sent no invoice
+        ("destination_code", pa.string()),
+        ("destination_name", pa.string()),
+        ("traffic_date", pa.date32()),
+        ("currency", pa.string()),
+        ("our_calls", pa.int64()),
+        ("our_billable_seconds", pa.int64()),
+        ("our_amount_micros", pa.int64()),
+        ("our_prices_micros", pa.list_(pa.int64())),  # deck prices per 60 s applied
+        ("their_lines", pa.int64()),
+        ("their_calls", pa.int64()),  # everything billed, repeated batches included
+        ("their_billable_seconds", pa.int64()),
+        ("their_amount_micros", pa.int64()),
+        ("their_rates_micros", pa.list_(pa.int64())),  # rates per minute billed
+        ("duplicate_batches", pa.list_(pa.string())),  # batch_ids whose rows repeat
+        ("duplicate_amount_micros", pa.int64()),  # billed by the repeated copies
+        # Our amounts with each invoice line rounded to the invoice's decimals the
+        # agreement's way: what a correct invoice says.
+        ("expected_amount_micros", pa.int64()),
+        ("rounding_allowance_micros", pa.int64()),
+        ("difference_micros", pa.int64()),  # their amount - our amount
+        ("difference_class", pa.string()),  # match, rounding, rate, volume or timing
+        ("cause", pa.string()),  # null on a match
+        ("paired_traffic_date", pa.date32()),  # timing: the other day of the pair
+        ("detail", pa.string()),
+    ]
+)
+
+#: Differences the carrier bills above its agreement's tolerance, grouped per invoice,
+#: destination and cause: what we dispute with the carrier.
+INTERCONNECT_DISPUTE_SCHEMA = pa.schema(
+    [
+        ("dispute_id", pa.string()),  # <carrier_id>-<YYYY-MM>-<destination_code>-<cause>
+        ("carrier_id", pa.string()),
+        ("billing_period", pa.string()),
+        ("invoice_number", pa.string()),
+        ("destination_code", pa.string()),
+        ("destination_name", pa.string()),
+        ("currency", pa.string()),
+        ("difference_class", pa.string()),
+        ("cause", pa.string()),
+        ("traffic_dates", pa.list_(pa.date32())),
+        ("our_amount_micros", pa.int64()),
+        ("their_amount_micros", pa.int64()),
+        ("disputed_amount_micros", pa.int64()),  # their - ours over the traffic dates
+        ("tolerance_micros", pa.int64()),
+        ("evidence", pa.string()),  # the text an analyst sends the carrier
+        ("status", pa.string()),  # open
+    ]
+)
+
+LAKE_TABLES.update(
+    {
+        "carrier_invoice_lines": (CARRIER_INVOICE_LINE_SCHEMA, ("billing_period",)),
+        "carrier_invoice_rejects": (CARRIER_INVOICE_REJECT_SCHEMA, ("billing_period",)),
+        "interconnect_reconciliation": (INTERCONNECT_RECONCILIATION_SCHEMA, ("billing_period",)),
+        "interconnect_disputes": (INTERCONNECT_DISPUTE_SCHEMA, ("billing_period",)),
+    }
+)
+
+
+# --- roaming (pipelines/roaming, docs/roaming.md) -------------------------------------
+
+
+class RoamingFileStatus(StrEnum):
+    """What became of a TAP file in roaming settlement."""
+
+    SETTLED = "settled"  # a partner's batch that reconciled: its charges are payable
+    RETURNED = "returned"  # a partner's batch returned whole with a RAP (audit mismatch)
+    NOT_RETURNABLE = "not_returnable"  # unreadable as a TAP batch: no RAP can name it
+    ALREADY_SETTLED = "already_settled"  # a batch (sender, sequence) settled before
+    NOT_ADDRESSED_TO_US = "not_addressed_to_us"  # its recipient is another network's TADIG
+    EMPTY = "empty"  # a notification (no traffic) or an empty file
+    SENT = "sent"  # our TAP file to a partner
+
+
+#: One row per TAP file of the period, in (payable: the partners' files, by the date
+#: mediation filed them) and out (receivable: ours, one per partner and period).
+ROAMING_FILE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("direction", pa.string()),  # payable (theirs) or receivable (ours)
+        ("tadig", pa.string()),  # the partner
+        ("sender", pa.string()),
+        ("recipient", pa.string()),
+        ("file_name", pa.string()),  # the landing name (in) or the TD.57 name (out)
+        ("file_path", pa.string()),  # under the data root
+        ("file_id", pa.string()),  # SHA-256 of the bytes
+        ("file_sequence_number", pa.string()),  # 5 digits; null when unreadable
+        ("file_kind", pa.string()),  # transfer_batch or notification (null: unreadable)
+        ("file_date", pa.date32()),  # in: mediation's file date; out: the creation date
+        ("file_created_at", UTC_TS),
+        ("events", pa.int64()),
+        ("total_charge_micros", pa.int64()),  # its events' charges, TAP currency
+        ("tap_currency", pa.string()),
+        ("tap_decimal_places", pa.int32()),
+        ("file_status", pa.string()),  # RoamingFileStatus
+    ]
+)
+
+#: One row per call event of a settled TAP file (payable), and per visitor usage record of
+#: the period (receivable: sent in our TAP file, or excluded with the reason).
+ROAMING_EVENT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("direction", pa.string()),
+        ("tadig", pa.string()),
+        ("file_name", pa.string()),  # the TAP file (null: excluded from TAP out)
+        ("file_sequence_number", pa.string()),
+        ("record_number", pa.int32()),  # position in the file's callEventDetails
+        ("usage_id", pa.string()),  # the lake usage (payable: null if mediation refused it)
+        ("record_type", pa.string()),  # voice_mo ... data; payable: the TAP kind if unmapped
+        ("service", pa.string()),  # the IOT service (record type), or other
+        ("served_imsi", pa.string()),
+        ("served_msisdn", pa.string()),
+        ("other_party_number", pa.string()),
+        ("started_at", UTC_TS),  # start of charging (a call's answer)
+        ("event_date", pa.date32()),  # operator-local date of started_at
+        ("units", pa.int64()),  # seconds, messages or bytes used
+        ("billed_units", pa.int64()),  # after the IOT's increments (receivable)
+        ("charge_micros", pa.int64()),  # TAP currency
+        ("tax_micros", pa.int64()),
+        ("discount_micros", pa.int64()),
+        ("tap_currency", pa.string()),
+        ("iot_version", pa.string()),  # receivable: the IOT row that priced it
+        ("is_settled", pa.bool_()),
+        ("exclusion_reason", pa.string()),  # receivable, not sent: unanswered, no_iot_rate
+        ("reject_reason", pa.string()),  # payable: mediation refused the event (still paid)
+    ]
+)
+
+#: Per partner, direction and service: what the period settles, in the TAP currency and
+#: its operator-currency (USD) equivalent.
+ROAMING_SETTLEMENT_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("tadig", pa.string()),
+        ("partner_name", pa.string()),
+        ("direction", pa.string()),
+        ("service", pa.string()),
+        ("unit", pa.string()),  # seconds, messages, bytes or events
+        ("files", pa.int64()),
+        ("events", pa.int64()),
+        ("units", pa.int64()),
+        ("charge_micros", pa.int64()),
+        ("tap_currency", pa.string()),
+        ("settlement_currency", pa.string()),
+        ("exchange_rate", pa.string()),  # USD per TAP currency unit, exact decimal or p/q
+        ("exchange_rate_date", pa.date32()),
+        ("usd_equivalent_micros", pa.int64()),
+    ]
+)
+
+#: One row per partner TAP file of the period that mediation refused whole: returned with a
+#: RAP (audit mismatch), or not returnable (unreadable: no batch to name).
+RAP_RETURN_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("tadig", pa.string()),
+        ("file_name", pa.string()),
+        ("file_id", pa.string()),
+        ("file_date", pa.date32()),
+        ("file_sequence_number", pa.string()),
+        ("reason_code", pa.string()),  # the mediation reject reason
+        ("reason_detail", pa.string()),
+        ("returned_events", pa.int64()),
+        ("returned_charge_micros", pa.int64()),  # its events' charges (computed), TAP currency
+        ("tap_currency", pa.string()),
+        ("rap_status", pa.string()),  # returned or not_returnable
+        ("rap_file_name", pa.string()),  # RC<sender><recipient><sequence>; null if none
+        ("rap_file_sequence_number", pa.string()),
+        ("rap_created_at", UTC_TS),
+    ]
+)
+
+LAKE_TABLES.update(
+    {
+        "roaming_files": (ROAMING_FILE_SCHEMA, ("billing_period",)),
+        "roaming_events": (ROAMING_EVENT_SCHEMA, ("billing_period",)),
+        "roaming_settlement": (ROAMING_SETTLEMENT_SCHEMA, ("billing_period",)),
+        "rap_returns": (RAP_RETURN_SCHEMA, ("billing_period",)),
     }
 )

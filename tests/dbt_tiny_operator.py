@@ -103,9 +103,9 @@ RD1,sms,44,United Kingdom,international,peak,0,200000,1,1,1,false,2024-01-01
 RD1,data,,Data,data,peak,0,10000,1048576,1,1,false,2024-01-01
 """,
     "carriers.csv": """\
-carrier_id,carrier_name,country,currency,settlement_period
-C1,Transit One,US,USD,monthly
-C2,Premium Routes,GB,USD,monthly
+carrier_id,carrier_name,country,spid,currency,settlement_period,rounding_method,rounding_decimals,dispute_tolerance_micros,dispute_tolerance_bp
+C1,Transit One,US,7101,USD,monthly,half_up,6,500000,100
+C2,Premium Routes,GB,,USD,monthly,up,2,250000,0
 """,
     "hlr_snapshot.csv": """\
 imsi,msisdn,provisioning_status,snapshot_date
@@ -233,22 +233,22 @@ SESSION_RATING = {"A": ("rated", 20_000), "B": ("rated", 20_000)}
 
 # Interconnect legs by usage id: u12 is left in suspense (no rate), the rest are rated.
 LEGS_TABLE = """\
-id   | carrier | prefix | destination            | billable | cost   | status
-u01  | C1      | 44     | United Kingdom         |      120 | 300000 | rated
-u05  | C1      | 44     | United Kingdom         |       60 | 150000 | rated
-u13  | C1      | 44     | United Kingdom         |       61 | 152500 | rated
-u17  | C1      | 44     | United Kingdom         |      300 | 750000 | rated
-u12  | C1      | -      | -                      |        0 |      0 | suspense
-p01  | C2      | 882    | International Networks |       90 | 800000 | rated
-p02  | C2      | 882    | International Networks |       90 | 800000 | rated
-p03  | C2      | 882    | International Networks |       90 | 800000 | rated
-p04  | C2      | 882    | International Networks |       90 | 800000 | rated
-p05  | C2      | 882    | International Networks |       90 | 800000 | rated
-p06  | C2      | 882    | International Networks |       90 | 800000 | rated
-p07  | C2      | 882    | International Networks |       90 | 800000 | rated
-p08  | C2      | 882    | International Networks |       90 | 800000 | rated
-p09  | C2      | 882    | International Networks |       90 | 800000 | rated
-p10  | C2      | 882    | International Networks |       90 | 800000 | rated
+id   | carrier | prefix | destination            | group         | price  | billable | cost   | status
+u01  | C1      | 44     | United Kingdom         | international | 150000 |      120 | 300000 | rated
+u05  | C1      | 44     | United Kingdom         | international | 150000 |       60 | 150000 | rated
+u13  | C1      | 44     | United Kingdom         | international | 150000 |       61 | 152500 | rated
+u17  | C1      | 44     | United Kingdom         | international | 150000 |      300 | 750000 | rated
+u12  | C1      | -      | -                      | -             | -      |        0 |      0 | suspense
+p01  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p02  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p03  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p04  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p05  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p06  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p07  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p08  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p09  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
+p10  | C2      | 882    | International Networks | premium       | 600000 |       90 | 900000 | rated
 """
 
 _MSISDN = {
@@ -620,19 +620,31 @@ def write_fixture(root: Path) -> Layout:
         {
             "usage_id": row["usage_id"],
             "billing_period": PERIOD,
+            "event_date": row["event_date"],
             "started_at": row["started_at"],
+            "leg_direction": "outbound",
+            "trunk_group": "TG1",
+            "carrier_id": leg["carrier"],
             "served_msisdn": row["served_msisdn"],
             "other_party_number": row["other_party_number"],
-            "outgoing_trunk_group": "TG1",
-            "carrier_id": leg["carrier"],
+            "rated_number": row["other_party_number"],
+            "ported": False,
+            "terminating_spid": None,
             "destination_prefix": leg["prefix"],
             "destination_name": leg["destination"],
+            "destination_group": leg["group"],
             "duration_seconds": row["duration_seconds"],
             "billable_seconds": int(str(leg["billable"])),
-            "cost_micros": int(str(leg["cost"])),
+            "price_micros": None if leg["price"] is None else int(leg["price"]),
+            "amount_micros": int(str(leg["cost"])),
+            "currency": "USD",
             "rating_status": leg["status"],
             "suspense_reason": "no_rate_for_destination" if leg["status"] == "suspense" else None,
-            "tariff_version": "v1",
+            "tariff_version": (
+                None
+                if leg["prefix"] is None
+                else f"{leg['carrier']}/termination/{leg['prefix']}/2024-01-01"
+            ),
         }
         for row in usage
         if (leg := legs.get(row["fixture_id"])) is not None

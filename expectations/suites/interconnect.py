@@ -1,9 +1,11 @@
-"""Interconnect: is what we owe each carrier consistent with the carrier's rate deck?
+"""Interconnect: is what we and each carrier owe consistent with the carrier's rate deck?
 
 dbt proves the settlement equals the sum of the rated interconnect legs. This suite compares
 the settlement with the reference decks (``interconnect_rates.csv``, ``carriers.csv``): each
-carrier is a known one, each destination is in its deck, and the effective cost per billable
-minute lies between the lowest and highest price the deck ever quoted for that destination.
+carrier is a known one, each destination is in its deck for the direction settled
+(termination for what we owe, origination for what we are owed), and the amount lies
+between the billable minutes at the lowest and at the highest price the deck ever quoted
+for it, give or take the agreement's rounding of each call.
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ from great_expectations.expectations import Expectation
 
 from expectations.suites import AuditDomain, AuditFrame, check
 
-#: Relative slack on the deck's price range: per-leg costs are rounded to the micro.
-DECK_PRICE_TOLERANCE = 0.005
-
-SETTLEMENT_SQL = f"""
+SETTLEMENT_SQL = """
 with settlement as (
     select *
     from fct_interconnect_settlement
@@ -26,46 +25,52 @@ with settlement as (
 deck as (
     select
         carrier_id,
+        case direction when 'termination' then 'outbound' else 'inbound' end as leg_direction,
         prefix as destination_prefix,
         min(price_micros::bigint) as deck_min_price_micros,
         max(price_micros::bigint) as deck_max_price_micros,
     from reference_interconnect_rates
-    group by carrier_id, prefix
+    group by all
 ),
 
 carriers as (
     select
         carrier_id,
         carrier_name as reference_carrier_name,
+        -- Each call's amount is rounded to this many micros (agreement's decimals).
+        10 ** (6 - rounding_decimals::integer) as rounding_unit_micros,
     from reference_carriers
 )
 
 select
     settlement.carrier_id || '/' || settlement.billing_period || '/'
+        || settlement.leg_direction || '/'
         || coalesce(settlement.destination_prefix, '(no prefix)') as audit_key,
     settlement.carrier_id,
     settlement.carrier_name,
     carriers.reference_carrier_name,
     settlement.billing_period,
+    settlement.leg_direction,
     settlement.destination_prefix,
     settlement.destination_name,
     settlement.calls,
     settlement.billable_seconds,
-    settlement.cost_micros,
-    case
-        when settlement.billable_seconds > 0
-            then settlement.cost_micros * 60.0 / settlement.billable_seconds
-    end as cost_per_minute_micros,
+    settlement.amount_micros,
     deck.deck_min_price_micros,
     deck.deck_max_price_micros,
-    deck.deck_min_price_micros * (1 - {DECK_PRICE_TOLERANCE}) as deck_floor_micros,
-    deck.deck_max_price_micros * (1 + {DECK_PRICE_TOLERANCE}) as deck_ceiling_micros,
+    -- The billable minutes at the deck's lowest and highest price, give or take the
+    -- rounding of each call's amount.
+    deck.deck_min_price_micros * settlement.billable_seconds / 60
+        - settlement.calls * carriers.rounding_unit_micros as deck_floor_micros,
+    deck.deck_max_price_micros * settlement.billable_seconds / 60
+        + settlement.calls * carriers.rounding_unit_micros as deck_ceiling_micros,
 from settlement
 left join carriers
     on settlement.carrier_id = carriers.carrier_id
 left join deck
     on
         settlement.carrier_id = deck.carrier_id
+        and settlement.leg_direction = deck.leg_direction
         and settlement.destination_prefix = deck.destination_prefix
 order by audit_key
 """
@@ -88,26 +93,27 @@ def settlement_expectations() -> list[Expectation]:
         check(
             gxe.ExpectColumnValuesToNotBeNull,
             "destination_in_deck",
-            "Every settled destination is priced in its carrier's deck (interconnect_rates.csv).",
+            "Every settled destination is priced in its carrier's deck of the direction "
+            "(interconnect_rates.csv).",
             column="deck_max_price_micros",
         ),
         check(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB,
-            "cost_per_minute_at_least_deck_min",
-            "Cost per billable minute is not below the deck's lowest price for the destination "
-            "(0.5% rounding slack).",
-            column_A="cost_per_minute_micros",
+            "amount_at_least_deck_min",
+            "The amount is not below the billable minutes at the deck's lowest price for the "
+            "destination, less one rounding unit of the agreement per call.",
+            column_A="amount_micros",
             column_B="deck_floor_micros",
             or_equal=True,
             ignore_row_if="either_value_is_missing",
         ),
         check(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB,
-            "cost_per_minute_at_most_deck_max",
-            "Cost per billable minute is not above the deck's highest price for the destination "
-            "(0.5% rounding slack).",
+            "amount_at_most_deck_max",
+            "The amount is not above the billable minutes at the deck's highest price for the "
+            "destination, plus one rounding unit of the agreement per call.",
             column_A="deck_ceiling_micros",
-            column_B="cost_per_minute_micros",
+            column_B="amount_micros",
             or_equal=True,
             ignore_row_if="either_value_is_missing",
         ),

@@ -8,7 +8,9 @@ different seeds sell the same products.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import holidays
 import phonenumbers
@@ -384,25 +386,55 @@ def holiday_rows(years: list[int]) -> list[dict[str, object]]:
     ]
 
 
+@dataclass(frozen=True)
+class Carrier:
+    """An interconnect partner and the terms of its agreement (carriers.csv)."""
+
+    carrier_id: str
+    carrier_name: str
+    country: str
+    spid: str  # NPAC service provider id of a US network ("" for the others)
+    rounding_method: str  # of each call's amount
+    rounding_decimals: int
+    dispute_tolerance_micros: int
+    dispute_tolerance_bp: int
+
+
 CARRIERS = (
-    ("CR-LEC", "Lakeshore Bell", "US"),  # incumbent local exchange carrier
-    ("CR-MOB", "Prairie Wireless", "US"),  # another mobile network
-    ("CR-INTL", "Atlantic Global Voice", "GB"),  # international wholesale
-    ("CR-SAT", "Orbital Premium Networks", "US"),  # satellite and premium ranges
+    # Incumbent local exchange carrier: terminates and transits every NANP number.
+    Carrier("CR-LEC", "Lakeshore Bell", "US", "7101", "half_up", 4, 500_000, 100),
+    # Another mobile network: cheaper to reach its own numbers than to transit through it.
+    Carrier("CR-MOB", "Prairie Wireless", "US", "7202", "up", 4, 500_000, 100),
+    # International wholesale.
+    Carrier("CR-INTL", "Atlantic Global Voice", "GB", "", "half_up", 4, 1_000_000, 50),
+    # Satellite and premium ranges, billed per started minute to the cent.
+    Carrier("CR-SAT", "Orbital Premium Networks", "US", "", "up", 2, 250_000, 0),
 )
+#: Price per minute for calls to the mobile network's own numbers (its blocks and LRN).
+MOBILE_ON_NETWORK_MICROS = 5_000
+#: International destination whose termination price changes on the 16th of the month,
+#: and the new price: decks change mid-month and rating must follow the day.
+REPRICED_PREFIX = "63"
+REPRICED_MICROS = 130_000
+REPRICED_DAY = 16
 
 
 def carrier_rows() -> list[dict[str, object]]:
-    """Interconnect partners; all settle monthly in USD."""
+    """Interconnect partners and their agreement terms; all settle monthly in USD."""
     return [
         {
-            "carrier_id": carrier_id,
-            "carrier_name": name,
-            "country": country,
+            "carrier_id": c.carrier_id,
+            "carrier_name": c.carrier_name,
+            "country": c.country,
+            "spid": c.spid,
             "currency": OPERATOR_CURRENCY,
             "settlement_period": "monthly",
+            "rounding_method": c.rounding_method,
+            "rounding_decimals": c.rounding_decimals,
+            "dispute_tolerance_micros": c.dispute_tolerance_micros,
+            "dispute_tolerance_bp": c.dispute_tolerance_bp,
         }
-        for carrier_id, name, country in CARRIERS
+        for c in CARRIERS
     ]
 
 
@@ -439,32 +471,84 @@ def trunk_group_rows() -> list[dict[str, object]]:
     ]
 
 
-def interconnect_rows() -> list[dict[str, object]]:
-    """What each carrier charges us per minute to terminate a call, by prefix."""
+def interconnect_rows(month_start: date, mobile_blocks: Sequence[str]) -> list[dict[str, object]]:
+    """The carriers' decks: termination (what they charge us) and origination (what we
+    charge them), per minute, by prefix.
+
+    ``mobile_blocks``: the number blocks the mobile network holds (``porting.Porting``),
+    where it terminates for less than it charges to transit a call to another network.
+    """
 
     def row(
-        carrier: str, prefix: str, name: str, price: int, first: int, step: int
+        carrier: str,
+        direction: str,
+        prefix: str,
+        name: str,
+        group: str,
+        price: int,
+        first: int = 6,
+        step: int = 6,
+        since: str = CATALOG_EFFECTIVE_FROM,
+        until: str = "",
     ) -> dict[str, object]:
         return {
             "carrier_id": carrier,
+            "direction": direction,
             "prefix": prefix,
             "destination_name": name,
+            "destination_group": group,
             "price_micros": price,
             "first_increment": first,
             "increment": step,
-            "effective_from": CATALOG_EFFECTIVE_FROM,
+            "effective_from": since,
+            "effective_to": until,
         }
 
+    out, into = "termination", "origination"
     rows = [
-        row("CR-LEC", "1", "United States and Canada", 4_000, 6, 6),
+        row("CR-LEC", out, "1", "United States and Canada", "domestic", 4_000),
         # Toll-free and 911 cost the originating carrier nothing to deliver.
-        *(row("CR-LEC", "1" + code, f"Toll free {code}", 0, 6, 6) for code in TOLL_FREE_CODES),
-        row("CR-LEC", "911", "Emergency services", 0, 6, 6),
-        row("CR-MOB", "1", "United States and Canada", 5_000, 6, 6),
+        *(
+            row("CR-LEC", out, "1" + code, f"Toll free {code}", "toll_free", 0)
+            for code in TOLL_FREE_CODES
+        ),
+        row("CR-LEC", out, "911", "Emergency services", "emergency", 0),
+        row("CR-MOB", out, "1", "United States and Canada (transit)", "domestic_transit", 9_000),
+        *(
+            row(
+                "CR-MOB",
+                out,
+                block,
+                "Prairie Wireless numbers",
+                "domestic_mobile",
+                MOBILE_ON_NETWORK_MICROS,
+            )
+            for block in mobile_blocks
+        ),
+        row("CR-LEC", into, "1", "From United States and Canada", "domestic", 2_500),
+        row("CR-MOB", into, "1", "From United States and Canada", "domestic", 3_000),
     ]
+    repriced = month_start.replace(day=REPRICED_DAY)
     for dest in DESTINATIONS:
         first, step = (60, 60) if dest.group == "premium" else (1, 1)
-        rows.append(row(dest.carrier_id, dest.prefix, dest.name, dest.cost_micros, first, step))
+        if dest.prefix == REPRICED_PREFIX:
+            until = (repriced - timedelta(days=1)).isoformat()
+            rows += [
+                row(dest.carrier_id, out, dest.prefix, dest.name, dest.group, dest.cost_micros,
+                    first, step, until=until),
+                row(dest.carrier_id, out, dest.prefix, dest.name, dest.group, REPRICED_MICROS,
+                    first, step, since=repriced.isoformat()),
+            ]  # fmt: skip
+        else:
+            rows.append(
+                row(dest.carrier_id, out, dest.prefix, dest.name, dest.group, dest.cost_micros,
+                    first, step)
+            )  # fmt: skip
+        if dest.group != "premium":
+            rows.append(
+                row(dest.carrier_id, into, dest.prefix, f"From {dest.name}", "international",
+                    8_000, 1, 1)
+            )  # fmt: skip
     return rows
 
 
@@ -508,8 +592,11 @@ def tariff_catalog() -> Catalog:
     """The catalog rating runs (docs/tariff-catalog.md): the price list above, converted.
 
     Holidays come from the ``holidays`` package for the operator country, so the catalog
-    is right in any year, where holidays.csv lists the generated month's year.
+    is right in any year, where holidays.csv lists the generated month's year. Roaming
+    zones, rates and the EUR exchange rates come from ``roaming.with_retail_roaming``.
     """
+    # roaming.py builds on this module's tables, so it is imported when first needed.
+    from pipelines.generate.roaming import with_retail_roaming
 
     def text(rows: list[dict[str, object]]) -> list[dict[str, str]]:
         return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
@@ -517,7 +604,9 @@ def tariff_catalog() -> Catalog:
     converted = catalog_from_price_list(
         text(rate_deck_rows()), text(time_band_rows()), [], text(plan_rows()), CATALOG_LABEL
     )
-    return replace(converted, holidays=HolidayCalendar(country=OPERATOR_COUNTRY))
+    return with_retail_roaming(
+        replace(converted, holidays=HolidayCalendar(country=OPERATOR_COUNTRY))
+    )
 
 
 def plan_rows() -> list[dict[str, object]]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from pipelines.billing.policy import BillingPolicy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.generate import catalog
+from pipelines.generate import catalog, roaming
 from pipelines.generate.adjustments import adjustment_rows
 from pipelines.generate.anomalies import (
     add_empty_file,
@@ -34,6 +34,11 @@ from pipelines.generate.anomalies import (
     withhold_file,
 )
 from pipelines.generate.billing_refs import device_installment_rows, one_time_fee_rows
+from pipelines.generate.carrier_invoices import (
+    carried_calls,
+    unread_records,
+    write_carrier_invoices,
+)
 from pipelines.generate.customers import (
     HlrLine,
     account_rows,
@@ -51,6 +56,8 @@ from pipelines.generate.landing import (
     write_file,
 )
 from pipelines.generate.lifecycle_orders import suspension_order_rows
+from pipelines.generate.porting import MOBILE as MOBILE_NETWORK
+from pipelines.generate.porting import port_numbers
 from pipelines.generate.ports import port_request_rows
 from pipelines.generate.promotions import promotion_rows
 from pipelines.generate.receivables import opening_balance_rows, payment_rows
@@ -77,6 +84,9 @@ TRAFFIC_STREAM = 2
 ANOMALY_STREAM = 3
 FAILOVER_STREAM = 4
 BILLING_STREAM = 5
+PORTING_STREAM = 6
+ROAMING_STREAM = 7
+CARRIER_INVOICE_STREAM = 8
 
 Progress = Callable[[str, int, int], None]
 
@@ -117,10 +127,11 @@ def generate_operator(
 ) -> GenerationSummary:
     """Write a synthetic operator's reference data, raw usage files and anomaly manifest.
 
-    Wipes and rewrites ``reference/``, ``landing/`` and ``manifest/`` under the layout root
-    (nothing else). ``days`` limits traffic to the first days of ``month``; reference data
-    is always exported as at the month's last day. The same arguments write byte-identical
-    files. ``progress(stage, done, total)`` is called as work advances.
+    Wipes and rewrites ``reference/``, ``landing/``, ``manifest/`` and ``carrier_invoices/``
+    under the layout root (nothing else). ``days`` limits traffic to the first days of
+    ``month``; reference data is always exported as at the month's last day. The same
+    arguments write byte-identical files. ``progress(stage, done, total)`` is called as work
+    advances.
     """
     report = progress or (lambda stage, done, total: None)
     month_start, month_end = parse_month(month)
@@ -135,7 +146,7 @@ def generate_operator(
     report("reference", 0, 1)
     base = build_customer_base(_stream(seed, CUSTOMER_STREAM), subscribers, month_start, month_end)
     network = choose_network_anomalies(anomaly_rng, base, window)
-    for directory in (layout.reference, layout.landing, layout.manifest):
+    for directory in (layout.reference, layout.landing, layout.manifest, layout.carrier_invoices):
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
@@ -146,6 +157,12 @@ def generate_operator(
         [(a.account_id, a.created_date, bill_cycle_day(a)) for a in base.accounts],
         month,
         BillingPolicy().payment_terms_days,
+    )
+    # The numbers our subscribers call are the traffic stream's first draws; porting (its
+    # own stream) moves some to another network, which the reference data records.
+    traffic_rng = _stream(seed, TRAFFIC_STREAM)
+    porting = port_numbers(
+        _stream(seed, PORTING_STREAM), build_number_pools(traffic_rng, subscribers), month_start
     )
     extra_hlr = tuple(HlrLine(w.imsi, w.msisdn, "active") for w in network.unbilled_lines)
     tables: dict[str, list[dict[str, object]]] = {
@@ -158,7 +175,11 @@ def generate_operator(
         "holidays.csv": catalog.holiday_rows([month_start.year]),
         "carriers.csv": catalog.carrier_rows(),
         "trunk_groups.csv": catalog.trunk_group_rows(),
-        "interconnect_rates.csv": catalog.interconnect_rows(),
+        "interconnect_rates.csv": catalog.interconnect_rows(
+            month_start, porting.blocks_of(MOBILE_NETWORK)
+        ),
+        "ported_numbers.csv": porting.ported_numbers,
+        "number_blocks.csv": porting.number_blocks,
         "hlr_snapshot.csv": hlr_rows(
             base,
             omitted_imsis=frozenset(s.imsi for s in network.missing_from_hlr),
@@ -169,7 +190,7 @@ def generate_operator(
             *base.order_rows,
             *suspension_order_rows(billing_rng, base, month_start, month_end),
         ],
-        "switches.csv": catalog.switch_rows(),
+        "switches.csv": catalog.switch_rows() + roaming.tap_switch_rows(),
         "adjustments.csv": adjustment_rows(base, month_start, month_end, month),
         "one_time_fees.csv": one_time_fee_rows(),
         "device_installments.csv": device_installment_rows(
@@ -195,15 +216,22 @@ def generate_operator(
     }
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)
+    roaming.write_reference(layout.reference, month_start)
     write_catalog(catalog.tariff_catalog(), layout.reference / TARIFF_CATALOG_DIR)
     write_ruleset(us_ruleset(usf_through=month_start), layout.reference / TAX_RULES_DIR)
     report("reference", 1, 1)
 
     report("traffic", 0, 1)
-    traffic_rng = _stream(seed, TRAFFIC_STREAM)
-    pools = build_number_pools(traffic_rng, subscribers)
+    pools = porting.pools
     normal = build_traffic(TrafficBuilder(traffic_rng, tz, pools), base, window)
     injected = anomaly_traffic(TrafficBuilder(anomaly_rng, tz, pools), base, window, network)
+    anomaly_lines = {
+        network.fraud_line.subscriber_id,
+        *(s.subscriber_id for s in network.missing_from_hlr),
+    }
+    abroad = roaming.build_roaming(
+        _stream(seed, ROAMING_STREAM), tz, base, pools, window, month_end, frozenset(anomaly_lines)
+    )
     # Each line's calls go to its switch; injected anomalies all stay on Asterisk, and so
     # do failover retries (only the Asterisk writer writes a call as several legs).
     fixed = route_calls(normal.asterisk_calls, line_switches(base.subscribers))
@@ -212,7 +240,11 @@ def generate_operator(
     )
     calls = number_asterisk_calls(retried + injected.asterisk_calls)
     voip = [plan_voip_files(switch_calls, switch, tz) for switch, switch_calls in fixed.items()]
-    sessions = number_mobile_sessions(normal.mobile_sessions + injected.mobile_sessions)
+    sessions = number_mobile_sessions(
+        abroad.at_home(normal.mobile_sessions, tz)
+        + injected.mobile_sessions
+        + abroad.visitor_sessions
+    )
     asterisk = plan_asterisk_files(calls, catalog.ASTERISK_SWITCH, tz)
     mobile = plan_mobile_files(sessions, catalog.MOBILE_SWITCH, tz)
     inject_duplicate_records(anomaly_rng, asterisk, mobile, tz)
@@ -240,6 +272,7 @@ def generate_operator(
     copies = land_redeliveries(layout.landing, redeliveries)
     truncation = truncate_ber_file(layout.landing, truncated, tz)
     withhold_file(layout.landing, lost)
+    roaming.write_tap_files(layout.landing, abroad.tap_files)
     manifest, counts = build_manifest(
         generator={
             "seed": seed,
@@ -257,10 +290,31 @@ def generate_operator(
         network=network,
         tz=tz,
     )
+    tap_rejects, manifest["roaming"] = roaming.manifest_entries(abroad)
+    malformed = manifest["malformed_records"]
+    assert isinstance(malformed, list)
+    malformed.extend(tap_rejects)  # mediation rejects the batch that does not reconcile
+    counts["malformed_records"] += len(tap_rejects)
     (layout.manifest / "anomalies.json").write_text(
         json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
     )
     report("anomalies", 1, 1)
+    # Carriers bill the calls they carried, whatever reached us (data/carrier_invoices/).
+    write_carrier_invoices(
+        layout,
+        _stream(seed, CARRIER_INVOICE_STREAM),
+        period=month,
+        days=window,
+        reference=tables,
+        calls=carried_calls(
+            calls,
+            fixed,
+            sessions,
+            tables["trunk_groups.csv"],
+            unread_records(planned, lost, truncation),
+        ),
+        tz=tz,
+    )
 
     generated_feeds = (*FIXED_SWITCH_FEEDS.values(), Feed.TS32298_BER)
     files = {feed.value: 0 for feed in generated_feeds}
@@ -274,6 +328,8 @@ def generate_operator(
     # in its middle is still there, as a broken record.
     cut = truncation.landing_file
     records[cut.feed.value] -= len(cut.entries) - truncation.truncated_record_number
+    files[Feed.TAP3.value] = len(abroad.tap_files)
+    records[Feed.TAP3.value] = sum(len(tap.events) for tap in abroad.tap_files)
     return GenerationSummary(
         accounts=len(base.accounts),
         subscribers=len(base.subscribers),

@@ -32,12 +32,18 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "time_bands.csv": ("time_band", "day_type", "start_time", "end_time", "weight"),
     "holidays.csv": ("holiday_date", "holiday_name", "country"),
-    "carriers.csv": ("carrier_id", "carrier_name", "country", "currency", "settlement_period"),
+    "carriers.csv": (
+        "carrier_id", "carrier_name", "country", "spid", "currency", "settlement_period",
+        "rounding_method", "rounding_decimals", "dispute_tolerance_micros",
+        "dispute_tolerance_bp",
+    ),
     "trunk_groups.csv": ("trunk_group", "carrier_id", "direction"),
     "interconnect_rates.csv": (
-        "carrier_id", "prefix", "destination_name", "price_micros", "first_increment",
-        "increment", "effective_from",
+        "carrier_id", "direction", "prefix", "destination_name", "destination_group",
+        "price_micros", "first_increment", "increment", "effective_from", "effective_to",
     ),
+    "ported_numbers.csv": ("number", "lrn", "spid", "effective_from", "effective_to"),
+    "number_blocks.csv": ("prefix", "spid"),
     "hlr_snapshot.csv": ("imsi", "msisdn", "provisioning_status", "snapshot_date"),
     "crm_orders.csv": (
         "order_id", "account_id", "subscriber_id", "order_type", "plan_id", "ordered_date",

@@ -26,6 +26,7 @@ from pipelines.schema import (
     RATING_PERIOD_SCHEMA,
     RERATE_RUN_SCHEMA,
     VERSIONED_RATING_TABLES,
+    LegDirection,
     PeriodState,
     RatingStatus,
 )
@@ -278,6 +279,13 @@ def _total(frame: pl.DataFrame, column: str) -> int:
     return int(frame[column].sum())
 
 
+def _payable(legs: pl.DataFrame) -> int:
+    """What the carriers bill us: the outbound legs (inbound ones are what we bill them)."""
+    return int(
+        legs.filter(pl.col("leg_direction") == LegDirection.OUTBOUND.value)["amount_micros"].sum()
+    )
+
+
 def _billable_total(tax_lines: pl.DataFrame) -> int:
     return int(tax_lines.filter(pl.col("is_billable"))["tax_micros"].sum())
 
@@ -360,8 +368,8 @@ def rerate_period(
         + _total(after["usage_aggregate_charges"], "charge_micros"),
         recurring_charge_before_micros=_total(before["recurring_charges"], "charge_micros"),
         recurring_charge_after_micros=_total(after["recurring_charges"], "charge_micros"),
-        interconnect_cost_before_micros=_total(before["interconnect_legs"], "cost_micros"),
-        interconnect_cost_after_micros=_total(after["interconnect_legs"], "cost_micros"),
+        interconnect_cost_before_micros=_payable(before["interconnect_legs"]),
+        interconnect_cost_after_micros=_payable(after["interconnect_legs"]),
         tax_before_micros=_billable_total(before["tax_lines"]),
         tax_after_micros=_billable_total(after["tax_lines"]),
     )

@@ -10,7 +10,8 @@ the allowances pay what they cover in event order, the second prices what is lef
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 
@@ -30,6 +31,7 @@ from pipelines.rating.tariff import (
     read_reference,
 )
 from pipelines.reference import TARIFF_CATALOG_DIR
+from pipelines.roaming import partners
 from pipelines.schema import Feed
 from pipelines.tariffs import price_list
 from pipelines.tariffs.catalog_files import catalog_digest, load_catalog
@@ -51,6 +53,9 @@ TIME_BASED = ("voice",)
 class RetailCatalog:
     catalog: Catalog
     compiled: CompiledCatalog
+    #: MCC+MNC -> TADIG of the roaming partners' networks (roaming_partners.csv): a record
+    #: of ours serving one of their IMSIs is a visitor's, not a customer's.
+    visiting_networks: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_tariff_catalog(layout: Layout) -> Catalog:
@@ -80,7 +85,15 @@ def load_retail_catalog(layout: Layout, billing_period: str) -> RetailCatalog:
     first, last = parse_period(billing_period)
     catalog = load_tariff_catalog(layout)
     years = range(first.year - 1, last.year + 2)
-    return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years))
+    visitors = partners.visiting_networks(partners.load_partners(layout))
+    return RetailCatalog(catalog, compile_catalog(catalog, holiday_years=years), visitors)
+
+
+def is_visitor(catalog: RetailCatalog) -> pl.Expr:
+    """A record of our network serving a roaming partner's subscriber (a visitor): not our
+    customer's usage, so never rated for an invoice (rating marks it not_billable). The
+    partner pays for it through our TAP file (pipelines.roaming)."""
+    return partners.visited_partner(catalog.visiting_networks).is_not_null()
 
 
 ADDONS_FILE = "subscriber_addons.csv"

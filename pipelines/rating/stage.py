@@ -3,7 +3,8 @@ usage_aggregate_charges, recurring_charges and interconnect_legs partitions.
 
 Joins and time-zone arithmetic run in polars. Retail usage is priced against the tariff
 catalog by ``pipelines.rating.retail`` (Numba kernels behind ``kernels.tariff_api`` and
-``kernels.allowance_api``); carrier costs by the prefix tables of ``kernels.api``.
+``kernels.allowance_api``); interconnect legs with their carriers' decks by the same
+kernels (``pipelines.interconnect.legs``).
 docs/rating.md states the rules.
 """
 
@@ -16,7 +17,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from kernels import api
 from kernels.tariff_api import TariffError as api_errors
 from pipelines import lake
 from pipelines.billing import recurring
@@ -24,6 +24,8 @@ from pipelines.billing.cycles import account_cycles
 from pipelines.billing.lifecycle import load_lines as load_billing_lines
 from pipelines.billing.policy import load_policy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.interconnect.agreements import load_agreements
+from pipelines.interconnect.legs import rate_legs
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
 from pipelines.rating import aggregates, rerate, retail, suspense, tariff
@@ -34,6 +36,7 @@ from pipelines.schema import (
     RATED_USAGE_SCHEMA,
     RECURRING_CHARGE_SCHEMA,
     USAGE_AGGREGATE_CHARGE_SCHEMA,
+    LegDirection,
     RatingStatus,
     SuspenseReason,
 )
@@ -63,7 +66,8 @@ class RatingResult:
     recurring_charge_micros: int
     interconnect_legs: int
     interconnect_suspense_by_reason: dict[str, int]
-    interconnect_cost_micros: int
+    interconnect_payable_micros: int
+    interconnect_receivable_micros: int
 
 
 def _i64(frame: pl.DataFrame, column: str) -> np.ndarray:
@@ -221,8 +225,11 @@ def rate_usage_in_full(
     ``retail.draw_allowances``); None is none.
     """
     service = pl.col("service")
-    not_billable = (pl.col("direction") == "inbound") | (
-        (service == "voice") & ~pl.col("is_answered").fill_null(False)
+    not_billable = (
+        (pl.col("direction") == "inbound")
+        | ((service == "voice") & ~pl.col("is_answered").fill_null(False))
+        # A visiting roamer's usage is its home network's to pay (docs/roaming.md).
+        | retail.is_visitor(catalog)
     )
     events = (
         usage.with_columns(
@@ -330,58 +337,8 @@ def rate_usage_in_full(
     return RatedUsage(frame, ratings.balances, charges)
 
 
-def cost_interconnect(usage: pl.DataFrame, carriers: tariff.InterconnectTariff) -> pl.DataFrame:
-    """One leg per outbound answered voice record that left on an outgoing trunk group."""
-    legs = (
-        usage.filter(
-            (pl.col("service") == "voice")
-            & (pl.col("direction") == "outbound")
-            & pl.col("is_answered").fill_null(False)
-            & pl.col("outgoing_trunk_group").is_not_null()
-            & (pl.col("outgoing_trunk_group") != "")
-        )
-        .join(
-            carriers.trunks.rename({"trunk_group": "outgoing_trunk_group"}),
-            on="outgoing_trunk_group",
-            how="left",
-        )
-        .sort("usage_id")
-    )
-    number_value, number_len = api.encode_numbers(legs["other_party_number"].to_arrow())
-    costs = api.cost_legs(
-        group=np.ascontiguousarray(legs["carrier"].fill_null(-1).to_numpy(), dtype=np.int64),
-        local_seconds=_i64(legs, "local_seconds"),
-        number_value=number_value,
-        number_len=number_len,
-        seconds=np.ascontiguousarray(
-            legs["duration_seconds"].fill_null(0).to_numpy(), dtype=np.int64
-        ),
-        rates=carriers.rates,
-    )
-    rate_rows = carriers.rate_rows.drop("carrier_id")
-    return (
-        legs.with_columns(
-            pl.Series("rate_row", costs.rate_row),
-            pl.Series("billable_seconds", costs.billable_seconds),
-            pl.Series("cost_micros", costs.cost_micros),
-        )
-        .join(rate_rows, on="rate_row", how="left")
-        .with_columns(
-            pl.when(pl.col("rate_row") >= 0)
-            .then(pl.lit(RatingStatus.RATED.value))
-            .otherwise(pl.lit(RatingStatus.SUSPENSE.value))
-            .alias("rating_status"),
-            pl.when(pl.col("carrier_id").is_null())
-            .then(pl.lit(SuspenseReason.NO_CARRIER_FOR_TRUNK.value))
-            .when(pl.col("rate_row") < 0)
-            .then(pl.lit(SuspenseReason.NO_RATE_FOR_DESTINATION.value))
-            .alias("suspense_reason"),
-            pl.when(pl.col("rate_row") >= 0)
-            .then(pl.concat_str("carrier_id", "rate_effective_from", separator="/"))
-            .alias("tariff_version"),
-        )
-        .sort("usage_id")
-    )
+def _leg_total(legs: pl.DataFrame, direction: LegDirection) -> int:
+    return int(legs.filter(pl.col("leg_direction") == direction.value)["amount_micros"].sum())
 
 
 def period_recurring_charges(
@@ -439,7 +396,7 @@ def rate_period(
     reference = suspense.reference_checksums(layout)
     plans = tariff.load_plans(layout)
     subscribers = retail.load_lines(layout)
-    carriers = tariff.load_interconnect_tariff(layout)
+    agreements = load_agreements(layout)
 
     usage = read_period_usage(layout, billing_period)
     catalog = retail.load_retail_catalog(layout, billing_period)
@@ -453,7 +410,7 @@ def rate_period(
     # Every usage row of the period exactly once (usage_ids are unique, rated is sorted).
     if not rated["usage_id"].equals(usage["usage_id"].sort()):
         raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
-    legs = cost_interconnect(usage, carriers)
+    legs = rate_legs(usage, agreements)
     recurring = period_recurring_charges(layout, billing_period, subscribers, plans, catalog)
 
     partition = {"billing_period": billing_period}
@@ -491,5 +448,6 @@ def rate_period(
         recurring_charge_micros=int(recurring["charge_micros"].sum()),
         interconnect_legs=legs.height,
         interconnect_suspense_by_reason=_counts(legs, "suspense_reason", _LEG_SUSPENSE),
-        interconnect_cost_micros=int(legs["cost_micros"].sum()),
+        interconnect_payable_micros=_leg_total(legs, LegDirection.OUTBOUND),
+        interconnect_receivable_micros=_leg_total(legs, LegDirection.INBOUND),
     )

@@ -7,13 +7,10 @@ the rating stage with the file's name instead of mis-rating a month of records.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import pairwise
 
-import numpy as np
 import polars as pl
 
-from kernels import api
 from pipelines.config import Layout
 from pipelines.reference import read_reference as _read_text
 from pipelines.tariffs.model import SECONDS_PER_DAY
@@ -21,8 +18,6 @@ from pipelines.tariffs.model import SECONDS_PER_DAY
 SERVICES = ("voice", "sms", "data")
 #: The day_type values of time_bands.csv.
 DAY_TYPES = ("weekday", "weekend", "holiday")
-#: Carrier prices in interconnect_rates.csv are per 60 seconds.
-INTERCONNECT_PRICE_UNIT = 60
 
 
 def read_reference(layout: Layout, name: str) -> pl.DataFrame:
@@ -51,15 +46,6 @@ def _int(column: str, empty_as: int | None = None) -> pl.Expr:
     if empty_as is not None:
         text = pl.when(text == "").then(pl.lit(str(empty_as))).otherwise(text)
     return text.cast(pl.Int64, strict=True).alias(column)
-
-
-def _days(dates: pl.Series) -> np.ndarray:
-    """Date series -> int64 day numbers since 1970-01-01 (the kernels' calendar)."""
-    return np.ascontiguousarray(dates.cast(pl.Int32).cast(pl.Int64).to_numpy(), dtype=np.int64)
-
-
-def _int64(series: pl.Series) -> np.ndarray:
-    return np.ascontiguousarray(series.to_numpy(), dtype=np.int64)
 
 
 def _require_values(frame: pl.DataFrame, file: str, column: str, allowed: Iterable[str]) -> None:
@@ -153,60 +139,3 @@ def load_time_bands(layout: Layout) -> tuple[str, ...]:
             if len({r[4] for r in covering if r[3] == top}) > 1:
                 raise ValueError(f"time_bands.csv: {kind} bands tie at second {a} of the day")
     return tuple(sorted(frame["time_band"].unique()))
-
-
-@dataclass(frozen=True)
-class InterconnectTariff:
-    """Carrier rate tables for ``api.cost_legs``.
-
-    trunks: trunk_group -> carrier_id, carrier (index of the carrier's rate group).
-    rate_rows: interconnect_rates.csv in file order with ``rate_row``, carrier_id,
-    destination_prefix, destination_name, rate_effective_from (ISO text).
-    """
-
-    trunks: pl.DataFrame
-    rates: api.RateTable
-    rate_rows: pl.DataFrame
-
-
-def load_interconnect_tariff(layout: Layout) -> InterconnectTariff:
-    """trunk_groups.csv and interconnect_rates.csv: per-60-second prices, no connect fee."""
-    trunk_groups = read_reference(layout, "trunk_groups.csv")
-    if trunk_groups["trunk_group"].is_duplicated().any():
-        raise ValueError("trunk_groups.csv: a trunk group is listed twice")
-    table = read_reference(layout, "interconnect_rates.csv").with_row_index("rate_row")
-    carriers = sorted(set(table["carrier_id"]) | set(trunk_groups["carrier_id"]))
-    index = pl.DataFrame(
-        {"carrier_id": carriers, "carrier": np.arange(len(carriers), dtype=np.int64)}
-    )
-    table = table.with_columns(_date("effective_from").alias("effective")).join(
-        index, on="carrier_id", how="left", maintain_order="left"
-    )
-    if table["effective"].null_count():
-        raise ValueError("interconnect_rates.csv: every row needs an effective_from")
-    m = table.height
-    numbers = table.select(_int("price_micros"), _int("first_increment"), _int("increment"))
-    rates = api.build_rate_table(
-        len(carriers),
-        group=_int64(table["carrier"]),
-        prefix=table["prefix"].to_list(),
-        effective_day=_days(table["effective"]),
-        connect_fee_micros=np.zeros(m, dtype=np.int64),
-        price_micros=_int64(numbers["price_micros"]),
-        price_unit=np.full(m, INTERCONNECT_PRICE_UNIT, dtype=np.int64),
-        first_increment=_int64(numbers["first_increment"]),
-        increment=_int64(numbers["increment"]),
-    )
-    return InterconnectTariff(
-        trunks=trunk_groups.select("trunk_group", "carrier_id").join(
-            index, on="carrier_id", how="left"
-        ),
-        rates=rates,
-        rate_rows=table.select(
-            pl.col("rate_row").cast(pl.Int64),
-            "carrier_id",
-            pl.col("prefix").alias("destination_prefix"),
-            "destination_name",
-            pl.col("effective").dt.to_string("%Y-%m-%d").alias("rate_effective_from"),
-        ),
-    )

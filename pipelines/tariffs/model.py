@@ -119,6 +119,22 @@ class Rate:
     slots: tuple[RateSlot, ...]
 
 
+def increment_rate(
+    rate_id: str,
+    price_micros: int,
+    rate_unit: int,
+    first_increment: int,
+    increment: int,
+    connect_fee_micros: int = 0,
+) -> Rate:
+    """A rate billing the first ``first_increment`` units as one block, then each started
+    ``increment`` (price lists and decks write it "60/1"; CGRateS as two slots)."""
+    slots = [RateSlot(0, price_micros, rate_unit, first_increment, connect_fee_micros)]
+    if increment != first_increment:
+        slots.append(RateSlot(first_increment, price_micros, rate_unit, increment))
+    return Rate(rate_id, tuple(slots))
+
+
 @dataclass(frozen=True)
 class DestinationRate:
     """A destination priced by a rate, with per-event rules.

@@ -40,11 +40,11 @@ from pipelines.tariffs.model import (
     Offer,
     PlanEntry,
     Rate,
-    RateSlot,
     RatingPlan,
     RatingProfile,
     RoundingMethod,
     Timing,
+    increment_rate,
 )
 
 SERVICES = ("voice", "sms", "data")
@@ -71,10 +71,7 @@ def _rate(row: Row) -> Rate:
     first, step = int(row["first_increment"]), int(row["increment"])
     price, unit = int(row["price_micros"]), int(row["price_unit"])
     fee = int(row["connect_fee_micros"])
-    slots = [RateSlot(0, price, unit, first, fee)]
-    if step != first:
-        slots.append(RateSlot(first, price, unit, step))
-    return Rate(f"{price}/{unit}:{first}/{step}+{fee}", tuple(slots))
+    return increment_rate(f"{price}/{unit}:{first}/{step}+{fee}", price, unit, first, step, fee)
 
 
 def _timings(band_rows: Iterable[Row]) -> dict[str, list[tuple[Timing, int]]]:

@@ -29,10 +29,7 @@ from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
 AUGUST = "2024-08"
-MARTS_ONLY_REFERENCE = {
-    "hlr_snapshot.csv": "imsi,msisdn,provisioning_status,snapshot_date\n",
-    "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n",
-}
+MARTS_ONLY_REFERENCE = {"hlr_snapshot.csv": "imsi,msisdn,provisioning_status,snapshot_date\n"}
 
 
 def _frame(layout: Layout, table: str, period: str) -> pl.DataFrame:
@@ -109,7 +106,7 @@ def test_a_later_bill_brings_the_note_forward_in_the_balance(corrected: Layout) 
 def test_issued_invoices_keep_their_lines_and_the_ledger_posts_the_notes(
     corrected: Layout,
 ) -> None:
-    # The scenario has no network or carrier exports: the marts build without them. Its
+    # The scenario has no network export: the marts build without it. Its
     # usage is written straight to the lake, with no file registry to conserve against, so
     # that one test fails; every billing, ledger and receivables test passes.
     for name, header in MARTS_ONLY_REFERENCE.items():

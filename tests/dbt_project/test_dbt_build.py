@@ -286,6 +286,9 @@ def test_general_ledger_trial_balance(built: Layout) -> None:
         # 7 788 506.22 -> 7 788 506; international calls 3 000 000 -> 1 089 000; total
         # 22 049 872, minus the 17 970 000 invoiced.
         "6110": 4_079_872,
+        # Interconnect termination accrued from the rated legs: C1 1 352 500, C2 9 000 000.
+        "2100": -10_352_500,
+        "5100": 10_352_500,
     }
     assert sum(balances.values()) == 0
 
@@ -294,12 +297,15 @@ def test_general_ledger_trial_balance(built: Layout) -> None:
 def test_settlement_findings_and_fraud(built: Layout) -> None:
     settlement = _query(
         built,
-        "select carrier_id, destination_prefix, calls, billable_seconds, cost_micros"
-        " from fct_interconnect_settlement order by carrier_id",
+        "select carrier_id, settlement_side, destination_prefix, calls, billable_seconds,"
+        " amount_micros from fct_interconnect_settlement order by carrier_id",
     )
     # C1: 120 + 60 + 61 + 300 s, 300 000 + 150 000 + 152 500 + 750 000; the suspense leg
-    # is not settled. C2: 10 premium legs of 90 s at 800 000.
-    assert settlement == [("C1", "44", 4, 541, 1_352_500), ("C2", "882", 10, 900, 8_000_000)]
+    # is not settled. C2: 10 premium legs of 90 s at 900 000.
+    assert settlement == [
+        ("C1", "payable", "44", 4, 541, 1_352_500),
+        ("C2", "payable", "882", 10, 900, 9_000_000),
+    ]
 
     findings = _query(
         built,

@@ -100,13 +100,14 @@ insert into fct_rated_usage values
         0, 0, 0, 0, 'suspense', 'unknown_subscriber', 'v1');
 
 create table fct_interconnect_settlement (
-    carrier_id varchar, carrier_name varchar, billing_period varchar,
+    carrier_id varchar, carrier_name varchar, billing_period varchar, leg_direction varchar,
     destination_prefix varchar, destination_name varchar, calls bigint,
-    billable_seconds bigint, cost_micros bigint
+    billable_seconds bigint, amount_micros bigint
 );
 insert into fct_interconnect_settlement values
-    ('CAR1', 'Atlantic Transit', '2025-01', '44', 'United Kingdom', 3, 600, 105000),
-    ('CAR2', 'Pacific Voice', '2025-01', '52', 'Mexico', 1, 120, 40000);
+    ('CAR1', 'Atlantic Transit', '2025-01', 'outbound', '44', 'United Kingdom', 3, 600, 105000),
+    ('CAR2', 'Pacific Voice', '2025-01', 'outbound', '52', 'Mexico', 1, 120, 40000),
+    ('CAR2', 'Pacific Voice', '2025-01', 'inbound', '52', 'Mexico', 2, 120, 6000);
 
 create table rpt_usage_reconciliation (
     feed varchar, file_date date, files bigint, duplicate_files bigint, records_in bigint,
@@ -139,17 +140,21 @@ delete from fct_invoice_lines where invoice_line_id = 'L4';
 update fct_billed_charges set usf_billed_micros = 10601416 where charge_id = 'C2';
 update fct_billed_charges set tax_status = 'NO_TAX_AREA' where charge_id = 'C3';
 update fct_leakage_findings set evidence = null;
-update fct_interconnect_settlement set cost_micros = 80000 where carrier_id = 'CAR2';
+update fct_interconnect_settlement set amount_micros = 80000
+    where carrier_id = 'CAR2' and leg_direction = 'outbound';
 """
 
 REFERENCE = {
-    "carriers.csv": "carrier_id,carrier_name,country,currency,settlement_period\n"
-    "CAR1,Atlantic Transit,GB,USD,monthly\nCAR2,Pacific Voice,MX,USD,monthly\n",
-    "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
-    "first_increment,increment,effective_from\n"
-    "CAR1,44,United Kingdom,10000,60,1,2024-01-01\n"
-    "CAR1,44,United Kingdom,11000,60,1,2025-01-15\n"
-    "CAR2,52,Mexico,20000,60,60,2024-01-01\n",
+    "carriers.csv": "carrier_id,carrier_name,country,spid,currency,settlement_period,"
+    "rounding_method,rounding_decimals,dispute_tolerance_micros,dispute_tolerance_bp\n"
+    "CAR1,Atlantic Transit,GB,,USD,monthly,half_up,4,500000,100\n"
+    "CAR2,Pacific Voice,MX,,USD,monthly,half_up,4,500000,100\n",
+    "interconnect_rates.csv": "carrier_id,direction,prefix,destination_name,"
+    "destination_group,price_micros,first_increment,increment,effective_from,effective_to\n"
+    "CAR1,termination,44,United Kingdom,international,10000,60,1,2024-01-01,2025-01-14\n"
+    "CAR1,termination,44,United Kingdom,international,11000,60,1,2025-01-15,\n"
+    "CAR2,termination,52,Mexico,international,20000,60,60,2024-01-01,\n"
+    "CAR2,origination,52,From Mexico,international,3000,60,60,2024-01-01,\n",
 }
 
 
@@ -236,7 +241,7 @@ def test_corrupted_warehouse_names_the_broken_expectations(
         "tax_share_plausible",
         "one_recurring_line_per_subscriber",
         "finding_has_evidence",
-        "cost_per_minute_at_most_deck_max",
+        "amount_at_most_deck_max",
         "every_charge_taxed",
         "usf_line_item_within_cap",
     }
@@ -248,7 +253,7 @@ def test_corrupted_warehouse_names_the_broken_expectations(
     assert unexplained.unexpected_keys == ("ts32298_ber/2025-01-05",)
     assert by_check["tax_share_plausible"].unexpected_keys == ("INV-202501-A2",)
     assert by_check["one_recurring_line_per_subscriber"].unexpected_keys == ("2025-01/S2",)
-    assert by_check["cost_per_minute_at_most_deck_max"].unexpected_keys == ("CAR2/2025-01/52",)
+    assert by_check["amount_at_most_deck_max"].unexpected_keys == ("CAR2/2025-01/outbound/52",)
     # One micro above the cap is caught; so is a charge billed untaxed.
     assert by_check["usf_line_item_within_cap"].unexpected_keys == ("INV-202501-A2",)
     assert by_check["every_charge_taxed"].unexpected_keys == ("C3",)

@@ -81,10 +81,14 @@ holiday_date,holiday_name,country
 trunk_group,carrier_id,direction
 TG1,C1,outgoing
 """,
+    "carriers.csv": """\
+carrier_id,carrier_name,country,spid,currency,settlement_period,rounding_method,rounding_decimals,dispute_tolerance_micros,dispute_tolerance_bp
+C1,Carrier One,US,,USD,monthly,half_up,6,0,0
+""",
     "interconnect_rates.csv": """\
-carrier_id,prefix,destination_name,price_micros,first_increment,increment,effective_from
-C1,1,United States,6000,60,6,2024-01-01
-C1,44,United Kingdom,20000,1,1,2024-01-01
+carrier_id,direction,prefix,destination_name,destination_group,price_micros,first_increment,increment,effective_from,effective_to
+C1,termination,1,United States,domestic,6000,60,6,2024-01-01,
+C1,termination,44,United Kingdom,international,20000,1,1,2024-01-01,
 """,
 }
 
@@ -318,7 +322,7 @@ def test_interconnect_legs(layout):
         r["usage_id"]: (
             r["carrier_id"],
             r["billable_seconds"],
-            r["cost_micros"],
+            r["amount_micros"],
             r["rating_status"],
             r["suspense_reason"],
         )
@@ -332,7 +336,8 @@ def test_interconnect_legs(layout):
         "u11": (None, 0, 0, "suspense", "no_carrier_for_trunk"),
     }
     assert result.interconnect_legs == 5
-    assert result.interconnect_cost_micros == 22_933
+    assert result.interconnect_payable_micros == 22_933
+    assert result.interconnect_receivable_micros == 0
     assert result.interconnect_suspense_by_reason == {
         "no_carrier_for_trunk": 1,
         "no_rate_for_destination": 1,

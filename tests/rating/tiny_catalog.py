@@ -32,7 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from tiny_rating_lake import TAX_RULE_FILES
+from tiny_rating_lake import ONE_CARRIER, TAX_RULE_FILES
 
 from pipelines import lake
 from pipelines.config import TENANT, Layout
@@ -299,9 +299,7 @@ def reference_files() -> dict[str, str]:
         "plans.csv": "plan_id,plan_name,service_type,monthly_fee_micros,included_voice_seconds,"
         "included_sms,included_data_bytes,rate_deck_id,effective_from,effective_to\n"
         + "".join(row + "\n" for row in plan_rows),
-        "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
-        "interconnect_rates.csv": "carrier_id,prefix,destination_name,price_micros,"
-        "first_increment,increment,effective_from\nC1,1,United States,6000,60,6,2024-01-01\n",
+        **ONE_CARRIER,
         # Every account in Chicago, taxed by tiny_rating_lake's rule set (a re-rating taxes).
         "service_addresses.csv": "service_address_id,street,city,county,state,postal_code,"
         "country\n" + "".join(f"SA{a},1 Main St,Chicago,Cook,IL,60601,US\n" for a in accounts),

@@ -33,6 +33,21 @@ FRANCE_RATES = (
 )
 US_PEAK_RATE = "D1,voice,1,United States,domestic,peak,0,60000,60,60,60,true,2024-01-01\n"
 
+#: One carrier, C1, terminating every NANP number over trunk group TG1 (per 60 s, 60/6).
+ONE_CARRIER = {
+    "carriers.csv": (
+        "carrier_id,carrier_name,country,spid,currency,settlement_period,rounding_method,"
+        "rounding_decimals,dispute_tolerance_micros,dispute_tolerance_bp\n"
+        "C1,Carrier One,US,,USD,monthly,half_up,6,0,0\n"
+    ),
+    "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
+    "interconnect_rates.csv": (
+        "carrier_id,direction,prefix,destination_name,destination_group,price_micros,"
+        "first_increment,increment,effective_from,effective_to\n"
+        "C1,termination,1,United States,domestic,6000,60,6,2024-01-01,\n"
+    ),
+}
+
 #: A tax rule set (docs/taxes.md) for every Illinois line: FUSF at 2024Q3's 34.4% on the
 #: wireless safe harbor (37.1%), capped, and a 7% Illinois excise on usage.
 TAX_RULE_FILES = {
@@ -114,11 +129,7 @@ REFERENCE = {
         "SA3,3 Main St,Chicago,Cook,IL,60601,US\n"
     ),
     **{f"tax_rules/{name}": text for name, text in TAX_RULE_FILES.items()},
-    "trunk_groups.csv": "trunk_group,carrier_id,direction\nTG1,C1,outgoing\n",
-    "interconnect_rates.csv": (
-        "carrier_id,prefix,destination_name,price_micros,first_increment,increment,"
-        "effective_from\nC1,1,United States,6000,60,6,2024-01-01\n"
-    ),
+    **ONE_CARRIER,
 }
 
 US_NUMBER = "13125559999"

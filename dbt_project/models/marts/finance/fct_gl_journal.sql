@@ -45,6 +45,8 @@
     - USF contribution (`JE-USF-<period>`): what the operator owes USAC beyond what its USF
       line items recovered (fct_form_499_revenue) is an expense: debit USF contribution
       expense, credit USF payable.
+    - Wholesale settlement (int_gl_wholesale_entries): what carriers and roaming partners
+      and the operator owe each other for the period.
 
     A negative amount (a credit) posts on the other side, so no line is negative; a line of
     amount 0 is left out.
@@ -566,6 +568,12 @@ opening_devices as (
 
 ),
 
+wholesale_entries as (
+
+    select * from {{ ref('int_gl_wholesale_entries') }}
+
+),
+
 two_line_entries as (
 
     select * from opening_receivables
@@ -577,6 +585,8 @@ two_line_entries as (
     select * from payments_received
     union all
     select * from period_expenses
+    union all
+    select * from wholesale_entries
 
 ),
 

@@ -12,8 +12,13 @@ renamed as (
         carrier_id,
         carrier_name,
         country,
+        nullif(spid, '') as spid,
         currency,
-        settlement_period
+        settlement_period,
+        rounding_method,
+        cast(rounding_decimals as integer) as rounding_decimals,
+        cast(dispute_tolerance_micros as bigint) as dispute_tolerance_micros,
+        cast(dispute_tolerance_bp as integer) as dispute_tolerance_bp
     from source_rows
 
 )
