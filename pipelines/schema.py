@@ -781,7 +781,7 @@ CARRIER_INVOICE_LINE_SCHEMA = pa.schema(
         ("batch_id", pa.string()),  # detail rows only
         ("calls", pa.int64()),
         ("minutes", pa.string()),  # as billed
-        ("billable_seconds", pa.int64()),  # minutes * 60, exactly
+        ("billable_seconds", pa.int64()),  # the whole seconds the minutes round from
         ("rate", pa.string()),  # as billed, per minute; detail rows only
         ("rate_micros", pa.int64()),
         ("amount", pa.string()),  # as billed

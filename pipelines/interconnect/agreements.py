@@ -235,6 +235,22 @@ def load_ported_numbers(layout: Layout) -> pl.DataFrame:
     return ported
 
 
+def ported_on_the_day(calls: pl.DataFrame, ported: pl.DataFrame) -> pl.DataFrame:
+    """The calls to a domestic number ported on their ``event_date``: their other columns
+    (keys) with ``lrn`` and ``ported_spid``. ``calls`` holds ``number`` and ``event_date``;
+    ``ported`` is ``load_ported_numbers``'s (versions do not overlap: one match at most)."""
+    keys = [c for c in calls.columns if c not in ("number", "event_date")]
+    return (
+        calls.filter(pl.col("number").str.starts_with(NANP))
+        .join(ported, on="number")
+        .filter(
+            (pl.col("effective_from") <= pl.col("event_date"))
+            & (pl.col("effective_to").is_null() | (pl.col("event_date") <= pl.col("effective_to")))
+        )
+        .select(*keys, "lrn", pl.col("spid").alias("ported_spid"))
+    )
+
+
 def load_number_blocks(layout: Layout) -> pl.DataFrame:
     """number_blocks.csv (prefix -> block holder SPID); empty without the file."""
     path = layout.reference / NUMBER_BLOCKS_FILE

@@ -30,6 +30,7 @@ from pipelines.interconnect.agreements import (
     TERMINATION,
     WHOLESALE_TENANT,
     Agreements,
+    ported_on_the_day,
 )
 from pipelines.schema import Feed, LegDirection, RatingStatus, SuspenseReason
 from pipelines.tariffs.compile import resolve_plan_chains
@@ -63,24 +64,6 @@ def crossing_legs(usage: pl.DataFrame) -> pl.DataFrame:
     ).sort("usage_id", "leg_direction")
 
 
-def _ported_at_call(legs: pl.DataFrame, ported: pl.DataFrame) -> pl.DataFrame:
-    """lrn and spid of each outbound domestic leg whose number was ported at its start."""
-    domestic = legs.filter(
-        (pl.col("leg_direction") == LegDirection.OUTBOUND.value)
-        & pl.col("other_party_number").str.starts_with(NANP)
-    ).select(
-        "usage_id", "leg_direction", pl.col("other_party_number").alias("number"), "event_date"
-    )
-    return (
-        domestic.join(ported, on="number")
-        .filter(
-            (pl.col("effective_from") <= pl.col("event_date"))
-            & (pl.col("effective_to").is_null() | (pl.col("event_date") <= pl.col("effective_to")))
-        )
-        .select("usage_id", "leg_direction", "lrn", pl.col("spid").alias("ported_spid"))
-    )
-
-
 def _block_holder(numbers: pl.Series, blocks: pl.DataFrame) -> pl.Series:
     """The SPID holding each number's block: its longest matching block prefix."""
     frame = pl.DataFrame({"number": numbers}).with_row_index("row")
@@ -98,8 +81,11 @@ def rate_legs(usage: pl.DataFrame, agreements: Agreements) -> pl.DataFrame:
     legs = crossing_legs(usage).join(
         agreements.trunks.select("trunk_group", "carrier_id"), on="trunk_group", how="left"
     )
+    outbound = legs.filter(pl.col("leg_direction") == LegDirection.OUTBOUND.value).select(
+        "usage_id", "leg_direction", pl.col("other_party_number").alias("number"), "event_date"
+    )
     legs = legs.join(
-        _ported_at_call(legs, agreements.ported), on=["usage_id", "leg_direction"], how="left"
+        ported_on_the_day(outbound, agreements.ported), on=["usage_id", "leg_direction"], how="left"
     ).with_columns(
         pl.col("lrn").is_not_null().alias("ported"),
         pl.coalesce("lrn", "other_party_number").alias("rated_number"),

@@ -25,7 +25,11 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
-from pipelines.interconnect.agreements import NANP, TERMINATION, load_ported_numbers
+from pipelines.interconnect.agreements import (
+    TERMINATION,
+    load_ported_numbers,
+    ported_on_the_day,
+)
 from pipelines.reference import read_reference
 from pipelines.schema import Feed, LegDirection
 
@@ -59,15 +63,7 @@ def unattributed_calls(
         & ~pl.col("usage_id").is_in(with_leg.implode())
         & ~pl.col("other_party_number").is_in(sorted(own_numbers))
     ).select("usage_id", "event_date", pl.col("other_party_number").alias("number"))
-    lrn = (
-        calls.filter(pl.col("number").str.starts_with(NANP))
-        .join(ported, on="number")
-        .filter(
-            (pl.col("effective_from") <= pl.col("event_date"))
-            & (pl.col("effective_to").is_null() | (pl.col("event_date") <= pl.col("effective_to")))
-        )
-        .select("usage_id", "lrn")
-    )
+    lrn = ported_on_the_day(calls, ported).select("usage_id", "lrn")
     return (
         calls.join(lrn, on="usage_id", how="left")
         .select("event_date", pl.coalesce("lrn", "number").alias("rated_number"))
