@@ -98,10 +98,13 @@ EXPECTED = {
     DUPLICATE_BATCH: ("volume", "duplicate_batch"),
     TIMING: ("timing", "traffic_date_shift"),
     RECORDS_MISSING: ("volume", "unmatched_carrier_traffic"),
-    TRUNK_GROUP_MISSING: ("volume", "unmatched_carrier_traffic"),
+    TRUNK_GROUP_MISSING: ("volume", "unattributed_traffic"),
     RETRY_NEXT_DAY: ("timing", "traffic_date_shift"),
 }
 DISPUTABLE_CLASSES = ("volume", "rate")
+#: Causes never disputed: calls the operator's own records show it made, without a trunk
+#: group to tell which carrier carried them.
+UNDISPUTED_CAUSES = ("unattributed_traffic",)
 #: Injected discrepancies of each type per month (fewer when a small operator has too few
 #: cells that fit).
 PER_TYPE = 2
@@ -854,7 +857,7 @@ def manifest_entries(
     groups: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
     for d, ours, billed in rows:
         expected_class, cause = EXPECTED[d.type]
-        if expected_class in DISPUTABLE_CLASSES:
+        if expected_class in DISPUTABLE_CLASSES and cause not in UNDISPUTED_CAUSES:
             groups.setdefault((d.cell[0], d.cell[1], cause), []).append((ours, billed))
     disputed = {
         key: sum(b - o for o, b in pairs)

@@ -251,6 +251,18 @@ def ported_on_the_day(calls: pl.DataFrame, ported: pl.DataFrame) -> pl.DataFrame
     )
 
 
+def block_holder(numbers: pl.Series, blocks: pl.DataFrame) -> pl.Series:
+    """The SPID holding each number's block: its longest matching block prefix (null: none)."""
+    frame = pl.DataFrame({"number": numbers}).with_row_index("row")
+    holder = pl.Series("spid", [None] * frame.height, dtype=pl.String)
+    for length in sorted(set(blocks["prefix"].str.len_chars().to_list()), reverse=True):
+        matched = frame.with_columns(pl.col("number").str.slice(0, length).alias("prefix")).join(
+            blocks.filter(pl.col("prefix").str.len_chars() == length), on="prefix", how="left"
+        )
+        holder = holder.fill_null(matched.sort("row")["spid"])
+    return holder
+
+
 def load_number_blocks(layout: Layout) -> pl.DataFrame:
     """number_blocks.csv (prefix -> block holder SPID); empty without the file."""
     path = layout.reference / NUMBER_BLOCKS_FILE

@@ -161,6 +161,7 @@ class CarrierTerms:
 
     carrier_id: str
     carrier_name: str
+    spid: str  # the carrier's own network ("" when not a US network)
     currency: str
     rounding_method: RoundingMethod
     rounding_decimals: int
@@ -179,6 +180,7 @@ def carrier_terms(carriers: pl.DataFrame) -> dict[str, CarrierTerms]:
         row["carrier_id"]: CarrierTerms(
             carrier_id=row["carrier_id"],
             carrier_name=row["carrier_name"],
+            spid=row["spid"],
             currency=row["currency"],
             rounding_method=RoundingMethod(row["rounding_method"]),
             rounding_decimals=row["rounding_decimals"],

@@ -30,6 +30,7 @@ from pipelines.interconnect.agreements import (
     TERMINATION,
     WHOLESALE_TENANT,
     Agreements,
+    block_holder,
     ported_on_the_day,
 )
 from pipelines.schema import Feed, LegDirection, RatingStatus, SuspenseReason
@@ -64,18 +65,6 @@ def crossing_legs(usage: pl.DataFrame) -> pl.DataFrame:
     ).sort("usage_id", "leg_direction")
 
 
-def _block_holder(numbers: pl.Series, blocks: pl.DataFrame) -> pl.Series:
-    """The SPID holding each number's block: its longest matching block prefix."""
-    frame = pl.DataFrame({"number": numbers}).with_row_index("row")
-    holder = pl.Series("spid", [None] * frame.height, dtype=pl.String)
-    for length in sorted(set(blocks["prefix"].str.len_chars().to_list()), reverse=True):
-        matched = frame.with_columns(pl.col("number").str.slice(0, length).alias("prefix")).join(
-            blocks.filter(pl.col("prefix").str.len_chars() == length), on="prefix", how="left"
-        )
-        holder = holder.fill_null(matched.sort("row")["spid"])
-    return holder
-
-
 def rate_legs(usage: pl.DataFrame, agreements: Agreements) -> pl.DataFrame:
     """The period's interconnect legs (``INTERCONNECT_LEG_SCHEMA`` columns), by usage_id."""
     legs = crossing_legs(usage).join(
@@ -93,7 +82,7 @@ def rate_legs(usage: pl.DataFrame, agreements: Agreements) -> pl.DataFrame:
     outbound_domestic = (pl.col("leg_direction") == LegDirection.OUTBOUND.value) & pl.col(
         "other_party_number"
     ).str.starts_with(NANP)
-    holder = _block_holder(legs["other_party_number"], agreements.blocks)
+    holder = block_holder(legs["other_party_number"], agreements.blocks)
     legs = legs.with_columns(
         pl.when(outbound_domestic)
         .then(pl.coalesce("ported_spid", holder))

@@ -25,9 +25,11 @@ The rules, in the order they apply (``DifferenceClass``, ``Cause``):
    destination that day: no leg, and no answered call that left our network without a
    carrier's trunk group and that the carrier would rate on the destination
    (``unattributed``); ``missing_traffic`` if the carrier bills none (a missing invoice
-   bills none) or fewer than we rated; ``unmatched_carrier_traffic`` if it bills more calls
-   than we have legs of (records we lost, or calls whose records name no trunk group).
-   Same calls, other billed seconds: ``volume`` / ``duration_mismatch``.
+   bills none) or fewer than we rated; ``unattributed_traffic`` if it bills more calls than
+   we have legs of, but no more than our legs plus the unattributed calls (our records show
+   those calls, not which carrier carried them); ``unmatched_carrier_traffic`` if it bills
+   more than that (records we lost or could not read). Same calls, other billed seconds:
+   ``volume`` / ``duration_mismatch``.
 4. Rate: same calls and seconds, but the calls and seconds per rate billed are not ours per
    deck price in force that day: ``rate`` / ``rate_mismatch`` (e.g. a mid-month rate change
    ignored).
@@ -44,8 +46,9 @@ Disputes: cells are grouped per carrier, invoice, destination and (class, cause)
 of class rate or volume is disputed when the carrier bills more than we rated on its days
 by more than the agreement's tolerance on our amount of those days:
 max(dispute_tolerance_micros, dispute_tolerance_bp * our amount / 10 000), in integers,
-floor. A match is what the agreement says, timing bills the same calls once on another day
-and rounding is what the tolerance is there to absorb: none of them is disputed. A
+floor. A match is what the agreement says, timing bills the same calls once on another day,
+rounding is what the tolerance is there to absorb and unattributed traffic is calls our own
+records show we made: none of them is disputed. A
 dispute's id is ``<carrier>-<period>-<destination_code>-<cause>``; its evidence is the text
 an analyst sends: amounts, the agreement's rate and its version against the rate billed,
 the calls and minutes per day (and per batch where they differ), the repeated batches.
@@ -113,6 +116,7 @@ class Cause(StrEnum):
     EXTRA_TRAFFIC = "extra_traffic"
     MISSING_TRAFFIC = "missing_traffic"
     UNMATCHED_CARRIER_TRAFFIC = "unmatched_carrier_traffic"
+    UNATTRIBUTED_TRAFFIC = "unattributed_traffic"
     DURATION_MISMATCH = "duration_mismatch"
     RATE_MISMATCH = "rate_mismatch"
     AMOUNT_MISMATCH = "amount_mismatch"
@@ -121,6 +125,8 @@ class Cause(StrEnum):
 
 #: Classes a dispute may be raised on (module docstring).
 DISPUTABLE = (DifferenceClass.RATE, DifferenceClass.VOLUME)
+#: Causes never disputed although their class is: calls our own records show we made.
+NOT_DISPUTABLE = (Cause.UNATTRIBUTED_TRAFFIC,)
 OPEN = "open"
 
 
@@ -417,7 +423,13 @@ def _classify(cell: _Cell) -> None:
             cell.cause = Cause.MISSING_TRAFFIC
             cell.detail = f"not billed; we rated {ours}"
         elif calls > 0:
-            cell.cause = Cause.UNMATCHED_CARRIER_TRAFFIC
+            # Calls our records show without a trunk group may be the carrier's: only the
+            # excess beyond them is traffic we have no record of.
+            cell.cause = (
+                Cause.UNATTRIBUTED_TRAFFIC
+                if calls <= cell.unattributed
+                else Cause.UNMATCHED_CARRIER_TRAFFIC
+            )
             cell.detail = f"billed {theirs}; we have legs of {ours}"
             if cell.unattributed:
                 cell.detail += (
@@ -571,6 +583,7 @@ def _day_evidence(cell: _Cell, versions: list[_DeckVersion]) -> list[str]:
     if cell.cause in (
         Cause.EXTRA_TRAFFIC,
         Cause.UNMATCHED_CARRIER_TRAFFIC,
+        Cause.UNATTRIBUTED_TRAFFIC,
         Cause.DURATION_MISMATCH,
     ):
         lines.extend(_batch_evidence(cell))
@@ -624,7 +637,11 @@ def _disputes(
 ) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str, DifferenceClass, Cause], list[_Cell]] = defaultdict(list)
     for cell in cells:
-        if cell.difference_class in DISPUTABLE and cell.cause is not None:
+        if (
+            cell.difference_class in DISPUTABLE
+            and cell.cause is not None
+            and cell.cause not in NOT_DISPUTABLE
+        ):
             key = (cell.carrier_id, cell.destination_code, cell.difference_class, cell.cause)
             groups[key].append(cell)
     disputes = []
@@ -690,9 +707,11 @@ def reconcile(
         raise ValueError(f"carrier(s) {', '.join(unknown)} of the legs are not in carriers.csv")
     invoice_numbers = {file.carrier_id: ", ".join(file.invoice_numbers) for file in invoices.files}
     decimals = {carrier_id: invoice_decimals(invoices.lines, carrier_id) for carrier_id in terms}
-    unplaced = UnattributedCalls(unattributed, deck)
+    unplaced = UnattributedCalls(
+        unattributed, deck, {carrier_id: agreement.spid for carrier_id, agreement in terms.items()}
+    )
     for cell in cells.values():
-        if cell.our_calls == 0 and cell.kept_calls > 0:
+        if cell.kept_calls > cell.our_calls:
             cell.unattributed = unplaced.count(
                 cell.carrier_id, cell.destination_code, cell.traffic_date
             )

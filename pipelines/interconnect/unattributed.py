@@ -12,11 +12,16 @@ outbound leg with a carrier and do not call one of our own numbers (subscribers.
 A call is placed under a carrier's destination code as the carrier would rate it: its
 number (the LRN of a domestic number ported on the call's date, as the porting table
 says) against the longest prefix of the carrier's termination deck in force that day.
+A domestic call whose terminating network (the porting record's SPID, else the block
+holder's) is a carrier we interconnect with directly is routed to that carrier, so it is
+placed under that carrier's codes only; any other call may have gone to any carrier
+whose deck prices it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import cast
 
@@ -26,24 +31,33 @@ import pyarrow as pa
 from pipelines import lake
 from pipelines.config import Layout
 from pipelines.interconnect.agreements import (
+    NANP,
     TERMINATION,
+    block_holder,
+    load_number_blocks,
     load_ported_numbers,
     ported_on_the_day,
 )
 from pipelines.reference import read_reference
 from pipelines.schema import Feed, LegDirection
 
-UNATTRIBUTED_SCHEMA = pl.Schema({"event_date": pl.Date, "rated_number": pl.String})
+UNATTRIBUTED_SCHEMA = pl.Schema(
+    {"event_date": pl.Date, "rated_number": pl.String, "terminating_spid": pl.String}
+)
 
 
 def unattributed_calls(
-    rated_usage: pa.Table, legs: pa.Table, own_numbers: set[str], ported: pl.DataFrame
+    rated_usage: pa.Table,
+    legs: pa.Table,
+    own_numbers: set[str],
+    ported: pl.DataFrame,
+    blocks: pl.DataFrame,
 ) -> pl.DataFrame:
     """The period's answered outbound calls with no carrier's leg, to numbers not ours:
     event_date and the number a carrier rates (``UNATTRIBUTED_SCHEMA``), sorted.
 
     ``rated_usage``: RATED_USAGE_SCHEMA; ``legs``: INTERCONNECT_LEG_SCHEMA; ``ported``:
-    ``agreements.load_ported_numbers``.
+    ``agreements.load_ported_numbers``; ``blocks``: ``agreements.load_number_blocks``.
     """
     usage = cast(pl.DataFrame, pl.from_arrow(rated_usage))
     with_leg = (
@@ -63,10 +77,17 @@ def unattributed_calls(
         & ~pl.col("usage_id").is_in(with_leg.implode())
         & ~pl.col("other_party_number").is_in(sorted(own_numbers))
     ).select("usage_id", "event_date", pl.col("other_party_number").alias("number"))
-    lrn = ported_on_the_day(calls, ported).select("usage_id", "lrn")
+    lrn = ported_on_the_day(calls, ported)
+    calls = calls.join(lrn, on="usage_id", how="left")
+    holder = block_holder(calls["number"], blocks)
     return (
-        calls.join(lrn, on="usage_id", how="left")
-        .select("event_date", pl.coalesce("lrn", "number").alias("rated_number"))
+        calls.select(
+            "event_date",
+            pl.coalesce("lrn", "number").alias("rated_number"),
+            pl.when(pl.col("number").str.starts_with(NANP))
+            .then(pl.coalesce("ported_spid", holder))
+            .alias("terminating_spid"),
+        )
         .sort("event_date", "rated_number")
         .cast(UNATTRIBUTED_SCHEMA)
     )
@@ -79,17 +100,25 @@ def read_unattributed_calls(layout: Layout, billing_period: str, legs: pa.Table)
         return pl.DataFrame(schema=UNATTRIBUTED_SCHEMA)
     subscribers = read_reference(layout, "subscribers.csv")
     own = {number for number in subscribers["msisdn"].to_list() if number}
-    return unattributed_calls(rated_usage, legs, own, load_ported_numbers(layout))
+    return unattributed_calls(
+        rated_usage, legs, own, load_ported_numbers(layout), load_number_blocks(layout)
+    )
 
 
 class UnattributedCalls:
     """The unattributed calls of a period, counted per carrier destination code and day."""
 
-    def __init__(self, calls: pl.DataFrame, deck: pl.DataFrame) -> None:
-        """``calls``: ``unattributed_calls``; ``deck``: ``agreements.load_deck``."""
-        self._numbers: dict[date, list[str]] = defaultdict(list)
-        for day, number in calls.select("event_date", "rated_number").iter_rows():
-            self._numbers[day].append(number)
+    def __init__(
+        self, calls: pl.DataFrame, deck: pl.DataFrame, carrier_spids: Mapping[str, str]
+    ) -> None:
+        """``calls``: ``unattributed_calls``; ``deck``: ``agreements.load_deck``;
+        ``carrier_spids``: the SPID of each carrier whose own network we reach directly."""
+        self._numbers: dict[date, list[tuple[str, str | None]]] = defaultdict(list)
+        for day, number, spid in calls.select(
+            "event_date", "rated_number", "terminating_spid"
+        ).iter_rows():
+            self._numbers[day].append((number, spid))
+        self._network_carrier = {spid: carrier for carrier, spid in carrier_spids.items() if spid}
         self._versions: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
         for row in deck.filter(pl.col("direction") == TERMINATION).iter_rows(named=True):
             self._versions[row["carrier_id"]].append(
@@ -106,9 +135,16 @@ class UnattributedCalls:
             for prefix, since, until in self._versions.get(carrier_id, [])
             if since <= day and (until is None or day <= until)
         }
-        return sum(
-            1
-            for number in numbers
-            if next((number[:n] for n in range(len(number), 0, -1) if number[:n] in prefixes), None)
-            == destination_code
-        )
+
+        def code(number: str) -> str | None:
+            return next(
+                (number[:n] for n in range(len(number), 0, -1) if number[:n] in prefixes), None
+            )
+
+        # A call to a network we reach directly went to that network's carrier.
+        routed_here = [
+            number
+            for number, spid in numbers
+            if self._network_carrier.get(spid or "", carrier_id) == carrier_id
+        ]
+        return sum(1 for number in routed_here if code(number) == destination_code)

@@ -411,3 +411,22 @@ def test_billed_traffic_we_have_unattributed_calls_for_is_unmatched_not_extra(tm
         "carrier's trunk group: we cannot confirm which carrier carried them."
     )
     assert "CR-A-2026-10-49-extra_traffic" not in disputes
+
+
+def test_billed_traffic_our_unattributed_calls_cover_is_not_disputed(tmp_path):
+    # As above, but our switches recorded all 3 German calls of 10-08 without a trunk
+    # group: the carrier bills calls we made, we only cannot tell it carried them.
+    # unattributed_traffic, never disputed.
+    layout = write_agreements(tmp_path, CARRIERS, DECK)
+    write_legs(layout, LEGS)
+    write_invoice(layout, "CR-A", CR_A_INVOICE)
+    write_subscribers(layout, ["13125550199"])
+    write_rated_usage(
+        layout,
+        [usage_call(f"voip-{k}", f"2026-10-08 0{k}:00", "49301234567") for k in (1, 2, 3)],
+    )
+    reconcile_period(layout, PERIOD)
+    german = cell_table(layout)[("CR-A", "49", oct(8))]
+    assert (german["difference_class"], german["cause"]) == ("volume", "unattributed_traffic")
+    disputes = {row["dispute_id"] for row in read_rows(layout, "interconnect_disputes")}
+    assert not any(dispute.startswith("CR-A-2026-10-49-") for dispute in disputes)

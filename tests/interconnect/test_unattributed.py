@@ -25,6 +25,9 @@ PORTED = pl.DataFrame(
 )  # fmt: skip
 
 
+BLOCKS = pl.DataFrame({"prefix": ["1312555"], "spid": ["0123"]})
+
+
 def test_only_answered_outbound_off_net_calls_without_a_carrier_leg_count():
     routed = leg("CR-A", "49", "2026-10-08 10:00", 60, 10_000, 10_000)
     usage = [
@@ -43,11 +46,13 @@ def test_only_answered_outbound_off_net_calls_without_a_carrier_leg_count():
         pa.Table.from_pylist([routed], schema=INTERCONNECT_LEG_SCHEMA),
         {"13125550199"},
         PORTED,
+        BLOCKS,
     )
+    # A domestic call's terminating network: the porting record's, else the block holder's.
     assert calls.rows() == [
-        (date(2026, 10, 8), "49301234567"),
-        (date(2026, 10, 9), "13125550777"),
-        (date(2026, 10, 10), "14155550000"),
+        (date(2026, 10, 8), "49301234567", None),
+        (date(2026, 10, 9), "13125550777", "0123"),
+        (date(2026, 10, 10), "14155550000", "0456"),
     ]
 
 
@@ -65,11 +70,11 @@ def test_a_call_falls_under_the_longest_deck_prefix_in_force_that_day():
         orient="row",
     )  # fmt: skip
     calls = pl.DataFrame(
-        [(date(2026, 10, 9), "13125550101"), (date(2026, 10, 10), "13125550101")],
-        schema={"event_date": pl.Date, "rated_number": pl.String},
+        [(date(2026, 10, 9), "13125550101", None), (date(2026, 10, 10), "13125550101", None)],
+        schema={"event_date": pl.Date, "rated_number": pl.String, "terminating_spid": pl.String},
         orient="row",
     )
-    placed = UnattributedCalls(calls, deck)
+    placed = UnattributedCalls(calls, deck, {})
     assert placed.count("CR-A", "1", date(2026, 10, 9)) == 1
     assert placed.count("CR-A", "1312", date(2026, 10, 9)) == 0
     assert placed.count("CR-A", "1312", date(2026, 10, 10)) == 1
@@ -77,3 +82,26 @@ def test_a_call_falls_under_the_longest_deck_prefix_in_force_that_day():
     assert placed.count("CR-A", "13125", date(2026, 10, 10)) == 0  # an origination prefix
     assert placed.count("CR-B", "1", date(2026, 10, 10)) == 1
     assert placed.count("CR-A", "1", date(2026, 10, 11)) == 0
+
+
+def test_a_call_to_a_network_we_reach_directly_falls_under_its_carrier_only():
+    # CR-A and CR-B both price every NANP number; CR-B is the network 0456 itself. A call
+    # ending on 0456 went to CR-B; one ending on 0123 (no carrier of ours) to either.
+    deck = pl.DataFrame(
+        [
+            ("CR-A", "termination", "1", date(2019, 1, 1), None),
+            ("CR-B", "termination", "1", date(2019, 1, 1), None),
+        ],
+        schema={"carrier_id": pl.String, "direction": pl.String, "prefix": pl.String,
+                "effective_from": pl.Date, "effective_to": pl.Date},
+        orient="row",
+    )  # fmt: skip
+    day = date(2026, 10, 9)
+    calls = pl.DataFrame(
+        [(day, "14155550000", "0456"), (day, "13125550101", "0123")],
+        schema={"event_date": pl.Date, "rated_number": pl.String, "terminating_spid": pl.String},
+        orient="row",
+    )
+    placed = UnattributedCalls(calls, deck, {"CR-A": "", "CR-B": "0456"})
+    assert placed.count("CR-A", "1", day) == 1
+    assert placed.count("CR-B", "1", day) == 2
