@@ -26,4 +26,4 @@ format: install
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf data/reference data/landing data/lake data/warehouse data/reports data/manifest data/carrier_invoices data/airflow
+	rm -rf data/reference data/landing data/lake data/warehouse data/reports data/manifest data/carrier_invoices data/outbound data/airflow
