@@ -9,7 +9,7 @@ half of one, and a rerun of a stage gives the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -85,13 +85,20 @@ def replace_partitions(
     return sorted(changed)
 
 
-def read_partition(layout: Layout, table: str, values: Mapping[str, object]) -> pa.Table:
-    """Read one partition; an absent partition reads as an empty table."""
+def read_partition(
+    layout: Layout,
+    table: str,
+    values: Mapping[str, object],
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Read one partition, or only ``columns`` of it; an absent partition reads as an empty
+    table."""
     schema, _ = LAKE_TABLES[table]
     path = partition_dir(layout, table, values) / PART_FILE
     if not path.exists():
-        return schema.empty_table()
-    return pq.read_table(path, schema=schema)
+        empty = schema.empty_table()
+        return empty if columns is None else empty.select(list(columns))
+    return pq.read_table(path, schema=schema, columns=None if columns is None else list(columns))
 
 
 def read_table(layout: Layout, table: str, where: Mapping[str, object] | None = None) -> pa.Table:

@@ -41,6 +41,10 @@ from pipelines.interconnect.agreements import (
 from pipelines.reference import read_reference
 from pipelines.schema import Feed, LegDirection
 
+#: The rated_usage columns the unattributed calls are drawn from.
+RATED_USAGE_COLUMNS = (
+    "usage_id", "event_date", "feed", "service", "direction", "is_answered", "other_party_number",
+)  # fmt: skip
 UNATTRIBUTED_SCHEMA = pl.Schema(
     {"event_date": pl.Date, "rated_number": pl.String, "terminating_spid": pl.String}
 )
@@ -95,7 +99,9 @@ def unattributed_calls(
 
 def read_unattributed_calls(layout: Layout, billing_period: str, legs: pa.Table) -> pl.DataFrame:
     """``unattributed_calls`` of the period's rated usage; empty without rated usage."""
-    rated_usage = lake.read_partition(layout, "rated_usage", {"billing_period": billing_period})
+    rated_usage = lake.read_partition(
+        layout, "rated_usage", {"billing_period": billing_period}, RATED_USAGE_COLUMNS
+    )
     if rated_usage.num_rows == 0:
         return pl.DataFrame(schema=UNATTRIBUTED_SCHEMA)
     subscribers = read_reference(layout, "subscribers.csv")

@@ -104,14 +104,13 @@ def visitor_usage(
     """The period's rated_usage rows of visitors (USAGE_COLUMNS, feed, switch_id,
     event_date), with ``visited_partner`` (TADIG)."""
     plmns = {plmn: p.tadig for p in partners.values() for plmn in p.plmn_ids}
+    columns = (*USAGE_COLUMNS, "feed", "switch_id", "event_date")
     rated = pl.from_arrow(
-        lake.read_partition(layout, "rated_usage", {"billing_period": billing_period})
+        lake.read_partition(layout, "rated_usage", {"billing_period": billing_period}, columns)
     )
     assert isinstance(rated, pl.DataFrame)
-    return (
-        rated.select(*USAGE_COLUMNS, "feed", "switch_id", "event_date")
-        .with_columns(visited_partner(plmns))
-        .filter(pl.col("visited_partner").is_not_null())
+    return rated.with_columns(visited_partner(plmns)).filter(
+        pl.col("visited_partner").is_not_null()
     )
 
 
