@@ -20,7 +20,7 @@ whose deck prices it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import date
 from typing import cast
@@ -125,6 +125,7 @@ class UnattributedCalls:
         ).iter_rows():
             self._numbers[day].append((number, spid))
         self._network_carrier = {spid: carrier for carrier, spid in carrier_spids.items() if spid}
+        self._placed: dict[tuple[str, date], Counter[str | None]] = {}
         self._versions: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
         for row in deck.filter(pl.col("direction") == TERMINATION).iter_rows(named=True):
             self._versions[row["carrier_id"]].append(
@@ -133,9 +134,13 @@ class UnattributedCalls:
 
     def count(self, carrier_id: str, destination_code: str, day: date) -> int:
         """Unattributed calls of ``day`` the carrier would rate on ``destination_code``."""
-        numbers = self._numbers.get(day)
-        if not numbers:
-            return 0
+        if (carrier_id, day) not in self._placed:
+            self._placed[carrier_id, day] = self._place(carrier_id, day)
+        return self._placed[carrier_id, day][destination_code]
+
+    def _place(self, carrier_id: str, day: date) -> Counter[str | None]:
+        """The day's calls routed to the carrier, counted per destination code: each number
+        placed once, under the longest prefix of the carrier's deck in force that day."""
         prefixes = {
             prefix
             for prefix, since, until in self._versions.get(carrier_id, [])
@@ -148,9 +153,8 @@ class UnattributedCalls:
             )
 
         # A call to a network we reach directly went to that network's carrier.
-        routed_here = [
-            number
-            for number, spid in numbers
+        return Counter(
+            code(number)
+            for number, spid in self._numbers.get(day, [])
             if self._network_carrier.get(spid or "", carrier_id) == carrier_id
-        ]
-        return sum(1 for number in routed_here if code(number) == destination_code)
+        )
