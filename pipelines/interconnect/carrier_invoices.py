@@ -470,9 +470,11 @@ def _sums(rows: list[dict[str, Any]]) -> tuple[int, int, int]:
     )
 
 
-def _units(micros: int) -> str:
-    whole, fraction = divmod(micros, MICROS_PER_UNIT)
-    return f"{whole}.{f'{fraction:06d}'.rstrip('0').ljust(2, '0')}"
+def money_text(micros: int) -> str:
+    """Currency units, at least two decimals and no more than needed (no floats)."""
+    sign = "-" if micros < 0 else ""
+    whole, fraction = divmod(abs(micros), MICROS_PER_UNIT)
+    return f"{sign}{whole:,}.{f'{fraction:06d}'.rstrip('0').ljust(2, '0')}"
 
 
 def check_arithmetic(lines: list[dict[str, Any]]) -> list[str]:
@@ -502,14 +504,14 @@ def check_arithmetic(lines: list[dict[str, Any]]) -> list[str]:
             mark(
                 summary,
                 f"summary of {code} states {stated[0]} calls, {stated[1]} s, "
-                f"{_units(stated[2])}; its detail rows add up to {calls} calls, {seconds} s, "
-                f"{_units(amount)}",
+                f"{money_text(stated[2])}; its detail rows add up to {calls} calls, {seconds} s, "
+                f"{money_text(amount)}",
             )
     for code in sorted(set(details) - set(summaries)):
         findings.append(f"destination {code} is billed in detail rows without a summary row")
     for total in totals:
         calls, seconds, amount = _sums(list(summaries.values()))
-        wrong = [f"amount {_units(total['amount_micros'])} (summaries: {_units(amount)})"]
+        wrong = [f"amount {money_text(total['amount_micros'])} (summaries: {money_text(amount)})"]
         wrong = wrong if total["amount_micros"] != amount else []
         if total["calls"] is not None and total["calls"] != calls:
             wrong.append(f"calls {total['calls']} (summaries: {calls})")

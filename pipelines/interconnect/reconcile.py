@@ -73,7 +73,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines import lake
-from pipelines.config import MICROS_PER_UNIT, OPERATOR_TIMEZONE, Layout
+from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.interconnect.agreements import TERMINATION, load_carriers, load_deck
 from pipelines.interconnect.carrier_invoices import (
     CarrierInvoices,
@@ -81,6 +81,7 @@ from pipelines.interconnect.carrier_invoices import (
     RecordType,
     carrier_terms,
     invoice_file_name,
+    money_text,
     read_carrier_invoices,
     rows_by_reason,
     write_carrier_invoices,
@@ -366,13 +367,6 @@ def _pair_timing(cells: dict[tuple[str, str, date], _Cell]) -> None:
             cell.paired, following.paired = following.traffic_date, cell.traffic_date
 
 
-def _money(micros: int) -> str:
-    """Currency units, at least two decimals and no more than needed (no floats)."""
-    sign = "-" if micros < 0 else ""
-    whole, fraction = divmod(abs(micros), MICROS_PER_UNIT)
-    return f"{sign}{whole:,}.{f'{fraction:06d}'.rstrip('0').ljust(2, '0')}"
-
-
 def _minutes(seconds: int) -> str:
     """Seconds as minutes, exact when they have at most 4 decimals, else to 4 decimals."""
     exact = Decimal(seconds) / 60
@@ -398,20 +392,20 @@ def _by_rate(rows: list[_Ours] | list[_Theirs]) -> dict[int, tuple[int, int]]:
 
 def _rates_text(by_rate: dict[int, tuple[int, int]]) -> str:
     return ", ".join(
-        f"{_calls(calls)}, {seconds} s at {_money(price)}/min"
+        f"{_calls(calls)}, {seconds} s at {money_text(price)}/min"
         for price, (calls, seconds) in by_rate.items()
     )
 
 
 def _classify(cell: _Cell) -> None:
     calls, seconds, amount = cell.kept_differences()
-    ours = f"{_calls(cell.our_calls)}, {cell.our_seconds} s, {_money(cell.our_amount)}"
-    theirs = f"{_calls(cell.kept_calls)}, {cell.kept_seconds} s, {_money(cell.kept_amount)}"
+    ours = f"{_calls(cell.our_calls)}, {cell.our_seconds} s, {money_text(cell.our_amount)}"
+    theirs = f"{_calls(cell.kept_calls)}, {cell.kept_seconds} s, {money_text(cell.kept_amount)}"
     if cell.paired is not None:
         cell.difference_class, cell.cause = DifferenceClass.TIMING, Cause.TRAFFIC_DATE_SHIFT
         sign = "+" if amount > 0 else ""
         cell.detail = (
-            f"{_calls(calls, signed=True)}, {seconds:+d} s, {sign}{_money(amount)} against our "
+            f"{_calls(calls, signed=True)}, {seconds:+d} s, {sign}{money_text(amount)} against our "
             f"records here, offset on {cell.paired.isoformat()}: billed on an adjacent day"
         )
     elif calls != 0:
@@ -459,22 +453,22 @@ def _classify(cell: _Cell) -> None:
     elif abs(amount) <= cell.allowance:
         cell.difference_class, cell.cause = DifferenceClass.ROUNDING, Cause.INVOICE_ROUNDING
         cell.detail = (
-            f"billed {_money(cell.kept_amount)}, rated {_money(cell.our_amount)} (expected "
-            f"{_money(cell.expected_amount)}): within the rounding of {len(cell.theirs)} "
-            f"row(s) to the invoice's decimals ({_money(cell.allowance)})"
+            f"billed {money_text(cell.kept_amount)}, rated {money_text(cell.our_amount)} (expected "
+            f"{money_text(cell.expected_amount)}): within the rounding of {len(cell.theirs)} "
+            f"row(s) to the invoice's decimals ({money_text(cell.allowance)})"
         )
     else:
         cell.difference_class, cell.cause = DifferenceClass.RATE, Cause.AMOUNT_MISMATCH
         cell.detail = (
-            f"billed {_money(cell.kept_amount)} for {_rates_text(_by_rate(cell.theirs))}; "
-            f"at those rates it is {_money(cell.expected_amount)}"
+            f"billed {money_text(cell.kept_amount)} for {_rates_text(_by_rate(cell.theirs))}; "
+            f"at those rates it is {money_text(cell.expected_amount)}"
         )
     if cell.duplicates:
         repeated = sorted({row.batch_id for row in cell.duplicates})
         rest = cell.cause.value if cell.cause else cell.difference_class.value
         cell.detail = (
             f"batch(es) {', '.join(repeated)} billed more than once "
-            f"({_money(_sum(cell.duplicates, 'amount'))} in repeated rows); "
+            f"({money_text(_sum(cell.duplicates, 'amount'))} in repeated rows); "
             f"without them: {rest}: {cell.detail}"
         )
         cell.difference_class, cell.cause = DifferenceClass.VOLUME, Cause.DUPLICATE_BATCH
@@ -555,23 +549,23 @@ def _day_evidence(cell: _Cell, versions: list[_DeckVersion]) -> list[str]:
     billed = cell.billed
     lines = [
         f"{day}: billed {_calls(_sum(billed, 'calls'))}, {_minutes(_sum(billed, 'seconds'))}, "
-        f"{_money(_sum(billed, 'amount'))} in {len(billed)} row(s) "
+        f"{money_text(_sum(billed, 'amount'))} in {len(billed)} row(s) "
         f"(invoice lines {', '.join(str(row.line_number) for row in billed) or 'none'}); "
         f"our records: {_calls(cell.our_calls)}, {_minutes(cell.our_seconds)}, "
-        f"{_money(cell.our_amount)}."
+        f"{money_text(cell.our_amount)}."
     ]
     if cell.cause is Cause.RATE_MISMATCH or cell.cause is Cause.AMOUNT_MISMATCH:
         in_force = _in_force(versions, cell.traffic_date)
         if in_force is not None:
             lines.append(
-                f"  The agreement's rate in force on {day} is {_money(in_force.price_micros)}"
+                f"  The agreement's rate in force on {day} is {money_text(in_force.price_micros)}"
                 f"/min (deck version {in_force.tariff_version}, effective {in_force.span()})."
             )
         for rate in sorted({row.rate_micros for row in cell.theirs}):
             calls = sum(row.calls for row in cell.theirs if row.rate_micros == rate)
             known = [v for v in versions if v.price_micros == rate and v is not in_force]
             origin = f" (the rate of deck version effective {known[-1].span()})" if known else ""
-            lines.append(f"  Billed {_calls(calls)} at {_money(rate)}/min{origin}.")
+            lines.append(f"  Billed {_calls(calls)} at {money_text(rate)}/min{origin}.")
     if cell.duplicates:
         first_rows = {row.same_billing(): row.line_number for row in cell.theirs}
         for row in cell.duplicates:
@@ -658,9 +652,10 @@ def _disputes(
         evidence = [
             f"{agreement.carrier_name} ({carrier_id}), invoice {invoice} for {period}, "
             f"destination {code}{f' ({name})' if name else ''}: {_WHAT[cause]}.",
-            f"Billed {_money(theirs)} {currency}; our rated amount {_money(ours)} {currency}; "
-            f"disputed {_money(theirs - ours)} {currency} (the agreement's tolerance is "
-            f"{_money(tolerance)} {currency}).",
+            f"Billed {money_text(theirs)} {currency}; "
+            f"our rated amount {money_text(ours)} {currency}; "
+            f"disputed {money_text(theirs - ours)} {currency} (the agreement's tolerance is "
+            f"{money_text(tolerance)} {currency}).",
         ]
         for cell in group:
             evidence.extend(_day_evidence(cell, versions.get((carrier_id, code), [])))
