@@ -1,0 +1,71 @@
+"""How well the RA controls and fraud detectors find what the generator injected.
+
+The generator writes the ground truth of every leakage type and fraud pattern it injects
+(``manifest/leakage.json``, ``manifest/fraud.json``); the controls write their findings to
+the marts (``fct_leakage_findings``, ``fct_fraud_alerts``). Each side is compared per type on
+a *case key* that both can name without the other (a subscriber, an account, a calling range,
+an IMSI...): a case the marts raise that no injection explains is a false positive. Real
+operators have no manifest; for a synthetic operator it measures the controls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TypeAccuracy:
+    """One leakage type or fraud pattern: what was injected against what was raised."""
+
+    domain: str  # "leakage" or "fraud"
+    case_type: str  # the finding category or the detector
+    injected: frozenset[str]  # case keys the generator injected
+    raised: frozenset[str]  # case keys the marts raised
+    amount_injected_micros: int  # what the injected cases put at risk, per the generator
+    amount_found_micros: int  # amount at risk the marts give the raised cases that match
+    note: str = ""  # how keys and amounts are counted, for the report's reader
+    missed_examples: tuple[str, ...] = field(default=())
+
+    @property
+    def found(self) -> int:
+        return len(self.injected & self.raised)
+
+    @property
+    def false_positives(self) -> int:
+        return len(self.raised - self.injected)
+
+    @property
+    def precision(self) -> float | None:
+        return self.found / len(self.raised) if self.raised else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / len(self.injected) if self.injected else None
+
+    def meets(self, target: float) -> bool:
+        """Precision and recall both at or above ``target`` (a type nobody injected and
+        nothing raised meets it; one never injected but raised does not)."""
+        precision, recall = self.precision, self.recall
+        return (precision is None or precision >= target) and (recall is None or recall >= target)
+
+
+def accuracy_table(types: Iterable[TypeAccuracy]) -> list[dict[str, object]]:
+    """Rows of the per-type accuracy report (JSON-ready)."""
+    return [
+        {
+            "domain": t.domain,
+            "type": t.case_type,
+            "injected": len(t.injected),
+            "found": t.found,
+            "false_positives": t.false_positives,
+            "precision": t.precision,
+            "recall": t.recall,
+            "amount_injected_micros": t.amount_injected_micros,
+            "amount_found_micros": t.amount_found_micros,
+            "missed": sorted(t.injected - t.raised)[:10],
+            "unexpected": sorted(t.raised - t.injected)[:10],
+            "note": t.note,
+        }
+        for t in types
+    ]
