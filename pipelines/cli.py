@@ -287,6 +287,22 @@ def cmd_reconcile_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ra_accuracy(args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines.assurance.accuracy import TARGET, accuracy_table, measure, to_markdown
+
+    try:
+        types = measure(layout(), args.period)
+    except FileNotFoundError as missing:
+        console.print(f"[bold red]no ground truth:[/] {missing}")
+        return 2
+    print(to_markdown(types), end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(accuracy_table(types), indent=2) + "\n")
+    return 0 if all(t.meets(TARGET) for t in types) else 1
+
+
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -610,6 +626,14 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_reconcile_accuracy,
     )
     accuracy.add_argument("--json", help="also write the report to this JSON file")
+    ra_accuracy = add(
+        "ra-accuracy",
+        "Compare the period's leakage findings and fraud alerts with the injected cases "
+        "(manifest/leakage.json, manifest/fraud.json); print precision and recall per type as "
+        "Markdown. Exits 1 when a type misses the 0.95 target.",
+        cmd_ra_accuracy,
+    )
+    ra_accuracy.add_argument("--json", help="also write the table to this JSON file")
     statements = add(
         "statements",
         "Render the period's invoices as customer statements (HTML and PDF) under "

@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pipelines.config import Layout
+from pipelines.report import money
+
 
 @dataclass(frozen=True)
 class TypeAccuracy:
@@ -69,3 +72,41 @@ def accuracy_table(types: Iterable[TypeAccuracy]) -> list[dict[str, object]]:
         }
         for t in types
     ]
+
+
+#: The issue's target: precision and recall at or above this for every type.
+TARGET = 0.95
+
+
+def measure(layout: Layout, billing_period: str) -> list[TypeAccuracy]:
+    """Every leakage type and fraud pattern of the period, leakage first.
+
+    FileNotFoundError when the generator wrote no ground truth (an operator's real data).
+    """
+    from pipelines.assurance.fraud_truth import fraud_accuracy
+    from pipelines.assurance.leakage_truth import leakage_accuracy
+
+    return [*leakage_accuracy(layout, billing_period), *fraud_accuracy(layout, billing_period)]
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def to_markdown(types: Iterable[TypeAccuracy], target: float = TARGET) -> str:
+    """The per-type table: injected, found, false positives, precision, recall, amounts."""
+    rows = list(types)
+    lines = [
+        "| domain | type | injected | found | false positives | precision | recall "
+        "| amount injected | amount found | target met |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for t in rows:
+        lines.append(
+            f"| {t.domain} | {t.case_type} | {len(t.injected)} | {t.found} "
+            f"| {t.false_positives} | {_ratio(t.precision)} | {_ratio(t.recall)} "
+            f"| {money(t.amount_injected_micros)} | {money(t.amount_found_micros)} "
+            f"| {'yes' if t.meets(target) else 'NO'} |"
+        )
+    notes = [f"- {t.case_type}: {t.note}" for t in rows if t.note]
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
