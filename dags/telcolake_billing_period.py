@@ -5,7 +5,7 @@ is the month; Airflow starts the run once the month has ended. Tasks only wire t
 ``pipelines/`` together, each over one partition, and pass small summaries through XCom.
 
     check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate -> rate
-        -> (tax, interconnect, roaming) -> build -> validate -> report
+        -> (tax, interconnect, roaming, rerating_check) -> build -> validate -> report
 """
 
 from __future__ import annotations
@@ -152,9 +152,21 @@ def telcolake_billing_period() -> None:
 
         return as_record(roaming_period(layout(), billing_period))
 
+    @task
+    def rerating_check(billing_period: str, rated: dict[str, Any]) -> dict[str, Any]:
+        """Re-rate a seeded sample of the billed usage independently (RA control)."""
+        from pipelines.assurance.rerating import check_rerating
+        from pipelines.config import layout
+        from pipelines.results import as_record
+
+        return as_record(check_rerating(layout(), billing_period))
+
     @task(pool=WAREHOUSE_POOL)
     def build(
-        taxed: dict[str, Any], reconciled: dict[str, Any], roamed: dict[str, Any]
+        taxed: dict[str, Any],
+        reconciled: dict[str, Any],
+        roamed: dict[str, Any],
+        rerated: dict[str, Any],
     ) -> dict[str, Any]:
         """One `dbt build`: staging, intermediate and marts, with their tests."""
         from pipelines.build import build_warehouse
@@ -170,25 +182,36 @@ def telcolake_billing_period() -> None:
         from pipelines.results import as_record
         from pipelines.validate import raise_for_failures, validate_warehouse
 
-        summary = validate_warehouse(layout(), billing_period)
+        # The Airflow run id names the run in the lake table validation_results: a retried
+        # task replaces its own rows, every other run adds its own.
+        run_id = get_current_context()["run_id"]
+        summary = validate_warehouse(layout(), billing_period, run_id)
         raise_for_failures(summary)
         return as_record(summary)
 
     @task(retries=0)
     def report(billing_period: str, validated: dict[str, Any]) -> str:
-        """Write each invoice's statement (HTML and PDF) and the run summary (JSON and
-        Markdown); return the summary's path."""
+        """Write each invoice's statement (HTML and PDF), the run summary (JSON and
+        Markdown) and the auditors' RA report (HTML with charts); return the summary's path."""
+        from pipelines.assurance.ra_report import write_ra_report
         from pipelines.config import layout
         from pipelines.report import write_run_summary
         from pipelines.statements.stage import write_statements
 
         write_statements(layout(), billing_period)
-        return str(write_run_summary(layout(), billing_period))
+        summary = write_run_summary(layout(), billing_period)
+        log.info("RA report: %s", write_ra_report(layout(), billing_period))
+        return str(summary)
 
     period = check_reference()
     mediated = mediate.expand(partition=mediation_partitions(period))
     rated = rate(period, consolidate(period, mediated))
-    built = build(tax(period, rated), interconnect(period, rated), roaming(period, rated))
+    built = build(
+        tax(period, rated),
+        interconnect(period, rated),
+        roaming(period, rated),
+        rerating_check(period, rated),
+    )
     report(period, validate(period, built))
 
 

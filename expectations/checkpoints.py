@@ -14,6 +14,7 @@ context again and drops those the code no longer defines.
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -147,6 +148,58 @@ def run_checkpoints(
 
 
 def build_data_docs(context: FileDataContext, data_docs_dir: Path) -> Path:
-    """Rebuild the Data Docs site; the path of its index page."""
+    """Rebuild the Data Docs site and its offline index; the path of the offline index."""
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
-    return data_docs_dir / "index.html"
+    return write_audit_index(data_docs_dir)
+
+
+def write_audit_index(data_docs_dir: Path) -> Path:
+    """Write ``audit_index.html``: every suite and validation page of the site, as plain links.
+
+    GX's own index.html fills its tables with jQuery, bootstrap-table and Vega loaded from
+    public CDNs, so offline (an auditor's archive, a closed network) it lists nothing. Its
+    suite and validation pages render without them; this page links them all, by domain,
+    newest run first, with no script at all.
+    """
+    sections = []
+    for domain_dir in sorted(p for p in (data_docs_dir / "expectations").glob("*") if p.is_dir()):
+        rows = []
+        for suite_page in sorted(domain_dir.glob("*.html")):
+            suite = f"{domain_dir.name}.{suite_page.stem}"
+            runs = sorted(
+                (data_docs_dir / "validations" / domain_dir.name / suite_page.stem).glob(
+                    "*/*/*.html"
+                ),
+                key=lambda page: (page.parent.name, page.parent.parent.name),
+                reverse=True,
+            )
+            links = "".join(
+                f'<li><a href="{escape(page.relative_to(data_docs_dir).as_posix())}">'
+                f"run {escape(page.parent.parent.name)} at {escape(page.parent.name)}</a></li>"
+                for page in runs
+            )
+            links = links or "<li>not validated yet</li>"
+            rows.append(
+                f'<tr><td><a href="{escape(suite_page.relative_to(data_docs_dir).as_posix())}">'
+                f"{escape(suite)}</a></td><td><ul>{links}</ul></td></tr>"
+            )
+        sections.append(
+            f'<section id="domain-{escape(domain_dir.name)}"><h2>{escape(domain_dir.name)}</h2>'
+            "<table><thead><tr><th>suite (its expectations)</th><th>validation results</th></tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table></section>"
+        )
+    index = data_docs_dir / "audit_index.html"
+    index.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>telcolake audit: Data Docs</title><style>"
+        "body{font-family:sans-serif;margin:2em;max-width:70em}"
+        "table{border-collapse:collapse;width:100%}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}"
+        "ul{margin:0;padding-left:1.2em}</style></head><body>"
+        "<h1>Expectation suites and validation results</h1>"
+        "<p>Every audit domain's suites and each run's validation page, newest first. "
+        '<a href="index.html">The Great Expectations index</a> shows the same with filters, '
+        "but needs internet access for its scripts.</p>" + "".join(sections) + "</body></html>\n",
+        encoding="utf-8",
+    )
+    return index

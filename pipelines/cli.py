@@ -258,16 +258,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.validate import validate_warehouse
 
-    summary = validate_warehouse(layout(), args.period)
+    summary = validate_warehouse(layout(), args.period, args.run_id)
     console.print(as_record(summary))
     return 0 if summary.success else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.assurance.ra_report import write_ra_report
     from pipelines.report import print_run_summary, write_run_summary
 
     write_run_summary(layout(), args.period)
     print_run_summary(layout(), args.period, console)
+    console.print(f"RA report: {write_ra_report(layout(), args.period)}")
     return 0
 
 
@@ -382,6 +384,95 @@ def cmd_rating_sample(args: argparse.Namespace) -> int:
 
     written = write_rated_sample(layout(), args.period, args.size, args.seed, Path(args.out))
     console.print(f"{written} priced records of {args.period} in {args.out}")
+    return 0
+
+
+def cmd_rerating_check(args: argparse.Namespace) -> int:
+    from pipelines.assurance.rerating import check_rerating
+
+    console.print(as_record(check_rerating(layout(), args.period, args.size, args.seed)))
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.assurance.cases import CaseError, list_cases
+    from pipelines.report import money
+
+    try:
+        cases = list_cases(layout(), args.period, args.status, args.kind)
+    except CaseError as refused:
+        console.print(f"[bold red]cannot list:[/] {escape(str(refused))}")
+        return 2
+    table = Table(title=f"cases: {len(cases)}")
+    headings = ("case", "kind", "period", "type", "at risk", "status", "since", "recovered")
+    for heading in headings:
+        # The case id is what set-status takes: never wrapped or cut.
+        table.add_column(
+            heading,
+            justify="right" if heading in ("at risk", "recovered") else "left",
+            no_wrap=heading == "case",
+            min_width=32 if heading == "case" else None,
+        )
+    for case in cases:
+        since = case["status_changed_at"]
+        table.add_row(
+            case["case_id"],
+            case["case_kind"],
+            case["billing_period"],
+            case["case_type"],
+            money(case["amount_at_risk_micros"]),
+            case["case_status"],
+            f"{since:%Y-%m-%d %H:%M}" if since else "",
+            money(case["recovered_micros"]) if case["recovered_micros"] is not None else "",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_cases_set_status(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.assurance.cases import CaseError, parse_amount, set_status
+
+    try:
+        recovered = parse_amount(args.recovered) if args.recovered is not None else None
+        done = set_status(layout(), args.case_id, args.status, args.by, args.note, recovered)
+    except CaseError as refused:
+        console.print(f"[bold red]cannot set status:[/] {escape(str(refused))}")
+        return 2
+    if done.recorded:
+        console.print(f"{done.case_id}: {done.from_status} -> {done.to_status}")
+    else:
+        console.print(f"{done.case_id} is {done.to_status} already: nothing recorded")
+    return 0
+
+
+def cmd_cases_history(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.assurance.cases import read_history
+    from pipelines.report import money
+
+    history = read_history(layout(), args.case_id)
+    table = Table(title=f"case {args.case_id}: {len(history)} change(s), open before the first")
+    for heading in ("#", "changed at (UTC)", "by", "from", "to", "recovered", "note"):
+        table.add_column(heading, justify="right" if heading in ("#", "recovered") else "left")
+    for change in history:
+        recovered = change["recovered_micros"]
+        table.add_row(
+            str(change["change_seq"]),
+            f"{change['changed_at']:%Y-%m-%d %H:%M:%S}",
+            escape(change["changed_by"]),
+            change["from_status"],
+            change["to_status"],
+            money(recovered) if recovered is not None else "",
+            escape(change["note"]),
+        )
+    console.print(table)
     return 0
 
 
@@ -616,9 +707,30 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--size", type=int, default=1000, help="records (default 1000)")
     sample.add_argument("--seed", type=int, default=0, help="the draw's seed (default 0)")
     sample.add_argument("--out", required=True, help="the events CSV to write")
+    rerating = add(
+        "rerating-check",
+        "Re-rate a seeded sample of the period's priced usage with the rate-events engine and "
+        "write each record's difference to the lake table rerating_checks (docs/cases.md).",
+        cmd_rerating_check,
+    )
+    rerating.add_argument("--size", type=int, default=1000, help="records to sample (default 1000)")
+    rerating.add_argument(
+        "--seed", type=int, help="the draw's seed (default: the period as YYYYMM, e.g. 202610)"
+    )
     add("build", "Build the DuckDB marts with one dbt build (models and tests).", cmd_build)
-    add("validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate)
-    add("report", "Write and print the run summary for a period.", cmd_report)
+    validate = add(
+        "validate", "Run the expectation suites on the marts and publish Data Docs.", cmd_validate
+    )
+    validate.add_argument(
+        "--run-id",
+        help="name of the run in the lake table validation_results; the same id again "
+        "replaces its rows (default: manual__<UTC time>, a new run)",
+    )
+    add(
+        "report",
+        "Write and print the run summary and write the RA report (HTML) for a period.",
+        cmd_report,
+    )
     accuracy = add(
         "reconcile-accuracy",
         "Compare the period's carrier invoice reconciliation and disputes with the injected "
@@ -694,6 +806,36 @@ def build_parser() -> argparse.ArgumentParser:
     check = catalog_actions.add_parser("check", help=check_help, description=check_help)
     check.set_defaults(handler=cmd_catalog_check)
     check.add_argument("path", metavar="PATH", help="the catalog folder (or its catalog.yaml)")
+
+    cases_help = "Analyst status of leakage findings and fraud alerts (docs/cases.md)."
+    cases = sub.add_parser("cases", help=cases_help, description=cases_help)
+    case_actions = cases.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cases_list_help = "List the warehouse's findings and alerts with their current status."
+    cases_list = case_actions.add_parser("list", help=cases_list_help, description=cases_list_help)
+    cases_list.set_defaults(handler=cmd_cases_list)
+    cases_list.add_argument("--period", help="one billing period only, YYYY-MM")
+    cases_list.add_argument(
+        "--status", help="one status only: open, confirmed, recovered, false_positive"
+    )
+    cases_list.add_argument("--kind", choices=("finding", "alert"), help="one kind only")
+    set_status_help = "Move a finding or alert to a status; the change is kept in the lake."
+    set_status = case_actions.add_parser(
+        "set-status", help=set_status_help, description=set_status_help
+    )
+    set_status.set_defaults(handler=cmd_cases_set_status)
+    set_status.add_argument("case_id", metavar="CASE_ID", help="a finding_id or alert_id")
+    set_status.add_argument(
+        "status", metavar="STATUS", help="open, confirmed, recovered or false_positive"
+    )
+    set_status.add_argument("--by", required=True, help="who makes the change")
+    set_status.add_argument("--note", required=True, help="why, e.g. a ticket")
+    set_status.add_argument(
+        "--recovered", help="for recovered: the amount actually recovered, e.g. 12.34"
+    )
+    history_help = "Every status change of one case, oldest first."
+    history = case_actions.add_parser("history", help=history_help, description=history_help)
+    history.set_defaults(handler=cmd_cases_history)
+    history.add_argument("case_id", metavar="CASE_ID", help="a finding_id or alert_id")
 
     quarantine_help = "List rejected records, and replay operator fixes of them."
     quarantine = sub.add_parser("quarantine", help=quarantine_help, description=quarantine_help)

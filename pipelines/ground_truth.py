@@ -234,7 +234,10 @@ def _warehouse_detections(
             "select file_name || '#' || record_number from fct_rated_usage "
             "where billing_period = ? and suspense_reason = 'no_rate_for_destination'"
         )
-        fraud_lines = column("select served_msisdn from fct_fraud_alerts where billing_period = ?")
+        # The anomaly generator's burst is an IRSF case: the IRSF alerts' lines.
+        fraud_lines = column(
+            "select subject_id from fct_fraud_alerts where billing_period = ? and detector = 'irsf'"
+        )
         missing_numbers = {
             f"{switch_id}#{number}"
             for switch_id, first, last in con.execute(
@@ -244,6 +247,13 @@ def _warehouse_detections(
             for number in range(first, last + 1)
         }
 
+    # The fraud generator's own IRSF bursts (manifest/fraud.json) are injected too.
+    fraud_truth = layout.manifest / "fraud.json"
+    fraud_injected_lines = (
+        {case["msisdn"] for case in json.loads(fraud_truth.read_text())["irsf"]}
+        if fraud_truth.exists()
+        else set()
+    )
     return [
         _detection(
             "duplicate files",
@@ -296,7 +306,7 @@ def _warehouse_detections(
         _detection(
             "IRSF fraud burst",
             "fraud alerts",
-            {entry["msisdn"] for entry in manifest["fraud_bursts"]},
+            {entry["msisdn"] for entry in manifest["fraud_bursts"]} | fraud_injected_lines,
             fraud_lines,
         ),
     ]

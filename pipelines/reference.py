@@ -24,6 +24,12 @@ REFERENCE_FILES = (
     "crm_orders.csv",
     "switches.csv",
 )
+#: Optional reference files of the revenue-assurance controls (docs/revenue-assurance.md):
+#: only dbt reads them, and each control says what it does without its file.
+REVENUE_ASSURANCE_FILES = ("credit_authority.csv", "churn_scores.csv")
+#: Optional network reference data of the fraud detectors (docs/fraud.md): only dbt reads
+#: it; without it SIM cloning judges overlapping calls only.
+FRAUD_FILES = ("cell_sites.csv",)
 #: The tariff catalog folder (docs/tariff-catalog.md) under reference/. Optional: without
 #: it, rating converts the price list (rate_deck.csv, time_bands.csv, holidays.csv, plans.csv).
 TARIFF_CATALOG_DIR = "tariff_catalog"

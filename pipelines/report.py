@@ -135,7 +135,8 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         )
         fraud = _rows(
             con,
-            "select detector, served_msisdn, call_count, charge_micros, score "
+            "select detector, subject_type, subject_id, lines_affected, record_count, "
+            "amount_at_risk_micros, score "
             "from fct_fraud_alerts where billing_period = ? order by score desc, alert_id",
             [billing_period],
         )
@@ -160,7 +161,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "mart_checksums": mart_checksums(layout),
         "paths": {
             "duckdb": str(layout.duckdb_path),
-            "data_docs": str(layout.reports / "data_docs" / "index.html"),
+            "data_docs": str(layout.reports / "data_docs" / "audit_index.html"),
             "validation_results": str(validation_file),
             "summary_json": str(summary_path(layout, billing_period)),
             "summary_markdown": str(summary_path(layout, billing_period, "md")),
@@ -329,8 +330,8 @@ def print_run_summary(layout: Layout, billing_period: str, console: Console) -> 
         findings.add_row(
             f"fraud: {alert['detector']}",
             "1",
-            str(alert["call_count"]),
-            money(alert["charge_micros"]),
+            str(alert["record_count"]),
+            money(alert["amount_at_risk_micros"]),
         )
     console.print(findings)
 

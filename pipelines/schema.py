@@ -328,6 +328,23 @@ BILLED_CHARGE_SCHEMA = pa.schema(
     ]
 )
 
+#: What a usage charge of ``billed_charges`` is made of (tax stage; docs/lineage.md): one row
+#: per rated record it bills (link_source rated_usage, usage_id set) and per aggregate-priced
+#: charge it adds (usage_aggregate_charges: plan_id, offer_effective_from and service name
+#: the row). The charge's amount is the sum of charge_micros rounded to the cent.
+BILLED_CHARGE_USAGE_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("charge_id", pa.string()),
+        ("link_source", pa.string()),  # rated_usage or usage_aggregate_charges
+        ("usage_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("offer_effective_from", pa.date32()),
+        ("service", pa.string()),
+        ("charge_micros", pa.int64()),
+    ]
+)
+
 #: One invoice per account and bill run (pipelines/billing/invoices.py): its dates on the
 #: account's cycle, its total, and the account's balance around it.
 INVOICE_SCHEMA = pa.schema(
@@ -595,6 +612,7 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
     "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
     "billed_charges": (BILLED_CHARGE_SCHEMA, ("billing_period",)),
+    "billed_charge_usage": (BILLED_CHARGE_USAGE_SCHEMA, ("billing_period",)),
     "tax_lines": (TAX_LINE_SCHEMA, ("billing_period",)),
     "adjustments": (ADJUSTMENT_SCHEMA, ("billing_period",)),
     "invoices": (INVOICE_SCHEMA, ("billing_period",)),
@@ -733,6 +751,7 @@ VERSIONED_RATING_TABLES = (
     "recurring_charges",
     "interconnect_legs",
     "billed_charges",
+    "billed_charge_usage",
     "tax_lines",
     "adjustments",
     "rating_periods",
@@ -756,6 +775,7 @@ LAKE_TABLES.update(
         "recurring_charges_versions": (_versioned(RECURRING_CHARGE_SCHEMA), VERSION_KEYS),
         "interconnect_legs_versions": (_versioned(INTERCONNECT_LEG_SCHEMA), VERSION_KEYS),
         "billed_charges_versions": (_versioned(BILLED_CHARGE_SCHEMA), VERSION_KEYS),
+        "billed_charge_usage_versions": (_versioned(BILLED_CHARGE_USAGE_SCHEMA), VERSION_KEYS),
         "tax_lines_versions": (_versioned(TAX_LINE_SCHEMA), VERSION_KEYS),
         "adjustments_versions": (_versioned(ADJUSTMENT_SCHEMA), VERSION_KEYS),
         "rating_periods_versions": (RATING_PERIOD_SCHEMA, VERSION_KEYS),
@@ -994,5 +1014,78 @@ LAKE_TABLES.update(
         "roaming_events": (ROAMING_EVENT_SCHEMA, ("billing_period",)),
         "roaming_settlement": (ROAMING_SETTLEMENT_SCHEMA, ("billing_period",)),
         "rap_returns": (RAP_RETURN_SCHEMA, ("billing_period",)),
+    }
+)
+
+
+# --- validation results (pipelines/validate.py, docs/expectations.md) -----------------
+
+#: One row per validation run x suite x expectation, kept for every run: a rerun of the same
+#: run id replaces its own partition and leaves the other runs' rows alone.
+VALIDATION_RESULT_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),  # the Airflow DAG run id, or the one given to validate
+        ("billing_period", pa.string()),  # null for a whole-warehouse run
+        ("validated_at", UTC_TS),  # when the run validated (wall clock)
+        ("domain", pa.string()),  # audit domain: billing, interconnect, ...
+        ("suite", pa.string()),  # <domain>.<frame>
+        ("check_name", pa.string()),  # the expectation's stable business name (meta.check)
+        ("severity", pa.string()),  # critical (fails the run) or warning
+        ("success", pa.bool_()),
+        ("observed_value", pa.string()),  # JSON text of what GX observed; null if none
+        ("unexpected_count", pa.int64()),  # offending rows; null for frame-level checks
+    ]
+)
+
+LAKE_TABLES["validation_results"] = (VALIDATION_RESULT_SCHEMA, ("run_id",))
+
+
+#: Append-only history of analyst case status (pipelines/assurance/cases.py): one row per
+#: change of a leakage finding or fraud alert. Each change is a partition of its own, so
+#: recording one adds a file and never rewrites another change (docs/cases.md).
+CASE_STATUS_CHANGE_SCHEMA = pa.schema(
+    [
+        ("change_id", pa.string()),  # <case_id>-<change_seq>
+        ("case_id", pa.string()),  # fct_leakage_findings.finding_id or fct_fraud_alerts.alert_id
+        ("case_kind", pa.string()),  # finding | alert
+        ("billing_period", pa.string()),  # of the case
+        ("change_seq", pa.int32()),  # 1 for the case's first change
+        ("from_status", pa.string()),
+        ("to_status", pa.string()),
+        ("changed_at", UTC_TS),
+        ("change_month", pa.string()),  # YYYY-MM of changed_at (UTC)
+        ("changed_by", pa.string()),
+        ("note", pa.string()),
+        ("recovered_micros", pa.int64()),  # what was recovered; null unless to_status recovered
+    ]
+)
+
+#: One row per sampled priced record of a period re-rated independently by the reference
+#: engine (pipelines/assurance/rerating.py); amounts in the record's billing currency.
+RERATING_CHECK_SCHEMA = pa.schema(
+    [
+        ("billing_period", pa.string()),
+        ("usage_id", pa.string()),
+        ("subscriber_id", pa.string()),
+        ("account_id", pa.string()),
+        ("service", pa.string()),
+        ("event_date", pa.date32()),
+        ("catalog_version", pa.string()),
+        ("billed_currency", pa.string()),
+        ("billed_charge_micros", pa.int64()),
+        ("rerated_charge_micros", pa.int64()),  # null when the reference engine refused it
+        ("difference_micros", pa.int64()),  # re-rated - billed; null when not re-rated
+        ("check_status", pa.string()),  # match | mismatch
+        ("mismatch_reason", pa.string()),  # null on a match
+        ("rerated_rates", pa.string()),  # the rates the reference engine applied, ';'-separated
+        ("sample_seed", pa.int64()),
+        ("sample_size", pa.int32()),  # the size asked for; the period may have fewer records
+    ]
+)
+
+LAKE_TABLES.update(
+    {
+        "case_status_changes": (CASE_STATUS_CHANGE_SCHEMA, ("change_month", "change_id")),
+        "rerating_checks": (RERATING_CHECK_SCHEMA, ("billing_period",)),
     }
 )

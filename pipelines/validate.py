@@ -2,9 +2,10 @@
 
 Pulls each audit frame (``expectations/suites``) from the DuckDB warehouse, opened read-only
 so a validation never competes with the dbt writer, snapshots it as Parquet, runs one Great
-Expectations checkpoint per audit domain, rebuilds the Data Docs and writes a machine-readable
-``<reports>/validation/results.json``. ``raise_for_failures`` turns a failed expectation into
-an exception so the orchestrating task fails loudly.
+Expectations checkpoint per audit domain, rebuilds the Data Docs, writes a machine-readable
+``<reports>/validation/results.json`` (the latest run) and every expectation's outcome to the
+lake table ``validation_results`` (kept for every run). ``raise_for_failures`` turns a failed
+expectation into an exception so the orchestrating task fails loudly.
 
 Great Expectations is imported inside the functions: it takes seconds to import, and the CLI
 and the DAG file import this module.
@@ -26,6 +27,8 @@ from pipelines.config import Layout
 log = logging.getLogger(__name__)
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: A run id names one partition directory of validation_results: one path segment.
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]*$")
 #: Reference files some frames join (the marts do not carry the interconnect decks).
 _REFERENCE_VIEWS = {
     "reference_interconnect_rates": "interconnect_rates.csv",
@@ -125,6 +128,8 @@ class ValidationSummary:
     suites: tuple[SuiteResult, ...]
     data_docs_index: Path
     results_path: Path
+    run_id: str
+    results_table: Path
 
     @property
     def success(self) -> bool:
@@ -183,8 +188,15 @@ def raise_for_failures(summary: ValidationSummary) -> None:
         raise ValidationFailed(summary)
 
 
-def validate_warehouse(layout: Layout, billing_period: str | None = None) -> ValidationSummary:
-    """Validate the marts for one billing period (``YYYY-MM``), or all of them when None."""
+def validate_warehouse(
+    layout: Layout, billing_period: str | None = None, run_id: str | None = None
+) -> ValidationSummary:
+    """Validate the marts for one billing period (``YYYY-MM``), or all of them when None.
+
+    ``run_id`` names the run in the lake table validation_results (the DAG passes its
+    Airflow run id, so a retried task replaces its own rows); None names it after the wall
+    clock, ``manual__<UTC time>``, so every such call adds a run.
+    """
     import duckdb
 
     from expectations import checkpoints
@@ -192,6 +204,10 @@ def validate_warehouse(layout: Layout, billing_period: str | None = None) -> Val
 
     if billing_period is not None and not _PERIOD.match(billing_period):
         raise ValueError(f"billing period must be YYYY-MM, got {billing_period!r}")
+    validated_at = dt.datetime.now(dt.UTC)
+    run_id = run_id or f"manual__{validated_at.isoformat()}"
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"run id must be letters, digits and _.:+- only, got {run_id!r}")
     if not layout.duckdb_path.exists():
         raise FileNotFoundError(f"warehouse not built: {layout.duckdb_path}")
 
@@ -228,6 +244,12 @@ def validate_warehouse(layout: Layout, billing_period: str | None = None) -> Val
         suites=suites,
         data_docs_index=index,
         results_path=validation_dir / "results.json",
+        run_id=run_id,
+        results_table=_record_results(
+            layout,
+            run_id,
+            _result_rows(run_id, billing_period, validated_at, domains, results),
+        ),
     )
     summary.results_path.write_text(
         json.dumps(_plain(summary.as_dict()), indent=2, sort_keys=True) + "\n"
@@ -292,15 +314,68 @@ def _suite_result(
     )
 
 
+def _result_rows(
+    run_id: str,
+    billing_period: str | None,
+    validated_at: dt.datetime,
+    domains: tuple[Any, ...],
+    results: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One validation_results row per expectation of every suite, passed or not."""
+    rows = []
+    for domain in domains:
+        for frame in domain.frames:
+            for outcome in results[frame.suite_name].results:
+                config = outcome.expectation_config
+                observed = _observed_value(outcome)
+                count = (outcome.result or {}).get("unexpected_count")
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "billing_period": billing_period,
+                        "validated_at": validated_at,
+                        "domain": domain.name,
+                        "suite": frame.suite_name,
+                        "check_name": (config.meta or {}).get("check", config.type),
+                        "severity": _severity(config),
+                        "success": bool(outcome.success),
+                        "observed_value": None
+                        if observed is None
+                        else json.dumps(_plain(observed), sort_keys=True),
+                        "unexpected_count": int(count) if count is not None else None,
+                    }
+                )
+    return rows
+
+
+def _record_results(layout: Layout, run_id: str, rows: list[dict[str, Any]]) -> Path:
+    """Replace the run's partition of validation_results; other runs' rows stay."""
+    import pyarrow as pa
+
+    from pipelines.lake import write_partition
+    from pipelines.schema import VALIDATION_RESULT_SCHEMA
+
+    table = pa.Table.from_pylist(rows, schema=VALIDATION_RESULT_SCHEMA)
+    return write_partition(layout, "validation_results", {"run_id": run_id}, table)
+
+
+def _severity(config: Any) -> str:
+    return str(getattr(config.severity, "value", config.severity or "critical"))
+
+
+def _observed_value(outcome: Any) -> Any:
+    """What GX observed, or the exception message when the expectation could not run."""
+    if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+        return outcome.exception_info.get("exception_message")
+    return (outcome.result or {}).get("observed_value")
+
+
 def _failed_expectation(suite: str, outcome: Any) -> FailedExpectation:
     from expectations.suites import AUDIT_KEY
 
     config = outcome.expectation_config
     result = outcome.result or {}
-    if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-        observed: Any = outcome.exception_info.get("exception_message")
-    else:
-        observed = result.get("observed_value")
+    observed = _observed_value(outcome)
     # Each entry holds the audit key and the offending value(s) of one row.
     rows = (result.get("partial_unexpected_index_list") or [])[:_KEYS_SHOWN]
     keys = tuple(str(row.get(AUDIT_KEY)) for row in rows)
@@ -315,7 +390,7 @@ def _failed_expectation(suite: str, outcome: Any) -> FailedExpectation:
     return FailedExpectation(
         suite=suite,
         check=(config.meta or {}).get("check", config.type),
-        severity=str(getattr(config.severity, "value", config.severity or "critical")),
+        severity=_severity(config),
         expectation_type=config.type,
         column=", ".join(columns) or None,
         description=config.description,

@@ -8,6 +8,9 @@ Usage (from the project root, with nothing but Python 3.11 installed):
 
 The environment lives in ``.venv/`` inside the project. It is (re)installed only when
 ``pyproject.toml`` changed since the last install, so the second call starts at once.
+``test`` also installs Debian's ``chromium`` package (with apt-get, as root or through
+sudo) unless /usr/bin/chromium exists: the audit-report browser test renders the RA report
+and the Data Docs in it (docs/reports.md).
 Standard library only: this file runs before any dependency exists.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -24,6 +28,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 VENV = PROJECT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".telcolake-install-stamp"
+CHROMIUM = Path("/usr/bin/chromium")
+#: Debian packages of the headless browser test; the fonts make the screenshots' text legible.
+BROWSER_PACKAGES = ["chromium", "fonts-liberation"]
 
 
 def _pyproject_digest() -> str:
@@ -57,6 +64,31 @@ def ensure_environment() -> None:
     STAMP.write_text(digest + "\n")
 
 
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the browser test of the audit reports, once."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() == 0:
+        apt = ["apt-get"]
+    elif shutil.which("sudo"):
+        apt = ["sudo", "-n", "apt-get"]
+    else:
+        print(
+            "chromium is not installed and this user cannot run apt-get: the browser test "
+            "of the audit reports will be skipped (install Debian's chromium package)",
+            flush=True,
+        )
+        return
+    print(
+        "installing Debian's chromium package for the browser test of the audit reports "
+        "(tests/dags/test_audit_reports_browser.py)",
+        flush=True,
+    )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    _run([*apt, "update"], env=env)
+    _run([*apt, "install", "--yes", *BROWSER_PACKAGES], env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "install"}:
         print(__doc__)
@@ -68,6 +100,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         cmd = [str(BIN / "telcolake"), "run", *argv[1:]]
     else:
+        ensure_chromium()
         cmd = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     return subprocess.call(cmd, cwd=PROJECT, env=env)
 

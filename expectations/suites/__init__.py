@@ -84,6 +84,6 @@ def check(
 
 def audit_domains() -> tuple[AuditDomain, ...]:
     """Every audit domain, in the order they are validated."""
-    from expectations.suites import billing, interconnect, revenue_assurance
+    from expectations.suites import billing, fraud, interconnect, revenue_assurance
 
-    return (billing.DOMAIN, interconnect.DOMAIN, revenue_assurance.DOMAIN)
+    return (billing.DOMAIN, interconnect.DOMAIN, revenue_assurance.DOMAIN, fraud.DOMAIN)

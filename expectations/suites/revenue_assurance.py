@@ -13,6 +13,24 @@ from great_expectations.expectations import Expectation
 
 from expectations.suites import AuditDomain, AuditFrame, check
 
+#: The categories of fct_leakage_findings (docs/revenue-assurance.md); a new control adds
+#: its category here, so an undocumented one fails the audit.
+LEAKAGE_CATEGORIES = (
+    "provisioned_not_billed",
+    "billed_not_provisioned",
+    "usage_in_suspense",
+    "suspense_aged",
+    "duplicate_records",
+    "rejected_records",
+    "zero_rated_usage",
+    "terminated_line_usage",
+    "file_sequence_gap",
+    "promo_credit_not_eligible",
+    "credit_above_authority",
+    "retention_credit_unqualified",
+    "interconnect_negative_margin",
+    "roaming_not_passed_on",
+)
 #: Above this share of a feed-day's records rejected, duplicated or left in suspense, the
 #: feed is not healthy and someone must look.
 MAX_RATE = 0.05
@@ -57,6 +75,20 @@ select
 from fct_leakage_findings
 where $billing_period is null or billing_period = $billing_period
 order by finding_id
+"""
+
+
+LEAKAGE_BY_CATEGORY_SQL = """
+select
+    billing_period || '/' || category as audit_key,
+    billing_period,
+    category,
+    count(*) as findings,
+    sum(amount_at_risk_micros) as amount_at_risk_micros,
+from fct_leakage_findings
+where $billing_period is null or billing_period = $billing_period
+group by billing_period, category
+order by audit_key
 """
 
 
@@ -141,6 +173,44 @@ def leakage_findings_expectations() -> list[Expectation]:
             column="evidence",
             min_value=1,
         ),
+        check(
+            gxe.ExpectColumnValuesToBeJsonParseable,
+            "finding_evidence_is_json",
+            "Every finding's evidence is a JSON object an analyst's tools can read.",
+            column="evidence",
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeInSet,
+            "finding_category_known",
+            "Every finding is of a documented leakage category (docs/revenue-assurance.md).",
+            column="category",
+            value_set=list(LEAKAGE_CATEGORIES),
+        ),
+        check(
+            gxe.ExpectColumnValuesToNotBeNull,
+            "finding_has_subject",
+            "Every finding names its subject: a line, number, file gap, credit or route.",
+            column="subject_id",
+        ),
+    ]
+
+
+def leakage_category_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "category_amount_non_negative",
+            "Each category's total amount at risk is zero or more.",
+            column="amount_at_risk_micros",
+            min_value=0,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeInSet,
+            "category_known",
+            "Only documented categories are totalled.",
+            column="category",
+            value_set=list(LEAKAGE_CATEGORIES),
+        ),
     ]
 
 
@@ -161,6 +231,13 @@ DOMAIN = AuditDomain(
             grain="leakage finding",
             sql=LEAKAGE_FINDINGS_SQL,
             expectations=leakage_findings_expectations,
+        ),
+        AuditFrame(
+            domain="revenue_assurance",
+            name="leakage_by_category",
+            grain="billing period x leakage category",
+            sql=LEAKAGE_BY_CATEGORY_SQL,
+            expectations=leakage_category_expectations,
         ),
     ),
 )

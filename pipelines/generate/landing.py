@@ -94,9 +94,14 @@ def plan_voip_files(calls: list[AsteriskCall], switch_id: str, tz: ZoneInfo) -> 
     """Group a FreeSWITCH, CUCM or OpenSIPS switch's calls into hourly files, in end-time
     order; an OpenSIPS call's INVITE and BYE lines stay together in the file of its end."""
     by_hour: dict[int, list[FileEntry]] = {}
-    for rendered in sorted(render_calls(calls, switch_id, tz), key=lambda r: r.end):
+    # render_calls keeps start order, so each rendering pairs with its call's anomaly tag.
+    ordered = sorted(calls, key=lambda call: call.start)
+    rendered_calls = zip(render_calls(ordered, switch_id, tz), ordered, strict=True)
+    for rendered, call in sorted(rendered_calls, key=lambda pair: pair[0].end):
         hour = local_hour_start(rendered.end, tz)
-        by_hour.setdefault(hour, []).append(FileEntry(rendered.text, rendered.record_key))
+        by_hour.setdefault(hour, []).append(
+            FileEntry(rendered.text, rendered.record_key, call.anomaly)
+        )
     feed = FIXED_SWITCH_FEEDS[switch_id]
     return [LandingFile(feed, switch_id, hour, by_hour[hour]) for hour in sorted(by_hour)]
 

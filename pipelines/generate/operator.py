@@ -48,6 +48,13 @@ from pipelines.generate.customers import (
     subscriber_rows,
 )
 from pipelines.generate.failover import add_failover_retries
+from pipelines.generate.fraud import (
+    cell_site_rows,
+    fraud_manifest,
+    fraud_traffic,
+    plan_fraud,
+    session_cells,
+)
 from pipelines.generate.landing import (
     assign_sequences,
     plan_asterisk_files,
@@ -55,6 +62,8 @@ from pipelines.generate.landing import (
     plan_voip_files,
     write_file,
 )
+from pipelines.generate.leakage import ground_truth as leakage_ground_truth
+from pipelines.generate.leakage import leakage_reference, leakage_traffic, negative_margin_routes
 from pipelines.generate.lifecycle_orders import suspension_order_rows
 from pipelines.generate.porting import MOBILE as MOBILE_NETWORK
 from pipelines.generate.porting import port_numbers
@@ -87,6 +96,8 @@ BILLING_STREAM = 5
 PORTING_STREAM = 6
 ROAMING_STREAM = 7
 CARRIER_INVOICE_STREAM = 8
+LEAKAGE_STREAM = 9
+FRAUD_STREAM = 10
 
 Progress = Callable[[str, int, int], None]
 
@@ -164,11 +175,26 @@ def generate_operator(
     porting = port_numbers(
         _stream(seed, PORTING_STREAM), build_number_pools(traffic_rng, subscribers), month_start
     )
+    # Fraud adds its own accounts and lines (subscription fraud, hacked enterprises), so
+    # its cases are chosen before the reference files that list them are written.
+    fraud_rng = _stream(seed, FRAUD_STREAM)
+    fraud = plan_fraud(
+        fraud_rng,
+        base,
+        window,
+        month_end,
+        frozenset(s.subscriber_id for s in (*network.missing_from_hlr, network.fraud_line)),
+        frozenset(
+            date.fromisoformat(str(row["holiday_date"]))
+            for row in catalog.holiday_rows([month_start.year])
+        ),
+    )
     extra_hlr = tuple(HlrLine(w.imsi, w.msisdn, "active") for w in network.unbilled_lines)
+    extra_hlr += fraud.hlr_lines()
     tables: dict[str, list[dict[str, object]]] = {
-        "accounts.csv": account_rows(base),
-        "service_addresses.csv": list(base.address_rows),
-        "subscribers.csv": subscriber_rows(base),
+        "accounts.csv": account_rows(base) + fraud.account_rows(),
+        "service_addresses.csv": [*base.address_rows, *fraud.address_rows],
+        "subscribers.csv": subscriber_rows(base) + fraud.subscriber_rows(),
         "plans.csv": catalog.plan_rows(),
         "rate_deck.csv": catalog.rate_deck_rows(),
         "time_bands.csv": catalog.time_band_rows(),
@@ -189,6 +215,7 @@ def generate_operator(
         "crm_orders.csv": [
             *base.order_rows,
             *suspension_order_rows(billing_rng, base, month_start, month_end),
+            *fraud.order_rows,
         ],
         "switches.csv": catalog.switch_rows() + roaming.tap_switch_rows(),
         "adjustments.csv": adjustment_rows(base, month_start, month_end, month),
@@ -214,6 +241,21 @@ def generate_operator(
             month,
         ),
     }
+    # Revenue-assurance reference data and the credits it must catch draw from their own
+    # stream, after the normal credits and port requests they must agree with.
+    leakage_rng = _stream(seed, LEAKAGE_STREAM)
+    leakage = leakage_reference(
+        leakage_rng,
+        base,
+        tables["adjustments.csv"],
+        tables["port_requests.csv"],
+        month_start,
+        month_end,
+        month,
+    )
+    tables["adjustments.csv"] = [*tables["adjustments.csv"], *(c.row for c in leakage.credits)]
+    tables["credit_authority.csv"] = leakage.credit_authority
+    tables["churn_scores.csv"] = leakage.churn_scores
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)
     roaming.write_reference(layout.reference, month_start)
@@ -232,18 +274,31 @@ def generate_operator(
     abroad = roaming.build_roaming(
         _stream(seed, ROAMING_STREAM), tz, base, pools, window, month_end, frozenset(anomaly_lines)
     )
+    home_sessions = abroad.at_home(normal.mobile_sessions, tz)
+    frauds = fraud_traffic(TrafficBuilder(fraud_rng, tz, pools), fraud, base, window, home_sessions)
+    # Usage of cancelled lines: the leakage stream's next draws, after its credits.
+    leaked = leakage_traffic(leakage_rng, tz, pools, base, window)
     # Each line's calls go to its switch; injected anomalies all stay on Asterisk, and so
-    # do failover retries (only the Asterisk writer writes a call as several legs).
+    # do failover retries (only the Asterisk writer writes a call as several legs). Fraud
+    # goes to its line's switch, after the retries are drawn.
     fixed = route_calls(normal.asterisk_calls, line_switches(base.subscribers))
     retried = add_failover_retries(
         _stream(seed, FAILOVER_STREAM), fixed.pop(catalog.ASTERISK_SWITCH)
     )
-    calls = number_asterisk_calls(retried + injected.asterisk_calls)
+    fraud_fixed = route_calls(frauds.fixed_calls, line_switches(base.subscribers))
+    for switch, switch_calls in fraud_fixed.items():
+        if switch != catalog.ASTERISK_SWITCH:
+            fixed[switch] = fixed[switch] + switch_calls
+    calls = number_asterisk_calls(
+        retried + injected.asterisk_calls + fraud_fixed[catalog.ASTERISK_SWITCH]
+    )
     voip = [plan_voip_files(switch_calls, switch, tz) for switch, switch_calls in fixed.items()]
     sessions = number_mobile_sessions(
-        abroad.at_home(normal.mobile_sessions, tz)
+        home_sessions
         + injected.mobile_sessions
         + abroad.visitor_sessions
+        + frauds.mobile_sessions
+        + leaked.mobile_sessions
     )
     asterisk = plan_asterisk_files(calls, catalog.ASTERISK_SWITCH, tz)
     mobile = plan_mobile_files(sessions, catalog.MOBILE_SWITCH, tz)
@@ -297,6 +352,35 @@ def generate_operator(
     counts["malformed_records"] += len(tap_rejects)
     (layout.manifest / "anomalies.json").write_text(
         json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+    )
+    (layout.manifest / "fraud.json").write_text(
+        json.dumps(
+            fraud_manifest(
+                generator=manifest["generator"],
+                plan=fraud,
+                traffic=frauds,
+                files=planned,
+                anomaly_line=network.fraud_line,
+                interconnect_rows=tables["interconnect_rates.csv"],
+                tz=tz,
+            ),
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    # Every cell a record carries, and every cell a line is usually seen in, has a site.
+    cells = session_cells(sessions)
+    cells |= {c for s in (*base.subscribers, *fraud.fraudsters) for c in s.cells}
+    cells |= {c for who in network.unbilled_lines for c in who.cells}
+    write_reference_csv(layout.reference, "cell_sites.csv", cell_site_rows(cells))
+    (layout.manifest / "leakage.json").write_text(
+        json.dumps(
+            leakage_ground_truth(leakage, manifest, negative_margin_routes(), month_end, leaked),
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
     )
     report("anomalies", 1, 1)
     # Carriers bill the calls they carried, whatever reached us (data/carrier_invoices/).

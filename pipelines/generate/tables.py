@@ -55,6 +55,10 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "category", "amount_micros", "description", "approved_by", "approval_limit_micros",
         "promotion_id",
     ),
+    "credit_authority.csv": (
+        "approved_by", "approver_role", "max_credit_micros", "adjustment_types",
+    ),
+    "churn_scores.csv": ("account_id", "scored_on", "churn_score"),
     "one_time_fees.csv": (
         "fee_id", "fee_name", "order_type", "service_type", "category", "amount_micros",
         "effective_from", "effective_to",
@@ -75,6 +79,7 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "payment_id", "account_id", "received_date", "amount_micros", "method", "invoice_id",
     ),
     "port_requests.csv": PORT_REQUEST_COLUMNS,
+    "cell_sites.csv": ("cell_id", "latitude", "longitude", "city"),
 }  # fmt: skip
 
 Row = Mapping[str, object]

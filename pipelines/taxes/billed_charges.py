@@ -10,7 +10,9 @@
   by where they start and end (``call_class``); its aggregate-priced voice, which no longer
   says where each call went, is ``voip_usage`` under the VoIP safe harbor.
 - Usage is rounded to the cent per charge (half away from zero), so the tax base is the
-  amount the invoice line shows (docs/billing.md, "Rounding").
+  amount the invoice line shows (docs/billing.md, "Rounding"). What each usage charge is
+  made of (its rated records and aggregate-priced charges) comes out beside the charges as
+  ``BILLED_CHARGE_USAGE_SCHEMA`` rows: the lineage of a usage invoice line (docs/lineage.md).
 - The bill run's other sources come in ``CHARGE_SCHEMA`` (pipelines.billing.charges):
   one-time fees, device installments, late fees, and each applied credit
   (``pipelines.billing.adjustments``) as a negative charge in the category it credits
@@ -24,6 +26,8 @@ docs/taxes.md, "The bill run", describes the same for users.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 import pyarrow as pa
 
@@ -34,7 +38,7 @@ from pipelines.billing.recurring import ADVANCE, REVERSED
 from pipelines.config import Layout
 from pipelines.periods import parse_period
 from pipelines.reference import TARIFF_CATALOG_DIR, read_reference
-from pipelines.schema import BILLED_CHARGE_SCHEMA
+from pipelines.schema import BILLED_CHARGE_SCHEMA, BILLED_CHARGE_USAGE_SCHEMA
 from pipelines.tariffs.catalog_files import load_catalog
 from pipelines.taxes.call_class import CallClassifier
 from pipelines.taxes.model import RuleSet
@@ -50,12 +54,20 @@ ACCESS_CATEGORY = {
 }
 
 
+class PeriodCharges(NamedTuple):
+    """A period's charges and what its usage charges are made of."""
+
+    charges: pa.Table  # BILLED_CHARGE_SCHEMA without _OUTCOME, ordered by charge_id
+    usage_links: pa.Table  # BILLED_CHARGE_USAGE_SCHEMA, ordered by charge_id
+
+
 def billed_charges(
     layout: Layout, billing_period: str, ruleset: RuleSet, other_charges: pl.DataFrame
-) -> pa.Table:
+) -> PeriodCharges:
     """The period's charges (``BILLED_CHARGE_SCHEMA`` without the columns the tax stage
     adds, ``_OUTCOME``), ordered by charge_id, each with its interstate share: the
-    account's traffic study for safe-harbor categories, else the rule set's default.
+    account's traffic study for safe-harbor categories, else the rule set's default; and
+    the rated records and aggregate-priced charges behind each usage charge.
 
     ``other_charges`` (``CHARGE_SCHEMA``): the bill run's charges besides recurring fees
     and usage.
@@ -76,7 +88,7 @@ def billed_charges(
     recurring = _recurring(
         _frame(lake.read_partition(layout, "recurring_charges", partition)), _offer_names(layout)
     )
-    usage = _usage(
+    usage, usage_links = _usage(
         _frame(lake.read_partition(layout, "rated_usage", partition)),
         _frame(lake.read_partition(layout, "usage_aggregate_charges", partition)),
         lines,
@@ -108,7 +120,7 @@ def billed_charges(
         repeated = charges.filter(pl.col("charge_id").is_duplicated())["charge_id"][0]
         raise RuntimeError(f"two charges of {billing_period} share the id {repeated}")
     names = [f.name for f in BILLED_CHARGE_SCHEMA if f.name not in _OUTCOME]
-    return charges.select(names).to_arrow()
+    return PeriodCharges(charges.select(names).to_arrow(), usage_links)
 
 
 #: Columns the tax stage adds from the engine's outcome.
@@ -245,7 +257,8 @@ def _recurring(recurring: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
 
 def _usage(
     rated: pl.DataFrame, aggregates: pl.DataFrame, lines: pl.DataFrame, billing_period: str
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pa.Table]:
+    """Usage charges per subscriber and tax category, and the rows each is made of."""
     first, last = parse_period(billing_period)
     service_types = lines.select("subscriber_id", "service_type")
     priced = rated.filter(pl.col("rating_status") == "rated").join(
@@ -269,17 +282,19 @@ def _usage(
         .sum()
         .alias("seconds"),
     )
-    aggregated = (
+    aggregate_rows = (
         aggregates.join(service_types, on="subscriber_id", how="left")
         .with_columns(
+            pl.col("service").alias("rated_service"),
             pl.col("service").str.split("@").list.first().alias("service"),
             pl.lit(None, dtype=pl.String).alias("call_class"),
         )
         .with_columns(_usage_category(pl.col("call_class")).alias("category"))
-        .group_by("account_id", "subscriber_id", "category")
-        .agg(pl.col("charge_micros").sum().alias("amount_micros"))
     )
-    return (
+    aggregated = aggregate_rows.group_by("account_id", "subscriber_id", "category").agg(
+        pl.col("charge_micros").sum().alias("amount_micros")
+    )
+    charges = (
         pl.concat([per_record, aggregated], how="diagonal_relaxed")
         .group_by("account_id", "subscriber_id", "category")
         .agg(
@@ -305,6 +320,47 @@ def _usage(
             (pl.col("seconds") * 1_000_000 // 60).alias("minutes_micros"),
             round_to_cent(pl.col("amount_micros")).alias("amount_micros"),
         )
+    )
+    return charges, _usage_links(priced, aggregate_rows, billing_period)
+
+
+def _usage_charge_id(billing_period: str) -> pl.Expr:
+    """The charge_id of a usage charge, as billed_charges builds it from the charge_key."""
+    return pl.lit(billing_period + "/usage/") + pl.concat_str(
+        "subscriber_id", "category", separator="/"
+    )
+
+
+def _usage_links(
+    priced: pl.DataFrame, aggregate_rows: pl.DataFrame, billing_period: str
+) -> pa.Table:
+    """``BILLED_CHARGE_USAGE_SCHEMA``: each priced record and each aggregate-priced charge
+    under the usage charge that bills it."""
+    records = priced.select(
+        _usage_charge_id(billing_period).alias("charge_id"),
+        pl.lit("rated_usage").alias("link_source"),
+        "usage_id",
+        pl.lit(None, dtype=pl.String).alias("plan_id"),
+        pl.lit(None, dtype=pl.Date).alias("offer_effective_from"),
+        "service",
+        "charge_micros",
+    )
+    aggregate = aggregate_rows.select(
+        _usage_charge_id(billing_period).alias("charge_id"),
+        pl.lit("usage_aggregate_charges").alias("link_source"),
+        pl.lit(None, dtype=pl.String).alias("usage_id"),
+        "plan_id",
+        "offer_effective_from",
+        pl.col("rated_service").alias("service"),
+        "charge_micros",
+    )
+    links = (
+        pl.concat([records, aggregate])
+        .with_columns(pl.lit(billing_period).alias("billing_period"))
+        .sort("charge_id", "link_source", "usage_id", "plan_id", "service", nulls_last=True)
+    )
+    return (
+        links.select(BILLED_CHARGE_USAGE_SCHEMA.names).to_arrow().cast(BILLED_CHARGE_USAGE_SCHEMA)
     )
 
 

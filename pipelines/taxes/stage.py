@@ -3,7 +3,8 @@
 Reads the period's rated partitions, the credits granted for it (``adjustments.csv``) and
 the reference rule set (``reference/tax_rules/``), writes ``adjustments`` (each credit,
 applied or held with its reason), ``billed_charges`` (every charge, with its net and tax
-status) and ``tax_lines`` (one line per charge and applicable rule) for the period.
+status), ``billed_charge_usage`` (the rated records and aggregate-priced charges behind each
+usage charge) and ``tax_lines`` (one line per charge and applicable rule) for the period.
 Rerunning replaces the partitions with identical bytes. A charge the engine cannot tax
 keeps its row in ``billed_charges`` with the reason as ``tax_status`` and no tax lines: the
 billing checks refuse to let it pass unseen.
@@ -71,7 +72,7 @@ def tax_period(
     ruleset = load_ruleset(layout.reference / TAX_RULES_DIR)
     adjustments = period_adjustments(layout, billing_period)
     run = bill_run.start(layout, billing_period)
-    charges = billed_charges(
+    charges, usage_links = billed_charges(
         layout, billing_period, ruleset, bill_run.other_charges(layout, run, adjustments)
     )
     n = charges.num_rows
@@ -130,6 +131,7 @@ def tax_period(
     )
     partition = {"billing_period": billing_period}
     lake.write_partition(layout, "billed_charges", partition, taxed_charges)
+    lake.write_partition(layout, "billed_charge_usage", partition, usage_links)
     lake.write_partition(layout, "tax_lines", partition, lines)
     lake.write_partition(layout, "adjustments", partition, adjustments.to_arrow())
     # A re-rated closed period keeps the invoices it issued: they are never rewritten.

@@ -1,57 +1,18 @@
-"""The billing DAG, run for real with ``dag.test()`` on a tiny generated operator."""
+"""The billing DAG, run for real with ``dag.test()`` on a tiny generated operator
+(the session fixture ``billed_operator`` in conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
 import pytest
+from billing_dag_run import PERIOD, run_dag_test
 
-from pipelines.airflow_run import airflow_environment, prepare_airflow
 from pipelines.checksums import mart_checksums
-from pipelines.config import Layout
-from pipelines.generate import generate_operator
 from pipelines.lake import read_table
 from pipelines.report import summary_path
-
-PERIOD = "2026-10"
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-
-# Airflow reads AIRFLOW_HOME when imported, so each run is a fresh interpreter with the
-# operator's environment; inside it, dag.test() runs every task in process.
-DAG_TEST = """
-import sys
-from airflow.dag_processing.dagbag import DagBag
-from pipelines.periods import run_after
-
-dag = DagBag(dag_folder=sys.argv[1]).dags["telcolake_billing_period"]
-run = dag.test(run_after=run_after(sys.argv[2]), logical_date=run_after(sys.argv[2]))
-print("DAG RUN STATE", run.state)
-sys.exit(0 if run.state == "success" else 1)
-"""
-
-
-def _dag_test(layout: Layout) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", DAG_TEST, str(DAGS), PERIOD],
-        env=airflow_environment(layout),
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-
-
-@pytest.fixture(scope="module")
-def billed_operator(tmp_path_factory):
-    layout = Layout(tmp_path_factory.mktemp("operator"))
-    generate_operator(layout, seed=11, subscribers=30, month=PERIOD, days=2)
-    prepare_airflow(layout)
-    _dag_test(layout)
-    return layout
 
 
 @pytest.mark.slow
@@ -116,7 +77,7 @@ def test_the_run_bills_every_usage_record_once(billed_operator):
 def test_the_run_publishes_expectations_and_a_summary(billed_operator):
     results = json.loads((billed_operator.reports / "validation" / "results.json").read_text())
     assert results["suites"] and all(suite["success"] for suite in results["suites"])
-    assert (billed_operator.reports / "data_docs" / "index.html").exists()
+    assert (billed_operator.reports / "data_docs" / "audit_index.html").exists()
     summary = json.loads(summary_path(billed_operator, PERIOD).read_text())
     assert summary["billing"]["invoices"] > 0
     assert summary["mediation"]["unexplained"] == 0
@@ -125,7 +86,7 @@ def test_the_run_publishes_expectations_and_a_summary(billed_operator):
 @pytest.mark.slow
 def test_a_rerun_reproduces_the_marts_exactly(billed_operator):
     first = mart_checksums(billed_operator)
-    _dag_test(billed_operator)
+    run_dag_test(billed_operator)
     assert mart_checksums(billed_operator) == first
     assert {"fct_invoices", "fct_invoice_lines", "fct_rated_usage"} <= set(first)
 

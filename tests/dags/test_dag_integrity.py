@@ -54,8 +54,8 @@ def test_billing_dag_runs_the_stages_in_order(dagbag):
     ]
     for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
-    # Settlement with carriers and roaming partners runs beside the bill run, before the
-    # one dbt build that reads all three.
-    for settlement in ("interconnect", "roaming"):
+    # Settlement with carriers and roaming partners, and the independent re-rating of a
+    # sample, run beside the bill run, before the one dbt build that reads them all.
+    for settlement in ("interconnect", "roaming", "rerating_check"):
         assert dag.get_task(settlement).upstream_task_ids == {"check_reference", "rate"}
         assert dag.get_task(settlement).downstream_task_ids == {"build"}

@@ -320,16 +320,24 @@ def test_settlement_findings_and_fraud(built: Layout) -> None:
         ("provisioned_not_billed", "310260000000006", 0, 20_000_000),  # cancelled S006
         ("provisioned_not_billed", "310260000000099", 0, 20_000_000),  # nobody's IMSI
         ("rejected_records", BER_FILE, 1, 0),
+        # Suspense of March 9-10 is 21-22 days old at the March 31 close: aged (> 14 days).
         # 600 s x 10 000 micros/s (UK peak 600 000 / 60 s) + 1 SMS x 200 000
-        ("usage_in_suspense", "13125550777", 2, 6_200_000),
-        ("usage_in_suspense", "S003", 1, 300_000),  # 30 s x 10 000
+        ("suspense_aged", "13125550777", 2, 6_200_000),
+        ("suspense_aged", "S003", 1, 300_000),  # 30 s x 10 000
+        # S001's hand-rated domestic call (300 s) and data session (600 B) carry chargeable
+        # units at charge 0, outside any allowance: at the rate deck's prices, 300 x 30 000 /
+        # 60 = 150 000 and 600 x 10 000 / 1 048 576 = 5.72: 150 006.
+        ("zero_rated_usage", "S001", 2, 150_006),
     ]
 
     alerts = _query(
         built,
-        "select detector, subscriber_id, call_count, total_seconds, score from fct_fraud_alerts",
+        "select detector, subject_id, lines_affected, record_count, amount_at_risk_micros,"
+        " score, evidence ->> 'local_date' from fct_fraud_alerts",
     )
-    assert alerts == [("irsf_burst", "S005", 10, 900, 50)]
+    # S005's 10 premium calls, 02:15-03:45 UTC = 21:15-22:45 on March 9th in Chicago (all
+    # out of hours): 50 x 10 / 10 x (0.5 + 0.5 x 1) = 50; termination 10 x 900 000.
+    assert alerts == [("irsf", "15125550105", 1, 10, 9_000_000, 50, "2025-03-09")]
 
 
 @pytest.mark.slow

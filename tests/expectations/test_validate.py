@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -128,7 +129,19 @@ create table fct_leakage_findings (
 );
 insert into fct_leakage_findings values
     ('F1', '2025-01', 'usage_in_suspense', 'msisdn', '13125550999', 1, 10000,
-        'sms retail price', 'U3 unknown_subscriber', 'open');
+        'sms retail price', '{"suspense_reason": "unknown_subscriber", "sample_usage_ids": ["U3"]}',
+        'open');
+
+create table fct_fraud_alerts (
+    alert_id varchar, billing_period varchar, detector varchar, score integer,
+    subject_type varchar, subject_id varchar, lines_affected bigint, affected_lines varchar,
+    first_event_at timestamptz, last_event_at timestamptz, record_count bigint,
+    amount_at_risk_micros bigint, evidence varchar, alert_status varchar
+);
+insert into fct_fraud_alerts values
+    ('AL1', '2025-01', 'pbx_hacking', 50, 'line', '13125550102', 1, '13125550102',
+        '2025-01-05 10:00:00+00', '2025-01-05 11:00:00+00', 2, 5000,
+        '{"local_date": "2025-01-05", "sample_usage_ids": ["U1", "U2"]}', 'open');
 """
 
 CORRUPTIONS_SQL = """
@@ -140,6 +153,7 @@ delete from fct_invoice_lines where invoice_line_id = 'L4';
 update fct_billed_charges set usf_billed_micros = 10601416 where charge_id = 'C2';
 update fct_billed_charges set tax_status = 'NO_TAX_AREA' where charge_id = 'C3';
 update fct_leakage_findings set evidence = null;
+update fct_fraud_alerts set evidence = '{"sample_usage_ids": ["U1", "U9"]}';
 update fct_interconnect_settlement set amount_micros = 80000
     where carrier_id = 'CAR2' and leg_direction = 'outbound';
 """
@@ -199,6 +213,8 @@ def test_clean_warehouse_passes_every_suite(clean: ValidationSummary) -> None:
         "interconnect.settlement",
         "revenue_assurance.usage_reconciliation",
         "revenue_assurance.leakage_findings",
+        "revenue_assurance.leakage_by_category",
+        "fraud.alerts",
     }
     assert all(suite.evaluated > 0 for suite in clean.suites)
     raise_for_failures(clean)
@@ -223,13 +239,22 @@ def test_results_file_is_machine_readable(clean: ValidationSummary) -> None:
     assert reconciliation["failures"] == []
 
 
-def test_data_docs_index_lists_the_suites(clean: ValidationSummary) -> None:
+def test_data_docs_index_links_every_suite_and_its_validation_page(
+    clean: ValidationSummary,
+) -> None:
     index = clean.data_docs_index
-    assert index.name == "index.html"
-    assert index.exists()
+    assert index.name == "audit_index.html"
     html = index.read_text()
+    # Offline-safe: no script, every link a page GX wrote.
+    assert "<script" not in html
+    links = re.findall(r'href="([^"]+)"', html)
     for suite in clean.suites:
-        assert suite.suite in html
+        domain, name = suite.suite.split(".", 1)
+        assert f"expectations/{domain}/{name}.html" in links
+        validations = [link for link in links if link.startswith(f"validations/{domain}/{name}/")]
+        assert len(validations) == 1, suite.suite
+    for link in links:
+        assert (index.parent / link).is_file(), link
 
 
 def test_corrupted_warehouse_names_the_broken_expectations(
@@ -244,8 +269,10 @@ def test_corrupted_warehouse_names_the_broken_expectations(
         "amount_at_most_deck_max",
         "every_charge_taxed",
         "usf_line_item_within_cap",
+        "evidence_usage_exists",
     }
     by_check = {failure.check: failure for failure in corrupted.failures}
+    assert by_check["evidence_usage_exists"].unexpected_keys == ("pbx_hacking/13125550102/AL1",)
     unexplained = by_check["no_unexplained_records"]
     assert unexplained.suite == "revenue_assurance.usage_reconciliation"
     assert unexplained.column == "records_unexplained"
@@ -277,7 +304,7 @@ def test_raise_for_failures_fails_loudly(corrupted: ValidationSummary) -> None:
     with pytest.raises(ValidationFailed) as raised:
         raise_for_failures(corrupted)
     message = str(raised.value)
-    assert "7 expectation(s) failed" in message
+    assert "8 expectation(s) failed" in message
     assert "no_unexplained_records" in message
     assert "ts32298_ber/2025-01-05" in message
     assert "tax_share_plausible" in message

@@ -1,0 +1,82 @@
+{#-
+    PBX hacking: a business or government fixed line (an enterprise trunk) placing at
+    least `pbx_min_calls` international calls out of hours (before `business_hours_start`
+    or from `business_hours_end` local, weekends, holidays) on one operator-local date.
+    Score: 50 x calls / threshold, capped at 100. Amount at risk: the carriers'
+    termination cost of those calls.
+-#}
+{%- set fraud = var('fraud') -%}
+with
+
+calls as (
+
+    select * from {{ ref('int_fraud_calls_enriched') }}
+
+),
+
+trunk_calls as (
+
+    select *
+    from calls
+    where
+        direction = 'outbound'
+        and is_international
+        and is_off_hours
+        and service_type = 'fixed_voip'
+        and account_class in ('business', 'government')
+
+),
+
+bursts as (
+
+    select
+        billing_period,
+        served_msisdn,
+        local_date,
+        any_value(account_id) as account_id,
+        count(*) as record_count,
+        count(*) filter (where is_answered) as answered_calls,
+        sum(duration_seconds) as talk_seconds,
+        sum(coalesce(charge_micros, 0)) as retail_charge_micros,
+        sum(termination_cost_micros) as termination_cost_micros,
+        min(started_at) as first_event_at,
+        max(ended_at) as last_event_at,
+        list(distinct coalesce(destination_prefix, left(other_party_number, 3))) as ranges,
+        list(usage_id order by started_at, usage_id)[1:5] as sample_usage_ids
+    from trunk_calls
+    group by billing_period, served_msisdn, local_date
+    having count(*) >= {{ fraud['pbx_min_calls'] }}
+
+),
+
+final as (
+
+    select
+        billing_period,
+        'pbx_hacking' as detector,
+        cast(least(100, round(50.0 * record_count / {{ fraud['pbx_min_calls'] }})) as integer)
+            as score,
+        'line' as subject_type,
+        served_msisdn as subject_id,
+        cast(local_date as varchar) as alert_window,
+        cast(1 as bigint) as lines_affected,
+        served_msisdn as affected_lines,
+        first_event_at,
+        last_event_at,
+        cast(record_count as bigint) as record_count,
+        cast(termination_cost_micros as bigint) as amount_at_risk_micros,
+        cast(json_object(
+            'local_date', local_date,
+            'account_id', account_id,
+            'off_hours_international_calls', record_count,
+            'answered_calls', answered_calls,
+            'talk_seconds', talk_seconds,
+            'ranges', list_sort(ranges),
+            'retail_charge_micros', retail_charge_micros,
+            'sample_usage_ids', sample_usage_ids
+        ) as varchar) as evidence
+    from bursts
+
+)
+
+select * from final
