@@ -61,6 +61,10 @@ def _rejects_by_reason(layout: Layout, dates: list[str]) -> list[dict[str, Any]]
 
 def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
     """Gather the summary of one billing period from the marts and reports."""
+    # The RA report formats its money with this module's ``money``: imported here, not at
+    # the top, so the two modules can import each other.
+    from pipelines.assurance.ra_report import ra_report_path
+
     dates = sorted(d.isoformat() for d in mediation_dates(billing_period))
     with duckdb.connect(str(layout.duckdb_path), read_only=True) as con:
         mediation = _one(
@@ -162,6 +166,7 @@ def collect_run_summary(layout: Layout, billing_period: str) -> dict[str, Any]:
         "paths": {
             "duckdb": str(layout.duckdb_path),
             "data_docs": str(layout.reports / "data_docs" / "audit_index.html"),
+            "ra_report": str(ra_report_path(layout, billing_period)),
             "validation_results": str(validation_file),
             "summary_json": str(summary_path(layout, billing_period)),
             "summary_markdown": str(summary_path(layout, billing_period, "md")),

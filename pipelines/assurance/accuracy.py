@@ -25,7 +25,9 @@ class TypeAccuracy:
     case_type: str  # the finding category or the detector
     injected: frozenset[str]  # case keys the generator injected
     raised: frozenset[str]  # case keys the marts raised
-    amount_injected_micros: int  # what the injected cases put at risk, per the generator
+    #: What the injected cases put at risk, per the generator; None where the generator
+    #: cannot price them independently (the controls' estimate is then all there is).
+    amount_injected_micros: int | None
     amount_found_micros: int  # amount at risk the marts give the raised cases that match
     note: str = ""  # how keys and amounts are counted, for the report's reader
     missed_examples: tuple[str, ...] = field(default=())
@@ -93,6 +95,10 @@ def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def _amount(micros: int | None) -> str:
+    return "not priced" if micros is None else money(micros)
+
+
 def to_markdown(types: Iterable[TypeAccuracy], target: float = TARGET) -> str:
     """The per-type table: injected, found, false positives, precision, recall, amounts."""
     rows = list(types)
@@ -105,7 +111,7 @@ def to_markdown(types: Iterable[TypeAccuracy], target: float = TARGET) -> str:
         lines.append(
             f"| {t.domain} | {t.case_type} | {len(t.injected)} | {t.found} "
             f"| {t.false_positives} | {_ratio(t.precision)} | {_ratio(t.recall)} "
-            f"| {money(t.amount_injected_micros)} | {money(t.amount_found_micros)} "
+            f"| {_amount(t.amount_injected_micros)} | {money(t.amount_found_micros)} "
             f"| {'yes' if t.meets(target) else 'NO'} |"
         )
     notes = [f"- {t.case_type}: {t.note}" for t in rows if t.note]

@@ -90,8 +90,8 @@ def leakage_accuracy(layout: Layout, billing_period: str) -> list[TypeAccuracy]:
                 case_type=category,
                 injected=frozenset(injected_cases),
                 raised=frozenset(found),
-                amount_injected_micros=sum(
-                    int(str(a)) for a in injected_cases.values() if a is not None
+                amount_injected_micros=(
+                    sum(int(str(a)) for a in injected_cases.values()) if priced else None
                 ),
                 amount_found_micros=sum(v for k, v in found.items() if k in injected_cases),
                 note=(
