@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from pipelines.build import BuildError, build_warehouse
+from pipelines.build import build_warehouse
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import generate_operator
 from pipelines.mediation.consolidate import consolidate_period
@@ -25,8 +25,6 @@ from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
 PERIOD = "2026-10"
-#: Nodes of the marts under test: a build failure elsewhere is another control's business.
-OWN_NODES = ("e2e", "lineage")
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +39,7 @@ def billed(tmp_path_factory: pytest.TempPathFactory) -> Layout:
         consolidate_period(layout, feed, PERIOD)
     rate_period(layout, PERIOD)
     tax_period(layout, PERIOD)
-    try:
-        build_warehouse(layout)
-    except BuildError as error:
-        assert not [node for node in error.failures if any(own in node for own in OWN_NODES)]
+    build_warehouse(layout)
     return layout
 
 
