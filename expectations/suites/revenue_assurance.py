@@ -1,9 +1,10 @@
 """Revenue assurance: does every usage record reach a bill, and are the findings usable?
 
 dbt proves each feed-day's record counts add up, and that findings have a documented category
-and an amount. This suite reports to the auditors what the counts say: nothing unexplained,
-and reject, duplicate and suspense rates low enough that the feeds can be trusted; and that
-every leakage finding is complete enough to act on (evidence, estimation method).
+and an amount. This suite reports to the auditors what the counts say: nothing unexplained
+from the switch to the bill, reject, duplicate and suspense rates low enough that the feeds
+can be trusted, the independent re-rating agreeing with billing; and that every leakage
+finding is complete enough to act on (evidence, estimation method).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ LEAKAGE_CATEGORIES = (
     "retention_credit_unqualified",
     "interconnect_negative_margin",
     "roaming_not_passed_on",
+    "unexplained_usage_gap",
+    "rerating_difference",
 )
 #: Above this share of a feed-day's records rejected, duplicated or left in suspense, the
 #: feed is not healthy and someone must look.
@@ -88,6 +91,37 @@ select
 from fct_leakage_findings
 where $billing_period is null or billing_period = $billing_period
 group by billing_period, category
+order by audit_key
+"""
+
+E2E_RECONCILIATION_SQL = """
+select
+    billing_period || '/' || feed || '/' || strftime(file_date, '%Y-%m-%d') as audit_key,
+    billing_period,
+    feed,
+    file_date,
+    switch_records,
+    mediated_records,
+    rated_records,
+    billed_records,
+    unexplained_records,
+from rpt_usage_e2e_reconciliation
+where $billing_period is null or billing_period = $billing_period
+order by audit_key
+"""
+
+RERATING_SAMPLE_SQL = """
+select
+    billing_period || '/' || billed_currency as audit_key,
+    billing_period,
+    billed_currency,
+    sample_size,
+    records_sampled,
+    records_matched,
+    records_mismatched,
+    absolute_difference_micros,
+from rpt_rerating_sample
+where $billing_period is null or billing_period = $billing_period
 order by audit_key
 """
 
@@ -214,9 +248,54 @@ def leakage_category_expectations() -> list[Expectation]:
     ]
 
 
+def e2e_reconciliation_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectTableRowCountToBeBetween,
+            "e2e_feed_days_reconciled",
+            "At least one feed-day was reconciled from the switch to the bill.",
+            min_value=1,
+        ),
+        # dbt only warns (the gap becomes an unexplained_usage_gap finding); a record the
+        # product lost between the switch and the bill fails the audit.
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "e2e_no_unexplained_records",
+            "Every record of every feed-day is explained from the switch file to the invoice: "
+            "rejected, duplicate, repeated, held, merged into its session, awaiting rating, "
+            "zero-rated, not billable, in suspense, awaiting its invoice, or billed.",
+            column="unexplained_records",
+            min_value=0,
+            max_value=0,
+        ),
+    ]
+
+
+def rerating_sample_expectations() -> list[Expectation]:
+    return [
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "rerating_sample_drawn",
+            "The independent re-rating sampled billed usage in the period.",
+            column="records_sampled",
+            min_value=1,
+        ),
+        check(
+            gxe.ExpectColumnValuesToBeBetween,
+            "rerating_agrees_with_billing",
+            "The reference engine prices every sampled record as billing did "
+            "(docs/cases.md, Independent re-rating).",
+            column="records_mismatched",
+            min_value=0,
+            max_value=0,
+        ),
+    ]
+
+
 DOMAIN = AuditDomain(
     name="revenue_assurance",
-    description="Usage reconciliation per feed-day and leakage findings.",
+    description="Usage reconciliation from the switch to the bill, independent re-rating and "
+    "leakage findings.",
     frames=(
         AuditFrame(
             domain="revenue_assurance",
@@ -224,6 +303,20 @@ DOMAIN = AuditDomain(
             grain="feed x file date",
             sql=USAGE_RECONCILIATION_SQL,
             expectations=usage_reconciliation_expectations,
+        ),
+        AuditFrame(
+            domain="revenue_assurance",
+            name="e2e_reconciliation",
+            grain="billing period x feed x file date",
+            sql=E2E_RECONCILIATION_SQL,
+            expectations=e2e_reconciliation_expectations,
+        ),
+        AuditFrame(
+            domain="revenue_assurance",
+            name="rerating_sample",
+            grain="billing period x billing currency",
+            sql=RERATING_SAMPLE_SQL,
+            expectations=rerating_sample_expectations,
         ),
         AuditFrame(
             domain="revenue_assurance",

@@ -110,6 +110,23 @@ insert into fct_interconnect_settlement values
     ('CAR2', 'Pacific Voice', '2025-01', 'outbound', '52', 'Mexico', 1, 120, 40000),
     ('CAR2', 'Pacific Voice', '2025-01', 'inbound', '52', 'Mexico', 2, 120, 6000);
 
+create table rpt_usage_e2e_reconciliation (
+    billing_period varchar, feed varchar, file_date date, switch_records bigint,
+    mediated_records bigint, rated_records bigint, billed_records bigint,
+    unexplained_records bigint
+);
+insert into rpt_usage_e2e_reconciliation values
+    ('2025-01', 'asterisk_cdr_csv', '2025-01-05', 100, 98, 96, 90, 0),
+    ('2025-01', 'ts32298_ber', '2025-01-05', 50, 50, 49, 48, 0),
+    ('2025-02', 'ts32298_ber', '2025-02-01', 10, 10, 10, 10, 0);
+
+create table rpt_rerating_sample (
+    billing_period varchar, billed_currency varchar, sample_size bigint,
+    records_sampled bigint, records_matched bigint, records_mismatched bigint,
+    absolute_difference_micros bigint
+);
+insert into rpt_rerating_sample values ('2025-01', 'USD', 1000, 94, 94, 0, 0);
+
 create table rpt_usage_reconciliation (
     feed varchar, file_date date, files bigint, duplicate_files bigint, records_in bigint,
     records_accepted bigint, records_rejected bigint, records_duplicate bigint,
@@ -145,6 +162,10 @@ insert into fct_fraud_alerts values
 """
 
 CORRUPTIONS_SQL = """
+update rpt_usage_e2e_reconciliation set unexplained_records = 2, billed_records = 88
+    where feed = 'asterisk_cdr_csv';
+update rpt_rerating_sample set records_matched = 93, records_mismatched = 1,
+    absolute_difference_micros = 370000;
 update rpt_usage_reconciliation set records_unexplained = 3
     where feed = 'ts32298_ber' and file_date = '2025-01-05';
 update fct_invoices set tax_micros = 36000000, total_micros = 81000000
@@ -212,6 +233,8 @@ def test_clean_warehouse_passes_every_suite(clean: ValidationSummary) -> None:
         "billing.usf_recovery",
         "interconnect.settlement",
         "revenue_assurance.usage_reconciliation",
+        "revenue_assurance.e2e_reconciliation",
+        "revenue_assurance.rerating_sample",
         "revenue_assurance.leakage_findings",
         "revenue_assurance.leakage_by_category",
         "fraud.alerts",
@@ -263,6 +286,8 @@ def test_corrupted_warehouse_names_the_broken_expectations(
     assert not corrupted.success
     assert failed_checks(corrupted) == {
         "no_unexplained_records",
+        "e2e_no_unexplained_records",
+        "rerating_agrees_with_billing",
         "tax_share_plausible",
         "one_recurring_line_per_subscriber",
         "finding_has_evidence",
@@ -278,6 +303,10 @@ def test_corrupted_warehouse_names_the_broken_expectations(
     assert unexplained.column == "records_unexplained"
     assert unexplained.unexpected_count == 1
     assert unexplained.unexpected_keys == ("ts32298_ber/2025-01-05",)
+    assert by_check["e2e_no_unexplained_records"].unexpected_keys == (
+        "2025-01/asterisk_cdr_csv/2025-01-05",
+    )
+    assert by_check["rerating_agrees_with_billing"].unexpected_keys == ("2025-01/USD",)
     assert by_check["tax_share_plausible"].unexpected_keys == ("INV-202501-A2",)
     assert by_check["one_recurring_line_per_subscriber"].unexpected_keys == ("2025-01/S2",)
     assert by_check["amount_at_most_deck_max"].unexpected_keys == ("CAR2/2025-01/outbound/52",)
@@ -304,7 +333,7 @@ def test_raise_for_failures_fails_loudly(corrupted: ValidationSummary) -> None:
     with pytest.raises(ValidationFailed) as raised:
         raise_for_failures(corrupted)
     message = str(raised.value)
-    assert "8 expectation(s) failed" in message
+    assert "10 expectation(s) failed" in message
     assert "no_unexplained_records" in message
     assert "ts32298_ber/2025-01-05" in message
     assert "tax_share_plausible" in message
