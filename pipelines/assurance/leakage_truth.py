@@ -9,12 +9,13 @@ Compares ``manifest/leakage.json`` (pipelines/generate/leakage.py, docs/generato
 - usage_in_suspense and suspense_aged: the served number (a finding on a known subscriber is
   keyed by the subscriber's msisdn from subscribers.csv);
 - terminated_line_usage: the cancelled line's subscriber_id;
+- zero_rated_usage: ``<subscriber_id>:<destination prefix>``;
 - roaming_not_passed_on: ``<partner TADIG>|<IMSI>``.
 
 Amounts: the generator's own for the credits (the credit, or its excess over authority);
-the others depend on traffic and rating, so the generator gives none and the injected
-amount counts 0 (the note says so). roaming_not_passed_on has no injection yet: its row
-counts false positives only.
+zero_rated_usage's billed seconds at the rate deck's price the control documents;
+roaming_not_passed_on's partner charges in USD. The others depend on traffic and rating,
+so the generator gives none (the note says so).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ CATEGORIES = (
     "suspense_aged",
     "interconnect_negative_margin",
     "terminated_line_usage",
+    "zero_rated_usage",
     "roaming_not_passed_on",
 )
 _KEYED_BY_NUMBER = ("usage_in_suspense", "suspense_aged")
@@ -71,6 +73,8 @@ def leakage_accuracy(layout: Layout, billing_period: str) -> list[TypeAccuracy]:
             " when 'interconnect_negative_margin' then concat_ws('|', evidence ->> 'carrier_id',"
             " evidence ->> 'destination_group', evidence ->> 'destination_name')"
             " when 'roaming_not_passed_on' then concat_ws('|', evidence ->> 'tadig', subject_id)"
+            " when 'zero_rated_usage' then"
+            " concat_ws(':', subject_id, evidence ->> 'destination_prefix')"
             " end,"
             " amount_at_risk_micros from fct_leakage_findings where billing_period = ?",
             [billing_period],

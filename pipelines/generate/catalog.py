@@ -340,6 +340,37 @@ def rate_deck_rows() -> list[dict[str, object]]:
     return rows
 
 
+#: A catalog error: pricing loaded a row for the Isle of Man's mobile range (+44 7624, more
+#: specific than United Kingdom mobile 447) into the mobile deck of the catalog rating runs
+#: at price 0, where the price list (rate_deck.csv) has no such row. Calls to the range rate
+#: at zero: the zero_rated_usage control's to find (docs/revenue-assurance.md). Normal
+#: traffic never dials it (its United Kingdom mobile numbers are +44 74...); the leakage
+#: injection does (pipelines/generate/leakage.py).
+CATALOG_ERROR_PREFIX = "447624"
+
+
+def catalog_error_rows() -> list[dict[str, object]]:
+    """The wrongly zero-priced rows of the catalog, one per band, with the increments of
+    the mobile deck's other international rows (60 s, then per second)."""
+    return [
+        _rate_row(
+            MOBILE_DECK,
+            "voice",
+            CATALOG_ERROR_PREFIX,
+            "Isle of Man mobile",
+            "international",
+            band,
+            0,
+            0,
+            60,
+            60,
+            1,
+            False,
+        )
+        for band in ("peak", "offpeak")
+    ]
+
+
 def time_band_rows() -> list[dict[str, object]]:
     """Peak is weekdays 07:00-19:00; everything else, weekends and holidays are off-peak.
 
@@ -589,7 +620,8 @@ def switch_rows() -> list[dict[str, object]]:
 
 
 def tariff_catalog() -> Catalog:
-    """The catalog rating runs (docs/tariff-catalog.md): the price list above, converted.
+    """The catalog rating runs (docs/tariff-catalog.md): the price list above, converted,
+    with the catalog error's rows (``catalog_error_rows``) the price list does not have.
 
     Holidays come from the ``holidays`` package for the operator country, so the catalog
     is right in any year, where holidays.csv lists the generated month's year. Roaming
@@ -602,7 +634,11 @@ def tariff_catalog() -> Catalog:
         return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
 
     converted = catalog_from_price_list(
-        text(rate_deck_rows()), text(time_band_rows()), [], text(plan_rows()), CATALOG_LABEL
+        text(rate_deck_rows() + catalog_error_rows()),
+        text(time_band_rows()),
+        [],
+        text(plan_rows()),
+        CATALOG_LABEL,
     )
     return with_retail_roaming(
         replace(converted, holidays=HolidayCalendar(country=OPERATOR_COUNTRY))

@@ -16,7 +16,11 @@ controls must find (docs/revenue-assurance.md):
 It also injects traffic the controls must find:
 
 - ``terminated_line_usage``: calls, SMS and data of a few mobile lines on and after their
-  cancellation date (SIMs the network never barred), on our MSC/PGW.
+  cancellation date (SIMs the network never barred), on our MSC/PGW;
+- ``zero_rated_usage``: daytime calls of a few lines to the Isle of Man mobile range, which
+  the catalog rating runs prices at 0 by mistake (``catalog.CATALOG_ERROR_PREFIX``);
+- ``roaming_not_passed_on``: a trip of one line on the partner in no retail roaming zone
+  (``roaming.UNZONED_PARTNER``): its TAP files, whose events rating holds in suspense.
 
 The ground truth (``manifest/leakage.json``, docs/generator.md) also carries the cases the
 older injections cause: the lost file's sequence gap, suspense (young and aged) of the
@@ -25,22 +29,32 @@ unbilled IMSIs and unrateable calls, and the routes whose carrier price is above
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pipelines.formats.cdr_events import MobileCdr
+from pipelines.generate import roaming
 from pipelines.generate.adjustments import CARE_AGENT_LIMIT
-from pipelines.generate.catalog import DESTINATIONS
+from pipelines.generate.catalog import (
+    CATALOG_ERROR_PREFIX,
+    DESTINATIONS,
+    TRUNK_INTERNATIONAL,
+    holiday_rows,
+    rate_deck_rows,
+)
 from pipelines.generate.customers import CustomerBase, Subscriber
+from pipelines.generate.landing import LandingFile
 from pipelines.generate.promotions import FIRST_MONTH_PROMOTION
 from pipelines.generate.traffic import (
     DATA_BY_HOUR,
     VOICE_BY_HOUR,
     MobileSession,
     NumberPools,
+    Party,
     TrafficBuilder,
     mobile_identity,
 )
@@ -66,6 +80,12 @@ SUSPENSE_AGED_DAYS = 14
 CASES_PER_KIND = 4
 #: Cancelled lines whose SIM keeps working (the network never barred it).
 TERMINATED_LINES = 3
+#: Lines that call the zero-priced range, and their calls each.
+ZERO_RATED_LINES = 3
+ZERO_RATED_CALLS = (2, 5)  # low, high (exclusive)
+#: Local hours the zero-priced calls start in: inside the peak band (07:00-19:00 on
+#: business days), so each call is peak from start to end.
+ZERO_RATED_HOURS = (9, 17)  # low, high (exclusive)
 
 
 @dataclass(frozen=True)
@@ -230,6 +250,10 @@ class TrafficLeakage:
 
     mobile_sessions: list[MobileSession]
     terminated_lines: list[dict[str, object]]  # key: subscriber_id
+    zero_rated_lines: list[Subscriber]
+    unzoned_trips: list[roaming.Trip]
+    unzoned_files: list[roaming.TapInFile]
+    roaming_not_passed_on: list[dict[str, object]]  # key: partner TADIG|IMSI
 
 
 def _cancelled_mobile_lines(base: CustomerBase, last_day: date) -> list[Subscriber]:
@@ -267,15 +291,126 @@ def terminated_line_traffic(
     return sessions
 
 
+def _deck_micros_per_second() -> float:
+    """The independent price of a zero-priced international call second, as the
+    zero_rated_usage control documents it: the rate deck's (rate_deck.csv) average positive
+    price per second of peak international voice, over both decks."""
+    prices = [
+        int(str(r["price_micros"])) / int(str(r["price_unit"]))
+        for r in rate_deck_rows()
+        if (r["service"], r["destination_group"], r["time_band"])
+        == ("voice", "international", "peak")
+        and int(str(r["price_micros"])) > 0
+    ]
+    return sum(prices) / len(prices)
+
+
+def zero_rated_traffic(
+    builder: TrafficBuilder, lines: Sequence[Subscriber], window: Sequence[date]
+) -> list[MobileSession]:
+    """Answered daytime calls of ``lines`` to numbers in CATALOG_ERROR_PREFIX on business
+    days of the window."""
+    rng = builder.rng
+    holidays = {str(r["holiday_date"]) for r in holiday_rows(sorted({d.year for d in window}))}
+    days = [d for d in window if d.weekday() < 5 and d.isoformat() not in holidays]
+    sessions: list[MobileSession] = []
+    for line in lines if days else ():
+        who = mobile_identity(line)
+        for _ in range(int(rng.integers(*ZERO_RATED_CALLS))):
+            day = days[int(rng.integers(len(days)))]
+            start = builder.at(day, int(rng.integers(*ZERO_RATED_HOURS)), int(rng.integers(3600)))
+            number = f"{CATALOG_ERROR_PREFIX}{int(rng.integers(0, 1_000_000)):06d}"
+            party = Party("international", number, TRUNK_INTERNATIONAL, TRUNK_INTERNATIONAL)
+            sessions.extend(builder.mobile_call(who, start, party, builder.talk_outcome(30, 900)))
+    return sessions
+
+
+def zero_rated_cases(
+    lines: Sequence[Subscriber],
+    mobile_files: Sequence[LandingFile],
+    unread: Mapping[tuple[str, str], str],
+) -> list[dict[str, object]]:
+    """One case per line of ``lines`` with a call to CATALOG_ERROR_PREFIX the operator reads
+    (not in the lost file, cut off or malformed; a copy counts once): the billed seconds
+    (the first minute, then per second, as the catalog's row counts them) at the deck's
+    price per second."""
+    per_second = _deck_micros_per_second()
+    by_imsi = {line.imsi: line for line in lines}
+    billed: dict[str, dict[tuple[str, str], int]] = {}
+    for landing_file in mobile_files:
+        for entry in landing_file.entries:
+            cdr = entry.payload
+            key = (landing_file.switch_id, entry.record_key)
+            if (
+                not isinstance(cdr, MobileCdr)
+                or cdr.served_imsi not in by_imsi
+                or not (cdr.other_party_number or "").startswith(CATALOG_ERROR_PREFIX)
+                or cdr.answered_at is None
+                or key in unread
+            ):
+                continue
+            talk = int((cdr.ended_at - cdr.answered_at).total_seconds())
+            billed.setdefault(cdr.served_imsi, {})[key] = max(60, talk)
+    return [
+        {
+            "key": f"{line.subscriber_id}:{CATALOG_ERROR_PREFIX}",
+            "msisdn": line.msisdn,
+            "records": len(billed[line.imsi]),
+            "billed_seconds": sum(billed[line.imsi].values()),
+            "amount_micros": round(sum(billed[line.imsi].values()) * per_second),
+        }
+        for line in lines
+        if line.imsi in billed
+    ]
+
+
+def _in_service_lines(
+    base: CustomerBase, window: Sequence[date], excluded: frozenset[str]
+) -> list[Subscriber]:
+    """Active mobile lines in service the whole window, but ``excluded``, in a stable order."""
+    return [
+        line
+        for line in sorted(base.subscribers, key=lambda s: s.subscriber_id)
+        if line.service_type == "mobile"
+        and line.status == "active"
+        and line.subscriber_id not in excluded
+        and all(line.is_active_on(day) for day in window)
+    ]
+
+
+def _unpassed_cases(files: Sequence[roaming.TapInFile]) -> list[dict[str, object]]:
+    """roaming_not_passed_on per partner and IMSI: what we pay for the events rating would
+    charge (outbound calls and SMS, data; received ones are free as at home), in USD micros
+    (the unzoned partner settles in USD)."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for tap in files:
+        assert tap.partner.tap_currency == "USD"
+        scale = 10 ** (6 - tap.partner.tap_decimal_places)
+        for event in tap.events:
+            if event.record_type in ("voice_mt", "sms_mt") or event.charge <= 0:
+                continue
+            total = totals.setdefault((tap.partner.tadig, event.imsi), [0, 0])
+            total[0] += 1
+            total[1] += event.charge * scale
+    return [
+        {"key": f"{tadig}|{imsi}", "records": records, "amount_micros": micros}
+        for (tadig, imsi), (records, micros) in sorted(totals.items())
+    ]
+
+
 def leakage_traffic(
     rng: np.random.Generator,
     tz: ZoneInfo,
     pools: NumberPools,
     base: CustomerBase,
     window: Sequence[date],
+    month_end: date,
+    excluded: frozenset[str],
 ) -> TrafficLeakage:
     """Usage at home of up to TERMINATED_LINES mobile lines cancelled in the window, from
-    their cancellation date, and the cases it makes."""
+    their cancellation date; then calls of ZERO_RATED_LINES lines to the zero-priced range
+    and a trip of one more line on the unzoned partner's network, all lines in service and
+    not ``excluded`` (other injections' lines and travellers); and the cases they make."""
     cancelled = _cancelled_mobile_lines(base, window[-1])
     lines = [cancelled[i] for i in rng.permutation(len(cancelled))][:TERMINATED_LINES]
     sessions = terminated_line_traffic(TrafficBuilder(rng, tz, pools), lines, window)
@@ -289,7 +424,20 @@ def leakage_traffic(
         }
         for line in lines
     ]
-    return TrafficLeakage(sessions, terminated)
+    # Drawn after the terminated lines' usage, so that usage keeps its draws.
+    in_service = _in_service_lines(base, window, excluded)
+    picks = [in_service[i] for i in rng.permutation(len(in_service))]
+    callers, traveller = picks[:ZERO_RATED_LINES], picks[ZERO_RATED_LINES : ZERO_RATED_LINES + 1]
+    zero_sessions = zero_rated_traffic(TrafficBuilder(rng, tz, pools), callers, window)
+    trips: list[roaming.Trip] = []
+    files: list[roaming.TapInFile] = []
+    for line in traveller:
+        trip, trip_files = roaming.unzoned_trip(rng, tz, line, pools, list(window), month_end)
+        trips.append(trip)
+        files.extend(trip_files)
+    return TrafficLeakage(
+        sessions + zero_sessions, terminated, callers, trips, files, _unpassed_cases(files)
+    )
 
 
 def _category(line: Subscriber) -> str:
@@ -314,6 +462,8 @@ def ground_truth(
     negative_margin_routes: Sequence[dict[str, object]],
     month_end: date,
     traffic: TrafficLeakage,
+    mobile_files: Sequence[LandingFile],
+    unread: Mapping[tuple[str, str], str],
 ) -> dict[str, object]:
     """manifest/leakage.json: per category, the injected cases (key, amount), documented in
     docs/generator.md."""
@@ -326,6 +476,8 @@ def ground_truth(
         "suspense_aged": [],
         "interconnect_negative_margin": list(negative_margin_routes),
         "terminated_line_usage": traffic.terminated_lines,
+        "zero_rated_usage": zero_rated_cases(traffic.zero_rated_lines, mobile_files, unread),
+        "roaming_not_passed_on": traffic.roaming_not_passed_on,
     }
     for case in reference.credits:
         cases[case.category].append(

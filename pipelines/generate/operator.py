@@ -6,7 +6,7 @@ import calendar
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -276,8 +276,32 @@ def generate_operator(
     )
     home_sessions = abroad.at_home(normal.mobile_sessions, tz)
     frauds = fraud_traffic(TrafficBuilder(fraud_rng, tz, pools), fraud, base, window, home_sessions)
-    # Usage of cancelled lines: the leakage stream's next draws, after its credits.
-    leaked = leakage_traffic(leakage_rng, tz, pools, base, window)
+    # Usage of cancelled lines, zero-priced calls and a trip on the partner in no roaming
+    # zone: the leakage stream's next draws, after its credits, on lines no other
+    # injection uses and that do not travel already.
+    leaked = leakage_traffic(
+        leakage_rng,
+        tz,
+        pools,
+        base,
+        window,
+        month_end,
+        frozenset(
+            {
+                *anomaly_lines,
+                *(trip.line.subscriber_id for trip in abroad.trips),
+                *(case.line.subscriber_id for case in (*fraud.irsf, *fraud.pbx)),
+                *(clone.line.subscriber_id for clone in fraud.clones),
+            }
+        ),
+    )
+    # The unzoned partner's traveller is abroad on its trip's days: no usage at home then.
+    abroad = replace(
+        abroad,
+        trips=(*abroad.trips, *leaked.unzoned_trips),
+        tap_files=[*abroad.tap_files, *leaked.unzoned_files],
+    )
+    home_sessions = abroad.at_home(home_sessions, tz)
     # Each line's calls go to its switch; injected anomalies all stay on Asterisk, and so
     # do failover retries (only the Asterisk writer writes a call as several legs). Fraud
     # goes to its line's switch, after the retries are drawn.
@@ -376,7 +400,15 @@ def generate_operator(
     write_reference_csv(layout.reference, "cell_sites.csv", cell_site_rows(cells))
     (layout.manifest / "leakage.json").write_text(
         json.dumps(
-            leakage_ground_truth(leakage, manifest, negative_margin_routes(), month_end, leaked),
+            leakage_ground_truth(
+                leakage,
+                manifest,
+                negative_margin_routes(),
+                month_end,
+                leaked,
+                mobile,
+                unread_records(planned, lost, truncation),
+            ),
             indent=2,
         )
         + "\n",

@@ -114,6 +114,15 @@ PARTNERS = (
     Partner("DEUZ1", "Rheinland Funk", "DE", "26299", "EUR", 5, "Europe/Berlin",
             "EUR", Fraction(1), "europe"),
 )  # fmt: skip
+#: A partner we have an agreement with (its TAP files arrive, we pay its IOT) that pricing
+#: never put in a retail roaming zone: rating holds our subscribers' usage on it in
+#: suspense (no_roaming_zone), so what we pay it is not passed on. Not in PARTNERS, whose
+#: traffic the roaming stream draws: its one traveller is the leakage stream's
+#: (pipelines/generate/leakage.py).
+UNZONED_PARTNER = Partner("BRAZ1", "Cerrado Celular", "BR", "72499", "USD", 3,
+                          "America/Sao_Paulo", "BRL", Fraction("5.40"), "")  # fmt: skip
+#: Every roaming agreement: the partners in reference data.
+AGREEMENTS = (*PARTNERS, UNZONED_PARTNER)
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,7 @@ def iot_rate_rows(month_start: date) -> list[dict[str, object]]:
     """roaming_iot_rates.csv: every partner's IOT both ways."""
     changed = month_start.replace(day=IOT_CHANGE_DAY)
     rows: list[dict[str, object]] = []
-    for partner in PARTNERS:
+    for partner in AGREEMENTS:
         europe = partner.tap_currency == "EUR"
         for direction in ("payable", "receivable"):
             # Our visitors call locally within the NANP; our subscribers abroad, within
@@ -220,7 +229,7 @@ def partner_rows() -> list[dict[str, object]]:
             "settlement_currency": p.tap_currency,
             "settlement_period": "monthly",
         }
-        for p in PARTNERS
+        for p in AGREEMENTS
     ]
 
 
@@ -233,7 +242,7 @@ def tap_switch_rows() -> list[dict[str, object]]:
             "timezone": p.zone,
             "description": f"TAP 3.12 files from roaming partner {p.name} ({p.region})",
         }
-        for p in PARTNERS
+        for p in AGREEMENTS
     ]
 
 
@@ -561,23 +570,7 @@ def _tap_files(rng: np.random.Generator, events: dict[str, list[TapCallEvent]]) 
     and a half, so it lands the day of its last event or the next (trips end before the
     month's last day, so every file lands in the month); one batch of all does not
     reconcile."""
-    files = []
-    for partner in PARTNERS:
-        zone = ZoneInfo(partner.zone)
-        by_batch: dict[date, list[TapCallEvent]] = {}
-        for event in sorted(events[partner.tadig], key=lambda e: (e.started_at, e.imsi)):
-            day = event.started_at.astimezone(zone).date()
-            start = day - timedelta(days=(day.day - 1) % TAP_BATCH_DAYS)
-            by_batch.setdefault(start, []).append(event)
-        for sequence, (_, batch) in enumerate(sorted(by_batch.items()), start=1):
-            ended = max(e.started_at + timedelta(seconds=e.duration_seconds) for e in batch)
-            cut_off = ended + timedelta(hours=1)
-            created = cut_off + timedelta(minutes=int(rng.integers(30, 90)))
-            name = file_name(partner.tadig, OPERATOR_TADIG, sequence)
-            landing_name = f"{name}_{created.astimezone(zone):%Y%m%d%H}_{sequence:05d}.tap"
-            header = _header(partner, sequence, created, cut_off)
-            payload = encode("transferBatch", transfer_batch_value(header, batch))
-            files.append(TapInFile(partner, header, landing_name, batch, payload))
+    files = [f for partner in PARTNERS for f in _partner_files(rng, partner, events[partner.tadig])]
     if files:
         bad = files[int(rng.integers(len(files)))]
         value = transfer_batch_value(bad.header, bad.events)
@@ -588,6 +581,46 @@ def _tap_files(rng: np.random.Generator, events: dict[str, list[TapCallEvent]]) 
         bad.payload = encode("transferBatch", value)
         bad.reconciles = False
     return files
+
+
+def _partner_files(
+    rng: np.random.Generator, partner: Partner, events: list[TapCallEvent]
+) -> list[TapInFile]:
+    """One partner's events in batches of TAP_BATCH_DAYS of its days, numbered from 1."""
+    zone = ZoneInfo(partner.zone)
+    by_batch: dict[date, list[TapCallEvent]] = {}
+    for event in sorted(events, key=lambda e: (e.started_at, e.imsi)):
+        day = event.started_at.astimezone(zone).date()
+        start = day - timedelta(days=(day.day - 1) % TAP_BATCH_DAYS)
+        by_batch.setdefault(start, []).append(event)
+    files = []
+    for sequence, (_, batch) in enumerate(sorted(by_batch.items()), start=1):
+        ended = max(e.started_at + timedelta(seconds=e.duration_seconds) for e in batch)
+        cut_off = ended + timedelta(hours=1)
+        created = cut_off + timedelta(minutes=int(rng.integers(30, 90)))
+        name = file_name(partner.tadig, OPERATOR_TADIG, sequence)
+        landing_name = f"{name}_{created.astimezone(zone):%Y%m%d%H}_{sequence:05d}.tap"
+        header = _header(partner, sequence, created, cut_off)
+        payload = encode("transferBatch", transfer_batch_value(header, batch))
+        files.append(TapInFile(partner, header, landing_name, batch, payload))
+    return files
+
+
+def unzoned_trip(
+    rng: np.random.Generator,
+    tz: ZoneInfo,
+    line: Subscriber,
+    pools: NumberPools,
+    window: list[date],
+    month_end: date,
+) -> tuple[Trip, list[TapInFile]]:
+    """A trip of ``line`` on UNZONED_PARTNER's network and the partner's TAP files of it
+    (all reconcile), drawn as the roaming stream draws the other partners' trips."""
+    travel_days = [day for day in window if day < month_end]
+    first, last = _stay(rng, travel_days, 2, 4)
+    trip = Trip(line, UNZONED_PARTNER, first, last)
+    events = _trip_events(rng, trip, pools, tz, (window[0], month_end))
+    return trip, _partner_files(rng, UNZONED_PARTNER, events)
 
 
 def write_tap_files(landing: Path, files: list[TapInFile]) -> None:
