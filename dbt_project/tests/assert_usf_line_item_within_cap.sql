@@ -3,7 +3,10 @@
     charges on it (FCC: a carrier may not recover more through its federal USF line item).
     Per invoice: the USF billed <= floor(factor x interstate and international amount of
     the charges that carry a USF line), with the factor the quarter's published one, not
-    the rate the tax lines say they used. Rows returned are violations.
+    the rate the tax lines say they used. An invoice whose credits outweigh its interstate
+    charges refunds USF: a refund recovers nothing, so its cap is 0, not the (negative)
+    factor times a negative amount, which rounding down would put below the refund. Rows
+    returned are violations.
 -#}
 with
 
@@ -59,8 +62,11 @@ capped as (
     select
         per_invoice.*,
         usf_factors.factor_ppm,
-        (cast(per_invoice.interstate_micros as hugeint) * usf_factors.factor_ppm)
-        // 1000000 as cap_micros
+        greatest(
+            (cast(per_invoice.interstate_micros as hugeint) * usf_factors.factor_ppm)
+            // 1000000,
+            0
+        ) as cap_micros
     from per_invoice
     left join usf_factors
         on {{ billing_period_quarter('per_invoice.billing_period') }} = usf_factors.filing_quarter

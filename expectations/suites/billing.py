@@ -166,7 +166,8 @@ order by charge_id
 """
 
 # The FCC cap on the USF line item, per invoice: USF recovered <= floor(factor x the
-# interstate and international charges carrying it). The dbt test
+# interstate and international charges carrying it), and at least 0: an invoice whose
+# credits outweigh those charges refunds USF, which recovers nothing. The dbt test
 # assert_usf_line_item_within_cap proves the same from the staged lake; this frame shows
 # the auditor each invoice's headroom.
 USF_RECOVERY_SQL = """
@@ -187,7 +188,7 @@ select
     usf_billed_micros,
     interstate_micros,
     usf_factor_ppm,
-    (interstate_micros::hugeint * usf_factor_ppm) // 1000000 - usf_billed_micros
+    greatest((interstate_micros::hugeint * usf_factor_ppm) // 1000000, 0) - usf_billed_micros
         as usf_cap_headroom_micros,
 from per_invoice
 order by invoice_id

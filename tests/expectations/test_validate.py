@@ -73,7 +73,12 @@ insert into fct_billed_charges values
         363000),
     ('2025-01', 'C2', 'INV-202501-A2', 'voip_access', 29205000, 'ok', 10601415, true,
         363000),
-    ('2025-01', 'C3', 'INV-202501-A2', 'internet_access', 0, 'ok', 0, false, 363000);
+    ('2025-01', 'C3', 'INV-202501-A2', 'internet_access', 0, 'ok', 0, false, 363000),
+    -- A credit outweighing A1's charges, reversing less USF than the factor times its
+    -- interstate amount: the invoice refunds 3,209,810 of USF, while 0.363 x -8,870,000 is
+    -- -3,219,810. A refund recovers nothing: within the cap (0), though above -3,219,810.
+    ('2025-01', 'C4', 'INV-202501-A1', 'wireless_access', -20000000, 'ok', -7250000, true,
+        363000);
 
 create table fct_rated_usage (
     usage_id varchar, billing_period varchar, file_id varchar, file_name varchar,
