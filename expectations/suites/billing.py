@@ -19,10 +19,10 @@ INVOICE_TOTAL_MAX_MICROS = 50_000 * 1_000_000
 #: Floor of a plausible invoice total: a credit invoice (cancelled lines' unused days,
 #: credits) larger than this is a misapplied reversal.
 INVOICE_TOTAL_MIN_MICROS = -5_000 * 1_000_000
-#: Highest believable share of tax in a subtotal.
+#: Highest believable share of percentage taxes in the charges they tax.
 # The highest combination of percentage rates we bill is a Chicago VoIP line: 24% USF
 # (37.0% x 64.9% safe harbor) + 7% state excise + 7% city tax = 38%; above half of the
-# subtotal a tax rule is misapplied.
+# charges a tax rule is misapplied.
 TAX_SHARE_MAX = 0.50
 #: Ceiling of a charge per chargeable minute of a rated call (premium destinations included).
 VOICE_CHARGE_PER_MINUTE_MAX_MICROS = 10 * 1_000_000
@@ -30,16 +30,31 @@ VOICE_CHARGE_PER_MINUTE_MAX_MICROS = 10 * 1_000_000
 #: (a per-second price charged per minute shows up here first).
 VOICE_CHARGE_PER_MINUTE_MEDIAN_MAX_MICROS = 1_000_000
 
-# Per-line fees (911 surcharges) are left out of the tax share: on a cheap line a $5 fee is
-# legitimately a large share of the bill, while percentage taxes are bounded by their rates.
+# The tax share is the invoice's percentage taxes over the charges they tax, read from the
+# tax lines: per-line fees (911 surcharges) are not percentages (on a cheap line a $5 fee is
+# legitimately a large share of the bill), and credits and reversals are left out, since on
+# an invoice where an untaxed reversal offsets taxed charges (a cancelled broadband line
+# against a new mobile line) the net subtotal says nothing about the rates applied.
 INVOICES_SQL = """
-with per_line_fees as (
+with percent_taxed_charges as (
     select
-        fct_invoice_lines.invoice_id,
-        sum(fct_invoice_lines.amount_micros) as per_line_fee_micros,
-    from fct_invoice_lines
-    where fct_invoice_lines.line_type = 'tax' and fct_invoice_lines.quantity_unit = 'lines'
-    group by fct_invoice_lines.invoice_id
+        invoice_id,
+        charge_id,
+        any_value(charge_amount_micros) as charge_amount_micros,
+        sum(tax_micros) as percent_tax_micros,
+    from fct_tax_lines
+    where method = 'percent' and is_billable
+    group by invoice_id, charge_id
+),
+
+percent_taxes as (
+    select
+        invoice_id,
+        sum(charge_amount_micros) as taxed_charge_micros,
+        sum(percent_tax_micros) as percent_tax_micros,
+    from percent_taxed_charges
+    where charge_amount_micros > 0
+    group by invoice_id
 )
 
 select
@@ -52,14 +67,14 @@ select
     fct_invoices.subtotal_micros,
     fct_invoices.tax_micros,
     fct_invoices.total_micros,
-    coalesce(per_line_fees.per_line_fee_micros, 0) as per_line_fee_micros,
+    coalesce(percent_taxes.taxed_charge_micros, 0) as taxed_charge_micros,
+    coalesce(percent_taxes.percent_tax_micros, 0) as percent_tax_micros,
     case
-        when fct_invoices.subtotal_micros > 0
-            then (fct_invoices.tax_micros - coalesce(per_line_fees.per_line_fee_micros, 0))::double
-            / fct_invoices.subtotal_micros
+        when percent_taxes.taxed_charge_micros > 0
+            then percent_taxes.percent_tax_micros::double / percent_taxes.taxed_charge_micros
     end as tax_share,
 from fct_invoices
-left join per_line_fees on fct_invoices.invoice_id = per_line_fees.invoice_id
+left join percent_taxes on fct_invoices.invoice_id = percent_taxes.invoice_id
 where $billing_period is null or fct_invoices.billing_period = $billing_period
 order by fct_invoices.invoice_id
 """
@@ -214,8 +229,9 @@ def invoice_expectations() -> list[Expectation]:
         check(
             gxe.ExpectColumnValuesToBeBetween,
             "tax_share_plausible",
-            "Percentage taxes are between 0% and 50% of each invoice's subtotal (invoices with "
-            "a positive subtotal; flat per-line fees such as 911 surcharges excluded).",
+            "Percentage taxes are between 0% and 50% of the charges they tax, per invoice "
+            "(charges billed, not credits; flat per-line fees such as 911 surcharges are not "
+            "percentages).",
             column="tax_share",
             min_value=0,
             max_value=TAX_SHARE_MAX,

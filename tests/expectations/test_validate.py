@@ -41,7 +41,24 @@ insert into fct_invoices values
     ('INV-202501-A1', 'A1', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
         '2025-02-01', '2025-02-22', 3, 30000000, 110000, 30110000, 3011000, 33121000),
     ('INV-202501-A2', 'A2', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
-        '2025-02-01', '2025-02-22', 2, 45000000, 0, 45000000, 6750000, 51750000);
+        '2025-02-01', '2025-02-22', 2, 45000000, 0, 45000000, 6750000, 51750000),
+    -- A broadband line cancelled (its untaxed $40 advance fee reversed) and a $45 mobile
+    -- line: 6.75 of tax on a 5.00 subtotal, yet 15% of the charge it taxes.
+    ('INV-202501-A3', 'A3', '2025-01', '2025-01-01', '2025-01-31', '2025-02-01',
+        '2025-02-01', '2025-02-22', 3, 5000000, 0, 5000000, 6750000, 11750000);
+
+-- Percentage tax lines per charge (the tax share's source); C4 is A1's credit, C7 A3's
+-- untaxed reversal (no tax line).
+create table fct_tax_lines (
+    invoice_id varchar, charge_id varchar, tax_id varchar, method varchar,
+    charge_amount_micros bigint, tax_micros bigint, is_billable boolean
+);
+insert into fct_tax_lines values
+    ('INV-202501-A1', 'C1', 'T1', 'percent', 30000000, 3000000, true),
+    ('INV-202501-A1', 'C5', 'T1', 'percent', 110000, 11000, true),
+    ('INV-202501-A1', 'C4', 'T1', 'percent', -20000000, -2000000, true),
+    ('INV-202501-A2', 'C2', 'T1', 'percent', 45000000, 6750000, true),
+    ('INV-202501-A3', 'C6', 'T1', 'percent', 45000000, 6750000, true);
 
 create table fct_invoice_lines (
     invoice_line_id varchar, invoice_id varchar, account_id varchar, billing_period varchar,
@@ -175,6 +192,7 @@ update rpt_usage_reconciliation set records_unexplained = 3
     where feed = 'ts32298_ber' and file_date = '2025-01-05';
 update fct_invoices set tax_micros = 36000000, total_micros = 81000000
     where invoice_id = 'INV-202501-A2';
+update fct_tax_lines set tax_micros = 36000000 where charge_id = 'C2';
 delete from fct_invoice_lines where invoice_line_id = 'L4';
 update fct_billed_charges set usf_billed_micros = 10601416 where charge_id = 'C2';
 update fct_billed_charges set tax_status = 'NO_TAX_AREA' where charge_id = 'C3';
@@ -385,5 +403,9 @@ def test_flat_per_line_fees_do_not_count_toward_the_tax_share(tmp_path: Path) ->
         con.execute(
             "update fct_invoices set tax_micros = tax_micros + 30000000, "
             "total_micros = total_micros + 30000000 where invoice_id = 'INV-202501-A2'"
+        )
+        con.execute(
+            "insert into fct_tax_lines values ('INV-202501-A2', 'C2', 'T9', 'per_line', "
+            "45000000, 30000000, true)"
         )
     assert validate_warehouse(data, "2025-01").success
