@@ -267,8 +267,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.assurance.ra_report import write_ra_report
     from pipelines.report import print_run_summary, write_run_summary
 
-    write_ra_report(layout(), args.period)
+    # The RA report links the run summary: the summary first.
     write_run_summary(layout(), args.period)
+    write_ra_report(layout(), args.period)
     print_run_summary(layout(), args.period, console)
     return 0
 
