@@ -3,7 +3,8 @@
     credit controls check it against: the promotion the granted row names (adjustments.csv;
     a promotion's automatic credit PROMO-<promotion_id>-<subscriber_id> names its own), the
     line and its account, and the period's close (the credit's date: adjustments.csv has
-    none finer than the billing period).
+    none finer than the billing period). credit_key names one credit of one period: a
+    promotion's automatic credit keeps its id from one bill run to the next.
 -#}
 with
 
@@ -34,6 +35,7 @@ accounts as (
 enriched as (
 
     select
+        adjustments.billing_period || '/' || adjustments.adjustment_id as credit_key,
         adjustments.adjustment_id,
         adjustments.billing_period,
         adjustments.account_id,

@@ -46,7 +46,7 @@ named_promotions as (
 candidate_lines as (
 
     select
-        named_promotions.adjustment_id,
+        named_promotions.credit_key,
         subscribers.subscriber_id,
         subscribers.plan_id,
         subscribers.service_type,
@@ -69,10 +69,10 @@ candidate_lines as (
 
 eligible_credits as (
 
-    select distinct candidate_lines.adjustment_id
+    select distinct candidate_lines.credit_key
     from candidate_lines
     inner join named_promotions
-        on candidate_lines.adjustment_id = named_promotions.adjustment_id
+        on candidate_lines.credit_key = named_promotions.credit_key
     inner join promotions
         on named_promotions.promotion_id = promotions.promotion_id
     where
@@ -141,8 +141,8 @@ final as (
         ) as evidence
     from named_promotions
     left join eligible_credits
-        on named_promotions.adjustment_id = eligible_credits.adjustment_id
-    where eligible_credits.adjustment_id is null
+        on named_promotions.credit_key = eligible_credits.credit_key
+    where eligible_credits.credit_key is null
 
 )
 

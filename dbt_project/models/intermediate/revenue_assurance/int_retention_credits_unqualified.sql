@@ -49,7 +49,7 @@ retention_credits as (
 signals as (
 
     select
-        retention_credits.adjustment_id,
+        retention_credits.credit_key,
         'port_out_request' as churn_signal,
         port_requests.requested_date as signal_date
     from retention_credits
@@ -65,7 +65,7 @@ signals as (
     union all
 
     select
-        retention_credits.adjustment_id,
+        retention_credits.credit_key,
         'cancellation' as churn_signal,
         subscribers.cancelled_date as signal_date
     from retention_credits
@@ -78,7 +78,7 @@ signals as (
     union all
 
     select
-        retention_credits.adjustment_id,
+        retention_credits.credit_key,
         'churn_score' as churn_signal,
         churn_scores.scored_on as signal_date
     from retention_credits
@@ -94,7 +94,7 @@ signals as (
 best_scores as (
 
     select
-        retention_credits.adjustment_id,
+        retention_credits.credit_key,
         max(churn_scores.churn_score) as best_churn_score
     from retention_credits
     inner join churn_scores
@@ -102,7 +102,7 @@ best_scores as (
     where
         churn_scores.scored_on
         between retention_credits.window_start_date and retention_credits.period_close_date
-    group by retention_credits.adjustment_id
+    group by retention_credits.credit_key
 
 ),
 
@@ -127,9 +127,9 @@ final as (
         ) as evidence
     from retention_credits
     left join best_scores
-        on retention_credits.adjustment_id = best_scores.adjustment_id
+        on retention_credits.credit_key = best_scores.credit_key
     where
-        retention_credits.adjustment_id not in (select signals.adjustment_id from signals)
+        retention_credits.credit_key not in (select signals.credit_key from signals)
 
 )
 
