@@ -12,15 +12,13 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from generated_operator import mediate_period
 
 from pipelines.build import build_warehouse
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.generate import generate_operator
-from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import FileContext
-from pipelines.mediation.stage import landing_partitions, mediate_partition
 from pipelines.mediation.ts32298_ber import parse_file
-from pipelines.periods import mediation_dates
 from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
@@ -31,12 +29,7 @@ PERIOD = "2026-10"
 def billed(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("generated") / "data")
     generate_operator(layout, seed=7, subscribers=40, month=PERIOD, days=4)
-    dates = mediation_dates(PERIOD)
-    partitions = [p for p in landing_partitions(layout) if p[1] in dates]
-    for feed, file_date in partitions:
-        mediate_partition(layout, feed, file_date)
-    for feed in sorted({feed for feed, _ in partitions}):
-        consolidate_period(layout, feed, PERIOD)
+    mediate_period(layout, PERIOD)
     rate_period(layout, PERIOD)
     tax_period(layout, PERIOD)
     build_warehouse(layout)

@@ -12,15 +12,13 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from generated_operator import mediate_period
 
 from pipelines import lake
 from pipelines.config import Layout
 from pipelines.generate.operator import generate_operator
 from pipelines.mediation import tap3
-from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import ParsedRecord
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 from pipelines.rating.stage import rate_period
 from pipelines.tariffs.catalog_files import load_catalog
 from pipelines.tariffs.model import roaming_zone
@@ -36,12 +34,7 @@ UNZONED = "BRAZ1"
 def operator(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("leakage-injections") / "data")
     generate_operator(layout, seed=SEED, subscribers=SUBSCRIBERS, month=PERIOD, days=DAYS)
-    dates = mediation_dates(PERIOD)
-    for feed, file_date in landing_partitions(layout):
-        if feed in FEEDS and file_date in dates:
-            mediate_partition(layout, feed, file_date)
-    for feed in FEEDS:
-        consolidate_period(layout, feed, PERIOD)
+    mediate_period(layout, PERIOD, FEEDS)
     rate_period(layout, PERIOD)
     return layout
 

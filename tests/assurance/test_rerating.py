@@ -6,14 +6,12 @@ import shutil
 
 import pyarrow as pa
 import pytest
+from generated_operator import mediate_period
 
 from pipelines import lake
 from pipelines.assurance.rerating import check_rerating, sample_seed
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
-from pipelines.mediation.consolidate import consolidate_period
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 from pipelines.rating.stage import rate_period
 
 PERIOD = "2026-10"
@@ -25,14 +23,7 @@ PART = ("rerating_checks", {"billing_period": PERIOD})
 def rated_operator(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("rerating") / "data")
     generate_operator(layout, seed=11, subscribers=30, month=PERIOD, days=2)
-    dates = mediation_dates(PERIOD)
-    feeds = set()
-    for feed, file_date in landing_partitions(layout):
-        if file_date in dates:
-            mediate_partition(layout, feed, file_date)
-            feeds.add(feed)
-    for feed in sorted(feeds):
-        consolidate_period(layout, feed, PERIOD)
+    mediate_period(layout, PERIOD)
     rate_period(layout, PERIOD)
     return layout
 

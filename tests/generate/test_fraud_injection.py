@@ -16,12 +16,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from generated_operator import mediate_period
 
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
-from pipelines.mediation.consolidate import consolidate_period
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 
 PERIOD = "2026-10"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -34,12 +32,7 @@ def operator(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     """The DAG test's operator (seed 11, 30 lines, 2 days), mediated."""
     layout = Layout(tmp_path_factory.mktemp("fraud") / "data")
     generate_operator(layout, seed=11, subscribers=30, month=PERIOD, days=2)
-    dates = mediation_dates(PERIOD)
-    partitions = [p for p in landing_partitions(layout) if p[1] in dates]
-    for feed, file_date in partitions:
-        mediate_partition(layout, feed, file_date)
-    for feed in sorted({feed for feed, _ in partitions}):
-        consolidate_period(layout, feed, PERIOD)
+    mediate_period(layout, PERIOD)
     return layout
 
 

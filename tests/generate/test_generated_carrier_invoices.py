@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from generated_operator import mediate_period
 
 from pipelines import lake
 from pipelines.config import Layout
@@ -31,9 +32,6 @@ from pipelines.generate.carrier_invoices import (
     invoice_rows,
 )
 from pipelines.generate.carrier_rating import CarrierRater, billable_seconds, call_amount_micros
-from pipelines.mediation.consolidate import consolidate_period
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 from pipelines.rating.stage import rate_period
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -287,12 +285,7 @@ def agreements(operator: Layout) -> dict[str, dict[str, str]]:
 def legs(operator: Layout) -> pl.DataFrame:
     """The operator mediated and rated as ``telcolake mediate`` and ``rate`` do: its rated
     outbound legs, with the carrier batch of their local start."""
-    dates = mediation_dates(PERIOD)
-    partitions = [p for p in landing_partitions(operator) if p[1] in dates]
-    for feed, file_date in partitions:
-        mediate_partition(operator, feed, file_date)
-    for feed in sorted({feed for feed, _ in partitions}):
-        consolidate_period(operator, feed, PERIOD)
+    mediate_period(operator, PERIOD)
     rate_period(operator, PERIOD)
     local = pl.col("started_at").dt.convert_time_zone("America/Chicago")
     legs = pl.from_arrow(lake.read_table(operator, "interconnect_legs", {"billing_period": PERIOD}))

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import phonenumbers
 import pytest
+from generated_operator import mediate_period
 
 from pipelines.config import Layout
 from pipelines.generate import failover, generate_operator
@@ -33,10 +34,7 @@ from pipelines.generate.traffic import (
 )
 from pipelines.ground_truth import Detection, lake_detections
 from pipelines.mediation import cisco_cucm_cdr, freeswitch_cdr_csv, opensips_flatstore
-from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import FileContext, ParsedRecord
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 from pipelines.reference import REFERENCE_FILES, require_reference
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "data-contracts.md"
@@ -495,12 +493,7 @@ def test_incomplete_sessions_are_those_whose_partials_do_not_all_land(
 def mediated(operator: Layout) -> Layout:
     """The operator mediated and consolidated for its period, as ``telcolake mediate``
     does: every landing partition of the period's file dates, then each feed."""
-    dates = mediation_dates(PERIOD)
-    partitions = [p for p in landing_partitions(operator) if p[1] in dates]
-    for feed, file_date in partitions:
-        mediate_partition(operator, feed, file_date)
-    for feed in sorted({feed for feed, _ in partitions}):
-        consolidate_period(operator, feed, PERIOD)
+    mediate_period(operator, PERIOD)
     return operator
 
 

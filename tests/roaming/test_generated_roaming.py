@@ -13,15 +13,13 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from generated_operator import mediate_period
 
 from pipelines import lake
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
 from pipelines.mediation import tap3
-from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import ParsedRecord
-from pipelines.mediation.stage import landing_partitions, mediate_partition
-from pipelines.periods import mediation_dates
 from pipelines.rating.stage import rate_period
 from pipelines.roaming import iot
 from pipelines.roaming.partners import load_iot_rates, load_partners
@@ -40,12 +38,7 @@ ZONES = {"MEX": "americas", "CAN": "americas", "GBR": "europe", "DEU": "europe",
 def operator(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, RoamingResult]:
     layout = Layout(tmp_path_factory.mktemp("operator"))
     generate_operator(layout, seed=11, subscribers=40, days=2)
-    dates = mediation_dates(PERIOD)
-    partitions = [p for p in landing_partitions(layout) if p[0] in FEEDS and p[1] in dates]
-    for feed, file_date in partitions:
-        mediate_partition(layout, feed, file_date)
-    for feed in FEEDS:
-        consolidate_period(layout, feed, PERIOD)
+    mediate_period(layout, PERIOD, FEEDS)
     rate_period(layout, PERIOD)
     tax_period(layout, PERIOD)  # issues the invoices
     return layout, roaming_period(layout, PERIOD)
