@@ -5,7 +5,39 @@
     before it less the gaps between them (tested). Rejected and duplicate records have no
     seconds or bytes (null): nothing of them was parsed or kept, so the switch_files level
     carries the seconds and bytes of the records mediation accepted.
+
+    Each step: (step, kind, reason, records, seconds, bytes), the last three naming the
+    columns of rpt_usage_e2e_reconciliation summed over the period (none: null, not
+    measured).
 -#}
+{%- set steps = [
+    ('switch_files', 'level', none, 'switch_records', 'mediated_seconds', 'mediated_bytes'),
+    ('mediation', 'gap', 'rejected', 'rejected_records', none, none),
+    ('mediation', 'gap', 'duplicate_record', 'duplicate_records', none, none),
+    ('mediation', 'gap', 'duplicate_file', 'duplicate_file_records', none, none),
+    ('mediated', 'level', none, 'mediated_records', 'mediated_seconds', 'mediated_bytes'),
+    ('consolidation', 'gap', 'repeated', 'repeated_records', 'repeated_seconds', 'repeated_bytes'),
+    ('consolidation', 'gap', 'held', 'held_records', 'held_seconds', 'held_bytes'),
+    ('consolidation', 'gap', 'awaiting_correlation', 'awaiting_correlation_records',
+        'awaiting_correlation_seconds', 'awaiting_correlation_bytes'),
+    ('consolidation', 'gap', 'merged_into_session', 'merged_into_session_records',
+        'merged_into_session_seconds', 'merged_into_session_bytes'),
+    ('rating', 'gap', 'awaiting_rating', 'awaiting_rating_records', 'awaiting_rating_seconds',
+        'awaiting_rating_bytes'),
+    ('rating', 'gap', 'unexplained', 'untraced_records', none, none),
+    ('rated', 'level', none, 'rated_records', 'rated_seconds', 'rated_bytes'),
+    ('rated_outcome', 'gap', 'zero_rated', 'zero_rated_records', 'zero_rated_seconds',
+        'zero_rated_bytes'),
+    ('rated_outcome', 'gap', 'not_billable', 'not_billable_records', 'not_billable_seconds',
+        'not_billable_bytes'),
+    ('rated_outcome', 'gap', 'suspense', 'suspense_records', 'suspense_seconds',
+        'suspense_bytes'),
+    ('billing', 'gap', 'awaiting_invoice', 'awaiting_invoice_records',
+        'awaiting_invoice_seconds', 'awaiting_invoice_bytes'),
+    ('billing', 'gap', 'unexplained', 'not_invoiced_records', 'not_invoiced_seconds',
+        'not_invoiced_bytes'),
+    ('billed', 'level', none, 'billed_records', 'billed_seconds', 'billed_bytes'),
+] -%}
 with
 
 reconciliation as (
@@ -16,52 +48,10 @@ reconciliation as (
 
 period_totals as (
 
+    -- DuckDB's COLUMNS keeps each summed column's name.
     select
         billing_period,
-        sum(awaiting_correlation_bytes) as awaiting_correlation_bytes,
-        sum(awaiting_correlation_records) as awaiting_correlation_records,
-        sum(awaiting_correlation_seconds) as awaiting_correlation_seconds,
-        sum(awaiting_invoice_bytes) as awaiting_invoice_bytes,
-        sum(awaiting_invoice_records) as awaiting_invoice_records,
-        sum(awaiting_invoice_seconds) as awaiting_invoice_seconds,
-        sum(awaiting_rating_bytes) as awaiting_rating_bytes,
-        sum(awaiting_rating_records) as awaiting_rating_records,
-        sum(awaiting_rating_seconds) as awaiting_rating_seconds,
-        sum(billed_bytes) as billed_bytes,
-        sum(billed_records) as billed_records,
-        sum(billed_seconds) as billed_seconds,
-        sum(duplicate_file_records) as duplicate_file_records,
-        sum(duplicate_records) as duplicate_records,
-        sum(held_bytes) as held_bytes,
-        sum(held_records) as held_records,
-        sum(held_seconds) as held_seconds,
-        sum(mediated_bytes) as mediated_bytes,
-        sum(mediated_records) as mediated_records,
-        sum(mediated_seconds) as mediated_seconds,
-        sum(merged_into_session_bytes) as merged_into_session_bytes,
-        sum(merged_into_session_records) as merged_into_session_records,
-        sum(merged_into_session_seconds) as merged_into_session_seconds,
-        sum(not_billable_bytes) as not_billable_bytes,
-        sum(not_billable_records) as not_billable_records,
-        sum(not_billable_seconds) as not_billable_seconds,
-        sum(not_invoiced_bytes) as not_invoiced_bytes,
-        sum(not_invoiced_records) as not_invoiced_records,
-        sum(not_invoiced_seconds) as not_invoiced_seconds,
-        sum(rated_bytes) as rated_bytes,
-        sum(rated_records) as rated_records,
-        sum(rated_seconds) as rated_seconds,
-        sum(rejected_records) as rejected_records,
-        sum(repeated_bytes) as repeated_bytes,
-        sum(repeated_records) as repeated_records,
-        sum(repeated_seconds) as repeated_seconds,
-        sum(suspense_bytes) as suspense_bytes,
-        sum(suspense_records) as suspense_records,
-        sum(suspense_seconds) as suspense_seconds,
-        sum(switch_records) as switch_records,
-        sum(untraced_records) as untraced_records,
-        sum(zero_rated_bytes) as zero_rated_bytes,
-        sum(zero_rated_records) as zero_rated_records,
-        sum(zero_rated_seconds) as zero_rated_seconds
+        sum(columns('_(records|seconds|bytes)$'))
     from reconciliation
     group by billing_period
 
@@ -69,203 +59,21 @@ period_totals as (
 
 steps as (
 
-    select
-        billing_period,
-        1 as step_order,
-        'switch_files' as step,
-        'level' as kind,
-        null as reason,
-        switch_records as records,
-        mediated_seconds as seconds,
-        mediated_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        2 as step_order,
-        'mediation' as step,
-        'gap' as kind,
-        'rejected' as reason,
-        rejected_records as records,
-        null as seconds,
-        null as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        3 as step_order,
-        'mediation' as step,
-        'gap' as kind,
-        'duplicate_record' as reason,
-        duplicate_records as records,
-        null as seconds,
-        null as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        4 as step_order,
-        'mediation' as step,
-        'gap' as kind,
-        'duplicate_file' as reason,
-        duplicate_file_records as records,
-        null as seconds,
-        null as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        5 as step_order,
-        'mediated' as step,
-        'level' as kind,
-        null as reason,
-        mediated_records as records,
-        mediated_seconds as seconds,
-        mediated_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        6 as step_order,
-        'consolidation' as step,
-        'gap' as kind,
-        'repeated' as reason,
-        repeated_records as records,
-        repeated_seconds as seconds,
-        repeated_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        7 as step_order,
-        'consolidation' as step,
-        'gap' as kind,
-        'held' as reason,
-        held_records as records,
-        held_seconds as seconds,
-        held_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        8 as step_order,
-        'consolidation' as step,
-        'gap' as kind,
-        'awaiting_correlation' as reason,
-        awaiting_correlation_records as records,
-        awaiting_correlation_seconds as seconds,
-        awaiting_correlation_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        9 as step_order,
-        'consolidation' as step,
-        'gap' as kind,
-        'merged_into_session' as reason,
-        merged_into_session_records as records,
-        merged_into_session_seconds as seconds,
-        merged_into_session_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        10 as step_order,
-        'rating' as step,
-        'gap' as kind,
-        'awaiting_rating' as reason,
-        awaiting_rating_records as records,
-        awaiting_rating_seconds as seconds,
-        awaiting_rating_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        11 as step_order,
-        'rating' as step,
-        'gap' as kind,
-        'unexplained' as reason,
-        untraced_records as records,
-        null as seconds,
-        null as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        12 as step_order,
-        'rated' as step,
-        'level' as kind,
-        null as reason,
-        rated_records as records,
-        rated_seconds as seconds,
-        rated_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        13 as step_order,
-        'rated_outcome' as step,
-        'gap' as kind,
-        'zero_rated' as reason,
-        zero_rated_records as records,
-        zero_rated_seconds as seconds,
-        zero_rated_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        14 as step_order,
-        'rated_outcome' as step,
-        'gap' as kind,
-        'not_billable' as reason,
-        not_billable_records as records,
-        not_billable_seconds as seconds,
-        not_billable_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        15 as step_order,
-        'rated_outcome' as step,
-        'gap' as kind,
-        'suspense' as reason,
-        suspense_records as records,
-        suspense_seconds as seconds,
-        suspense_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        16 as step_order,
-        'billing' as step,
-        'gap' as kind,
-        'awaiting_invoice' as reason,
-        awaiting_invoice_records as records,
-        awaiting_invoice_seconds as seconds,
-        awaiting_invoice_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        17 as step_order,
-        'billing' as step,
-        'gap' as kind,
-        'unexplained' as reason,
-        not_invoiced_records as records,
-        not_invoiced_seconds as seconds,
-        not_invoiced_bytes as bytes
-    from period_totals
-    union all
-    select
-        billing_period,
-        18 as step_order,
-        'billed' as step,
-        'level' as kind,
-        null as reason,
-        billed_records as records,
-        billed_seconds as seconds,
-        billed_bytes as bytes
-    from period_totals
+    {%- for step, kind, reason, records, seconds, bytes in steps %}
+        select
+            billing_period,
+            {{ loop.index }} as step_order,
+            '{{ step }}' as step,
+            '{{ kind }}' as kind,
+            {{ "'" ~ reason ~ "'" if reason else "null" }} as reason,
+            {{ records }} as records,
+            {{ seconds or "null" }} as seconds,
+            {{ bytes or "null" }} as bytes
+        from period_totals
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
 
