@@ -4,8 +4,13 @@ One run per billing period (a calendar month in the operator's time zone). The d
 is the month; Airflow starts the run once the month has ended. Tasks only wire the stages in
 ``pipelines/`` together, each over one partition, and pass small summaries through XCom.
 
-    check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate -> rate
+    check_reference -> mediation_partitions -> mediate[feed x day] -> consolidate
+        -> rating_buckets -> rate_bucket[bucket] -> rate
         -> (tax, interconnect, roaming, rerating_check) -> build -> validate -> report
+
+Rating fans out per subscriber-hash bucket (TELCOLAKE_RATING_BUCKETS, docs/rating.md): each
+``rate_bucket`` rates a set of accounts alone, and ``rate`` completes the period (recurring
+charges, every record rated once, suspense).
 """
 
 from __future__ import annotations
@@ -91,8 +96,12 @@ def telcolake_billing_period() -> None:
 
         Late files change event dates of earlier periods: those (feed, period) pairs are
         consolidated again too, so rating them again bills nothing twice, and they are
-        named in the result (their rating is stale until they are rated again).
+        named in the result. Then the late-usage rule brings every earlier period already
+        rated up to date before this one is rated and billed: a closed one is re-rated
+        (audited) and this run's bills carry a note for the difference, an open one is
+        rated and taxed again (pipelines/billing/late_usage.py, docs/faults.md).
         """
+        from pipelines.billing.late_usage import bill_late_usage
         from pipelines.config import layout
         from pipelines.mediation.consolidate import consolidate_period
         from pipelines.results import as_record
@@ -111,19 +120,52 @@ def telcolake_billing_period() -> None:
                 for feed, period in sorted(work)
             ],
             "late_event_dates": sorted(late),
+            "late_usage": as_record(bill_late_usage(layout(), billing_period)),
         }
 
     @task
-    def rate(billing_period: str, consolidated: dict[str, Any]) -> dict[str, Any]:
-        """Rate the period's usage and compute recurring and interconnect charges."""
+    def rating_buckets(billing_period: str, consolidated: dict[str, Any]) -> list[dict[str, int]]:
+        """Split the period's rating into subscriber-hash buckets (TELCOLAKE_RATING_BUCKETS);
+        partitions of a former split into more buckets are removed."""
         from pipelines.config import layout
-        from pipelines.rating.stage import rate_period
+        from pipelines.rating.buckets import configured_buckets
+        from pipelines.rating.stage import plan_rating
+
+        count = configured_buckets()
+        planned = plan_rating(layout(), billing_period, count)
+        return [{"bucket": bucket, "bucket_count": count} for bucket in planned]
+
+    @task(max_active_tis_per_dag=2)
+    def rate_bucket(billing_period: str, part: dict[str, int]) -> dict[str, Any]:
+        """Rate one bucket's accounts: its rated usage, allowance balances, aggregate
+        charges and interconnect legs."""
+        from pipelines.config import layout
+        from pipelines.rating.stage import rate_bucket as rate_one_bucket
         from pipelines.results import as_record
 
-        return {
-            **as_record(rate_period(layout(), billing_period)),
-            "late_event_dates": consolidated["late_event_dates"],
-        }
+        result = rate_one_bucket(layout(), billing_period, part["bucket"], part["bucket_count"])
+        return as_record(result)
+
+    @task
+    def rate(
+        billing_period: str,
+        consolidated: dict[str, Any],
+        planned: list[dict[str, int]],
+        rated: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Complete the period's rating: recurring charges, every usage record rated exactly
+        once across the buckets, suspense tracked."""
+        from pipelines.config import layout
+        from pipelines.rating.stage import finish_rating
+        from pipelines.results import as_record
+
+        result = finish_rating(
+            layout(),
+            billing_period,
+            len(planned),
+            [bucket["reference_fingerprint"] for bucket in rated],
+        )
+        return {**as_record(result), "late_event_dates": consolidated["late_event_dates"]}
 
     @task
     def tax(billing_period: str, rated: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +247,10 @@ def telcolake_billing_period() -> None:
 
     period = check_reference()
     mediated = mediate.expand(partition=mediation_partitions(period))
-    rated = rate(period, consolidate(period, mediated))
+    consolidated = consolidate(period, mediated)
+    planned = rating_buckets(period, consolidated)
+    rated_buckets = rate_bucket.partial(billing_period=period).expand(part=planned)
+    rated = rate(period, consolidated, planned, rated_buckets)
     built = build(
         tax(period, rated),
         interconnect(period, rated),

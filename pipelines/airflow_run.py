@@ -34,7 +34,7 @@ def airflow_environment(layout: Layout) -> dict[str, str]:
     home = layout.airflow_home
     return dict(
         os.environ,
-        TELCOLAKE_DATA=str(layout.root),
+        **layout.environment(),
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",

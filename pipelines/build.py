@@ -1,7 +1,8 @@
 """Build the warehouse: one ``dbt build`` of dbt_project/ over the lake and reference data.
 
-The dbt project reads ``$TELCOLAKE_DATA`` (profile path, lake globs, reference CSVs), so the
-build sets it from the layout for the duration of the run. dbt's target/ and logs/ go under
+The dbt project reads ``$TELCOLAKE_DATA`` (profile path, reference CSVs) and
+``$TELCOLAKE_LAKE_URL`` (lake globs), so the build sets them from the layout for the
+duration of the run. dbt's target/ and logs/ go under
 the data root (``warehouse/dbt_target``, ``warehouse/dbt_logs``) so a run leaves the
 repository clean. DuckDB allows one writer: callers run one build at a time.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from pipelines.config import PROJECT_ROOT, Layout
 from pipelines.config import layout as default_layout
+from pipelines.locks import locked_partition
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -65,15 +67,18 @@ def dbt_paths(layout: Layout) -> dict[str, Path]:
 
 @contextmanager
 def _dbt_environment(layout: Layout) -> Iterator[None]:
-    previous = os.environ.get("TELCOLAKE_DATA")
-    os.environ["TELCOLAKE_DATA"] = str(layout.root)
+    # The data root, and where the lake is (its sources' globs, the profile's S3 access).
+    variables = layout.environment()
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("TELCOLAKE_DATA", None)
-        else:
-            os.environ["TELCOLAKE_DATA"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _release_duckdb() -> None:
@@ -122,6 +127,7 @@ def _node_label(node: Any) -> str:
     return f"{node.resource_type}:{node.name}"
 
 
+@locked_partition("build")
 def build_warehouse(layout: Layout | None = None) -> BuildResult:
     """Run one ``dbt build`` (models, then their tests, in DAG order) into the warehouse.
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -21,6 +22,11 @@ from rich.progress import (
 
 from pipelines.config import Layout, layout
 from pipelines.results import as_record
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from pipelines.services.celery_stack import CeleryStack
 
 DEFAULT_PERIOD = "2026-10"
 DEFAULT_SUBSCRIBERS = 200
@@ -327,6 +333,20 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         table.add_row(feed, day, reason, str(count))
     console.print(table)
     if args.out:
+        # The rejects' raw_text is raw switch records: exporting them is logged (CPNI).
+        from pipelines.privacy.access_log import record_access
+
+        record_access(
+            layout(),
+            "quarantine list",
+            {
+                "feed": args.feed,
+                "file_date": args.file_date,
+                "reason": args.reason,
+                "out": args.out,
+            },
+            rejects.num_rows,
+        )
         write_rejects_csv(rejects, Path(args.out))
         console.print(
             f"wrote {rejects.num_rows} rejects to {args.out}: fill in fixed_text, then "
@@ -381,10 +401,97 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_rating_sample(args: argparse.Namespace) -> int:
+    from pipelines.privacy.access_log import record_access
     from pipelines.rating.sample import write_rated_sample
 
     written = write_rated_sample(layout(), args.period, args.size, args.seed, Path(args.out))
+    # The sample carries each record's called number: an export of call detail (CPNI).
+    arguments = {"period": args.period, "size": args.size, "seed": args.seed, "out": args.out}
+    record_access(layout(), "rating-sample", arguments, written)
     console.print(f"{written} priced records of {args.period} in {args.out}")
+    return 0
+
+
+def cmd_call_detail(args: argparse.Namespace) -> int:
+    import csv
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.privacy.call_detail import (
+        CallDetailError,
+        invoice_line_call_detail,
+        subscriber_call_detail,
+    )
+    from pipelines.privacy.stores import StoreUnavailable
+
+    try:
+        if args.invoice_line:
+            detail = invoice_line_call_detail(layout(), args.invoice_line, args.reason, args.by)
+        else:
+            detail = subscriber_call_detail(
+                layout(), args.subscriber, args.period, args.reason, args.by
+            )
+    except (CallDetailError, StoreUnavailable) as refused:
+        console.print(f"[bold red]no call detail:[/] {escape(str(refused))}")
+        return 2
+    if args.out:
+        with open(args.out, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(detail.columns)
+            writer.writerows(detail.rows)
+        console.print(f"{len(detail.rows)} records in {args.out}")
+    else:
+        table = Table(title=f"call detail: {len(detail.rows)} records")
+        for column in detail.columns:
+            table.add_column(column)
+        for row in detail.rows:
+            table.add_row(*("" if value is None else escape(str(value)) for value in row))
+        console.print(table)
+    console.print(f"access logged: {detail.access_id} (cpni_access_log)")
+    return 0
+
+
+def cmd_retention_purge(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.privacy.legal_holds import LegalHoldsError
+    from pipelines.privacy.retention import purge_toll_records
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    try:
+        result = purge_toll_records(layout(), as_of)
+    except LegalHoldsError as refused:
+        console.print(f"[bold red]nothing purged:[/] {escape(str(refused))}")
+        return 2
+    console.print(as_record(result))
+    if args.build and (result.records_purged or result.files_purged):
+        from pipelines.build import build_warehouse
+
+        console.print(as_record(build_warehouse(layout())))
+    return 0
+
+
+def cmd_access_log(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipelines.privacy.access_log import read_access_log
+
+    entries = read_access_log(layout(), args.date)
+    table = Table(title=f"CPNI access log: {len(entries)} entries")
+    for heading in ("accessed at (UTC)", "by", "command", "arguments", "rows", "reason"):
+        table.add_column(heading, justify="right" if heading == "rows" else "left")
+    for entry in entries:
+        table.add_row(
+            f"{entry['accessed_at']:%Y-%m-%d %H:%M:%S}",
+            escape(str(entry["accessed_by"])),
+            escape(str(entry["command"])),
+            escape(str(entry["arguments"])),
+            str(entry["rows_returned"]),
+            escape(str(entry["reason"] or "")),
+        )
+    console.print(table)
     return 0
 
 
@@ -568,8 +675,63 @@ def cmd_catalog_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _run_embedded(data: Layout, period: str) -> str | None:
+    """Bill the period with ``airflow dags test``; the line to print after the summary, or
+    None when the run failed (reported)."""
     from pipelines.airflow_run import DagRunFailed, prepare_airflow, run_billing_dag
+
+    with console.status("preparing Airflow (SQLite metadata database)"):
+        prepare_airflow(data)
+    with _progress() as progress:
+        bar = progress.add_task(f"Airflow DAG telcolake_billing_period {period}", total=None)
+        done = 0
+
+        def on_task_end(task_id: str) -> None:
+            nonlocal done
+            done += 1
+            progress.update(bar, completed=done, description=f"DAG: {task_id} done")
+
+        try:
+            log = run_billing_dag(data, period, on_task_end)
+        except DagRunFailed as failure:
+            console.print(f"[bold red]run failed:[/] {failure}")
+            return None
+        progress.update(bar, total=done, description="DAG telcolake_billing_period: success")
+    return f"Airflow log: {log}"
+
+
+def _run_on_workers(data: Layout, period: str) -> str | None:
+    """Bill the period on the Celery workers of ``telcolake services up``; the line to
+    print after the summary (tasks per worker), or None when the run failed (reported)."""
+    from collections import Counter
+
+    from pipelines.airflow_run import DagRunFailed
+    from pipelines.services.celery_run import TaskRun, run_billing_dag_on_workers
+    from pipelines.services.celery_stack import CeleryStack
+
+    stack = CeleryStack(data)
+    with _progress() as progress:
+        bar = progress.add_task(f"DAG telcolake_billing_period {period} on Celery", total=None)
+        done = 0
+
+        def on_task_end(task: TaskRun) -> None:
+            nonlocal done
+            done += 1
+            where = f" on {task.worker}" if task.worker else ""
+            progress.update(bar, completed=done, description=f"{task.task_id} {task.state}{where}")
+
+        try:
+            run = run_billing_dag_on_workers(stack, period, on_task_end)
+        except DagRunFailed as failure:
+            console.print(f"[bold red]run failed:[/] {failure}")
+            return None
+        progress.update(bar, total=done, description="DAG telcolake_billing_period: success")
+    per_worker = Counter(task.worker for task in run.tasks if task.worker)
+    workers = ", ".join(f"{worker} {count}" for worker, count in sorted(per_worker.items()))
+    return f"Airflow run {run.run_id}: tasks per worker: {workers}; task logs in {stack.task_logs}"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.reference import MissingReferenceError, require_reference
     from pipelines.report import print_run_summary
 
@@ -582,26 +744,84 @@ def cmd_run(args: argparse.Namespace) -> int:
     except MissingReferenceError as missing:
         console.print(f"[bold red]cannot start:[/] {missing}")
         return 2
-    with console.status("preparing Airflow (SQLite metadata database)"):
-        prepare_airflow(data)
-    with _progress() as progress:
-        bar = progress.add_task(f"Airflow DAG telcolake_billing_period {args.period}", total=None)
-        done = 0
-
-        def on_task_end(task_id: str) -> None:
-            nonlocal done
-            done += 1
-            progress.update(bar, completed=done, description=f"DAG: {task_id} done")
-
-        try:
-            log = run_billing_dag(data, args.period, on_task_end)
-        except DagRunFailed as failure:
-            console.print(f"[bold red]run failed:[/] {failure}")
-            return 1
-        progress.update(bar, total=done, description="DAG telcolake_billing_period: success")
+    run = _run_on_workers if args.executor == "celery" else _run_embedded
+    if (ran := run(data, args.period)) is None:
+        return 1
     print_run_summary(data, args.period, console)
-    console.print(f"Airflow log: {log}")
+    console.print(ran)
     console.print(f"finished in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _services_table(stack: CeleryStack) -> Table:
+    from rich.table import Table
+
+    from pipelines.services.celery_stack import stack_status
+
+    table = Table(title=f"Celery stack of {stack.layout.root}")
+    for heading in ("service", "pid", "log"):
+        table.add_column(heading, justify="right" if heading == "pid" else "left")
+    for name, pid in stack_status(stack).items():
+        table.add_row(name, str(pid) if pid else "[red]stopped[/]", str(stack.log_file(name)))
+    return table
+
+
+def cmd_services_up(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.services.celery_stack import CeleryStack, StackError, stack_up
+
+    stack = CeleryStack(layout())
+    started = time.monotonic()
+    try:
+        with console.status("starting the Celery stack") as status:
+            state = stack_up(stack, lambda step: status.update(f"Celery stack: {step}"))
+    except StackError as failed:
+        console.print(f"[bold red]cannot start:[/] {escape(str(failed))}")
+        return 1
+    console.print(_services_table(stack))
+    console.print(
+        f"up in {time.monotonic() - started:.0f} s. Airflow UI and REST API: {state.api_url} "
+        f"(user admin, password in {stack.passwords_file}); "
+        "run a period: telcolake run --executor celery --skip-generate"
+    )
+    return 0
+
+
+def cmd_services_down(args: argparse.Namespace) -> int:
+    from pipelines.services.celery_stack import CeleryStack, stack_down
+
+    stopped = stack_down(CeleryStack(layout()))
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def cmd_services_status(args: argparse.Namespace) -> int:
+    from pipelines.services.celery_stack import CeleryStack, stack_status
+
+    stack = CeleryStack(layout())
+    status = stack_status(stack)
+    if not status:
+        console.print(f"the Celery stack of {stack.layout.root} was never started")
+        return 1
+    console.print(_services_table(stack))
+    return 0 if all(status.values()) else 1
+
+
+def cmd_services_env(args: argparse.Namespace) -> int:
+    import shlex
+
+    from pipelines.services.celery_stack import CeleryStack, airflow_environment, read_state
+
+    stack = CeleryStack(layout())
+    state = read_state(stack)
+    if state is None:
+        console.print(f"the Celery stack of {stack.layout.root} was never started", style="red")
+        return 1
+    # The variables that point an `airflow` command at the stack; no secrets among them.
+    for name, value in sorted(airflow_environment(stack, state).items()):
+        if name.startswith("AIRFLOW") or name in stack.layout.environment():
+            print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
@@ -647,6 +867,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(run)
     run.add_argument(
         "--skip-generate", action="store_true", help="reuse the operator already in data/"
+    )
+    run.add_argument(
+        "--executor",
+        choices=("embedded", "celery"),
+        default="embedded",
+        help="embedded: airflow dags test in this process tree (default); celery: on the "
+        "workers of `telcolake services up` (docs/deployment.md)",
     )
     generate = add(
         "generate",
@@ -837,6 +1064,64 @@ def build_parser() -> argparse.ArgumentParser:
     history = case_actions.add_parser("history", help=history_help, description=history_help)
     history.set_defaults(handler=cmd_cases_history)
     history.add_argument("case_id", metavar="CASE_ID", help="a finding_id or alert_id")
+
+    call_detail = add(
+        "call-detail",
+        "Show (or export) raw call detail of a subscriber for a period, or of an invoice "
+        "line; every request is logged in the lake table cpni_access_log (docs/privacy.md).",
+        cmd_call_detail,
+    )
+    call_detail_subject = call_detail.add_mutually_exclusive_group(required=True)
+    call_detail_subject.add_argument(
+        "--subscriber",
+        help="a subscriber_id, a number, an IMSI, or the analyst store's token of one",
+    )
+    call_detail_subject.add_argument(
+        "--invoice-line", help="an invoice_line_id: the rated records it bills"
+    )
+    call_detail.add_argument(
+        "--reason", required=True, help="why, e.g. a fraud case or a subpoena reference"
+    )
+    call_detail.add_argument(
+        "--by", help="who asks (default: $TELCOLAKE_USER, else the login name)"
+    )
+    call_detail.add_argument("--out", help="write the records to this CSV instead of printing")
+    purge_help = (
+        "Delete toll records past their 18 months of retention that no legal hold keeps "
+        "(reference legal_holds.csv); log each partition and file in retention_purges."
+    )
+    retention_purge = sub.add_parser("retention-purge", help=purge_help, description=purge_help)
+    retention_purge.set_defaults(handler=cmd_retention_purge)
+    retention_purge.add_argument(
+        "--as-of", help="the day whose due records are purged, YYYY-MM-DD (default: today)"
+    )
+    retention_purge.add_argument(
+        "--build", action="store_true", help="rebuild the warehouse when anything was purged"
+    )
+    access_log_help = "List the CPNI access log: who read raw call detail, what, when, why."
+    access_log = sub.add_parser("access-log", help=access_log_help, description=access_log_help)
+    access_log.set_defaults(handler=cmd_access_log)
+    access_log.add_argument("--date", help="one UTC date only, YYYY-MM-DD")
+
+    services_help = (
+        "Start, stop or inspect the distributed Airflow stack on this machine: Redis, the "
+        "API server, scheduler, DAG processor and two Celery workers (docs/deployment.md)."
+    )
+    services = sub.add_parser("services", help=services_help, description=services_help)
+    service_actions = services.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, handler, action_help in (
+        ("up", cmd_services_up, "Start whatever is not running; wait until all of it answers."),
+        ("down", cmd_services_down, "Stop every service, the scheduler first."),
+        ("status", cmd_services_status, "Each service's pid and log; exit 1 unless all run."),
+        (
+            "env",
+            cmd_services_env,
+            "Print the exports that point the airflow command at the stack: "
+            'eval "$(telcolake services env)"; airflow backfill create ...',
+        ),
+    ):
+        command = service_actions.add_parser(action, help=action_help, description=action_help)
+        command.set_defaults(handler=handler)
 
     quarantine_help = "List rejected records, and replay operator fixes of them."
     quarantine = sub.add_parser("quarantine", help=quarantine_help, description=quarantine_help)

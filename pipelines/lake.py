@@ -1,15 +1,16 @@
 """Reading and replacing Hive-style partitions of the lake's Parquet tables.
 
-A partition is a directory ``<table>/<col>=<value>/.../`` holding one ``part-0.parquet``.
-Writing a partition replaces it whole and atomically: the new file is written beside the
-old one and renamed over it, so a crash leaves either the old or the new partition, never
-half of one, and a rerun of a stage gives the same bytes.
+A partition is a folder ``<table>/<col>=<value>/.../`` holding one ``part-0.parquet``, in
+the layout's lake store (a local directory by default, or an S3 bucket: pipelines/storage.py).
+Writing a partition replaces it whole and atomically: the store puts the new file in place
+at once (a rename on disk, a single put on S3), so a crash leaves either the old or the new
+partition, never half of one, and a rerun of a stage gives the same bytes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,40 +18,42 @@ import pyarrow.parquet as pq
 
 from pipelines.config import Layout
 from pipelines.schema import LAKE_TABLES
+from pipelines.storage import Location, ObjectStore
 
 PART_FILE = "part-0.parquet"
 
+#: Partition files read at once from a remote store: each read is a request's round trip.
+_REMOTE_READERS = 8
 
-def partition_dir(layout: Layout, table: str, values: Mapping[str, object]) -> Path:
+
+def partition_key(table: str, values: Mapping[str, object]) -> str:
+    """The key of a partition's file in the lake store: ``<table>/<col>=<value>/.../
+    part-0.parquet``, its columns in the table's partition order."""
     _, keys = LAKE_TABLES[table]
     if set(values) != set(keys):
         raise ValueError(f"partition of {table} needs {keys}, got {sorted(values)}")
-    path = layout.lake_table(table)
-    for key in keys:
-        path = path / f"{key}={values[key]}"
-    return path
+    return "/".join([table, *(f"{key}={values[key]}" for key in keys), PART_FILE])
+
+
+def partition_dir(layout: Layout, table: str, values: Mapping[str, object]) -> Path:
+    """A partition's folder in a lake on a filesystem (for tests and tools that look at its
+    files; StorageError for a lake in a bucket)."""
+    return layout.lake / partition_key(table, values).removesuffix(f"/{PART_FILE}")
+
+
+def partition_exists(layout: Layout, table: str, values: Mapping[str, object]) -> bool:
+    """Whether the partition has been written (an empty partition exists)."""
+    return layout.lake_store.exists(partition_key(table, values))
 
 
 def write_partition(
     layout: Layout, table: str, values: Mapping[str, object], data: pa.Table
-) -> Path:
-    """Replace one partition of ``table`` with ``data`` (cast to the table's schema)."""
-    schema, _ = LAKE_TABLES[table]
-    data = data.select(schema.names).cast(schema)
-    target_dir = partition_dir(layout, table, values)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    # A writer killed before its rename leaves its temporary file behind; readers never
-    # see it (they read part-0.parquet only), and the next write of the partition clears it.
-    for stale in target_dir.glob(f".{PART_FILE}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    target = target_dir / PART_FILE
-    tmp = target_dir / f".{PART_FILE}.{os.getpid()}.tmp"
-    # zstd at Arrow's default level (1). Compression is under a tenth of a write; encoding,
-    # dictionaries and statistics are the rest (docs/mediation.md, Performance). Any change
-    # here changes every partition's bytes, which reruns compare to find changed partitions.
-    pq.write_table(data, tmp, compression="zstd")
-    os.replace(tmp, target)
-    return target
+) -> Location:
+    """Replace one partition of ``table`` with ``data`` (cast to the table's schema);
+    returns where its file is."""
+    key = partition_key(table, values)
+    layout.lake_store.write(key, _parquet_bytes(table, data))
+    return layout.lake_store.location(key)
 
 
 def replace_partitions(
@@ -62,26 +65,23 @@ def replace_partitions(
 ) -> list[str]:
     """Make ``parts`` (value of ``by`` -> rows) the partitions of ``table`` under ``fixed``.
 
-    Writes each part with write_partition, then removes the partitions under ``fixed``
+    Writes each part as write_partition does, then removes the partitions under ``fixed``
     whose ``by`` value is no longer in ``parts``: a rerun whose records moved to other
     dates leaves nothing stale behind. Returns the ``by`` values whose partition changed
     (written with different bytes, new, or removed), sorted: what downstream must redo.
     """
-    _, keys = LAKE_TABLES[table]
-    pattern = "/".join(f"{key}={fixed.get(key, '*')}" for key in keys)
-    root = layout.lake_table(table)
-    existing = {path.parent: path.read_bytes() for path in root.glob(f"{pattern}/{PART_FILE}")}
+    store = layout.lake_store
+    existing = {key: store.read(key) for key in store.glob(_pattern(table, fixed))}
     changed = set()
     for value, rows in parts.items():
-        written = write_partition(layout, table, {**fixed, by: value}, rows)
-        if existing.pop(written.parent, None) != written.read_bytes():
+        key = partition_key(table, {**fixed, by: value})
+        data = _parquet_bytes(table, rows)
+        store.write(key, data)
+        if existing.pop(key, None) != data:
             changed.add(value)
     for stale in existing:
-        (stale / PART_FILE).unlink()
-        for leftover in stale.glob(f".{PART_FILE}.*.tmp"):
-            leftover.unlink()
-        stale.rmdir()
-        changed.add(stale.relative_to(root).parts[keys.index(by)].split("=", 1)[1])
+        store.delete(stale)
+        changed.add(_partition_values(stale)[by])
     return sorted(changed)
 
 
@@ -94,19 +94,69 @@ def read_partition(
     """Read one partition, or only ``columns`` of it; an absent partition reads as an empty
     table."""
     schema, _ = LAKE_TABLES[table]
-    path = partition_dir(layout, table, values) / PART_FILE
-    if not path.exists():
-        empty = schema.empty_table()
-        return empty if columns is None else empty.select(list(columns))
-    return pq.read_table(path, schema=schema, columns=None if columns is None else list(columns))
+    key = partition_key(table, values)
+    chosen = None if columns is None else list(columns)
+    store = layout.lake_store
+    path = store.local_path(key)
+    if path is not None:
+        if not path.exists():
+            return schema.empty_table() if chosen is None else schema.empty_table().select(chosen)
+        return pq.read_table(path, schema=schema, columns=chosen)
+    data = store.read_if_exists(key)
+    if data is None:
+        return schema.empty_table() if chosen is None else schema.empty_table().select(chosen)
+    return pq.read_table(pa.BufferReader(data), schema=schema, columns=chosen)
 
 
 def read_table(layout: Layout, table: str, where: Mapping[str, object] | None = None) -> pa.Table:
     """Read every partition of ``table`` (optionally filtered on partition values)."""
-    schema, keys = LAKE_TABLES[table]
-    root = layout.lake_table(table)
-    pattern = "/".join(f"{key}={(where or {}).get(key, '*')}" for key in keys) + f"/{PART_FILE}"
-    parts = sorted(root.glob(pattern)) if root.exists() else []
-    if not parts:
+    schema, _ = LAKE_TABLES[table]
+    store = layout.lake_store
+    keys = store.glob(_pattern(table, where or {}))
+    if not keys:
         return schema.empty_table()
-    return pa.concat_tables(pq.read_table(part, schema=schema) for part in parts)
+    return pa.concat_tables(_read_parts(store, keys, schema))
+
+
+def partitions(
+    layout: Layout, table: str, where: Mapping[str, object] | None = None
+) -> list[dict[str, str]]:
+    """The partition values (column -> value) of every written partition of ``table``
+    (optionally filtered on partition values), sorted."""
+    return [_partition_values(key) for key in layout.lake_store.glob(_pattern(table, where or {}))]
+
+
+def _pattern(table: str, where: Mapping[str, object]) -> str:
+    """A glob of the partition files of ``table`` whose values are ``where``'s."""
+    _, keys = LAKE_TABLES[table]
+    return "/".join([table, *(f"{key}={where.get(key, '*')}" for key in keys), PART_FILE])
+
+
+def _partition_values(key: str) -> dict[str, str]:
+    """The partition values named in a partition file's key."""
+    return dict(part.split("=", 1) for part in key.split("/")[1:-1])
+
+
+def _parquet_bytes(table: str, data: pa.Table) -> bytes:
+    schema, _ = LAKE_TABLES[table]
+    data = data.select(schema.names).cast(schema)
+    sink = pa.BufferOutputStream()
+    # zstd at Arrow's default level (1). Compression is under a tenth of a write; encoding,
+    # dictionaries and statistics are the rest (docs/mediation.md, Performance). Any change
+    # here changes every partition's bytes, which reruns compare to find changed partitions.
+    pq.write_table(data, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def _read_parts(store: ObjectStore, keys: list[str], schema: pa.Schema) -> list[pa.Table]:
+    """The partition files ``keys``, in order: straight from disk, or several requests at
+    a time from a remote store."""
+    paths = [path for path in map(store.local_path, keys) if path is not None]
+    if len(paths) == len(keys):
+        return [pq.read_table(path, schema=schema) for path in paths]
+
+    def read(key: str) -> pa.Table:
+        return pq.read_table(pa.BufferReader(store.read(key)), schema=schema)
+
+    with ThreadPoolExecutor(max_workers=_REMOTE_READERS) as readers:
+        return list(readers.map(read, keys))

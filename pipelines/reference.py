@@ -30,6 +30,9 @@ REVENUE_ASSURANCE_FILES = ("credit_authority.csv", "churn_scores.csv")
 #: Optional network reference data of the fraud detectors (docs/fraud.md): only dbt reads
 #: it; without it SIM cloning judges overlapping calls only.
 FRAUD_FILES = ("cell_sites.csv",)
+#: Optional legal holds (docs/privacy.md): only the retention purge reads them, and
+#: pipelines/privacy/legal_holds.py validates them first; without the file nothing is held.
+LEGAL_HOLDS_FILE = "legal_holds.csv"
 #: The tariff catalog folder (docs/tariff-catalog.md) under reference/. Optional: without
 #: it, rating converts the price list (rate_deck.csv, time_bands.csv, holidays.csv, plans.csv).
 TARIFF_CATALOG_DIR = "tariff_catalog"

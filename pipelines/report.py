@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from pipelines import lake
 from pipelines.checksums import mart_checksums
 from pipelines.config import MICROS_PER_UNIT, Layout
 from pipelines.ground_truth import compare_with_manifest
+from pipelines.locks import locked_partition
 from pipelines.periods import mediation_dates
 from pipelines.statements.data import statements_dir
 
@@ -46,16 +49,20 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[st
 
 
 def _rejects_by_reason(layout: Layout, dates: list[str]) -> list[dict[str, Any]]:
-    files = sorted(layout.lake_table("rejects").glob("feed=*/file_date=*/part-0.parquet"))
-    files = [f for f in files if f.parent.name.removeprefix("file_date=") in dates]
-    if not files:
+    parts = [
+        lake.read_partition(layout, "rejects", values, ["feed", "reason_code"])
+        for values in lake.partitions(layout, "rejects")
+        if values["file_date"] in dates
+    ]
+    if not parts:
         return []
     with duckdb.connect() as con:
+        con.register("rejects", pa.concat_tables(parts))
         return _rows(
             con,
-            "select feed, reason_code, count(*) as records from read_parquet(?) "
+            "select feed, reason_code, count(*) as records from rejects "
             "group by all order by feed, reason_code",
-            [[str(f) for f in files]],
+            [],
         )
 
 
@@ -253,6 +260,7 @@ def _markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@locked_partition("run_summary", "billing_period")
 def write_run_summary(layout: Layout, billing_period: str) -> Path:
     """Write the period's summary as JSON and Markdown; return the JSON path."""
     summary = collect_run_summary(layout, billing_period)

@@ -597,6 +597,9 @@ SESSION_SCHEMA = pa.schema(
     ]
 )
 
+#: Partition keys of the tables rating writes per bucket of a billing period.
+RATING_BUCKET_KEYS = ("billing_period", "bucket")
+
 #: Lake tables: name -> (schema, partition column names in path order).
 LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "usage": (USAGE_SCHEMA, ("feed", "event_date", "file_date")),
@@ -606,11 +609,13 @@ LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "landing_rejects": (LANDING_REJECT_SCHEMA, ("feed",)),
     "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period")),
     "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
-    "rated_usage": (RATED_USAGE_SCHEMA, ("billing_period",)),
-    "allowance_balances": (ALLOWANCE_BALANCE_SCHEMA, ("billing_period",)),
-    "usage_aggregate_charges": (USAGE_AGGREGATE_CHARGE_SCHEMA, ("billing_period",)),
+    # Rated per rating bucket (a stable hash of the billing key, pipelines/rating/buckets.py);
+    # recurring charges follow the CRM's lines, not usage, and stay one per period.
+    "rated_usage": (RATED_USAGE_SCHEMA, RATING_BUCKET_KEYS),
+    "allowance_balances": (ALLOWANCE_BALANCE_SCHEMA, RATING_BUCKET_KEYS),
+    "usage_aggregate_charges": (USAGE_AGGREGATE_CHARGE_SCHEMA, RATING_BUCKET_KEYS),
     "recurring_charges": (RECURRING_CHARGE_SCHEMA, ("billing_period",)),
-    "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, ("billing_period",)),
+    "interconnect_legs": (INTERCONNECT_LEG_SCHEMA, RATING_BUCKET_KEYS),
     "billed_charges": (BILLED_CHARGE_SCHEMA, ("billing_period",)),
     "billed_charge_usage": (BILLED_CHARGE_USAGE_SCHEMA, ("billing_period",)),
     "tax_lines": (TAX_LINE_SCHEMA, ("billing_period",)),
@@ -681,6 +686,8 @@ RATING_PERIOD_SCHEMA = pa.schema(
         ("period_state", pa.string()),
         ("rating_version", pa.int32()),
         ("reference_checksums", pa.string()),
+        # How many buckets the period's rated tables are split into (its last rating plan).
+        ("rating_buckets", pa.int32()),
         ("closed_at", UTC_TS),
         ("closed_by", pa.string()),
         ("close_reason", pa.string()),
@@ -1087,5 +1094,52 @@ LAKE_TABLES.update(
     {
         "case_status_changes": (CASE_STATUS_CHANGE_SCHEMA, ("change_month", "change_id")),
         "rerating_checks": (RERATING_CHECK_SCHEMA, ("billing_period",)),
+    }
+)
+
+
+# --- CPNI (pipelines/privacy, docs/privacy.md) ----------------------------------------
+
+#: Append-only log of every read of raw call detail through the product's commands: one
+#: partition per access under its UTC date, so an entry is never rewritten by another.
+CPNI_ACCESS_LOG_SCHEMA = pa.schema(
+    [
+        ("access_id", pa.string()),  # random, unique
+        ("access_date", pa.string()),  # YYYY-MM-DD of accessed_at (UTC)
+        ("accessed_at", UTC_TS),
+        ("accessed_by", pa.string()),  # TELCOLAKE_USER, else the OS login
+        ("command", pa.string()),  # e.g. call-detail
+        ("arguments", pa.string()),  # JSON object, identifiers as tokens
+        ("reason", pa.string()),  # as given, numbers in it masked; null if not asked
+        ("rows_returned", pa.int64()),
+        ("key_id", pa.string()),  # fingerprint of the key that made the tokens
+    ]
+)
+
+#: One row per lake partition or landing file a retention purge looked at: what it deleted
+#: and what legal holds kept. A run's rows are one partition; a rerun adds its own.
+RETENTION_PURGE_SCHEMA = pa.schema(
+    [
+        ("purge_id", pa.string()),  # <UTC time>-<random>: one run of the purge
+        ("purge_date", pa.string()),  # YYYY-MM-DD of purged_at (UTC)
+        ("purged_at", UTC_TS),
+        ("as_of_date", pa.date32()),  # records of months before keep_from_month are due
+        ("keep_from_month", pa.string()),  # YYYY-MM: the oldest month still kept
+        ("table_name", pa.string()),  # a lake table, or "landing" for raw files
+        ("event_month", pa.string()),  # YYYY-MM the partition holds (a file: its file date's)
+        ("partition", pa.string()),  # key=value/... of the partition, or the file's path
+        ("records_before", pa.int64()),
+        ("records_purged", pa.int64()),
+        ("records_held", pa.int64()),  # past retention, kept by a legal hold
+        # Past retention but kept with a raw file that has records of a month still kept.
+        ("records_not_due", pa.int64()),
+        ("hold_ids", pa.list_(pa.string())),  # the holds that kept them
+    ]
+)
+
+LAKE_TABLES.update(
+    {
+        "cpni_access_log": (CPNI_ACCESS_LOG_SCHEMA, ("access_date", "access_id")),
+        "retention_purges": (RETENTION_PURGE_SCHEMA, ("purge_date", "purge_id")),
     }
 )

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
+from pipelines.storage import Location
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ class ValidationSummary:
     data_docs_index: Path
     results_path: Path
     run_id: str
-    results_table: Path
+    results_table: Location
 
     @property
     def success(self) -> bool:
@@ -188,6 +190,7 @@ def raise_for_failures(summary: ValidationSummary) -> None:
         raise ValidationFailed(summary)
 
 
+@locked_partition("validate", "billing_period")
 def validate_warehouse(
     layout: Layout, billing_period: str | None = None, run_id: str | None = None
 ) -> ValidationSummary:
@@ -348,7 +351,7 @@ def _result_rows(
     return rows
 
 
-def _record_results(layout: Layout, run_id: str, rows: list[dict[str, Any]]) -> Path:
+def _record_results(layout: Layout, run_id: str, rows: list[dict[str, Any]]) -> Location:
     """Replace the run's partition of validation_results; other runs' rows stay."""
     import pyarrow as pa
 

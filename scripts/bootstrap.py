@@ -8,9 +8,10 @@ Usage (from the project root, with nothing but Python 3.11 installed):
 
 The environment lives in ``.venv/`` inside the project. It is (re)installed only when
 ``pyproject.toml`` changed since the last install, so the second call starts at once.
-``test`` also installs Debian's ``chromium`` package (with apt-get, as root or through
-sudo) unless /usr/bin/chromium exists: the audit-report browser test renders the RA report
-and the Data Docs in it (docs/reports.md).
+``test`` also installs Debian's ``chromium`` and ``redis-server`` packages (with apt-get,
+as root or through sudo) unless they are installed: the audit-report browser test renders
+the RA report and the Data Docs in Chromium (docs/reports.md), and the Celery test's broker
+is Redis (docs/deployment.md).
 Standard library only: this file runs before any dependency exists.
 """
 
@@ -28,9 +29,21 @@ PROJECT = Path(__file__).resolve().parent.parent
 VENV = PROJECT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".telcolake-install-stamp"
-CHROMIUM = Path("/usr/bin/chromium")
-#: Debian packages of the headless browser test; the fonts make the screenshots' text legible.
-BROWSER_PACKAGES = ["chromium", "fonts-liberation"]
+#: Debian packages the tests need: the program that shows they are installed, the packages,
+#: and the tests they serve.
+TEST_PACKAGES = [
+    # The fonts make the screenshots' text legible.
+    (
+        Path("/usr/bin/chromium"),
+        ["chromium", "fonts-liberation"],
+        "the browser test of the audit reports (tests/dags/test_audit_reports_browser.py)",
+    ),
+    (
+        Path("/usr/bin/redis-server"),
+        ["redis-server"],
+        "the Celery broker of the distributed Airflow test (tests/dags/test_celery_workers.py)",
+    ),
+]
 
 
 def _pyproject_digest() -> str:
@@ -64,29 +77,30 @@ def ensure_environment() -> None:
     STAMP.write_text(digest + "\n")
 
 
-def ensure_chromium() -> None:
-    """Install Debian's Chromium for the browser test of the audit reports, once."""
-    if CHROMIUM.exists():
+def ensure_test_packages() -> None:
+    """Install the Debian packages of TEST_PACKAGES that are missing, once."""
+    missing = [
+        (packages, tests) for program, packages, tests in TEST_PACKAGES if not program.exists()
+    ]
+    if not missing:
         return
+    packages = [package for needed, _ in missing for package in needed]
+    serving = "; ".join(tests for _, tests in missing)
     if os.geteuid() == 0:
         apt = ["apt-get"]
     elif shutil.which("sudo"):
         apt = ["sudo", "-n", "apt-get"]
     else:
         print(
-            "chromium is not installed and this user cannot run apt-get: the browser test "
-            "of the audit reports will be skipped (install Debian's chromium package)",
+            f"{', '.join(packages)} not installed and this user cannot run apt-get: {serving} "
+            "cannot run (install these Debian packages)",
             flush=True,
         )
         return
-    print(
-        "installing Debian's chromium package for the browser test of the audit reports "
-        "(tests/dags/test_audit_reports_browser.py)",
-        flush=True,
-    )
+    print(f"installing Debian's {', '.join(packages)} for {serving}", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     _run([*apt, "update"], env=env)
-    _run([*apt, "install", "--yes", *BROWSER_PACKAGES], env=env)
+    _run([*apt, "install", "--yes", *packages], env=env)
 
 
 def main(argv: list[str]) -> int:
@@ -100,7 +114,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         cmd = [str(BIN / "telcolake"), "run", *argv[1:]]
     else:
-        ensure_chromium()
+        ensure_test_packages()
         cmd = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     return subprocess.call(cmd, cwd=PROJECT, env=env)
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.lake import read_table, write_partition
 from pipelines.mediation.consolidate import consolidate_period
-from pipelines.rating.rerate import record_rating
+from pipelines.rating.rerate import record_buckets, record_rating
 from pipelines.rating.suspense import reference_checksums
 from pipelines.reference import TAX_RULES_DIR
 from pipelines.schema import LAKE_TABLES, USAGE_SCHEMA
@@ -612,8 +612,10 @@ def write_fixture(root: Path) -> Layout:
         consolidate_period(layout, feed, PERIOD, window_days=7, timeout=timedelta(hours=24))
 
     period = {"billing_period": PERIOD}
+    # The hand-made rating is one rating bucket (docs/rating.md, Buckets and the fan-out).
+    bucket = {**period, "bucket": 0}
     rated = [*usage, *session_rated_rows(layout, partials)]
-    write_partition(layout, "rated_usage", period, _table("rated_usage", rated))
+    write_partition(layout, "rated_usage", bucket, _table("rated_usage", rated))
 
     legs = _legs()
     leg_rows = [
@@ -649,7 +651,7 @@ def write_fixture(root: Path) -> Layout:
         for row in usage
         if (leg := legs.get(row["fixture_id"])) is not None
     ]
-    write_partition(layout, "interconnect_legs", period, _table("interconnect_legs", leg_rows))
+    write_partition(layout, "interconnect_legs", bucket, _table("interconnect_legs", leg_rows))
 
     recurring = [
         {
@@ -676,10 +678,11 @@ def write_fixture(root: Path) -> Layout:
     write_partition(layout, "recurring_charges", period, _table("recurring_charges", recurring))
 
     write_partition(
-        layout, "allowance_balances", period, _table("allowance_balances", ALLOWANCE_BALANCES)
+        layout, "allowance_balances", bucket, _table("allowance_balances", ALLOWANCE_BALANCES)
     )
     # The hand-made rating is the period's first version, as the rate stage would record it;
     # taxes come from the real tax stage over it.
+    record_buckets(layout, PERIOD, 1)
     record_rating(layout, PERIOD, reference_checksums(layout))
     tax_period(layout, PERIOD)
     return layout

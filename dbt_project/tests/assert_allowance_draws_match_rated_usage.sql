@@ -81,4 +81,9 @@ full outer join covered
         drawn.billing_period = covered.billing_period
         and drawn.account_id is not distinct from covered.account_id
         and drawn.service = covered.service
-where coalesce(drawn.drawn_units, 0) <> coalesce(covered.covered_units, 0)
+where
+    coalesce(drawn.drawn_units, 0) <> coalesce(covered.covered_units, 0)
+    -- A period whose call detail the retention purge deleted has no records to tie to.
+    and coalesce(drawn.billing_period, covered.billing_period) not in (
+        select purged.billing_period from {{ ref('int_call_detail_purged_periods') }} as purged
+    )

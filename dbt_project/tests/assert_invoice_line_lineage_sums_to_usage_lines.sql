@@ -27,6 +27,7 @@ compared as (
 
     select
         usage_lines.invoice_line_id,
+        usage_lines.billing_period,
         usage_lines.amount_micros,
         lineage.traced_micros,
         sign(lineage.traced_micros) * ((abs(lineage.traced_micros) + 5000) // 10000 * 10000)
@@ -38,4 +39,9 @@ compared as (
 )
 
 select * from compared
-where traced_to_the_cent is distinct from amount_micros
+where
+    traced_to_the_cent is distinct from amount_micros
+    -- A period whose call detail the retention purge deleted has no lineage left.
+    and billing_period not in (
+        select purged.billing_period from {{ ref('int_call_detail_purged_periods') }} as purged
+    )

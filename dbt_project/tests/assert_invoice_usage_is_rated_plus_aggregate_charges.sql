@@ -93,3 +93,7 @@ where
     > 5000 * coalesce(usage_lines.line_count, 0)
     and coalesce(invoices.billing_period, charged.billing_period)
     in (select current_periods.billing_period from current_periods)
+    -- A period whose call detail the retention purge deleted has no records to tie to.
+    and coalesce(invoices.billing_period, charged.billing_period) not in (
+        select purged.billing_period from {{ ref('int_call_detail_purged_periods') }} as purged
+    )

@@ -52,5 +52,11 @@ from ours
 full outer join legs
     on ours.billing_period = legs.billing_period and ours.carrier_id = legs.carrier_id
 where
-    coalesce(ours.calls, 0) <> coalesce(legs.calls, 0)
-    or coalesce(ours.amount_micros, 0) <> coalesce(legs.amount_micros, 0)
+    (
+        coalesce(ours.calls, 0) <> coalesce(legs.calls, 0)
+        or coalesce(ours.amount_micros, 0) <> coalesce(legs.amount_micros, 0)
+    )
+    -- A period whose call detail the retention purge deleted has no legs to tie to.
+    and coalesce(ours.billing_period, legs.billing_period) not in (
+        select purged.billing_period from {{ ref('int_call_detail_purged_periods') }} as purged
+    )

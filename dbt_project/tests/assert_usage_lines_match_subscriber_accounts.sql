@@ -103,3 +103,7 @@ where
     > 5000 * coalesce(billed.usage_lines, 0)
     and coalesce(billed.billing_period, rated.billing_period)
     in (select current_periods.billing_period from current_periods)
+    -- A period whose call detail the retention purge deleted has no records to tie to.
+    and coalesce(billed.billing_period, rated.billing_period) not in (
+        select purged.billing_period from {{ ref('int_call_detail_purged_periods') }} as purged
+    )

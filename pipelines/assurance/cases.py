@@ -207,7 +207,7 @@ def set_status(
         "recovered_micros": recovered_micros,
     }
     values = {"change_month": change["change_month"], "change_id": change["change_id"]}
-    if (lake.partition_dir(layout, "case_status_changes", values) / lake.PART_FILE).exists():
+    if lake.partition_exists(layout, "case_status_changes", values):
         # Another analyst recorded this case's next change since the history was read.
         raise CaseError(f"case {case_id} changed meanwhile; look at its history and try again")
     table = pa.Table.from_pylist([change], schema=CASE_STATUS_CHANGE_SCHEMA)

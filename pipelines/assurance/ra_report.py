@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines.config import MICROS_PER_UNIT, Layout
+from pipelines.locks import locked_partition
 from pipelines.report import money, summary_path
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -450,6 +451,7 @@ def render_ra_report(layout: Layout, report: RaReport) -> str:
     )
 
 
+@locked_partition("ra_report", "billing_period")
 def write_ra_report(layout: Layout, billing_period: str) -> Path:
     """Write the period's RA report; return its path."""
     report = collect_ra_report(layout, billing_period)

@@ -22,7 +22,9 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
 from pipelines.rating import retail
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.sample import write_rated_sample
 from pipelines.schema import RERATING_CHECK_SCHEMA
 from pipelines.tariffs.currency import NoExchangeRateError, convert_micros
@@ -105,6 +107,7 @@ def _compare(
     return cost, 0, CheckStatus.MATCH, None
 
 
+@locked_partition("rerating_check", "billing_period")
 def check_rerating(
     layout: Layout,
     billing_period: str,
@@ -126,10 +129,10 @@ def check_rerating(
         write_rated_sample(layout, billing_period, size, seed, sample_csv)
         rate_events_file(catalog, sample_csv, costs_csv)
         sample, costs = _read_csv(sample_csv), _read_csv(costs_csv)
-    rated = lake.read_partition(
+    rated = read_period_table(
         layout,
         "rated_usage",
-        {"billing_period": billing_period},
+        billing_period,
         columns=["usage_id", "subscriber_id", "account_id", "service", "event_date"],
     )
     records = {row["usage_id"]: row for row in rated.to_pylist() if row["usage_id"] in sample}

@@ -64,6 +64,7 @@ from pipelines.generate.landing import (
 )
 from pipelines.generate.leakage import ground_truth as leakage_ground_truth
 from pipelines.generate.leakage import leakage_reference, leakage_traffic, negative_margin_routes
+from pipelines.generate.legal_holds import legal_hold_rows
 from pipelines.generate.lifecycle_orders import suspension_order_rows
 from pipelines.generate.porting import MOBILE as MOBILE_NETWORK
 from pipelines.generate.porting import port_numbers
@@ -82,6 +83,7 @@ from pipelines.generate.traffic import (
 from pipelines.generate.voip_writers import FIXED_SWITCH_FEEDS, line_switches, route_calls
 from pipelines.reference import TARIFF_CATALOG_DIR, TAX_RULES_DIR
 from pipelines.schema import Feed
+from pipelines.storage import mirror_directory
 from pipelines.tariffs.catalog_files import write_catalog
 from pipelines.taxes.rules_files import write_ruleset
 from pipelines.taxes.us_rules import us_ruleset
@@ -139,7 +141,8 @@ def generate_operator(
     """Write a synthetic operator's reference data, raw usage files and anomaly manifest.
 
     Wipes and rewrites ``reference/``, ``landing/``, ``manifest/`` and ``carrier_invoices/``
-    under the layout root (nothing else). ``days`` limits traffic to the first days of
+    under the layout root (nothing else); a landing area in a bucket is made to hold the
+    landing files, and nothing else, too. ``days`` limits traffic to the first days of
     ``month``; reference data is always exported as at the month's last day. The same
     arguments write byte-identical files. ``progress(stage, done, total)`` is called as work
     advances.
@@ -256,6 +259,9 @@ def generate_operator(
     tables["adjustments.csv"] = [*tables["adjustments.csv"], *(c.row for c in leakage.credits)]
     tables["credit_authority.csv"] = leakage.credit_authority
     tables["churn_scores.csv"] = leakage.churn_scores
+    # Counsel holds the records of the month's first IRSF line (docs/privacy.md).
+    held_line = fraud.irsf[0].line if fraud.irsf else base.subscribers[0]
+    tables["legal_holds.csv"] = legal_hold_rows(held_line.subscriber_id, month_start, month_end)
     for name, rows in tables.items():
         write_reference_csv(layout.reference, name, rows)
     roaming.write_reference(layout.reference, month_start)
@@ -352,6 +358,9 @@ def generate_operator(
     truncation = truncate_ber_file(layout.landing, truncated, tz)
     withhold_file(layout.landing, lost)
     roaming.write_tap_files(layout.landing, abroad.tap_files)
+    if layout.landing_store.url != str(layout.landing):
+        # The landing area is in a bucket (docs/storage.md): the switches deliver there.
+        mirror_directory(layout.landing, layout.landing_store)
     manifest, counts = build_manifest(
         generator={
             "seed": seed,

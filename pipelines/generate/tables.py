@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pipelines.generate.ports import PORT_REQUEST_COLUMNS
+from pipelines.privacy.legal_holds import COLUMNS as LEGAL_HOLD_COLUMNS
 
 #: Column order of every reference file, exactly as docs/data-contracts.md lists it.
 REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -80,6 +81,7 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "port_requests.csv": PORT_REQUEST_COLUMNS,
     "cell_sites.csv": ("cell_id", "latitude", "longitude", "city"),
+    "legal_holds.csv": LEGAL_HOLD_COLUMNS,
 }  # fmt: skip
 
 Row = Mapping[str, object]

@@ -87,6 +87,8 @@ from pipelines.interconnect.carrier_invoices import (
     write_carrier_invoices,
 )
 from pipelines.interconnect.unattributed import UnattributedCalls, read_unattributed_calls
+from pipelines.locks import locked_partition
+from pipelines.rating.buckets import read_period_table
 from pipelines.schema import (
     INTERCONNECT_DISPUTE_SCHEMA,
     INTERCONNECT_RECONCILIATION_SCHEMA,
@@ -745,6 +747,7 @@ def reconcile(
     )
 
 
+@locked_partition("interconnect", "billing_period")
 def reconcile_period(layout: Layout, billing_period: str) -> ReconciliationResult:
     """Read the period's carrier invoices, interconnect legs and rated usage (for the
     unattributed calls; with subscribers.csv, carriers.csv and the decks); replace the
@@ -753,7 +756,7 @@ def reconcile_period(layout: Layout, billing_period: str) -> ReconciliationResul
     carriers = load_carriers(layout)
     terms = carrier_terms(carriers)
     invoices = read_carrier_invoices(layout, billing_period, terms)
-    legs = lake.read_partition(layout, "interconnect_legs", {"billing_period": billing_period})
+    legs = read_period_table(layout, "interconnect_legs", billing_period)
     result = reconcile(
         billing_period,
         terms,

@@ -28,7 +28,6 @@ from typing import cast
 import polars as pl
 import pyarrow as pa
 
-from pipelines import lake
 from pipelines.config import Layout
 from pipelines.interconnect.agreements import (
     NANP,
@@ -38,6 +37,7 @@ from pipelines.interconnect.agreements import (
     load_ported_numbers,
     ported_on_the_day,
 )
+from pipelines.rating.buckets import read_period_table
 from pipelines.reference import read_reference
 from pipelines.schema import Feed, LegDirection
 
@@ -99,9 +99,7 @@ def unattributed_calls(
 
 def read_unattributed_calls(layout: Layout, billing_period: str, legs: pa.Table) -> pl.DataFrame:
     """``unattributed_calls`` of the period's rated usage; empty without rated usage."""
-    rated_usage = lake.read_partition(
-        layout, "rated_usage", {"billing_period": billing_period}, RATED_USAGE_COLUMNS
-    )
+    rated_usage = read_period_table(layout, "rated_usage", billing_period, RATED_USAGE_COLUMNS)
     if rated_usage.num_rows == 0:
         return pl.DataFrame(schema=UNATTRIBUTED_SCHEMA)
     subscribers = read_reference(layout, "subscribers.csv")

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import DEDUP_WINDOW_DAYS, PARTIAL_TIMEOUT_HOURS, Layout
+from pipelines.locks import locked_partition
 from pipelines.mediation.calls import collapse_legs
 from pipelines.mediation.repeats import find_repeats
 from pipelines.mediation.sessions import correlate
@@ -54,6 +55,7 @@ class ConsolidationResult:
     partials_held: int = 0
 
 
+@locked_partition("consolidate", "feed", "billing_period")
 def consolidate_period(
     layout: Layout,
     feed: str,
@@ -122,10 +124,8 @@ def billable_usage(layout: Layout, billing_period: str) -> pl.DataFrame:
     repeats = lake.read_table(layout, "usage_repeats", {"billing_period": billing_period})
     sessions = lake.read_table(layout, "sessions", {"billing_period": billing_period})
     consolidated = {
-        path.parent.parent.name.split("=", 1)[1]
-        for path in layout.lake_table("sessions").glob(
-            f"feed=*/billing_period={billing_period}/{lake.PART_FILE}"
-        )
+        values["feed"]
+        for values in lake.partitions(layout, "sessions", {"billing_period": billing_period})
     }
     missing = sorted(set(usage["feed"].unique().to_list()) - consolidated)
     if missing:

@@ -467,10 +467,9 @@ def _landing_bytes(
     layout: Layout, feed: str, switch_id: str, file_name: str, *, file_id: str
 ) -> bytes | None:
     """The landing file's bytes, or None when it is gone or differs from ``file_id``."""
-    path = layout.landing / feed / switch_id / file_name
-    if not path.is_file():
+    data = layout.landing_store.read_if_exists(f"{feed}/{switch_id}/{file_name}")
+    if data is None:
         return None
-    data = path.read_bytes()
     return data if hashlib.sha256(data).hexdigest() == file_id else None
 
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.lake import replace_partitions, write_partition
+from pipelines.lake import partitions, replace_partitions, write_partition
+from pipelines.locks import locked_partition
 from pipelines.mediation import quarantine
+from pipelines.mediation.deliveries import refused_delivery
 from pipelines.mediation.number_classes import classify_numbers
 from pipelines.mediation.records import (
     PARSED_SCHEMA,
@@ -52,6 +53,7 @@ from pipelines.schema import (
     FileStatus,
     RejectReason,
 )
+from pipelines.storage import Location, StoredObject
 
 #: Feed -> module holding its ``parse_file``. Imported on first use, so that a feed's
 #: parser (and its decoder libraries) loads only when that feed is mediated.
@@ -74,8 +76,13 @@ NATIVE_FILE_NAMES: dict[str, str] = {
 }
 
 # `<anything>_<YYYYMMDDHH>_<seq>.<ext>`: the switch-local hour the file was closed and the
-# switch's file sequence number (docs/data-contracts.md, raw usage files).
-_LANDING_NAME = re.compile(r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]+)\.[A-Za-z0-9]+")
+# switch's file sequence number (docs/data-contracts.md, raw usage files). A compression
+# suffix (`.csv.gz`) still places the file, so that it is refused by its content with the
+# reason (deliveries.py) rather than quarantined for its name. The sequence number is
+# stored as a BIGINT: a longer one is an unplaceable name, not a failed partition.
+_LANDING_NAME = re.compile(
+    r".*_(?P<hour>[0-9]{10})_(?P<seq>[0-9]{1,18})\.[A-Za-z0-9]+(\.(gz|bz2|xz|zst|zip|Z))?"
+)
 
 #: Feed -> module holding its columnar fast path ``parse_file_columnar``, for the feeds that
 #: have one: it reads the files it is sure of into Arrow columns, at ten times and more the
@@ -105,7 +112,7 @@ class _UnplaceableName(ValueError):
 class LandingFile:
     """One raw file in ``landing/<feed>/<switch_id>/``, placed by its name."""
 
-    path: Path
+    file: StoredObject  # in the layout's landing store
     feed: str
     switch_id: str
     file_date: date
@@ -137,6 +144,7 @@ def landing_partitions(layout: Layout) -> list[tuple[str, date]]:
     return sorted(partitions)
 
 
+@locked_partition("mediate", "feed", "file_date")
 def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationResult:
     """Parse, validate and de-duplicate every raw file of (feed, file_date) into the lake.
 
@@ -152,7 +160,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     delivered = list(_landing_files(layout, feed))
     files = sorted(
         (f for f in delivered if f.file_date == file_date),
-        key=lambda f: (f.path.name, f.switch_id),
+        key=lambda f: (f.file.name, f.switch_id),
     )
     missing = sorted({f.switch_id for f in files} - set(timezones))
     if missing:
@@ -172,22 +180,27 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         # Fixes are keyed by checksum: only a partition with fixes waits for it to parse.
         file_fixes = fixes.get(checksum.result(), {}) if fixes else {}
         context = FileContext(
-            file_name=landing.path.name,
+            file_name=landing.file.name,
             switch_id=landing.switch_id,
             timezone=timezones[landing.switch_id],
             file_sequence_number=landing.file_sequence_number,
         )
-        batch, failure = _read_file(
-            switch_parsers[landing.switch_id],
-            quarantine.apply_fixes(feed, data, file_fixes),
-            context,
-        )
+        refused = refused_delivery(feed, data)  # compressed, or not the feed's encoding
+        if refused is not None:
+            reject = RejectedRecord(0, RejectReason.UNREADABLE_FILE, refused, data[:64].hex())
+            batch, failure = parsed_batch([reject]), None
+        else:
+            batch, failure = _read_file(
+                switch_parsers[landing.switch_id],
+                quarantine.apply_fixes(feed, data, file_fixes),
+                context,
+            )
         file_bytes = len(data)
         del data  # the next file is being read: hold no more than two
         file_id = checksum.result()
         common = {
             "file_id": file_id,
-            "file_name": landing.path.name,
+            "file_name": landing.file.name,
             "feed": feed,
             "switch_id": landing.switch_id,
             "file_date": file_date,
@@ -449,12 +462,12 @@ def _landed(files: list[LandingFile]) -> Iterator[tuple[LandingFile, bytes, Futu
     if not files:
         return
     with ThreadPoolExecutor(max_workers=1) as reader:
-        reading = reader.submit(files[0].path.read_bytes)
+        reading = reader.submit(files[0].file.read_bytes)
         for index, landing in enumerate(files):
             data = reading.result()
             checksum = reader.submit(_checksum, data)
             if index + 1 < len(files):
-                reading = reader.submit(files[index + 1].path.read_bytes)
+                reading = reader.submit(files[index + 1].file.read_bytes)
             yield landing, data, checksum
             del data  # not held while the next file is awaited
 
@@ -605,12 +618,25 @@ def _check_event_time(
     return records.filter(inside), rejects
 
 
+#: The longest raw_text a reject row keeps. A "record" megabytes long (a file whose line
+#: breaks were lost, a runaway field) would otherwise be copied whole into the lake and the
+#: warehouse; the landing file keeps every byte, and the quarantine reads a record's text
+#: from there (quarantine.py), so nothing is lost.
+MAX_RAW_TEXT = 65_536
+
+
 def _reject_row(record: RejectedRecord) -> dict[str, Any]:
+    raw_text = record.raw_text
+    if len(raw_text) > MAX_RAW_TEXT:
+        raw_text = (
+            f"{raw_text[:MAX_RAW_TEXT]}... (cut: {len(raw_text)} characters in all; the "
+            "landing file holds the whole record)"
+        )
     return {
         "record_number": record.record_number,
         "reason_code": str(record.reason),
         "reason_detail": record.detail,
-        "raw_text": record.raw_text,
+        "raw_text": raw_text,
     }
 
 
@@ -634,13 +660,13 @@ def _delivered_before(
     zone, not at what earlier runs wrote. Only files of a size found in this partition can
     be copies, so only those are hashed.
     """
-    sizes = {landing.path.stat().st_size for landing in files}
+    sizes = {landing.file.size for landing in files}
     earlier = (
         landing
         for landing in delivered
-        if landing.file_date < file_date and landing.path.stat().st_size in sizes
+        if landing.file_date < file_date and landing.file.size in sizes
     )
-    return {_checksum(landing.path.read_bytes()) for landing in earlier}
+    return {_checksum(landing.file.read_bytes()) for landing in earlier}
 
 
 def _parser(feed: str) -> Parser:
@@ -697,10 +723,15 @@ def _switch_timezones(layout: Layout, feed: str) -> dict[str, str]:
 class UnplaceableFile:
     """A landing file whose name does not say which partition it belongs to."""
 
-    path: Path
+    file: StoredObject  # in the layout's landing store
     feed: str
     switch_id: str
     detail: str
+
+    @property
+    def path(self) -> Location:
+        """Where the file is, for messages: its path, or its URL in a bucket."""
+        return self.file.location
 
 
 def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingFile]:
@@ -713,37 +744,35 @@ def _landing_files(layout: Layout, feed: str | None = None) -> Iterator[LandingF
 def _scan_landing(
     layout: Layout, feed: str | None = None
 ) -> Iterator[LandingFile | UnplaceableFile]:
-    """Raw files under landing/<feed>/<switch_id>/, skipping dot-files (uploads in flight).
+    """Raw files under landing/<feed>/<switch_id>/, skipping dot-files (uploads in flight)
+    and dot-folders, and what lies outside a switch's folder.
 
     A file whose name does not follow the contract cannot be placed in a partition: it
     comes out as an UnplaceableFile, for ``quarantine_unplaceable_files``. A feed folder
     without a parser raises: that is a deployment error, not bad input.
     """
-    if not layout.landing.is_dir():
-        return
+    store = layout.landing_store
     timezones: dict[str, dict[str, str]] = {}
-    feed_dirs = [layout.landing / feed] if feed else sorted(layout.landing.iterdir())
-    for feed_dir in feed_dirs:
-        if feed_dir.name.startswith(".") or not feed_dir.is_dir():
+    for stored in store.objects(feed or ""):
+        parts = stored.key.split("/")
+        if any(part.startswith(".") for part in parts) or len(parts) == 1:
             continue
-        if feed_dir.name not in PARSER_MODULES:
-            raise MediationError(f"landing folder {feed_dir} is not a known feed")
-        for switch_dir in sorted(feed_dir.iterdir()):
-            if switch_dir.name.startswith(".") or not switch_dir.is_dir():
-                continue
-            for path in sorted(switch_dir.iterdir()):
-                if path.name.startswith(".") or not path.is_file():
-                    continue
-                try:
-                    if feed_dir.name in NATIVE_FILE_NAMES:
-                        if feed_dir.name not in timezones:
-                            timezones[feed_dir.name] = _switch_timezones(layout, feed_dir.name)
-                        zone = timezones[feed_dir.name].get(switch_dir.name)
-                        yield _place_native(path, feed_dir.name, switch_dir.name, zone)
-                    else:
-                        yield _place(path, feed_dir.name, switch_dir.name)
-                except _UnplaceableName as exc:
-                    yield UnplaceableFile(path, feed_dir.name, switch_dir.name, str(exc))
+        feed_name = parts[0]
+        if feed_name not in PARSER_MODULES:
+            raise MediationError(f"landing folder {store.location(feed_name)} is not a known feed")
+        if len(parts) != 3:
+            continue
+        switch_id = parts[1]
+        try:
+            if feed_name in NATIVE_FILE_NAMES:
+                if feed_name not in timezones:
+                    timezones[feed_name] = _switch_timezones(layout, feed_name)
+                zone = timezones[feed_name].get(switch_id)
+                yield _place_native(stored, feed_name, switch_id, zone)
+            else:
+                yield _place(stored, feed_name, switch_id)
+        except _UnplaceableName as exc:
+            yield UnplaceableFile(stored, feed_name, switch_id, str(exc))
 
 
 def quarantine_unplaceable_files(layout: Layout) -> list[UnplaceableFile]:
@@ -754,17 +783,15 @@ def quarantine_unplaceable_files(layout: Layout) -> list[UnplaceableFile]:
     for item in _scan_landing(layout):
         if isinstance(item, UnplaceableFile):
             found.setdefault(item.feed, []).append(item)
-    feeds = {
-        path.name.split("=", 1)[1] for path in layout.lake_table("landing_rejects").glob("feed=*")
-    }
+    feeds = {values["feed"] for values in partitions(layout, "landing_rejects")}
     for feed in sorted(feeds | set(found)):
         rows = [
             {
                 "feed": f.feed,
                 "switch_id": f.switch_id,
-                "file_name": f.path.name,
-                "file_id": _checksum(f.path.read_bytes()),
-                "file_bytes": f.path.stat().st_size,
+                "file_name": f.file.name,
+                "file_id": _checksum(f.file.read_bytes()),
+                "file_bytes": f.file.size,
                 "reason_code": RejectReason.UNPLACEABLE_FILE_NAME.value,
                 "reason_detail": f.detail,
             }
@@ -779,7 +806,7 @@ def quarantine_unplaceable_files(layout: Layout) -> list[UnplaceableFile]:
     return [f for feed in sorted(found) for f in found[feed]]
 
 
-def _place_native(path: Path, feed: str, switch_id: str, zone: str | None) -> LandingFile:
+def _place_native(file: StoredObject, feed: str, switch_id: str, zone: str | None) -> LandingFile:
     """Place a file named by its switch: its UTC closing time, seen on the switch's clock,
     gives the file date, as the hour in a conventional name does."""
     if zone is None:
@@ -789,19 +816,19 @@ def _place_native(path: Path, feed: str, switch_id: str, zone: str | None) -> La
         )
     name_parser = importlib.import_module(NATIVE_FILE_NAMES[feed]).parse_file_name
     try:
-        *_, closed_at, sequence = name_parser(path.name)
+        *_, closed_at, sequence = name_parser(file.name)
     except ValueError as exc:
-        raise _UnplaceableName(f"{feed} file name {path.name!r}: {exc}") from exc
+        raise _UnplaceableName(f"{feed} file name {file.name!r}: {exc}") from exc
     file_date = closed_at.astimezone(ZoneInfo(zone)).date()
-    return LandingFile(path, feed, switch_id, file_date, int(sequence))
+    return LandingFile(file, feed, switch_id, file_date, int(sequence))
 
 
-def _place(path: Path, feed: str, switch_id: str) -> LandingFile:
-    match = _LANDING_NAME.fullmatch(path.name)
+def _place(file: StoredObject, feed: str, switch_id: str) -> LandingFile:
+    match = _LANDING_NAME.fullmatch(file.name)
     try:
         if match is None:
             raise ValueError("expected <...>_<YYYYMMDDHH>_<seq>.<ext>")
         hour = datetime.strptime(match["hour"], "%Y%m%d%H")
     except ValueError as exc:
-        raise _UnplaceableName(f"file name {path.name!r}: {exc}") from exc
-    return LandingFile(path, feed, switch_id, hour.date(), int(match["seq"]))
+        raise _UnplaceableName(f"file name {file.name!r}: {exc}") from exc
+    return LandingFile(file, feed, switch_id, hour.date(), int(match["seq"]))

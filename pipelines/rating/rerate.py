@@ -20,6 +20,8 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.suspense import checksums_text
 from pipelines.schema import (
     LAKE_TABLES,
@@ -77,13 +79,24 @@ def refuse_closed_period(layout: Layout, billing_period: str) -> None:
         )
 
 
-def record_rating(layout: Layout, billing_period: str, reference: dict[str, str]) -> None:
-    """Note the reference data a full rating of the period read (version 1 at the first)."""
-    period = read_period(layout, billing_period) or {
+def _new_period(billing_period: str) -> dict[str, Any]:
+    return {
         "billing_period": billing_period,
         "period_state": PeriodState.OPEN.value,
         "rating_version": 1,
     }
+
+
+def record_buckets(layout: Layout, billing_period: str, bucket_count: int) -> None:
+    """Note the number of buckets the period's rated tables are split into (its rating
+    plan, pipelines.rating.stage.plan_rating); version 1 when the period is new."""
+    period = read_period(layout, billing_period) or _new_period(billing_period)
+    _write_period(layout, {**period, "rating_buckets": bucket_count})
+
+
+def record_rating(layout: Layout, billing_period: str, reference: dict[str, str]) -> None:
+    """Note the reference data a full rating of the period read (version 1 at the first)."""
+    period = read_period(layout, billing_period) or _new_period(billing_period)
     _write_period(layout, {**period, "reference_checksums": checksums_text(reference)})
 
 
@@ -95,7 +108,8 @@ def close_period(
     Closing a closed period changes nothing. Returns the period's rating_periods row.
     """
     period = read_period(layout, billing_period)
-    if period is None:
+    # Planned but never completed (reference_checksums are noted last) is not rated.
+    if period is None or period["reference_checksums"] is None:
         raise PeriodStateError(f"billing period {billing_period} has not been rated")
     if period["period_state"] == PeriodState.OPEN.value:
         period.update(
@@ -125,7 +139,7 @@ def read_version(layout: Layout, table: str, billing_period: str, version: int) 
     the current one or a superseded one, in the table's own schema."""
     period = read_period(layout, billing_period)
     if period is not None and period["rating_version"] == version:
-        return lake.read_partition(layout, table, {"billing_period": billing_period})
+        return read_period_table(layout, table, billing_period)
     return _read_kept(layout, table, billing_period, version)
 
 
@@ -139,10 +153,9 @@ def _keep_current_version(
     may be partly rewritten, and the kept copy is the version being replaced.
     """
     values = _version_values(billing_period, version)
-    marker = lake.partition_dir(layout, "rating_periods_versions", values) / lake.PART_FILE
-    if not marker.exists():
+    if not lake.partition_exists(layout, "rating_periods_versions", values):
         for table in VERSIONED_RATING_TABLES:
-            current = lake.read_partition(layout, table, {"billing_period": billing_period})
+            current = read_period_table(layout, table, billing_period)
             if "rating_version" not in current.schema.names:
                 current = current.append_column(
                     "rating_version", pa.array([version] * current.num_rows, pa.int32())
@@ -294,6 +307,7 @@ def _suspense_records(rated: pl.DataFrame) -> int:
     return rated.filter(pl.col("rating_status") == RatingStatus.SUSPENSE.value).height
 
 
+@locked_partition("rate", "billing_period")
 def rerate_period(
     layout: Layout,
     billing_period: str,
@@ -332,7 +346,7 @@ def rerate_period(
     # The new version's charges are taxed again: its invoices carry the taxes of its charges.
     tax_period(layout, billing_period, rerate_run_id=run_id)
     after = {
-        table: _frame(lake.read_partition(layout, table, {"billing_period": billing_period}))
+        table: _frame(read_period_table(layout, table, billing_period))
         for table in VERSIONED_RATING_TABLES
     }
     rated_before, rated_after = before["rated_usage"], after["rated_usage"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, TENANT, Layout
 from pipelines.rating import retail
+from pipelines.rating.buckets import read_period_table
 from pipelines.schema import RatingStatus
 from pipelines.tariffs.events import EVENT_COLUMNS
 
@@ -39,13 +39,11 @@ def write_rated_sample(layout: Layout, billing_period: str, size: int, seed: int
     Aggregate-priced records (charge 0 here, priced per cycle) are left out: their price is
     the cycle's, not the event's.
     """
-    table = lake.read_partition(layout, "rated_usage", {"billing_period": billing_period})
+    table = read_period_table(layout, "rated_usage", billing_period)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     catalog = retail.load_tariff_catalog(layout)
-    aggregated = pl.from_arrow(
-        lake.read_partition(layout, "usage_aggregate_charges", {"billing_period": billing_period})
-    )
+    aggregated = pl.from_arrow(read_period_table(layout, "usage_aggregate_charges", billing_period))
     assert isinstance(aggregated, pl.DataFrame)
     priced = frame.filter(
         pl.col("rating_status").is_in([RatingStatus.RATED.value, RatingStatus.ZERO_RATED.value])

@@ -1,5 +1,12 @@
 """The rate stage: one billing period of lake usage -> rated_usage, allowance_balances,
-usage_aggregate_charges, recurring_charges and interconnect_legs partitions.
+usage_aggregate_charges, interconnect_legs (per rating bucket) and recurring_charges.
+
+A period is rated in three steps, so that its buckets can run as separate tasks
+(docs/rating.md, Buckets and the fan-out): ``plan_rating`` splits it into buckets (a stable
+hash of each record's billing key, ``pipelines.rating.buckets``), ``rate_bucket`` rates one
+bucket's accounts and replaces that bucket's partitions, and ``finish_rating`` writes the
+period's recurring charges, checks every usage record was rated exactly once and tracks
+suspense. ``rate_period`` runs the three in one process.
 
 Joins and time-zone arithmetic run in polars. Retail usage is priced against the tariff
 catalog by ``pipelines.rating.retail`` (Numba kernels behind ``kernels.tariff_api`` and
@@ -10,6 +17,7 @@ docs/rating.md states the rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,11 +32,12 @@ from pipelines.billing.cycles import account_cycles
 from pipelines.billing.lifecycle import load_lines as load_billing_lines
 from pipelines.billing.policy import load_policy
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.interconnect.agreements import load_agreements
+from pipelines.interconnect.agreements import Agreements, load_agreements
 from pipelines.interconnect.legs import rate_legs
+from pipelines.locks import locked_partition, partition_lock
 from pipelines.mediation.consolidate import billable_usage
 from pipelines.periods import parse_period
-from pipelines.rating import aggregates, rerate, retail, suspense, tariff
+from pipelines.rating import aggregates, buckets, rerate, retail, suspense, tariff
 from pipelines.reference import read_reference
 from pipelines.schema import (
     ALLOWANCE_BALANCE_SCHEMA,
@@ -40,6 +49,7 @@ from pipelines.schema import (
     RatingStatus,
     SuspenseReason,
 )
+from pipelines.tariffs.model import Catalog
 
 _USAGE_SUSPENSE = [
     SuspenseReason.UNKNOWN_SUBSCRIBER.value,
@@ -68,6 +78,7 @@ class RatingResult:
     interconnect_suspense_by_reason: dict[str, int]
     interconnect_payable_micros: int
     interconnect_receivable_micros: int
+    rating_buckets: int
 
 
 def _i64(frame: pl.DataFrame, column: str) -> np.ndarray:
@@ -346,7 +357,7 @@ def period_recurring_charges(
     billing_period: str,
     subscribers: pl.DataFrame,
     plans: pl.DataFrame,
-    catalog: retail.RetailCatalog,
+    catalog: Catalog,
 ) -> pl.DataFrame:
     """The monthly fees of the period's bill run: plans and add-ons, in advance on each
     account's cycle and trued up by the day (``pipelines.billing.recurring``)."""
@@ -355,7 +366,7 @@ def period_recurring_charges(
     return recurring.recurring_charges(
         lines,
         recurring.fee_versions(plans),
-        recurring.fee_versions(retail.addon_versions(catalog.catalog)),
+        recurring.fee_versions(retail.addon_versions(catalog)),
         dict(zip(cycles["account_id"], cycles["bill_cycle_day"], strict=True)),
         billing_period,
     )
@@ -369,8 +380,7 @@ def read_rolled_in(layout: Layout, billing_period: str) -> pl.DataFrame:
     """
     first, _ = parse_period(billing_period)
     previous = (first - timedelta(days=1)).strftime("%Y-%m")
-    table = lake.read_partition(layout, "allowance_balances", {"billing_period": previous})
-    frame = pl.from_arrow(table)
+    frame = pl.from_arrow(buckets.read_period_table(layout, "allowance_balances", previous))
     assert isinstance(frame, pl.DataFrame)
     return frame.select(
         "owner_kind", "owner_id", "service", "scope", pl.col("rolled_out").alias("rolled_in")
@@ -381,60 +391,239 @@ def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     return frame.select(schema.names).to_arrow().cast(schema)
 
 
-def rate_period(
-    layout: Layout, billing_period: str, *, rerate_run_id: str | None = None
-) -> RatingResult:
-    """Rate one billing period and replace its three lake partitions.
+def _recorded_buckets(layout: Layout, billing_period: str) -> int | None:
+    period = rerate.read_period(layout, billing_period)
+    return None if period is None else period["rating_buckets"]
 
-    Rerunning on the same lake and reference data writes byte-identical partitions. A
-    closed period is refused unless ``rerate_run_id`` names the re-rating that kept its
-    current version (pipelines.rating.rerate). Suspended records are tracked in
-    ``rating_suspense`` (pipelines.rating.suspense).
+
+def planned_buckets(layout: Layout, billing_period: str) -> int:
+    """How many buckets the period's rated tables are split into (its last rating plan)."""
+    planned = _recorded_buckets(layout, billing_period)
+    if planned is None:
+        raise rerate.PeriodStateError(
+            f"billing period {billing_period} has not been rated: rate it first"
+        )
+    return int(planned)
+
+
+def _refuse_unplanned(layout: Layout, billing_period: str, bucket_count: int) -> None:
+    """Raise PeriodStateError unless the period was last planned in ``bucket_count``
+    buckets: a bucket of another split would overlap the buckets the lake holds."""
+    planned = _recorded_buckets(layout, billing_period)
+    if planned != bucket_count:
+        raise rerate.PeriodStateError(
+            f"billing period {billing_period} is planned in {planned} rating buckets, not "
+            f"{bucket_count}: rate the whole period again (telcolake rate, or the DAG run)"
+        )
+
+
+@locked_partition("rate", "billing_period")
+def plan_rating(
+    layout: Layout,
+    billing_period: str,
+    bucket_count: int,
+    *,
+    rerate_run_id: str | None = None,
+) -> list[int]:
+    """Split the period's rating into ``bucket_count`` buckets; return their numbers.
+
+    When the period's rated tables were split otherwise (or never), their bucket partitions
+    are removed first, so fewer buckets than before leave nothing stale behind; the split
+    is then recorded in ``rating_periods`` (rating_buckets), which every bucket and the
+    period's completion check. A closed period is refused unless ``rerate_run_id`` names
+    the re-rating (pipelines.rating.rerate).
     """
+    if not 1 <= bucket_count <= buckets.MAX_RATING_BUCKETS:
+        raise ValueError(f"rate in 1 to {buckets.MAX_RATING_BUCKETS} buckets, not {bucket_count}")
     if rerate_run_id is None:
         rerate.refuse_closed_period(layout, billing_period)
+    if _recorded_buckets(layout, billing_period) != bucket_count:
+        # Removed before the new split is recorded: a crash in between plans again.
+        for table in buckets.BUCKETED_TABLES:
+            lake.replace_partitions(layout, table, {"billing_period": billing_period}, "bucket", {})
+        rerate.record_buckets(layout, billing_period, bucket_count)
+    return list(range(bucket_count))
+
+
+@dataclass(frozen=True)
+class BucketResult:
+    """What one run of ``rate_bucket`` wrote; money in micros."""
+
+    billing_period: str
+    bucket: int
+    rating_buckets: int
+    usage_records: int
+    usage_charge_micros: int
+    interconnect_legs: int
+    allowance_balances: int
+    aggregate_charges: int
+    #: SHA-256 over the reference data the bucket was rated with (suspense.py): the
+    #: period's completion refuses buckets rated with different data.
+    reference_fingerprint: str
+
+
+@dataclass(frozen=True)
+class _PeriodInputs:
+    """What every bucket of a period reads: its usage, attributed, and reference data."""
+
+    usage: pl.DataFrame
+    attributed: pl.DataFrame
+    row_buckets: pl.Series  # the bucket of each attributed row (of its billing key)
+    subscribers: pl.DataFrame
+    catalog: retail.RetailCatalog
+    agreements: Agreements
+    rolled_in: pl.DataFrame
+    reference: dict[str, str]
+
+
+def _read_inputs(layout: Layout, billing_period: str, bucket_count: int) -> _PeriodInputs:
     reference = suspense.reference_checksums(layout)
     plans = tariff.load_plans(layout)
     subscribers = retail.load_lines(layout)
-    agreements = load_agreements(layout)
-
     usage = read_period_usage(layout, billing_period)
-    catalog = retail.load_retail_catalog(layout, billing_period)
-    outcome = rate_usage_in_full(
-        _attribute(usage, subscribers, plans),
-        catalog,
-        subscribers,
-        read_rolled_in(layout, billing_period),
+    attributed = _attribute(usage, subscribers, plans)
+    return _PeriodInputs(
+        usage=usage,
+        attributed=attributed,
+        row_buckets=buckets.buckets_of(
+            attributed.select(buckets.billing_key())["billing_key"], bucket_count
+        ),
+        subscribers=subscribers,
+        catalog=retail.load_retail_catalog(layout, billing_period),
+        agreements=load_agreements(layout),
+        rolled_in=read_rolled_in(layout, billing_period),
+        reference=reference,
     )
-    rated = outcome.frame
-    # Every usage row of the period exactly once (usage_ids are unique, rated is sorted).
-    if not rated["usage_id"].equals(usage["usage_id"].sort()):
-        raise RuntimeError(f"rating lost or duplicated usage records of {billing_period}")
-    legs = rate_legs(usage, agreements)
-    recurring = period_recurring_charges(layout, billing_period, subscribers, plans, catalog)
 
-    partition = {"billing_period": billing_period}
+
+def _rate_bucket(
+    layout: Layout, billing_period: str, bucket: int, bucket_count: int, inputs: _PeriodInputs
+) -> BucketResult:
+    """Rate the bucket's records of ``inputs`` and replace the bucket's four partitions."""
+    mine = inputs.attributed.filter(inputs.row_buckets == bucket)
+    outcome = rate_usage_in_full(mine, inputs.catalog, inputs.subscribers, inputs.rolled_in)
+    rated = outcome.frame
+    # Every usage row of the bucket exactly once (usage_ids are unique, rated is sorted).
+    if not rated["usage_id"].equals(mine["usage_id"].sort()):
+        raise RuntimeError(
+            f"rating lost or duplicated usage records of {billing_period} bucket {bucket}"
+        )
+    usage = inputs.usage.filter(pl.col("usage_id").is_in(mine["usage_id"].implode()))
+    legs = rate_legs(usage, inputs.agreements)
+    balances = outcome.balances.sort("owner_kind", "owner_id", "service", "scope")
+
+    partition = buckets.bucket_partition(billing_period, bucket)
     lake.write_partition(layout, "rated_usage", partition, _to_arrow(rated, RATED_USAGE_SCHEMA))
-    lake.write_partition(
-        layout, "recurring_charges", partition, _to_arrow(recurring, RECURRING_CHARGE_SCHEMA)
-    )
     lake.write_partition(
         layout, "interconnect_legs", partition, _to_arrow(legs, INTERCONNECT_LEG_SCHEMA)
     )
     lake.write_partition(
-        layout,
-        "allowance_balances",
-        partition,
-        _to_arrow(
-            outcome.balances.sort("owner_kind", "owner_id", "service", "scope"),
-            ALLOWANCE_BALANCE_SCHEMA,
-        ),
+        layout, "allowance_balances", partition, _to_arrow(balances, ALLOWANCE_BALANCE_SCHEMA)
     )
     lake.write_partition(
         layout,
         "usage_aggregate_charges",
         partition,
         _to_arrow(outcome.aggregate_charges, USAGE_AGGREGATE_CHARGE_SCHEMA),
+    )
+    return BucketResult(
+        billing_period=billing_period,
+        bucket=bucket,
+        rating_buckets=bucket_count,
+        usage_records=rated.height,
+        usage_charge_micros=int(rated["charge_micros"].sum()),
+        interconnect_legs=legs.height,
+        allowance_balances=balances.height,
+        aggregate_charges=outcome.aggregate_charges.height,
+        reference_fingerprint=suspense.reference_fingerprint(inputs.reference),
+    )
+
+
+@locked_partition("rate_bucket", "billing_period", "bucket")
+def rate_bucket(
+    layout: Layout,
+    billing_period: str,
+    bucket: int,
+    bucket_count: int,
+    *,
+    rerate_run_id: str | None = None,
+) -> BucketResult:
+    """Rate one bucket of a planned period (``plan_rating``) and replace its partitions of
+    rated_usage, interconnect_legs, allowance_balances and usage_aggregate_charges.
+
+    The period's usage is read and attributed whole, and the bucket's accounts are rated
+    alone: the same rows, charges and balances a rating of the whole period gives them.
+    Rerunning on the same lake and reference data writes byte-identical partitions and
+    touches no other bucket.
+    """
+    if rerate_run_id is None:
+        rerate.refuse_closed_period(layout, billing_period)
+    _refuse_unplanned(layout, billing_period, bucket_count)
+    if not 0 <= bucket < bucket_count:
+        raise ValueError(f"bucket {bucket} is not one of 0..{bucket_count - 1}")
+    inputs = _read_inputs(layout, billing_period, bucket_count)
+    return _rate_bucket(layout, billing_period, bucket, bucket_count, inputs)
+
+
+#: The rated_usage columns the period's completion reads: suspense rows and the summary.
+_COMPLETION_COLUMNS = sorted({*suspense.RECORD_COLUMNS, "rating_status", "charge_micros"})
+
+
+@locked_partition("rate", "billing_period")
+def finish_rating(
+    layout: Layout,
+    billing_period: str,
+    bucket_count: int,
+    bucket_fingerprints: Iterable[str],
+    *,
+    rerate_run_id: str | None = None,
+) -> RatingResult:
+    """Complete the rating of a period whose buckets are rated: write its recurring
+    charges, check every usage record is rated exactly once across the buckets, note the
+    reference data read (rating_periods) and bring ``rating_suspense`` up to date.
+
+    ``bucket_fingerprints``: each bucket's ``reference_fingerprint``; they must all be the
+    reference data's current one, or the buckets priced with different data and the period
+    is rated again instead.
+    """
+    if rerate_run_id is None:
+        rerate.refuse_closed_period(layout, billing_period)
+    _refuse_unplanned(layout, billing_period, bucket_count)
+    reference = suspense.reference_checksums(layout)
+    stale = set(bucket_fingerprints) - {suspense.reference_fingerprint(reference)}
+    if stale:
+        raise RuntimeError(
+            f"buckets of {billing_period} were rated with other reference data than the "
+            "current: rate the whole period again"
+        )
+    subscribers = retail.load_lines(layout)
+    recurring = period_recurring_charges(
+        layout,
+        billing_period,
+        subscribers,
+        tariff.load_plans(layout),
+        retail.load_tariff_catalog(layout),
+    )
+    rated = _read_buckets(layout, "rated_usage", billing_period, bucket_count, _COMPLETION_COLUMNS)
+    expected = read_period_usage(layout, billing_period)["usage_id"].sort()
+    if not rated["usage_id"].sort().equals(expected):
+        raise RuntimeError(
+            f"the rating buckets of {billing_period} do not hold each usage record exactly "
+            "once (usage or reference data changed since some were rated): rate the whole "
+            "period again"
+        )
+    legs = _read_buckets(
+        layout,
+        "interconnect_legs",
+        billing_period,
+        bucket_count,
+        ["leg_direction", "amount_micros", "suspense_reason"],
+    )
+    lake.write_partition(
+        layout,
+        "recurring_charges",
+        {"billing_period": billing_period},
+        _to_arrow(recurring, RECURRING_CHARGE_SCHEMA),
     )
     rerate.record_rating(layout, billing_period, reference)
     suspense.track_suspense(layout, billing_period, rated, reference, rerate_run_id)
@@ -450,4 +639,54 @@ def rate_period(
         interconnect_suspense_by_reason=_counts(legs, "suspense_reason", _LEG_SUSPENSE),
         interconnect_payable_micros=_leg_total(legs, LegDirection.OUTBOUND),
         interconnect_receivable_micros=_leg_total(legs, LegDirection.INBOUND),
+        rating_buckets=bucket_count,
+    )
+
+
+def _read_buckets(
+    layout: Layout, table: str, billing_period: str, bucket_count: int, columns: Sequence[str]
+) -> pl.DataFrame:
+    """``columns`` of every bucket of a period's bucketed table, bucket after bucket."""
+    parts = [
+        lake.read_partition(layout, table, buckets.bucket_partition(billing_period, b), columns)
+        for b in range(bucket_count)
+    ]
+    frame = pl.from_arrow(pa.concat_tables(parts))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+@locked_partition("rate", "billing_period")
+def rate_period(
+    layout: Layout,
+    billing_period: str,
+    *,
+    rerate_run_id: str | None = None,
+    bucket_count: int | None = None,
+) -> RatingResult:
+    """Rate one billing period in this process: plan its buckets, rate each, complete it.
+
+    ``bucket_count`` defaults to ``buckets.configured_buckets()`` (TELCOLAKE_RATING_BUCKETS);
+    it changes how the work is split, not what is written. The period's usage and reference
+    data are read once for all buckets. Rerunning on the same lake and reference data
+    writes byte-identical partitions. A closed period is refused unless ``rerate_run_id``
+    names the re-rating that kept its current version (pipelines.rating.rerate). Suspended
+    records are tracked in ``rating_suspense`` (pipelines.rating.suspense).
+    """
+    count = buckets.configured_buckets() if bucket_count is None else bucket_count
+    planned = plan_rating(layout, billing_period, count, rerate_run_id=rerate_run_id)
+    inputs = _read_inputs(layout, billing_period, count)
+    rated = []
+    for bucket in planned:
+        # The lock rate_bucket takes: a bucket task of the DAG never runs beside this.
+        with partition_lock(
+            layout, "rate_bucket", f"billing_period={billing_period}/bucket={bucket}"
+        ):
+            rated.append(_rate_bucket(layout, billing_period, bucket, count, inputs))
+    return finish_rating(
+        layout,
+        billing_period,
+        count,
+        [result.reference_fingerprint for result in rated],
+        rerate_run_id=rerate_run_id,
     )

@@ -2,9 +2,10 @@
 ``rating_suspense`` with its reason and age; once reference data is fixed, a recycle run
 prices it exactly once. docs/rating.md (Suspense and recycling) states the rules.
 
-The period's ``rated_usage`` partition stays the one place a record is billed from: a
-suspended record is a ``suspense`` row there, and recycling replaces that row in place
-(one atomic write of the partition), so every usage_id is in it exactly once throughout.
+The period's ``rated_usage`` partitions (one per rating bucket) stay the one place a
+record is billed from: a suspended record is a ``suspense`` row there, and recycling
+replaces that row in place (one atomic write of its bucket's partition), so every usage_id
+is in them exactly once throughout.
 ``rating_suspense`` keeps the history: when a record was first suspended, how often it was
 tried, and what priced it in the end.
 """
@@ -23,7 +24,8 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
-from pipelines.rating import aggregates, retail, tariff
+from pipelines.locks import locked_partition
+from pipelines.rating import aggregates, buckets, retail, tariff
 from pipelines.schema import (
     RATED_USAGE_SCHEMA,
     RATING_SUSPENSE_SCHEMA,
@@ -34,7 +36,7 @@ from pipelines.schema import (
 )
 
 #: Suspense columns taken from the rated row of the latest attempt.
-_RECORD_COLUMNS = [
+RECORD_COLUMNS = [
     "usage_id",
     "billing_period",
     "event_date",
@@ -106,7 +108,7 @@ def _apply_attempt(
     )
     outcomes = {row["usage_id"]: row for row in relevant.to_dicts()}
     for usage_id, outcome in outcomes.items():
-        record = {column: outcome[column] for column in _RECORD_COLUMNS}
+        record = {column: outcome[column] for column in RECORD_COLUMNS}
         row = rows.get(usage_id)
         if outcome["rating_status"] == RatingStatus.SUSPENSE.value:
             if row is None:
@@ -213,17 +215,33 @@ class RecycleResult:
     still_open_by_reason: dict[str, int]
 
 
+def _read_rated(layout: Layout, billing_period: str, bucket_count: int) -> pl.DataFrame:
+    """The period's rated_usage rows with the ``bucket`` that holds each."""
+    parts = []
+    for bucket in range(bucket_count):
+        rows = pl.from_arrow(
+            lake.read_partition(
+                layout, "rated_usage", buckets.bucket_partition(billing_period, bucket)
+            )
+        )
+        assert isinstance(rows, pl.DataFrame)
+        parts.append(rows.with_columns(pl.lit(bucket, dtype=pl.Int32).alias("bucket")))
+    return pl.concat(parts)
+
+
 def _by_reason(frame: pl.DataFrame) -> dict[str, int]:
     return dict(sorted(Counter(frame["suspense_reason"].to_list()).items()))
 
 
+@locked_partition("rate", "billing_period")
 def recycle_period(
     layout: Layout, billing_period: str, at: datetime | None = None
 ) -> RecycleResult:
     """Rate the period's open suspense records again with the current reference data.
 
-    Records now rateable replace their suspense rows in the period's ``rated_usage``
-    partition (one atomic write) and are closed as ``recycled``; the others stay open, one
+    Records now rateable replace their suspense rows in the ``rated_usage`` partition of
+    the rating bucket that holds them (one atomic write per bucket) and are closed as
+    ``recycled``; the others stay open, one
     attempt more. Open records whose reference data is unchanged since their last attempt
     are not tried, so a second run with the same data writes nothing. Records already
     priced are never touched, in an open or a closed period.
@@ -254,9 +272,8 @@ def recycle_period(
             still_open_by_reason=_by_reason(still_waiting),
         )
 
-    partition = {"billing_period": billing_period}
-    rated = pl.from_arrow(lake.read_partition(layout, "rated_usage", partition))
-    assert isinstance(rated, pl.DataFrame)
+    bucket_count = stage.planned_buckets(layout, billing_period)
+    rated = _read_rated(layout, billing_period, bucket_count)
     is_candidate = pl.col("usage_id").is_in(candidates["usage_id"].implode())
     retry = rated.filter(is_candidate)
     if retry.height != candidates.height:
@@ -300,23 +317,46 @@ def recycle_period(
     )
     is_retry = pl.col("usage_id").is_in(retry["usage_id"].implode())
     outcome = batch.filter(is_retry & ~pl.col("account_id").is_in(moved).fill_null(False))
-    outcome = outcome.select(RATED_USAGE_SCHEMA.names)
+    # A recycled row stays in the bucket that holds it, even when its account now hashes to
+    # another: moving it would write two partitions, and a crash between them would lose or
+    # repeat it. The next full rating puts it in its account's bucket.
+    outcome = outcome.select(RATED_USAGE_SCHEMA.names).join(
+        retry.select("usage_id", "bucket"), on="usage_id"
+    )
     kept = retry.filter(~pl.col("usage_id").is_in(outcome["usage_id"].implode()))
     priced = pl.concat([priced, kept])
 
     recycled_rows = pl.concat([priced, outcome.cast(priced.schema)], how="vertical").sort(
         "usage_id"
     )
-    if not recycled_rows["usage_id"].equals(rated["usage_id"]):
+    if not recycled_rows["usage_id"].equals(rated["usage_id"].sort()):
         raise RuntimeError(f"recycling lost or duplicated usage records of {billing_period}")
-    lake.write_partition(layout, "rated_usage", partition, recycled_rows.to_arrow())
-    # Aggregate-priced usage is priced per cycle: a recycled record joins its cycle's sum.
-    _, charges = aggregates.price_aggregates(recycled_rows, catalog.catalog, billing_period)
-    lake.write_partition(
+    for bucket in outcome["bucket"].unique().sort():
+        lake.write_partition(
+            layout,
+            "rated_usage",
+            buckets.bucket_partition(billing_period, bucket),
+            recycled_rows.filter(pl.col("bucket") == bucket).drop("bucket").to_arrow(),
+        )
+    # Aggregate-priced usage is priced per cycle: a recycled record joins its cycle's sum,
+    # whichever bucket holds it; the cycle's charge goes to its account's bucket.
+    _, charges = aggregates.price_aggregates(
+        recycled_rows.drop("bucket"), catalog.catalog, billing_period
+    )
+    charge_buckets = buckets.buckets_of(
+        charges.select(pl.coalesce("account_id", "subscriber_id"))["account_id"], bucket_count
+    )
+    lake.replace_partitions(
         layout,
         "usage_aggregate_charges",
-        partition,
-        charges.to_arrow().cast(USAGE_AGGREGATE_CHARGE_SCHEMA),
+        {"billing_period": billing_period},
+        "bucket",
+        {
+            str(bucket): charges.filter(charge_buckets == bucket)
+            .to_arrow()
+            .cast(USAGE_AGGREGATE_CHARGE_SCHEMA)
+            for bucket in range(bucket_count)
+        },
     )
 
     rows = _apply_attempt(

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
 from pipelines.rating.retail import load_tariff_catalog
 from pipelines.roaming import rap, settlement, tap_in, tap_out
 from pipelines.roaming.partners import SettlementDirection, load_iot_rates, load_partners
@@ -53,6 +54,7 @@ def _lake(layout: Layout, name: str) -> pl.DataFrame:
     return frame
 
 
+@locked_partition("roaming", "billing_period")
 def roaming_period(layout: Layout, billing_period: str) -> RoamingResult:
     """TAP out, RAP and settlement of ``billing_period`` (YYYY-MM)."""
     partners = load_partners(layout)

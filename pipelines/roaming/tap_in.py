@@ -31,6 +31,7 @@ from pipelines.mediation.records import ParsedRecord
 from pipelines.periods import parse_period
 from pipelines.roaming.partners import SettlementDirection
 from pipelines.schema import Feed, FileStatus, RejectReason, RoamingFileStatus
+from pipelines.storage import ObjectStore
 
 
 class RoamingError(RuntimeError):
@@ -99,8 +100,8 @@ def partner_files(
     for entry in registry.to_dicts():
         if entry["file_status"] == FileStatus.DUPLICATE_FILE:
             continue  # the same bytes as a file already read
-        path = layout.landing / Feed.TAP3.value / entry["switch_id"] / entry["file_name"]
-        data = _landed(path, entry["file_id"])
+        landing_key = f"{Feed.TAP3.value}/{entry['switch_id']}/{entry['file_name']}"
+        data = _landed(layout.landing_store, landing_key, entry["file_id"])
         own_rejects = rejects.filter(
             (pl.col("file_id") == entry["file_id"]) & (pl.col("file_name") == entry["file_name"])
         )
@@ -111,7 +112,8 @@ def partner_files(
             "sender": None,
             "recipient": None,
             "file_name": entry["file_name"],
-            "file_path": str(path.relative_to(layout.root)),
+            # Its landing path, the same wherever the landing area is kept (docs/storage.md).
+            "file_path": f"landing/{landing_key}",
             "file_id": entry["file_id"],
             "file_sequence_number": None,
             "file_kind": None,
@@ -188,12 +190,16 @@ def _frame(table: Any) -> pl.DataFrame:
     return frame
 
 
-def _landed(path: Any, file_id: str) -> bytes:
-    if not path.is_file():
-        raise RoamingError(f"{path} was mediated but is no longer in the landing area")
-    data: bytes = path.read_bytes()
+def _landed(store: ObjectStore, key: str, file_id: str) -> bytes:
+    data = store.read_if_exists(key)
+    if data is None:
+        raise RoamingError(
+            f"{store.location(key)} was mediated but is no longer in the landing area"
+        )
     if hashlib.sha256(data).hexdigest() != file_id:
-        raise RoamingError(f"{path} changed since mediation read it (file_id {file_id[:16]})")
+        raise RoamingError(
+            f"{store.location(key)} changed since mediation read it (file_id {file_id[:16]})"
+        )
     return data
 
 

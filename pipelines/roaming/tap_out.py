@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from pipelines import lake
 from pipelines.config import OPERATOR_CURRENCY, OPERATOR_TADIG, OPERATOR_TIMEZONE, Layout
 from pipelines.mediation.tap3 import MICROS_DECIMAL_PLACES
 from pipelines.periods import parse_period, run_after
+from pipelines.rating.buckets import read_period_table
 from pipelines.roaming import iot, tap_file
 from pipelines.roaming.partners import RoamingPartner, SettlementDirection, visited_partner
 from pipelines.roaming.settlement import operator_rate
@@ -105,9 +105,7 @@ def visitor_usage(
     event_date), with ``visited_partner`` (TADIG)."""
     plmns = {plmn: p.tadig for p in partners.values() for plmn in p.plmn_ids}
     columns = (*USAGE_COLUMNS, "feed", "switch_id", "event_date")
-    rated = pl.from_arrow(
-        lake.read_partition(layout, "rated_usage", {"billing_period": billing_period}, columns)
-    )
+    rated = pl.from_arrow(read_period_table(layout, "rated_usage", billing_period, columns))
     assert isinstance(rated, pl.DataFrame)
     return rated.with_columns(visited_partner(plmns)).filter(
         pl.col("visited_partner").is_not_null()

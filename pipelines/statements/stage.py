@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
 from pipelines.statements.data import load_statements, statements_dir
 from pipelines.statements.render import page_png, statement_html, statement_pdf
 
@@ -23,6 +24,7 @@ class StatementsResult:
     statements: int
 
 
+@locked_partition("statements", "billing_period")
 def write_statements(
     layout: Layout,
     billing_period: str,

@@ -37,6 +37,7 @@ from pipelines.billing.charges import conform, round_to_cent
 from pipelines.billing.recurring import ADVANCE, REVERSED
 from pipelines.config import Layout
 from pipelines.periods import parse_period
+from pipelines.rating.buckets import read_period_table
 from pipelines.reference import TARIFF_CATALOG_DIR, read_reference
 from pipelines.schema import BILLED_CHARGE_SCHEMA, BILLED_CHARGE_USAGE_SCHEMA
 from pipelines.tariffs.catalog_files import load_catalog
@@ -89,8 +90,8 @@ def billed_charges(
         _frame(lake.read_partition(layout, "recurring_charges", partition)), _offer_names(layout)
     )
     usage, usage_links = _usage(
-        _frame(lake.read_partition(layout, "rated_usage", partition)),
-        _frame(lake.read_partition(layout, "usage_aggregate_charges", partition)),
+        _frame(read_period_table(layout, "rated_usage", billing_period)),
+        _frame(read_period_table(layout, "usage_aggregate_charges", billing_period)),
         lines,
         billing_period,
     )

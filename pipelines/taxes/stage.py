@@ -24,6 +24,7 @@ from pipelines import lake
 from pipelines.billing import run as bill_run
 from pipelines.billing.adjustments import APPLIED, HELD, period_adjustments
 from pipelines.config import Layout
+from pipelines.locks import locked_partition
 from pipelines.rating import rerate
 from pipelines.reference import TAX_RULES_DIR
 from pipelines.taxes.billed_charges import billed_charges
@@ -59,6 +60,7 @@ def share_of(amount_micros: np.ndarray, share_ppm: np.ndarray) -> np.ndarray:
     return np.where(amount_micros < 0, -shared, shared)
 
 
+@locked_partition("tax", "billing_period")
 def tax_period(
     layout: Layout, billing_period: str, *, rerate_run_id: str | None = None
 ) -> TaxPeriodResult:

@@ -226,8 +226,10 @@ def write_operator(root: Path) -> Layout:
         schema, _ = LAKE_TABLES[name]
         return pa.Table.from_pylist(rows, schema=schema)
 
-    write_partition(layout, "rated_usage", values, table("rated_usage", usage.rows))
-    write_partition(layout, "interconnect_legs", values, table("interconnect_legs", usage.legs))
+    # The rated tables as one rating bucket.
+    bucket = {**values, "bucket": 0}
+    write_partition(layout, "rated_usage", bucket, table("rated_usage", usage.rows))
+    write_partition(layout, "interconnect_legs", bucket, table("interconnect_legs", usage.legs))
     payment = {
         "billing_period": PERIOD,
         "payment_id": "PAY1",

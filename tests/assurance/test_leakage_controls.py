@@ -198,7 +198,8 @@ def _add_terminated_and_roaming_usage(layout: Layout) -> None:
                 "outgoing_trunk_group": None,
             }
         )
-    write_partition(layout, "rated_usage", period, pa.Table.from_pylist(rated))
+    # The fixture's rating is one bucket: the appended rows join it.
+    write_partition(layout, "rated_usage", {**period, "bucket": 0}, pa.Table.from_pylist(rated))
     events = [
         {
             "billing_period": PERIOD,

@@ -12,7 +12,8 @@ from pipelines import lake
 from pipelines.assurance.rerating import check_rerating, sample_seed
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
-from pipelines.rating.stage import rate_period
+from pipelines.rating.buckets import bucket_partition, read_period_table
+from pipelines.rating.stage import planned_buckets, rate_period
 
 PERIOD = "2026-10"
 SIZE = 60
@@ -34,7 +35,7 @@ def _checks(layout: Layout) -> list[dict]:
 
 
 def _priced_records(layout: Layout) -> int:
-    rated = lake.read_partition(layout, "rated_usage", {"billing_period": PERIOD})
+    rated = read_period_table(layout, "rated_usage", PERIOD)
     return sum(status in ("rated", "zero_rated") for status in rated["rating_status"].to_pylist())
 
 
@@ -69,16 +70,18 @@ def test_a_corrupted_charge_is_the_one_mismatch(rated_operator: Layout, tmp_path
         for row in _checks(corrupted)
         if row["service"] == "voice" and row["billed_charge_micros"] > 0
     )
-    rated = lake.read_partition(corrupted, "rated_usage", {"billing_period": PERIOD})
-    charges = [
-        charge + 370_000 if usage_id == victim["usage_id"] else charge
-        for usage_id, charge in zip(
-            rated["usage_id"].to_pylist(), rated["charge_micros"].to_pylist(), strict=True
-        )
-    ]
-    index = rated.schema.get_field_index("charge_micros")
-    rated = rated.set_column(index, "charge_micros", pa.array(charges, pa.int64()))
-    lake.write_partition(corrupted, "rated_usage", {"billing_period": PERIOD}, rated)
+    for bucket in range(planned_buckets(corrupted, PERIOD)):
+        values = bucket_partition(PERIOD, bucket)
+        rated = lake.read_partition(corrupted, "rated_usage", values)
+        charges = [
+            charge + 370_000 if usage_id == victim["usage_id"] else charge
+            for usage_id, charge in zip(
+                rated["usage_id"].to_pylist(), rated["charge_micros"].to_pylist(), strict=True
+            )
+        ]
+        index = rated.schema.get_field_index("charge_micros")
+        rated = rated.set_column(index, "charge_micros", pa.array(charges, pa.int64()))
+        lake.write_partition(corrupted, "rated_usage", values, rated)
 
     summary = check_rerating(corrupted, PERIOD, size=SIZE)
 

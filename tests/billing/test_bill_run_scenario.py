@@ -54,13 +54,12 @@ import pytest
 from rating.tiny_rating_lake import REFERENCE, build_operator
 
 from pipelines.config import Layout
-from pipelines.lake import read_partition
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.rerate import PeriodStateError
 from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
 
 PERIOD = "2024-07"
-PARTITION = {"billing_period": PERIOD}
 
 SCENARIO_RULES = {
     "ruleset.yaml": (
@@ -180,7 +179,7 @@ def billed(tmp_path_factory: pytest.TempPathFactory) -> Layout:
 
 
 def _frame(layout: Layout, table: str) -> pl.DataFrame:
-    frame = pl.from_arrow(read_partition(layout, table, PARTITION))
+    frame = pl.from_arrow(read_period_table(layout, table, PERIOD))
     assert isinstance(frame, pl.DataFrame)
     return frame
 

@@ -23,7 +23,7 @@ from test_bill_run_scenario import PERIOD, SCENARIO
 
 from pipelines.build import BuildError, build_warehouse
 from pipelines.config import Layout
-from pipelines.lake import read_partition
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.rerate import close_period, rerate_period
 from pipelines.rating.stage import rate_period
 from pipelines.taxes.stage import tax_period
@@ -33,7 +33,7 @@ MARTS_ONLY_REFERENCE = {"hlr_snapshot.csv": "imsi,msisdn,provisioning_status,sna
 
 
 def _frame(layout: Layout, table: str, period: str) -> pl.DataFrame:
-    frame = pl.from_arrow(read_partition(layout, table, {"billing_period": period}))
+    frame = pl.from_arrow(read_period_table(layout, table, period))
     assert isinstance(frame, pl.DataFrame)
     return frame
 

@@ -113,7 +113,7 @@ def test_usage_priced_on_aggregate_reaches_the_invoice(fixture_layout: Layout) -
     # S003's data (u15 and sessions A and B, 2 MB each) priced on aggregate, as the rate
     # stage writes it: its records carry charge 0 and one usage_aggregate_charges row prices
     # their 6 MB, here 1 500 000 micros.
-    values = {"billing_period": PERIOD}
+    values = {"billing_period": PERIOD, "bucket": 0}  # the fixture's one rating bucket
     table = read_partition(fixture_layout, "rated_usage", values)
     rated = table.to_pylist()
     for row in rated:
@@ -438,7 +438,7 @@ def test_unbalanced_file_registry_fails_the_build(fixture_layout: Layout) -> Non
 
 @pytest.mark.slow
 def test_rated_row_on_the_wrong_account_fails_the_build(fixture_layout: Layout) -> None:
-    values = {"billing_period": PERIOD}
+    values = {"billing_period": PERIOD, "bucket": 0}  # the fixture's one rating bucket
     rated = read_partition(fixture_layout, "rated_usage", values)
     column = rated.schema.get_field_index("account_id")
     # One rated call of S001 (account A001) claims to belong to A002: its usage would be
@@ -627,7 +627,7 @@ def test_partial_missing_from_a_consolidated_period_fails_the_build(
 @pytest.mark.slow
 def test_rated_repeat_fails_the_build(fixture_layout: Layout) -> None:
     # Rating billed the repeat of u01 a second time.
-    values = {"billing_period": PERIOD}
+    values = {"billing_period": PERIOD, "bucket": 0}  # the fixture's one rating bucket
     rated = read_partition(fixture_layout, "rated_usage", values).to_pylist()
     original = next(row for row in rated if row["usage_id"] == "bbbbbbbbbbbbbbbb-1")
     repeat = {**original, "usage_id": "1111111111111111-1", "file_name": BER_REPEAT_FILE}

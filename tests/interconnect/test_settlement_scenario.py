@@ -35,6 +35,7 @@ from pipelines.config import layout as make_layout
 from pipelines.interconnect.agreements import load_agreements
 from pipelines.interconnect.legs import rate_legs
 from pipelines.interconnect.reconcile import reconcile_period
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.stage import local_seconds
 from pipelines.schema import INTERCONNECT_LEG_SCHEMA
 
@@ -99,7 +100,10 @@ def settled(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     )
     legs = rate_legs(usage, load_agreements(layout))
     table = legs.select(INTERCONNECT_LEG_SCHEMA.names).to_arrow().cast(INTERCONNECT_LEG_SCHEMA)
-    lake.write_partition(layout, "interconnect_legs", {"billing_period": PERIOD}, table)
+    # The legs as one rating bucket.
+    lake.write_partition(
+        layout, "interconnect_legs", {"billing_period": PERIOD, "bucket": 0}, table
+    )
     for carrier, rows in INVOICES.items():
         folder = layout.carrier_invoices / carrier
         folder.mkdir(parents=True)
@@ -109,7 +113,7 @@ def settled(tmp_path_factory: pytest.TempPathFactory) -> Layout:
 
 
 def _table(layout: Layout, name: str) -> pl.DataFrame:
-    frame = pl.from_arrow(lake.read_partition(layout, name, {"billing_period": PERIOD}))
+    frame = pl.from_arrow(read_period_table(layout, name, PERIOD))
     assert isinstance(frame, pl.DataFrame)
     return frame
 

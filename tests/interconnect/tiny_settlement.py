@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import OPERATOR_TIMEZONE, Layout
+from pipelines.rating.buckets import read_period_table
 from pipelines.schema import INTERCONNECT_LEG_SCHEMA, RATED_USAGE_SCHEMA
 
 PERIOD = "2026-10"
@@ -103,7 +104,10 @@ def leg(
 
 def write_legs(layout: Layout, legs: list[dict[str, object]]) -> None:
     table = pa.Table.from_pylist(legs, schema=INTERCONNECT_LEG_SCHEMA)
-    lake.write_partition(layout, "interconnect_legs", {"billing_period": PERIOD}, table)
+    # Legs and rated usage are written as one rating bucket.
+    lake.write_partition(
+        layout, "interconnect_legs", {"billing_period": PERIOD, "bucket": 0}, table
+    )
 
 
 def write_invoice(layout: Layout, carrier_id: str, rows: list[str], period: str = PERIOD) -> Path:
@@ -115,7 +119,7 @@ def write_invoice(layout: Layout, carrier_id: str, rows: list[str], period: str 
 
 
 def read_rows(layout: Layout, table: str) -> list[dict[str, object]]:
-    return lake.read_partition(layout, table, {"billing_period": PERIOD}).to_pylist()
+    return read_period_table(layout, table, PERIOD).to_pylist()
 
 
 # The October scenario of test_reconcile (and test_accuracy): one cell per case. Batches
@@ -209,7 +213,7 @@ def usage_call(
 
 def write_rated_usage(layout: Layout, rows: list[dict[str, object]]) -> None:
     table = pa.Table.from_pylist(rows, schema=RATED_USAGE_SCHEMA)
-    lake.write_partition(layout, "rated_usage", {"billing_period": PERIOD}, table)
+    lake.write_partition(layout, "rated_usage", {"billing_period": PERIOD, "bucket": 0}, table)
 
 
 def write_subscribers(layout: Layout, msisdns: list[str]) -> None:

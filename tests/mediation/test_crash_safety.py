@@ -24,7 +24,6 @@ CRASHING_RUN = """
 import os, signal, sys
 from datetime import date
 from pathlib import Path
-from pipelines import lake
 from pipelines.config import Layout
 from pipelines.mediation.stage import mediate_partition
 
@@ -41,7 +40,8 @@ def crashing_replace(src, dst):
     if renames == kill_at and moment == "after":
         os.kill(os.getpid(), signal.SIGKILL)
 
-lake.os.replace = crashing_replace
+# The lake's local store renames through os.replace (pipelines/storage.py).
+os.replace = crashing_replace
 mediate_partition(Layout(Path(root)), "asterisk_cdr_csv", date.fromisoformat("2024-11-03"))
 """
 

@@ -13,9 +13,11 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from rating_bucket_files import period_part_files
 from tiny_catalog import CATALOG_LABEL, build_operator, call, data, roaming_call
 
 from pipelines import lake
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.rerate import close_period, read_version, rerate_period
 from pipelines.rating.sample import write_rated_sample
 from pipelines.rating.stage import rate_period
@@ -132,7 +134,7 @@ JULY, AUGUST = "2024-07", "2024-08"
 
 
 def read(layout, table: str, period: str = JULY) -> list[dict]:
-    return lake.read_partition(layout, table, {"billing_period": period}).to_pylist()
+    return read_period_table(layout, table, period).to_pylist()
 
 
 def by_usage(layout, period: str = JULY) -> dict[str, dict]:
@@ -393,11 +395,8 @@ def test_offer_rated_with_its_subject(rows):
 def test_rerun_writes_identical_partitions(tmp_path):
     layout = build_operator(tmp_path, USAGE, (JULY, AUGUST))
     tables = ("rated_usage", "allowance_balances", "usage_aggregate_charges")
-    paths = [
-        lake.partition_dir(layout, table, {"billing_period": JULY}) / lake.PART_FILE
-        for table in tables
-    ]
     rate_period(layout, JULY)
+    paths = [path for table in tables for path in period_part_files(layout, table, JULY)]
     first = [path.read_bytes() for path in paths]
     rate_period(layout, JULY)
     assert [path.read_bytes() for path in paths] == first

@@ -10,12 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from rating_bucket_files import period_part_files
 
 from pipelines import lake
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.stage import rate_period
 from pipelines.schema import USAGE_SCHEMA
 
@@ -225,7 +226,7 @@ def layout(tmp_path: Path):
 
 
 def read(layout, table: str) -> list[dict]:
-    return lake.read_partition(layout, table, {"billing_period": "2024-07"}).to_pylist()
+    return read_period_table(layout, table, "2024-07").to_pylist()
 
 
 def test_statuses_reasons_and_charges(layout):
@@ -382,14 +383,11 @@ def test_recurring_fees_billed_in_advance_and_trued_up_by_day(layout):
 def test_rerun_writes_identical_bytes(layout):
     rate_period(layout, "2024-07")
     tables = ("rated_usage", "recurring_charges", "interconnect_legs")
-    paths = [
-        lake.partition_dir(layout, t, {"billing_period": "2024-07"}) / lake.PART_FILE
-        for t in tables
-    ]
+    paths = [path for t in tables for path in period_part_files(layout, t, "2024-07")]
     first = [p.read_bytes() for p in paths]
     rate_period(layout, "2024-07")
     assert [p.read_bytes() for p in paths] == first
-    assert pq.read_metadata(paths[0]).num_rows == 18
+    assert read_period_table(layout, "rated_usage", "2024-07").num_rows == 18
 
 
 def test_bad_time_bands_fail_before_rating(layout):

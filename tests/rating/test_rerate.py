@@ -166,7 +166,7 @@ def test_the_previous_version_stays_readable(closed):
     new = usage_charges(read_version(closed, "rated_usage", PERIOD, 2).to_pylist())
     assert (old["u1"], new["u1"]) == (60_000, 90_000)
     # What the marts read (the lake_glob of dbt's rated_usage source) is the new version only.
-    glob = closed.lake / "rated_usage" / "*" / lake.PART_FILE
+    glob = closed.lake / "rated_usage" / "*" / "*" / lake.PART_FILE
     with duckdb.connect() as con:
         marts_see = con.execute(
             f"select usage_id, charge_micros from read_parquet('{glob}') order by usage_id"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rating_bucket_files import period_part_files
 from tiny_rating_lake import (
     FRANCE_RATES,
     PERIOD,
@@ -22,8 +23,8 @@ from tiny_rating_lake import (
     without,
 )
 
-from pipelines import lake
 from pipelines.config import Layout
+from pipelines.rating.buckets import read_period_table
 from pipelines.rating.rerate import PeriodStateError, close_period
 from pipelines.rating.stage import rate_period
 from pipelines.rating.suspense import read_suspense, recycle_period
@@ -48,8 +49,9 @@ def fix(data: Layout, name: str) -> None:
 
 def partition_bytes(data: Layout) -> list[bytes]:
     return [
-        (lake.partition_dir(data, table, {"billing_period": PERIOD}) / lake.PART_FILE).read_bytes()
+        path.read_bytes()
         for table in ("rated_usage", "rating_suspense")
+        for path in period_part_files(data, table, PERIOD)
     ]
 
 
@@ -154,7 +156,7 @@ def test_fix_reference_data_then_recycle_prices_each_record_once(layout):
     assert (again.open_before, again.attempted, again.recycled) == (0, 0, 0)
     assert partition_bytes(layout) == before
     assert sorted(read_rows(layout, "rated_usage")) == ["u1", "u2", "u3", "u4", "u5"]
-    assert lake.read_partition(layout, "rated_usage", {"billing_period": PERIOD}).num_rows == 5
+    assert read_period_table(layout, "rated_usage", PERIOD).num_rows == 5
 
 
 def test_a_record_still_unrateable_stays_open_one_attempt_more(layout):

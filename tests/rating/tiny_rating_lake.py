@@ -22,6 +22,7 @@ from pipelines import lake
 from pipelines.config import Layout
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
+from pipelines.rating.buckets import read_period_table
 from pipelines.schema import USAGE_SCHEMA
 
 PERIOD = "2024-07"
@@ -203,5 +204,5 @@ def without(reference: dict[str, str], name: str, text: str) -> dict[str, str]:
 
 def read_rows(data: Layout, table: str) -> dict[str, dict]:
     """A period partition's rows by usage_id."""
-    rows = lake.read_partition(data, table, {"billing_period": PERIOD}).to_pylist()
+    rows = read_period_table(data, table, PERIOD).to_pylist()
     return {row["usage_id"]: row for row in rows}

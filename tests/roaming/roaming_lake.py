@@ -305,7 +305,7 @@ def build_operator(root: Path) -> Layout:
     lake.write_partition(
         layout,
         "rated_usage",
-        {"billing_period": PERIOD},
+        {"billing_period": PERIOD, "bucket": 0},  # as one rating bucket
         pa.Table.from_pylist(sorted(rows, key=lambda r: r["usage_id"]), RATED_USAGE_SCHEMA),
     )
     return layout

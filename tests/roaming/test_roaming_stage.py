@@ -15,6 +15,7 @@ from pipelines.config import Layout
 from pipelines.mediation import tap3
 from pipelines.mediation.records import ParsedRecord, RejectedRecord
 from pipelines.mediation.stage import mediate_partition
+from pipelines.rating.buckets import read_period_table
 from pipelines.roaming.stage import RoamingResult, roaming_period
 from pipelines.roaming.tap_in import RoamingError
 from pipelines.schema import RejectReason
@@ -30,7 +31,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, RoamingResult
 
 
 def rows(layout: Layout, table: str, **where: object) -> list[dict]:
-    found = lake.read_partition(layout, table, {"billing_period": PERIOD}).to_pylist()
+    found = read_period_table(layout, table, PERIOD).to_pylist()
     return [r for r in found if all(r[k] == v for k, v in where.items())]
 
 

@@ -1,0 +1,32 @@
+{{ config(alias='rpt_interconnect_negative_margin_routes') }}
+
+{#- No column names a subscriber, a number or a person: every one is kept. -#}
+with
+
+interconnect_negative_margin_routes as (
+
+    select * from {{ ref('rpt_interconnect_negative_margin_routes') }}
+
+),
+
+final as (
+
+    select
+        billing_period,
+        carrier_id,
+        destination_group,
+        destination_name,
+        paid_calls,
+        retail_revenue_micros,
+        interconnect_cost_micros,
+        margin_micros,
+        is_negative_margin,
+        included_calls,
+        included_cost_micros,
+        unbilled_calls,
+        unbilled_cost_micros
+    from interconnect_negative_margin_routes
+
+)
+
+select * from final
