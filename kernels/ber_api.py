@@ -111,7 +111,8 @@ _SMS_REFERENCE_BIT = 63  # kernel bit of the nested cAMELSMSInformation.smsRefer
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: Durations beyond 31 bits go to the library: it adds them to datetimes (an overflow there
-#: is its own behaviour to keep) and no switch writes them.
+#: is its own behaviour to keep) and no switch writes them; so do negative ones, which it
+#: rejects.
 _DURATION_LIMIT = 2**31 - 1
 _ANY = 0xFFFF  # no size constraint (a CDR holds at most 65535 octets)
 
@@ -126,7 +127,7 @@ def _sized(kind: Kind, slot: int = -1, low: int = 0, high: int = _ANY) -> _Field
     return (kind, slot, low, high)
 
 
-_DURATION_FIELD = _integer(IntSlot.DURATION, -_DURATION_LIMIT, _DURATION_LIMIT)
+_DURATION_FIELD = _integer(IntSlot.DURATION, 0, _DURATION_LIMIT)
 # Sizes are pycrate's constraints (IMSI 3..8, IMEI 8, MSISDN 1..9, AddressString 1..20,
 # TimeStamp 9, CallReferenceNumber 1..8, AccessPointNameNI 1..63, ChargingCharacteristics 2);
 # unconstrained types take any size.

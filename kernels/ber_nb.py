@@ -390,8 +390,9 @@ def read_volumes_nb(data, s, e, allowed_condition):
 
     Each container is a SEQUENCE of optional [3] uplink and [4] downlink INTEGERs, a
     mandatory [5] changeCondition listed in ``allowed_condition`` and a mandatory [6]
-    9-octet changeTime (the library never reads it, pycrate checks only its size). Sums that
-    would leave int64 are refused rather than wrapped.
+    9-octet changeTime (the library never reads it, pycrate checks only its size). Negative
+    volumes are refused (the library rejects them), and so are sums that would leave int64
+    rather than wrapped.
     """
     uplink = np.int64(0)
     downlink = np.int64(0)
@@ -411,16 +412,16 @@ def read_volumes_nb(data, s, e, allowed_condition):
                 return False, uplink, downlink
             if ftag == 3 or ftag == 4:
                 ok, value = read_integer_nb(data, fs, fe)
-                # |sum| < 2**62 + 2**63 stays exact; refusing beyond 2**62 keeps it simple.
-                if not ok or value > limit or value < -limit:
+                # A value and a running sum of at most 2**62 each add up within int64.
+                if not ok or value > limit or value < 0:
                     return False, uplink, downlink
                 if ftag == 3:
                     uplink += value
-                    if uplink > limit or uplink < -limit:
+                    if uplink > limit:
                         return False, uplink, downlink
                 else:
                     downlink += value
-                    if downlink > limit or downlink < -limit:
+                    if downlink > limit:
                         return False, uplink, downlink
             elif ftag == 5:
                 if fe - fs != 1 or not allowed_condition[data[fs]]:

@@ -30,6 +30,7 @@ from pycrate_mobile.TS24008_IE import PLMN, BCDNumber, decode_bcd, encode_bcd
 from pycrate_mobile.TS29002_MAPIE import AddressString
 from pycrate_mobile.TS29274_GTPC import ULI
 
+from pipelines.formats.ber_structure import MAX_NESTING, SetPaths, ber_problem, nesting_depth
 from pipelines.formats.cdr_events import MobileCdr
 from pipelines.formats.ts32297 import (
     CdrHeader,
@@ -488,13 +489,35 @@ def encode_call_event_record(
     return bytes(choice.to_ber())
 
 
+#: The SETs of the mapped records, whose components pycrate would read twice (last value
+#: wins): each record (moCallRecord [0], mtCallRecord [1], moSMSRecord [6], mtSMSRecord [7],
+#: pGWRecord [79]) and the SMS records' CAMELSMSInformation ([13] in MO, [12] in MT).
+_SETS: SetPaths = frozenset(
+    {
+        (b"\xa0",),
+        (b"\xa1",),
+        (b"\xa6",),
+        (b"\xa7",),
+        (b"\xbf\x4f",),
+        (b"\xa6", b"\xad"),
+        (b"\xa7", b"\xac"),
+    }
+)
+
+
 def decode_call_event_record(data: bytes) -> tuple[str, dict[str, Any]]:
     """(alternative name, field values) of one BER CallEventRecord.
 
     Values are pycrate's: OCTET STRINGs as bytes, INTEGERs as int, ENUMERATEDs as names,
     CHOICEs as (name, value). Raises UndecodableRecordError with the decoder's message when
-    the bytes are not a CSRecord or GPRSRecord alternative, or octets follow the record.
+    the bytes are not a CSRecord or GPRSRecord alternative, or octets follow the record,
+    and, before pycrate reads them (pipelines/formats/ber_structure.py), when they nest
+    deeper than MAX_NESTING, an element runs past its parent, or the record holds a field
+    twice.
     """
+    depth = nesting_depth(data)
+    if depth > MAX_NESTING:
+        raise UndecodableRecordError(f"BER nested {depth} levels deep, over {MAX_NESTING}")
     # pycrate raises many exception types on bad input (ASN.1 codec errors, charpy
     # overflows, index and value errors); each one means "not a readable record".
     try:
@@ -509,6 +532,9 @@ def decode_call_event_record(data: bytes) -> tuple[str, dict[str, Any]]:
         )
     if tag_class != _CONTEXT_CLASS:
         raise UndecodableRecordError(f"tag class {tag_class} is not a CallEventRecord tag")
+    problem = ber_problem(data, _SETS)
+    if problem is not None:
+        raise UndecodableRecordError(problem)
     choice = _GPRS_RECORD if tag in _GPRS_TAGS else _CS_RECORD
     try:
         choice.from_ber(data)

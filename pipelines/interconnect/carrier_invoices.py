@@ -246,6 +246,14 @@ def _date(fields: dict[str, str], column: str) -> date | None:
         ) from None
 
 
+def _bigint(column: str, value: int) -> int:
+    """``value``, refused when it does not fit the lake's BIGINT column (a number no carrier
+    bills; int() would also refuse the text of one of 4,301 digits and more)."""
+    if not -(2**63) <= value < 2**63:
+        raise _Refused(InvoiceRejectReason.INVALID_NUMBER, f"{column} is beyond a 64-bit integer")
+    return value
+
+
 def _whole(fields: dict[str, str], column: str) -> int | None:
     text = fields[column]
     if not text:
@@ -254,7 +262,9 @@ def _whole(fields: dict[str, str], column: str) -> int | None:
         raise _Refused(
             InvoiceRejectReason.INVALID_NUMBER, f"{column} {text!r} is not a whole number >= 0"
         )
-    return int(text)
+    if len(text.lstrip("0")) > 19:
+        raise _Refused(InvoiceRejectReason.INVALID_NUMBER, f"{column} has {len(text)} digits")
+    return _bigint(column, int(text))
 
 
 def _decimal(fields: dict[str, str], column: str) -> Decimal | None:
@@ -278,7 +288,7 @@ def _micros(fields: dict[str, str], column: str) -> int | None:
             InvoiceRejectReason.INEXACT_DECIMAL,
             f"{column} {fields[column]!r} is finer than a micro-unit of the currency",
         )
-    return int(scaled)
+    return _bigint(column, int(scaled))
 
 
 def _seconds(fields: dict[str, str]) -> int | None:
@@ -288,7 +298,7 @@ def _seconds(fields: dict[str, str]) -> int | None:
         return None
     exact = value * 60
     if exact == exact.to_integral_value():
-        return int(exact)
+        return _bigint("minutes", int(exact))
     # Within one unit of the minutes' last decimal (in seconds) of the text: for two or
     # more decimals at most one whole second is, whichever way the carrier rounded.
     unit = Decimal(60).scaleb(-len(fields["minutes"].partition(".")[2]))
@@ -303,7 +313,7 @@ def _seconds(fields: dict[str, str]) -> int | None:
             f"minutes {fields['minutes']!r} is {exact} seconds, and no one whole number of "
             "seconds rounds to it",
         )
-    return int(near[0])
+    return _bigint("minutes", int(near[0]))
 
 
 def _line(
@@ -403,7 +413,9 @@ def parse_invoice(
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as failure:
-        undecoded = content.decode("utf-8", errors="replace").splitlines()
+        # Split where the CSV reader would (str.splitlines also splits at form feeds and
+        # other controls, which would number the rows past the file's lines).
+        undecoded = re.split(r"\r\n|\r|\n", content.decode("utf-8", errors="replace"))
         for number, raw in enumerate(undecoded[1:], start=2):
             if raw.strip():
                 refuse(number, InvoiceRejectReason.INVALID_ENCODING, str(failure), raw)

@@ -192,8 +192,9 @@ CAUSE_NAMES: dict[int, str] = {
     **{code: f"SIP {status} {phrase}" for code, (status, phrase) in SIP_CAUSES.items()},
 }
 
+# The sequence number is stored as a BIGINT (and int() refuses 4,301 digits and more).
 _FILE_NAME = re.compile(
-    r"cdr_(?P<cluster>[A-Za-z0-9._-]+)_(?P<node>[0-9]+)_(?P<stamp>[0-9]{12})_(?P<seq>[0-9]+)"
+    r"cdr_(?P<cluster>[A-Za-z0-9._-]+)_(?P<node>[0-9]+)_(?P<stamp>[0-9]{12})_(?P<seq>[0-9]{1,18})"
 )
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _FIELD_TYPE = re.compile(r"[A-Za-z]+(\([0-9]+\))?")

@@ -10,8 +10,9 @@ Certainty comes in three steps (docs/formats/freeswitch_cdr_csv.md, "Columnar fa
 
 1. Layout. pyarrow splits the file, then the bytes are checked against the lengths of the
    values it returned: every line must be exactly ``"v0","v1",...,"v14"`` (15 quoted
-   values, no quote inside, LF or CRLF ends). For such a line Python's csv module (the
-   row parser's reader) and pyarrow agree by construction.
+   values, no quote inside, none longer than ``csv.field_size_limit()``, LF or CRLF
+   ends). For such a line Python's csv module (the row parser's reader) and pyarrow agree
+   by construction.
 2. Values. Each column's distinct values are checked with the row parser's own rules
    (number normalisation, strip, withheld callers, contexts, time stamps); the per-line
    work is numpy indexing and arithmetic.
@@ -22,6 +23,7 @@ Certainty comes in three steps (docs/formats/freeswitch_cdr_csv.md, "Columnar fa
 
 from __future__ import annotations
 
+import csv
 import functools
 import itertools
 import re
@@ -193,6 +195,10 @@ def _lines_are_canonical(data: bytes, table: pa.Table) -> bool:
         if not batch.num_rows:
             continue
         widths = [_byte_lengths(column) for column in batch.columns]
+        # The csv module refuses a value past its field limit (the row parser's
+        # malformed_row); pyarrow has no such limit.
+        if any(width.max() > csv.field_size_limit() for width in widths):
+            return False
         line_bytes = np.full(batch.num_rows, _SYNTAX_BYTES + terminator, dtype=np.int64)
         for width in widths:
             line_bytes += width

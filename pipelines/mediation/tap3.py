@@ -33,6 +33,7 @@ from pycrate_asn1dir import TAP3
 from pycrate_asn1rt.codecs import ASN1CodecBER
 from pycrate_core.charpy import Charpy
 
+from pipelines.formats.ber_structure import MAX_NESTING, ber_problem, nesting_depth
 from pipelines.mediation.numbering import InvalidNumberError, normalise_number
 from pipelines.mediation.records import PARSER_COLUMNS, FileContext, ParsedRecord, RejectedRecord
 from pipelines.schema import RejectReason
@@ -311,7 +312,12 @@ def _decode(data: bytes) -> _Decoded:
 
 def _outer_tlv(data: bytes) -> list[Any]:
     """pycrate's tag-length-value tree of the file's one outer item; refuses trailing
-    octets (a padded or concatenated file is not one DataInterChange)."""
+    octets (a padded or concatenated file is not one DataInterChange), and what pycrate
+    would read leniently or not at all (pipelines/formats/ber_structure.py): nesting deeper
+    than any TAP or RAP file, an element running past its parent."""
+    depth = nesting_depth(data)
+    if depth > MAX_NESTING:  # checked first: pycrate reads the tree recursively
+        raise TapFileError(f"BER nested {depth} levels deep, over {MAX_NESTING}")
     char = Charpy(data)
     try:
         tlv = ASN1CodecBER.decode_single(char)[0]
@@ -320,6 +326,9 @@ def _outer_tlv(data: bytes) -> list[Any]:
     left = char.len_byte()
     if left:
         raise TapFileError(f"{left} octet(s) after the DataInterChange: {data[-left:][:16].hex()}")
+    problem = ber_problem(data)
+    if problem is not None:
+        raise TapFileError(f"not well-formed BER: {problem}")
     return list(tlv)
 
 
@@ -811,7 +820,8 @@ def read_rap(data: bytes) -> tuple[str, dict[str, Any]]:
         kind, value = interchange.get_val()
     except Exception as error:  # pycrate raises assorted errors on bad input
         raise TapFileError(f"RAP RapDataInterChange does not decode: {error}") from error
-    unknown = _unknown_item(value, kind)
+    # The alternative itself may be an unknown extension, not only an item inside it.
+    unknown = _unknown_item((kind, value), "RapDataInterChange")
     if unknown is not None:
         raise TapFileError(f"{unknown} is not a RAP 1.5 item")
     return str(kind), value

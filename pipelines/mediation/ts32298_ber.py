@@ -11,7 +11,9 @@ position), plus a record-0 reject when the whole file is refused:
 - a CallEventRecord alternative other than MO/MT call, MO/MT SMS and PGW: UNSUPPORTED_RECORD_TYPE;
 - a record lacking a field the canonical row needs: MISSING_FIELD; an unreadable number or
   TimeStamp: INVALID_NUMBER / INVALID_TIMESTAMP; a PGW recordSequenceNumber or a call's
-  sequenceNumber outside 0..PARTIAL_SEQUENCE_MAX: INVALID_NUMBER.
+  sequenceNumber outside 0..PARTIAL_SEQUENCE_MAX: INVALID_NUMBER;
+- a negative callDuration or PGW duration: INVALID_DURATION; a negative traffic volume:
+  INVALID_VOLUME.
 
 A pGWRecord with a recordSequenceNumber, or an MO/MT call record with a sequenceNumber, is
 one partial record of a longer session or call: its values also hold PARTIAL_COLUMNS
@@ -140,6 +142,15 @@ def _after(moment: datetime, seconds: int, field: str) -> datetime:
         ) from error
 
 
+def _seconds(record: dict[str, Any], field: str) -> int:
+    """A required duration field: whole seconds, never negative (a call cannot last less
+    than nothing; the text formats and TAP refuse it too)."""
+    seconds = int(_required(record, field))
+    if seconds < 0:
+        raise _RecordError(RejectReason.INVALID_DURATION, f"{field} {seconds} is negative")
+    return seconds
+
+
 def _required(record: dict[str, Any], field: str) -> Any:
     if field not in record:
         raise _RecordError(RejectReason.MISSING_FIELD, f"{field} is missing")
@@ -262,7 +273,7 @@ def _call_values(alternative: str, record: dict[str, Any], values: dict[str, Any
     partial = sequence is not None
     seized, answered = _time(record, "seizureTime"), _time(record, "answerTime")
     released = _time(record, "releaseTime")
-    duration = int(_required(record, "callDuration"))
+    duration = _seconds(record, "callDuration")
     started = seized or answered
     if started is None:
         raise _RecordError(RejectReason.MISSING_FIELD, "seizureTime and answerTime are missing")
@@ -343,10 +354,16 @@ def _pgw_values(record: dict[str, Any], values: dict[str, Any]) -> None:
     _required(record, "recordOpeningTime")
     opened = _time(record, "recordOpeningTime")
     assert opened is not None
-    duration = int(_required(record, "duration"))
+    duration = _seconds(record, "duration")
     containers = record.get("listOfTrafficVolumes", [])
-    uplink = sum(c.get("dataVolumeGPRSUplink", 0) for c in containers)
-    downlink = sum(c.get("dataVolumeGPRSDownlink", 0) for c in containers)
+    uplinks = [c.get("dataVolumeGPRSUplink", 0) for c in containers]
+    downlinks = [c.get("dataVolumeGPRSDownlink", 0) for c in containers]
+    lowest = min([0, *uplinks, *downlinks])
+    if lowest < 0:
+        raise _RecordError(
+            RejectReason.INVALID_VOLUME, f"listOfTrafficVolumes holds a negative volume {lowest}"
+        )
+    uplink, downlink = sum(uplinks), sum(downlinks)
     cause = int(_required(record, "causeForRecClosing"))
     cell = None
     if "userLocationInformation" in record:

@@ -513,7 +513,6 @@ def test_variants_the_kernel_reads_match_the_library_values() -> None:
         "timestamp 29 Feb 2024",
         "unnamed cause",
         "callDuration non-minimal",
-        "callDuration negative",
         "MSISDN national",
         "basicService bearer",
         "closing cause volumeLimit",
@@ -531,6 +530,7 @@ def test_variants_the_kernel_reads_match_the_library_values() -> None:
         assert unread not in read
     # The library rejects these: the kernel must not read them.
     for rejected in (
+        "callDuration negative",
         "recordSequenceNumber 2**31",
         "recordSequenceNumber negative",
         "call sequenceNumber 2**31",
