@@ -29,9 +29,10 @@ class DagRunFailed(RuntimeError):
     """The DAG run did not succeed; the message names the log to read."""
 
 
-def airflow_environment(layout: Layout) -> dict[str, str]:
-    """Environment for an embedded Airflow whose home is under the data root."""
-    home = layout.airflow_home
+def airflow_environment(layout: Layout, home: Path | None = None) -> dict[str, str]:
+    """Environment for an Airflow whose home is ``home`` (default: the embedded one under
+    the data root), with SQLite metadata there and the data root's storage locations."""
+    home = home or layout.airflow_home
     return dict(
         os.environ,
         **layout.environment(),
@@ -44,7 +45,8 @@ def airflow_environment(layout: Layout) -> dict[str, str]:
     )
 
 
-def _airflow_command() -> str:
+def airflow_command() -> str:
+    """The ``airflow`` command of this environment."""
     beside_python = Path(sys.executable).with_name("airflow")
     found = str(beside_python) if beside_python.exists() else shutil.which("airflow")
     if not found:
@@ -52,13 +54,11 @@ def _airflow_command() -> str:
     return found
 
 
-def prepare_airflow(layout: Layout) -> Path:
-    """Create or upgrade the SQLite metadata database and the warehouse pool."""
-    layout.airflow_home.mkdir(parents=True, exist_ok=True)
-    log = layout.airflow_home / "setup.log"
-    env = airflow_environment(layout)
-    airflow = _airflow_command()
-    with log.open("w") as out:
+def migrate_metadata(env: dict[str, str], log: Path) -> None:
+    """Create or upgrade the metadata database and the warehouse pool of the Airflow that
+    ``env`` describes, appending the commands' output to ``log``."""
+    airflow = airflow_command()
+    with log.open("a") as out:
         for args in (
             ["db", "migrate"],
             ["pools", "set", WAREHOUSE_POOL, "1", "DuckDB allows one writing process"],
@@ -66,6 +66,14 @@ def prepare_airflow(layout: Layout) -> Path:
             done = subprocess.run([airflow, *args], env=env, stdout=out, stderr=out)
             if done.returncode != 0:
                 raise DagRunFailed(f"airflow {' '.join(args)} failed; see {log}")
+
+
+def prepare_airflow(layout: Layout) -> Path:
+    """Create or upgrade the embedded SQLite metadata database and the warehouse pool."""
+    layout.airflow_home.mkdir(parents=True, exist_ok=True)
+    log = layout.airflow_home / "setup.log"
+    log.write_text("")
+    migrate_metadata(airflow_environment(layout), log)
     return log
 
 
@@ -78,7 +86,7 @@ def run_billing_dag(
     Raises DagRunFailed when the run does not end in success.
     """
     log = layout.airflow_home / f"dag_run_{billing_period}.log"
-    cmd = [_airflow_command(), "dags", "test", DAG_ID, run_after(billing_period).isoformat()]
+    cmd = [airflow_command(), "dags", "test", DAG_ID, run_after(billing_period).isoformat()]
     state = None
     first_error = None
     with log.open("w") as out:

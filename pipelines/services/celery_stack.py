@@ -26,20 +26,20 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.config import PROJECT_ROOT, Layout
+from pipelines.airflow_run import DagRunFailed, airflow_command, migrate_metadata
+from pipelines.airflow_run import airflow_environment as embedded_environment
+from pipelines.config import Layout
 from pipelines.services.processes import Service, running_pid, start, stop
 from pipelines.services.worker_name import WORKER_NAME_ENV
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 WORKERS = ("worker1", "worker2")
-WAREHOUSE_POOL = "duckdb_writer"
 ADMIN_USER = "admin"
 #: The variables that tell tasks where the lake is and how to reach S3: the stack records
 #: the values it started with, and refuses a caller whose values differ.
@@ -138,30 +138,15 @@ def _free_port() -> int:
         return port
 
 
-def _airflow_command() -> str:
-    beside_python = Path(sys.executable).with_name("airflow")
-    found = str(beside_python) if beside_python.exists() else shutil.which("airflow")
-    if not found:
-        raise StackError("the airflow command is not installed in this environment")
-    return found
-
-
 def airflow_environment(stack: CeleryStack, state: StackState) -> dict[str, str]:
     """Environment of every Airflow process of the stack, and of an ``airflow`` CLI call
     against it (``telcolake services env`` prints it)."""
     home = stack.home
     return dict(
-        os.environ,
-        **stack.layout.environment(),
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        embedded_environment(stack.layout, home),
         AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
         AIRFLOW__CORE__HOSTNAME_CALLABLE="pipelines.services.worker_name.task_host_name",
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{state.api_url}/execution/",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
-        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(stack.task_logs),
         AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__PORT=str(state.api_port),
         AIRFLOW__API__BASE_URL=state.api_url,
@@ -179,7 +164,7 @@ def airflow_environment(stack: CeleryStack, state: StackState) -> dict[str, str]
 
 def services(stack: CeleryStack, state: StackState) -> list[Service]:
     """The stack's processes in start order (``down`` stops them in reverse)."""
-    airflow = _airflow_command()
+    airflow = airflow_command()
 
     def service(name: str, *command: str) -> Service:
         return Service(
@@ -302,16 +287,10 @@ def _wait_for(what: str, ready: Callable[[], bool], watched: list[Service]) -> N
 def _prepare_airflow(stack: CeleryStack, state: StackState) -> None:
     """Migrate the metadata database, create the warehouse pool, and make the API's admin
     password (kept in a file only this user reads, never printed)."""
-    env = airflow_environment(stack, state)
-    log = stack.log_file("setup")
-    airflow = _airflow_command()
-    with log.open("a") as out:
-        for args in (
-            ["db", "migrate"],
-            ["pools", "set", WAREHOUSE_POOL, "1", "DuckDB allows one writing process"],
-        ):
-            if subprocess.run([airflow, *args], env=env, stdout=out, stderr=out).returncode:
-                raise StackError(f"airflow {' '.join(args)} failed; see {log}")
+    try:
+        migrate_metadata(airflow_environment(stack, state), stack.log_file("setup"))
+    except DagRunFailed as failed:
+        raise StackError(str(failed)) from failed
     # Airflow wrote airflow.cfg with the generated fernet key and JWT secret.
     (stack.home / "airflow.cfg").chmod(0o600)
     if not stack.passwords_file.exists():
