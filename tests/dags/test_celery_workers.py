@@ -1,7 +1,9 @@
 """The billing DAG on Airflow's CeleryExecutor: Redis as the broker, the API server,
 scheduler and DAG processor, and two Celery workers (``telcolake services up``), with the
 lake and the landing area in an S3 bucket of a real moto server on loopback. The run bills
-exactly what the embedded local run bills (``billed_operator``, conftest.py)."""
+exactly what the embedded local run bills (``billed_operator``, conftest.py): the same
+marts, and the same lake partitions byte for byte but for the run's stamps. This one run
+is also CI's end-to-end run of the object store (tests/storage holds the stage-level ones)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from billing_dag_run import PERIOD
 from s3_server import S3Server
@@ -28,6 +32,7 @@ from pipelines.services.celery_stack import (
     stack_up,
     worker_node_name,
 )
+from pipelines.storage import LocalStore, ObjectStore
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,55 @@ def test_both_workers_ran_mapped_mediation(celery_billed: CeleryBilled) -> None:
     assert mediated_by == nodes
 
 
+#: Lake tables that stamp the run on their rows (its wall clock, its Airflow run id): equal
+#: to the embedded run's but for those columns.
+RUN_STAMP_COLUMNS = {
+    "rating_suspense": ["first_suspended_at", "last_attempt_at", "resolved_at"],
+    "validation_results": ["run_id", "validated_at"],
+}
+
+
+def _lake_tables(store: ObjectStore) -> dict[str, pa.Table]:
+    """Each lake table's partitions, read whole and the run's stamps dropped."""
+    parts: dict[str, list[pa.Table]] = {}
+    for stored in store.objects():
+        table = stored.key.split("/")[0]
+        data = pq.read_table(pa.BufferReader(store.read(stored.key)))
+        parts.setdefault(table, []).append(data.drop_columns(RUN_STAMP_COLUMNS.get(table, [])))
+    return {table: pa.concat_tables(tables) for table, tables in parts.items()}
+
+
 @pytest.mark.slow
-def test_the_lake_of_the_celery_run_is_in_the_bucket(
-    celery_billed: CeleryBilled, monkeypatch: pytest.MonkeyPatch
+def test_the_bucket_holds_the_lake_of_the_embedded_run(
+    billed_operator: Layout, celery_billed: CeleryBilled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in celery_billed.variables.items():
         monkeypatch.setenv(name, value)  # boto3 reaches the moto server through them
     data = celery_billed.stack.layout
     assert data.lake_url is not None and data.lake_url.startswith("s3://telcolake-celery-run/")
-    tables = {stored.key.split("/")[0] for stored in data.lake_store.objects()}
-    assert {"usage", "rated_usage", "invoices"} <= tables
+    in_bucket = data.lake_store
+    on_disk = billed_operator.lake_store
+    # Every partition but the run-id-keyed validation results, byte for byte but for the
+    # tables that stamp the run.
+    keyed_by_run = ("validation_results/",)
+    bucket_keys = {o.key for o in in_bucket.objects() if not o.key.startswith(keyed_by_run)}
+    disk_keys = {o.key for o in on_disk.objects() if not o.key.startswith(keyed_by_run)}
+    assert {"usage", "rated_usage", "tax_lines", "invoices"} <= {k.split("/")[0] for k in disk_keys}
+    assert bucket_keys == disk_keys
+    differing = {
+        key.split("/")[0] for key in bucket_keys if in_bucket.read(key) != on_disk.read(key)
+    }
+    assert differing <= set(RUN_STAMP_COLUMNS)
+    bucket_tables, disk_tables = _lake_tables(in_bucket), _lake_tables(on_disk)
+    for table in RUN_STAMP_COLUMNS:
+        assert bucket_tables[table].equals(disk_tables[table]), table
+    # The stages wrote nothing beside the bucket: no lake or landing under the data root
+    # but the generator's staging copy of the switch files, delivered whole to the bucket.
     assert not (data.root / "lake").exists()
+    staged = LocalStore(data.landing)
+    assert [(o.key, o.size) for o in data.landing_store.objects()] == [
+        (o.key, o.size) for o in staged.objects()
+    ]
 
 
 @pytest.mark.slow
