@@ -16,7 +16,8 @@ AMOUNT_OUT_OF_RANGE instead of wrapping around.
 
 Codes (``pipelines.taxes.compile``): methods 0 percent, 1 fixed, 2 per_minute, 3
 per_line, 4 bracket, 5 fixed_on_tier; base shares 0 full, 1 interstate, 2 intrastate;
-rounding 0 half_up, 1 up, 2 down. Statuses (``kernels.tax_api.TaxStatus``): 0 ok,
+rounding 0 half_up, 1 up, 2 down, 3 floor (down on a charge, up on a credit's magnitude).
+Statuses (``kernels.tax_api.TaxStatus``): 0 ok,
 1 NO_TAX_AREA, 2 UNKNOWN_TAX_AREA, 3 UNKNOWN_CATEGORY, 4 UNKNOWN_CUSTOMER_CLASS,
 5 AMOUNT_OUT_OF_RANGE, 6 NEGATIVE_INCLUSIVE_TOTAL, 7 NO_USF_FACTOR, 8 TAX_NOT_CONVERGED,
 9 TAX_EXCEEDS_INCLUSIVE_TOTAL. Charge inputs: area -1 for none (no address match), -2 for
@@ -145,6 +146,7 @@ def applicable_rules_nb(area_offsets, area_rules, rules, area, category, custome
 @njit(cache=True, error_model="numpy")
 def evaluate_nb(
     amount,
+    is_credit,
     lines,
     minutes,
     share_ppm,
@@ -162,7 +164,10 @@ def evaluate_nb(
     token,
     scratch,
 ):
-    """Compute the taxes of a charge of ``amount`` >= 0 micro-units on its applicable rules.
+    """Compute the taxes of a charge of ``amount`` >= 0 micro-units on its applicable rules;
+    ``is_credit``: the charge is a credit of that magnitude. The mirrored roundings ignore
+    it (a credit's lines are its charge's, negated); floor rounds its refund up, and then
+    the FUSF ceiling, a cap on what is recovered, does not hold it back.
 
     Writes each rule row's tax, taxable base and tier amount into scratch's SCRATCH_TAX,
     SCRATCH_BASE and SCRATCH_UNIT columns and returns a status (0, 5 AMOUNT_OUT_OF_RANGE or
@@ -234,11 +239,17 @@ def evaluate_nb(
             if whole < 0 or whole > limit:
                 return 5
             step = rules[k, RULE_ROUNDING_STEP]
-            tax = round_nb(whole, rem, step, rules[k, RULE_ROUNDING])
+            mode = rules[k, RULE_ROUNDING]
+            # Floor, towards minus infinity on the signed amount: a charge's tax rounds down,
+            # a credit's refund (computed here on its magnitude) rounds up.
+            refund_up = mode == 3 and is_credit
+            if mode == 3:
+                mode = 1 if is_credit else 2
+            tax = round_nb(whole, rem, step, mode)
             cap = rules[k, RULE_MAX_TAX_MICROS]
             if cap > 0 and tax > cap:
                 tax = cap
-            if is_usf:
+            if is_usf and not refund_up:
                 # FCC: no more than the factor times the base, rounded down to the step.
                 most, most_rem = mul_div_nb(base, factor, limit)
                 tax = min(tax, round_nb(most, most_rem, step, 2))
@@ -359,6 +370,7 @@ def tax_charges_nb(
             while True:
                 code = evaluate_nb(
                     probe,
+                    False,
                     lines[i],
                     minutes_micros[i],
                     share,
@@ -426,6 +438,7 @@ def tax_charges_nb(
             factor = factors[i]
             code = evaluate_nb(
                 taxed[i],
+                amount < 0,
                 lines[i],
                 minutes_micros[i],
                 shares[i],

@@ -60,11 +60,16 @@ class TierBasis(StrEnum):
 
 
 class Rounding(StrEnum):
-    """Rounding of a tax amount to ``decimals``; on negative amounts (credits) it mirrors."""
+    """Rounding of a tax amount to ``decimals``. The first three mirror on negative amounts
+    (credits): a credit's tax is the same charge's, negated."""
 
     HALF_UP = "half_up"  # nearest, halves away from zero
     UP = "up"  # away from zero
     DOWN = "down"  # towards zero
+    # Towards minus infinity: down on a charge, up on a credit's refund. For a ceiling on
+    # what a bill may recover (FUSF): whatever the mix of charges and credits on a bill,
+    # the sum of floors never exceeds the floor of the sum.
+    FLOOR = "floor"
 
 
 class TaxOnTaxMode(StrEnum):

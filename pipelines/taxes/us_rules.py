@@ -192,8 +192,10 @@ def _tax_areas() -> tuple[TaxArea, ...]:
 
 def _federal() -> tuple[TaxRule, ...]:
     return (
-        # 47 CFR 54.706, 54.709; FCC 06-94 safe harbors. Rounded down: the line item may not
-        # exceed factor x interstate charges (47 CFR 54.712), which half up could.
+        # 47 CFR 54.706, 54.709; FCC 06-94 safe harbors. Floor: the bill's line item may not
+        # exceed factor x its interstate charges (47 CFR 54.712), which half up could, and
+        # neither may it when credits share the bill, which rounding their refunds down
+        # (towards zero) could.
         _rule(
             "US-FUSF",
             "US",
@@ -205,7 +207,7 @@ def _federal() -> tuple[TaxRule, ...]:
             base_share=BaseShare.INTERSTATE,
             calc_order=FEDERAL,
             exempt=("lifeline", "resale"),
-            rounding=Rounding.DOWN,
+            rounding=Rounding.FLOOR,
             is_usf=True,
         ),
     )

@@ -207,10 +207,16 @@ def _line(
         per_unit = reached[-1].amount_micros if reached else 0
         exact = Fraction(per_unit)
     step = 10 ** (6 - rule.decimals)
-    tax = _round_micros(exact / step, rule.rounding) * step
+    rounding = rule.rounding
+    # Floor is on the signed amount: this magnitude's tax rounds down on a charge and, being
+    # negated afterwards, up on a credit, whose refund the USF ceiling does not hold back.
+    refund_up = rounding is Rounding.FLOOR and charge.amount_micros < 0
+    if rounding is Rounding.FLOOR:
+        rounding = Rounding.UP if refund_up else Rounding.DOWN
+    tax = _round_micros(exact / step, rounding) * step
     if rule.max_tax_micros > 0 and abs(tax) > rule.max_tax_micros:
         tax = rule.max_tax_micros if tax > 0 else -rule.max_tax_micros
-    if rule.is_usf:
+    if rule.is_usf and not refund_up:
         # FCC: the USF line may not recover more than the factor times the interstate base.
         ceiling = _round_micros(Fraction(base * factor, PPM) / step, Rounding.DOWN) * step
         tax = min(tax, ceiling)

@@ -247,6 +247,42 @@ def test_usf_cap_holds_half_up_to_factor_times_base(tax_engine):
     assert (line.taxable_base_micros, line.tax_micros) == (37_100_000, 13_570_000)
 
 
+FLOORED_FUSF = replace(FUSF, rounding=Rounding.FLOOR)
+
+
+def test_a_credits_usf_refund_rounds_up_and_is_not_capped(tax_engine):
+    # wireless -100.00 -> interstate -37.10; x 0.366 = -13.5786: the refund rounds to -13.58,
+    # beyond the charge's capped 13.57 (the cap limits what is recovered, not refunded)
+    result = taxed(
+        tax_engine, ruleset(FLOORED_FUSF), category="wireless_access", amount_micros=-100 * DOLLAR
+    )
+    (line,) = result.lines
+
+    assert (line.taxable_base_micros, line.tax_micros) == (-37_100_000, -13_580_000)
+
+
+@pytest.mark.parametrize(
+    ("rounding", "within_cap"), [(Rounding.FLOOR, True), (Rounding.DOWN, False)]
+)
+def test_a_bill_with_a_credit_stays_within_the_usf_cap(tax_engine, rounding, within_cap):
+    # A bill of a 100.00 wireless charge and a 50.00 goodwill credit: interstate 37.10 and
+    # -18.55, net 18.55; the cap is 18.55 x 0.366 = 6.7893, so at most 6.78. Floor: 13.57
+    # - 6.79 = 6.78. Towards zero the refund is 6.78 and the bill keeps 6.79, a cent over.
+    rules = ruleset(replace(FUSF, rounding=rounding))
+    bill = [
+        taxed(
+            tax_engine, rules, charge_id=charge_id, category="wireless_access", amount_micros=amount
+        )
+        for charge_id, amount in (("fee", 100 * DOLLAR), ("credit", -50 * DOLLAR))
+    ]
+    usf = sum(result.lines[0].tax_micros for result in bill)
+    interstate = sum(result.lines[0].taxable_base_micros for result in bill)
+    cap = interstate * 366_000 // 1_000_000 // 10_000 * 10_000
+
+    assert (interstate, cap) == (18_550_000, 6_780_000)
+    assert (usf <= cap) is within_cap
+
+
 def test_no_usf_factor_for_the_quarter(tax_engine):
     # The rule set knows 2025 only; 2026Q3 has no announced factor
     result = taxed(tax_engine, ruleset(FUSF), charge_date=date(2026, 8, 1))
@@ -424,6 +460,11 @@ def test_effective_dates_pick_the_version(tax_engine, day, tax, version):
         # credits mirror: -100.00 x 1.235% = -1.235
         (-100 * DOLLAR, 12_350, 2, Rounding.HALF_UP, -1_240_000),
         (-100 * DOLLAR, 12_350, 2, Rounding.DOWN, -1_230_000),
+        # floor: down on a charge, up on a credit's refund (towards minus infinity)
+        (100 * DOLLAR, 12_341, 2, Rounding.FLOOR, 1_230_000),
+        (-100 * DOLLAR, 12_341, 2, Rounding.FLOOR, -1_240_000),
+        (-100 * DOLLAR, 12_350, 2, Rounding.FLOOR, -1_240_000),
+        (-100 * DOLLAR, 10_000, 2, Rounding.FLOOR, -1_000_000),
         # 1.000001 x 50% = 0.5000005, to 6 decimals
         (1_000_001, 500_000, 6, Rounding.HALF_UP, 500_001),
         (1_000_001, 500_000, 6, Rounding.UP, 500_001),
