@@ -66,6 +66,49 @@ GOVERNMENT_UNITS = ("Public Library", "Department of Streets", "Parks District",
 
 ACCOUNT_CLASS_SHARES = {"consumer": 0.80, "business": 0.12, "government": 0.03, "lifeline": 0.05}
 SERVICE_SHARES = {"mobile": 0.60, "fixed_voip": 0.20, "broadband": 0.12, "tv": 0.08}
+#: Lines per consumer account and their shares; business and government accounts hold
+#: 2 to 5 (low, high exclusive); Lifeline accounts one.
+CONSUMER_LINES = {1: 0.55, 2: 0.30, 3: 0.15}
+ORGANISATION_LINES = (2, 6)
+#: The plan of a line whose service type and account class leave no choice.
+CLASS_MOBILE_PLANS = {
+    "lifeline": "MOB-LIFELINE",
+    "business": "MOB-BIZ20",
+    "government": "MOB-BIZ20",
+}
+CLASS_VOIP_PLANS = {
+    "consumer": "VOIP-HOME",
+    "lifeline": "VOIP-HOME",
+    "business": "VOIP-BIZ",
+    "government": "VOIP-BIZ",
+}
+#: Plan mixes where a line's service type and account class leave a choice.
+CONSUMER_MOBILE_PLANS = {"MOB-TALK2": 0.35, "MOB-PLUS10": 0.45, "MOB-MAX30": 0.20}
+BROADBAND_PLANS = {"BB-FIBER300": 0.7, "BB-FIBER1G": 0.3}
+TV_PLANS = {"TV-BASIC": 0.6, "TV-PLUS": 0.4}
+#: Shares of lines activated in the month, cancelled in it, and suspended.
+ACTIVATED_IN_MONTH_SHARE = 0.06
+CANCELLED_IN_MONTH_SHARE = 0.05
+SUSPENDED_SHARE = 0.02
+#: Consumer mobile lines activated before RETIRED_PLAN_CHANGES[0] came from the retired
+#: plan at this share, and changed plans between the two dates.
+RETIRED_PLAN_ID = "MOB-5GB-2023"
+RETIRED_PLAN_SHARE = 0.3
+RETIRED_PLAN_CHANGES = (date(2025, 1, 1), date(2025, 6, 30))
+#: Serving cells a mobile line is usually seen in; their location areas are the city's
+#: first one plus 0 to 19, their cell identities 10000-65535.
+CELLS_PER_LINE = 3
+LOCATION_AREA_SPAN = 20
+CELL_IDENTITIES = (10000, 65536)
+#: CRM orders: an activation is ordered 0 to 3 days before the line starts, a
+#: cancellation 0 to 5 days before it ends (high exclusive).
+ACTIVATION_LEAD_DAYS = (0, 4)
+CANCELLATION_NOTICE_DAYS = (0, 6)
+#: Active lines on OPEN_PLAN_CHANGE[0] have an upgrade to OPEN_PLAN_CHANGE[1] ordered in
+#: the month's last 0 to 4 days, not yet completed, at this share.
+OPEN_PLAN_CHANGE = ("MOB-PLUS10", "MOB-MAX30")
+OPEN_PLAN_CHANGE_SHARE = 0.08
+OPEN_PLAN_CHANGE_DAYS = (0, 5)
 # Type allocation codes of a few common handsets (the first 8 digits of their IMEIs).
 HANDSET_TACS = ("35332311", "35391110", "35925406", "86891203", "35875711")
 
@@ -149,8 +192,8 @@ def _lines_for_class(rng: np.random.Generator, account_class: str) -> int:
     if account_class == "lifeline":
         return 1
     if account_class == "consumer":
-        return int(rng.choice([1, 2, 3], p=[0.55, 0.30, 0.15]))
-    return int(rng.integers(2, 6))
+        return int(rng.choice(list(CONSUMER_LINES), p=list(CONSUMER_LINES.values())))
+    return int(rng.integers(*ORGANISATION_LINES))
 
 
 def _account_name(rng: np.random.Generator, account_class: str, city: City) -> str:
@@ -164,16 +207,18 @@ def _account_name(rng: np.random.Generator, account_class: str, city: City) -> s
 
 def _plan_for(rng: np.random.Generator, service_type: str, account_class: str) -> str:
     if service_type == "mobile":
-        if account_class == "lifeline":
-            return "MOB-LIFELINE"
-        if account_class in ("business", "government"):
-            return "MOB-BIZ20"
-        return str(rng.choice(["MOB-TALK2", "MOB-PLUS10", "MOB-MAX30"], p=[0.35, 0.45, 0.20]))
+        if account_class in CLASS_MOBILE_PLANS:
+            return CLASS_MOBILE_PLANS[account_class]
+        return _choose(rng, CONSUMER_MOBILE_PLANS)
     if service_type == "fixed_voip":
-        return "VOIP-HOME" if account_class in ("consumer", "lifeline") else "VOIP-BIZ"
+        return CLASS_VOIP_PLANS[account_class]
     if service_type == "broadband":
-        return str(rng.choice(["BB-FIBER300", "BB-FIBER1G"], p=[0.7, 0.3]))
-    return str(rng.choice(["TV-BASIC", "TV-PLUS"], p=[0.6, 0.4]))
+        return _choose(rng, BROADBAND_PLANS)
+    return _choose(rng, TV_PLANS)
+
+
+def _choose(rng: np.random.Generator, shares: dict[str, float]) -> str:
+    return str(rng.choice(list(shares), p=list(shares.values())))
 
 
 def build_customer_base(
@@ -266,32 +311,34 @@ def build_customer_base(
             used_imsis.add(imsi)
             imei = random_imei(rng, HANDSET_TACS[rng.integers(len(HANDSET_TACS))])
             cells = tuple(
-                f"310-260-{owner.city.location_area + int(rng.integers(0, 20))}"
-                f"-{int(rng.integers(10000, 65536))}"
-                for _ in range(3)
+                f"310-260-{owner.city.location_area + int(rng.integers(0, LOCATION_AREA_SPAN))}"
+                f"-{int(rng.integers(*CELL_IDENTITIES))}"
+                for _ in range(CELLS_PER_LINE)
             )
         plan_id = _plan_for(rng, service_type, owner.account_class)
         roll = rng.random()
         activated = _random_date(rng, owner.created_date, month_start - timedelta(days=1))
         cancelled: date | None = None
         status = "active"
-        if roll < 0.06:
+        if roll < ACTIVATED_IN_MONTH_SHARE:
             activated = _random_date(rng, month_start + timedelta(days=1), month_end)
-        elif roll < 0.11:
+        elif roll < ACTIVATED_IN_MONTH_SHARE + CANCELLED_IN_MONTH_SHARE:
             cancelled = _random_date(rng, month_start + timedelta(days=1), month_end)
             status = "cancelled"
-        elif roll < 0.13:
+        elif roll < ACTIVATED_IN_MONTH_SHARE + CANCELLED_IN_MONTH_SHARE + SUSPENDED_SHARE:
             status = "suspended"
         initial_plan, changed = plan_id, None
         # Lines on a current mobile plan for over a year may have come from the retired one.
         if (
             service_type == "mobile"
             and owner.account_class == "consumer"
-            and activated < date(2025, 1, 1)
-            and rng.random() < 0.3
+            and activated < RETIRED_PLAN_CHANGES[0]
+            and rng.random() < RETIRED_PLAN_SHARE
         ):
-            initial_plan = "MOB-5GB-2023"
-            changed = _random_date(rng, max(activated, date(2025, 1, 1)), date(2025, 6, 30))
+            initial_plan = RETIRED_PLAN_ID
+            changed = _random_date(
+                rng, max(activated, RETIRED_PLAN_CHANGES[0]), RETIRED_PLAN_CHANGES[1]
+            )
         lines.append(
             Subscriber(
                 f"SUB{index:06d}",
@@ -345,13 +392,13 @@ def _order_rows(
         )
 
     for line in lines:
-        lead = timedelta(days=int(rng.integers(0, 4)))
+        lead = timedelta(days=int(rng.integers(*ACTIVATION_LEAD_DAYS)))
         ordered = max(line.activated_date - lead, line.account.created_date)
         add(line, "activation", line.initial_plan_id, ordered, line.activated_date)
         if line.plan_changed_date is not None:
             add(line, "plan_change", line.plan_id, line.plan_changed_date, line.plan_changed_date)
         if line.cancelled_date is not None:
-            notice = timedelta(days=int(rng.integers(0, 6)))
+            notice = timedelta(days=int(rng.integers(*CANCELLATION_NOTICE_DAYS)))
             add(
                 line,
                 "cancellation",
@@ -359,9 +406,13 @@ def _order_rows(
                 line.cancelled_date - notice,
                 line.cancelled_date,
             )
-        elif line.status == "active" and line.plan_id == "MOB-PLUS10" and rng.random() < 0.08:
-            ordered = month_end - timedelta(days=int(rng.integers(0, 5)))
-            add(line, "plan_change", "MOB-MAX30", ordered, None)
+        elif (
+            line.status == "active"
+            and line.plan_id == OPEN_PLAN_CHANGE[0]
+            and rng.random() < OPEN_PLAN_CHANGE_SHARE
+        ):
+            ordered = month_end - timedelta(days=int(rng.integers(*OPEN_PLAN_CHANGE_DAYS)))
+            add(line, "plan_change", OPEN_PLAN_CHANGE[1], ordered, None)
     orders.sort(key=lambda item: (item[0], item[1], str(item[2]["order_type"])))
     return [{"order_id": f"ORD{n:07d}", **row} for n, (_, _, row) in enumerate(orders, 1)]
 

@@ -29,6 +29,11 @@ PORTED_SHARE = 0.08
 PORTED_BACK_SHARE = 0.02
 #: "1" + NPA + NXX: the block a holder is assigned in the LERG.
 BLOCK_DIGITS = 7
+#: A number ported away was ported this many days before the month (low, high exclusive);
+#: one ported and back was ported this many days before it, for this many days.
+PORTED_DAYS_BEFORE = (30, 1_095)
+PORTED_BACK_DAYS_BEFORE = (400, 1_095)
+PORTED_BACK_FOR_DAYS = (30, 300)
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,14 @@ def port_numbers(rng: np.random.Generator, pools: NumberPools, month_start: date
                     "number": party.e164,
                     "lrn": serving.lrn,
                     "spid": serving.spid,
-                    "effective_from": _days_before(rng, month_start, 30, 1_095).isoformat(),
+                    "effective_from": _days_before(
+                        rng, month_start, *PORTED_DAYS_BEFORE
+                    ).isoformat(),
                     "effective_to": "",
                 }
             )
         elif draw < PORTED_SHARE + PORTED_BACK_SHARE:
-            since = _days_before(rng, month_start, 400, 1_095)
+            since = _days_before(rng, month_start, *PORTED_BACK_DAYS_BEFORE)
             ported.append(
                 {
                     "number": party.e164,
@@ -113,7 +120,7 @@ def port_numbers(rng: np.random.Generator, pools: NumberPools, month_start: date
                     "spid": _other(holder).spid,
                     "effective_from": since.isoformat(),
                     "effective_to": (
-                        since + timedelta(days=int(rng.integers(30, 300)))
+                        since + timedelta(days=int(rng.integers(*PORTED_BACK_FOR_DAYS)))
                     ).isoformat(),
                 }
             )
