@@ -2,8 +2,10 @@
 PY := .venv/bin/python
 # sqlfluff's dbt templater compiles against a data root (the warehouse must exist).
 DATA ?= $(CURDIR)/data
+# Scales `make bench` runs, e.g. SCALES=1M,10M,100M,200M (docs/benchmarks.md).
+SCALES ?= 1M
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 install:
 	python3 scripts/bootstrap.py install
@@ -20,6 +22,9 @@ lint: install
 	$(PY) -m mypy
 	mkdir -p $(DATA)/warehouse
 	TELCOLAKE_DATA=$(DATA) $(PY) -m sqlfluff lint dbt_project/models
+
+bench: install
+	$(PY) -m pipelines.cli bench --scale $(SCALES)
 
 format: install
 	$(PY) -m ruff check --fix .

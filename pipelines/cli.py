@@ -825,6 +825,32 @@ def cmd_services_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from pipelines.bench.harness import BenchOptions, default_work, run_bench, stage_list
+    from pipelines.bench.scales import parse_scales
+
+    try:
+        options = BenchOptions(
+            # A data root given is benched as it is: named after --scale only if one is given.
+            scales=parse_scales(args.scale) if args.scale or not args.data_root else [],
+            work=Path(args.work) if args.work else default_work(),
+            data_root=Path(args.data_root) if args.data_root else None,
+            stages=stage_list(args.stages),
+            profile=args.profile,
+            seed=args.seed,
+            run_baselines=not args.no_baselines,
+        )
+        if options.profile is not None and options.profile not in options.stages:
+            raise ValueError(f"--profile {options.profile}: not among the stages run")
+        run_bench(options, console)
+    except ValueError as refused:
+        console.print(f"[bold red]cannot bench:[/] {escape(str(refused))}")
+        return 2
+    return 0
+
+
 def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subscribers",
@@ -983,6 +1009,29 @@ def build_parser() -> argparse.ArgumentParser:
     statements.add_argument("--account", action="append", help="one account only (repeat for more)")
     statements.add_argument(
         "--png", action="store_true", help="also a PNG of each statement's first page"
+    )
+
+    bench_help = (
+        "Generate an operator at a scale once (cached), run every stage on a day of it and "
+        "report records, seconds, records/s, peak memory and bytes per stage, with baselines "
+        "(docs/benchmarks.md)."
+    )
+    bench = sub.add_parser("bench", help=bench_help, description=bench_help)
+    bench.set_defaults(handler=cmd_bench)
+    bench.add_argument(
+        "--scale",
+        action="append",
+        help="usage records per day: 1M, 10M, 100M, 200M (repeat or comma-separate; default 1M)",
+    )
+    bench.add_argument("--work", help="cache, runs and reports (default <data root>/bench)")
+    bench.add_argument(
+        "--data-root", help="bench this already generated data root instead of generating"
+    )
+    bench.add_argument("--stages", help="a comma-separated subset of the stages (default all)")
+    bench.add_argument("--profile", metavar="STAGE", help="run one stage under pyinstrument")
+    bench.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 7)")
+    bench.add_argument(
+        "--no-baselines", action="store_true", help="measure the stages only, no baselines"
     )
 
     rate_events_help = (
