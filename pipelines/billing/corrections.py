@@ -15,10 +15,12 @@ computed when the period was re-taxed (the note carries the difference as
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 
 from pipelines import lake
 from pipelines.billing.charges import invoiced_taxes
 from pipelines.config import Layout
+from pipelines.schema import LAKE_TABLES
 
 CREDIT_NOTE = "credit_note"
 DEBIT_NOTE = "debit_note"
@@ -43,19 +45,38 @@ def _frame(layout: Layout, table: str) -> pl.DataFrame:
     return frame
 
 
+def _issued_periods(
+    layout: Layout, table: str, periods: list[str], columns: list[str]
+) -> pl.DataFrame:
+    """``columns`` of ``table``'s partitions of the invoiced ``periods``: the run's own
+    partition, the largest, is not read."""
+    schema, _ = LAKE_TABLES[table]
+    parts = [
+        lake.read_partition(layout, table, {"billing_period": period}, columns).select(columns)
+        for period in periods
+    ]
+    frame = pl.from_arrow(pa.concat_tables([schema.empty_table().select(columns), *parts]))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def correction_notes(layout: Layout, billing_period: str) -> pl.DataFrame:
     """The notes the run of ``billing_period`` issues (``NOTE_SCHEMA``), by note_id."""
     issued = _frame(layout, "invoices").filter(pl.col("billing_period") < billing_period)
-    periods = issued["billing_period"].unique().implode()
+    periods = sorted(issued["billing_period"].unique())
     invoice = ["billing_period", "account_id"]
     now = (
-        _frame(layout, "billed_charges")
-        .filter(pl.col("billing_period").is_in(periods))
+        _issued_periods(layout, "billed_charges", periods, [*invoice, "amount_micros"])
         .group_by(invoice)
         .agg(pl.col("amount_micros").sum().alias("charges_now"))
         .join(
             invoiced_taxes(
-                _frame(layout, "tax_lines").filter(pl.col("billing_period").is_in(periods)),
+                _issued_periods(
+                    layout,
+                    "tax_lines",
+                    periods,
+                    [*invoice, "tax_id", "tax_type", "is_billable", "tax_micros"],
+                ),
                 by=tuple(invoice),
             ).rename({"tax_micros": "tax_now"}),
             on=invoice,

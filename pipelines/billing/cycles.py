@@ -18,7 +18,7 @@ Dates are calendar dates in the account's time zone, which the invoice carries.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -61,36 +61,65 @@ def account_cycles(layout: Layout, billing_period: str, policy: BillingPolicy) -
     An account whose cycle day is not 1-28 or whose time zone is unknown refuses the run,
     naming the accounts: its bill date would be a guess.
     """
-    accounts = read_reference(layout, "accounts.csv")
+    return cycles_of(read_reference(layout, "accounts.csv"), billing_period, policy)
+
+
+def cycles_of(accounts: pl.DataFrame, billing_period: str, policy: BillingPolicy) -> pl.DataFrame:
+    """``account_cycles`` of ``accounts`` (accounts.csv as text)."""
     if "time_zone" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit("").alias("time_zone"))
-    problems = []
-    rows = []
-    for account_id, cycle_text, zone in accounts.select(
-        "account_id", "bill_cycle_day", "time_zone"
-    ).iter_rows():
-        zone = zone or OPERATOR_TIMEZONE
-        cycle_day = int(cycle_text) if cycle_text and cycle_text.isdigit() else 0
-        if not 1 <= cycle_day <= MAX_CYCLE_DAY:
-            problems.append(f"{account_id}: bill_cycle_day {cycle_text!r} is not 1-28")
-            continue
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"{account_id}: unknown time_zone {zone!r}")
-            continue
-        billed = bill_date(billing_period, cycle_day)
-        rows.append(
+    zones = accounts["time_zone"].fill_null("").replace("", OPERATOR_TIMEZONE).unique()
+    unknown = [zone for zone in zones if not _known_zone(zone)]
+    cycle_text = pl.col("bill_cycle_day")
+    checked = accounts.select(
+        "account_id",
+        cycle_text.alias("cycle_text"),
+        # A cycle day is digits only; anything else reads as 0, outside 1-28.
+        pl.when(cycle_text.str.contains(r"^[0-9]+$"))
+        .then(cycle_text.str.strip_chars_start("0").str.head(3).cast(pl.Int32, strict=False))
+        .fill_null(0)
+        .alias("bill_cycle_day"),
+        pl.col("time_zone").fill_null("").replace("", OPERATOR_TIMEZONE),
+    )
+    in_range = pl.col("bill_cycle_day").is_between(1, MAX_CYCLE_DAY)
+    refused = checked.filter(~in_range | pl.col("time_zone").is_in(unknown))
+    if refused.height:
+        raise ValueError(
+            "accounts.csv: "
+            + "; ".join(
+                f"{account_id}: bill_cycle_day {cycle!r} is not 1-28"
+                if not 1 <= day <= MAX_CYCLE_DAY
+                else f"{account_id}: unknown time_zone {zone!r}"
+                for account_id, cycle, day, zone in refused.iter_rows()
+            )
+        )
+    days = pl.DataFrame(
+        [
             (
-                account_id,
                 cycle_day,
-                zone,
                 shift_month(billed, -1),
                 billed,
                 shift_month(billed, 1),
-                billed.fromordinal(billed.toordinal() + policy.payment_terms_days),
+                billed + timedelta(days=policy.payment_terms_days),
             )
-        )
-    if problems:
-        raise ValueError("accounts.csv: " + "; ".join(problems))
-    return pl.DataFrame(rows, schema=CYCLE_SCHEMA, orient="row").sort("account_id")
+            for cycle_day in range(1, MAX_CYCLE_DAY + 1)
+            for billed in [bill_date(billing_period, cycle_day)]
+        ],
+        schema=["bill_cycle_day", "previous_bill_date", "bill_date", "next_bill_date", "due_date"],
+        schema_overrides={"bill_cycle_day": pl.Int32},
+        orient="row",
+    )
+    return (
+        checked.join(days, on="bill_cycle_day", how="left", maintain_order="left")
+        .select(list(CYCLE_SCHEMA))
+        .cast(CYCLE_SCHEMA)
+        .sort("account_id", maintain_order=True)
+    )
+
+
+def _known_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -19,20 +19,23 @@ names, then to the open invoices oldest due date first (then invoice_id); what i
 the account's unapplied credit, which pays the next invoices as they are issued. A credit
 note (a negative invoice) is applied like a payment received on its invoice date. The
 replay never looks ahead, so the allocations up to any day are those an allocation as of
-that day makes: dunning reads an invoice's history from them.
+that day makes: dunning reads an invoice's history from them. Every account is replayed
+at once: its events sorted in one frame, the replay a kernel over each account's segment
+(``kernels.billing_api.allocate``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
-from pipelines.billing.charges import CENT, CHARGE_SCHEMA, conform
+from kernels import billing_api
+from kernels.billing_api import CREDIT_NOTE_EVENT, ISSUE_EVENT, PAYMENT_EVENT
+from pipelines.billing.charges import CENT, conform
 from pipelines.billing.policy import BillingPolicy
 from pipelines.config import MICROS_PER_UNIT, Layout
 from pipelines.reference import read_reference
@@ -228,61 +231,6 @@ def _read_checked(
     return accepted.sort(id_column), rejected.sort(id_column)
 
 
-@dataclass
-class _Credit:
-    """What is left of a payment or credit note once every open invoice was paid."""
-
-    source_id: str
-    kind: str
-    micros: int
-
-
-@dataclass
-class _Account:
-    """One account's replay: its open invoices and its unapplied credit."""
-
-    account_id: str
-    due: dict[str, date]  # invoice_id -> due date, of every invoice
-    open: dict[str, int] = field(default_factory=dict)  # invoice_id -> open micros (> 0)
-    credit: list[_Credit] = field(default_factory=list)  # oldest first
-    allocations: list[tuple[object, ...]] = field(default_factory=list)
-
-    def issue(self, invoice_id: str, amount: int, day: date) -> None:
-        if amount > 0:
-            self.open[invoice_id] = amount
-        while self.credit and self.open:
-            oldest = self.credit[0]
-            oldest.micros = self._settle(oldest.source_id, oldest.kind, oldest.micros, day, None)
-            if oldest.micros == 0:
-                self.credit.pop(0)
-
-    def receive(self, source_id: str, kind: str, amount: int, day: date, named: str | None) -> None:
-        left = self._settle(source_id, kind, amount, day, named)
-        if left:
-            self.credit.append(_Credit(source_id, kind, left))
-
-    def _settle(self, source_id: str, kind: str, amount: int, day: date, named: str | None) -> int:
-        """Pay open invoices from ``amount``, the named one first; returns what is left."""
-        order = sorted(self.open, key=lambda invoice_id: (self.due[invoice_id], invoice_id))
-        if named in self.open:
-            order.remove(named)
-            order.insert(0, named)
-        for invoice_id in order:
-            if amount == 0:
-                break
-            applied = min(amount, self.open[invoice_id])
-            amount -= applied
-            self.open[invoice_id] -= applied
-            if self.open[invoice_id] == 0:
-                del self.open[invoice_id]
-            self.allocations.append((source_id, kind, invoice_id, self.account_id, day, applied))
-        return amount
-
-
-# An event's rank orders one day: invoices, then credit notes, then payments.
-_ISSUE, _CREDIT_NOTE, _PAYMENT = 0, 1, 2
-
-
 def allocate(invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date) -> Receivables:
     """Settle ``invoices`` (``INVOICE_SCHEMA``) with ``payments`` (``PAYMENT_SCHEMA``) as of
     the end of ``as_of``: invoices issued and payments received later are left out.
@@ -295,46 +243,94 @@ def allocate(invoices: pl.DataFrame, payments: pl.DataFrame, as_of: date) -> Rec
         repeated = sorted(set(frame.filter(pl.col(column).is_duplicated())[column]))
         if repeated:
             raise ValueError(f"{column} {', '.join(repeated)} repeats in the receivables")
-    due = dict(invoices.select("invoice_id", "due_date").iter_rows())
-    accounts: dict[str, _Account] = {}
-    for account_id, day, rank, source_id, amount, named in sorted(
-        _events(invoices, payments), key=lambda event: event[:4]
-    ):
-        account = accounts.setdefault(account_id, _Account(account_id, due))
-        if rank == _ISSUE:
-            account.issue(source_id, amount, day)
-        else:
-            kind = PAYMENT if rank == _PAYMENT else CREDIT_NOTE
-            account.receive(source_id, kind, amount, day, named)
+    events = _events(invoices, payments)
+    accounts = events.group_by("account_id", maintain_order=True).len()
+    account_offsets = _offsets(accounts["len"])
+    # Each account's invoices in the order a payment settles them: due date, then id.
+    settle_order = (
+        events.filter(pl.col("kind") == ISSUE_EVENT)
+        .sort("account_id", "due_date", "source_id")
+        .select("event", "account_id")
+    )
+    settled_accounts = accounts.select("account_id").join(
+        settle_order.group_by("account_id").len(),
+        on="account_id",
+        how="left",
+        maintain_order="left",
+    )
+    replay = billing_api.allocate(
+        account_offsets,
+        events["kind"].to_numpy(),
+        events["amount_micros"].to_numpy(),
+        events["named_event"].to_numpy(),
+        _offsets(settled_accounts["len"].fill_null(0)),
+        settle_order["event"].to_numpy(),
+    )
+    source = events[replay.source]
     allocations = pl.DataFrame(
-        [row for account in accounts.values() for row in account.allocations],
+        {
+            "payment_id": source["source_id"],
+            "allocation_source": source["kind"].replace_strict(
+                {CREDIT_NOTE_EVENT: CREDIT_NOTE, PAYMENT_EVENT: PAYMENT}, return_dtype=pl.String
+            ),
+            "invoice_id": events["source_id"].gather(replay.invoice),
+            "account_id": source["account_id"],
+            "applied_date": events["day"].gather(replay.at),
+            "allocated_micros": replay.micros,
+        },
         schema=ALLOCATION_SCHEMA,
-        orient="row",
     )
     credits = pl.DataFrame(
-        [
-            (account_id, sum(credit.micros for credit in account.credit))
-            for account_id, account in sorted(accounts.items())
-        ],
+        {"account_id": accounts["account_id"], "unapplied_credit_micros": replay.unapplied},
         schema=CREDIT_SCHEMA,
-        orient="row",
     )
     return Receivables(allocations, _balances(invoices, allocations), credits)
 
 
-def _events(
-    invoices: pl.DataFrame, payments: pl.DataFrame
-) -> Iterator[tuple[str, date, int, str, int, str | None]]:
-    """(account, day, rank, id, amount, the invoice a payment names) of every event."""
-    for invoice_id, account_id, invoice_date, amount in invoices.select(
-        "invoice_id", "account_id", "invoice_date", "amount_micros"
-    ).iter_rows():
-        rank = _ISSUE if amount >= 0 else _CREDIT_NOTE
-        yield account_id, invoice_date, rank, invoice_id, abs(amount), None
-    for payment_id, account_id, received, amount, named in payments.select(
-        "payment_id", "account_id", "received_date", "amount_micros", "invoice_id"
-    ).iter_rows():
-        yield account_id, received, _PAYMENT, payment_id, amount, named
+def _offsets(counts: pl.Series) -> np.ndarray:
+    offsets = np.zeros(counts.len() + 1, np.int64)
+    np.cumsum(counts.to_numpy(), out=offsets[1:])
+    return offsets
+
+
+def _events(invoices: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """Every invoice, credit note and payment as an event, in replay order: by account,
+    day, kind (invoices, then credit notes, then payments) and id; ``event`` numbers
+    them, ``named_event`` is the event of the invoice a payment names in its account
+    (else -1)."""
+    events = pl.concat(
+        [
+            invoices.select(
+                "account_id",
+                pl.col("invoice_date").alias("day"),
+                pl.when(pl.col("amount_micros") >= 0)
+                .then(ISSUE_EVENT)
+                .otherwise(CREDIT_NOTE_EVENT)
+                .cast(pl.Int64)
+                .alias("kind"),
+                pl.col("invoice_id").alias("source_id"),
+                pl.col("amount_micros").abs(),
+                pl.lit(None, pl.String).alias("named"),
+                "due_date",
+            ),
+            payments.select(
+                "account_id",
+                pl.col("received_date").alias("day"),
+                pl.lit(PAYMENT_EVENT, pl.Int64).alias("kind"),
+                pl.col("payment_id").alias("source_id"),
+                "amount_micros",
+                pl.col("invoice_id").alias("named"),
+                pl.lit(None, pl.Date).alias("due_date"),
+            ),
+        ]
+    ).sort("account_id", "day", "kind", "source_id")
+    events = events.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("event"))
+    issued = events.filter(pl.col("kind") == ISSUE_EVENT).select(
+        "account_id", pl.col("source_id").alias("named"), pl.col("event").alias("named_event")
+    )
+    return events.join(
+        issued, on=["account_id", "named"], how="left", maintain_order="left"
+    ).with_columns(pl.col("named_event").fill_null(-1))
 
 
 def _balances(invoices: pl.DataFrame, allocations: pl.DataFrame) -> pl.DataFrame:
@@ -404,49 +400,50 @@ def late_fee_charges(
         )
         .sort("account_id")
     )
-    rows = []
-    for account_id, bill_date, past_due_micros in past_due.iter_rows():
-        share = _percent_of(past_due_micros, policy.late_fee_percent_ppm)
-        if share > policy.late_fee_fixed_micros:
-            amount = share
-            basis = f"{_percent(policy.late_fee_percent_ppm)} of {_dollars(past_due_micros)}"
-        else:
-            amount, basis = policy.late_fee_fixed_micros, _dollars(past_due_micros)
-        description = f"Late payment fee ({basis} past due on {bill_date.isoformat()})"
-        rows.append(("late_fee", account_id, account_id, "late_fee", description, amount))
+    ppm = policy.late_fee_percent_ppm
+    share = _percent_of(pl.col("past_due_micros"), ppm)
+    dollars = _dollars(pl.col("past_due_micros"))
+    above_fixed = share > policy.late_fee_fixed_micros
     return conform(
-        pl.DataFrame(
-            rows,
-            schema={
-                name: CHARGE_SCHEMA[name]
-                for name in (
-                    "charge_source",
-                    "charge_key",
-                    "account_id",
-                    "category",
-                    "description",
-                    "amount_micros",
-                )
-            },
-            orient="row",
+        past_due.select(
+            pl.lit("late_fee").alias("charge_source"),
+            pl.col("account_id").alias("charge_key"),
+            "account_id",
+            pl.lit("late_fee").alias("category"),
+            pl.concat_str(
+                pl.lit("Late payment fee ("),
+                pl.when(above_fixed).then(f"{_percent(ppm)} of " + dollars).otherwise(dollars),
+                pl.lit(" past due on "),
+                pl.col("bill_date").cast(pl.String),
+                pl.lit(")"),
+            ).alias("description"),
+            pl.when(above_fixed)
+            .then(share)
+            .otherwise(policy.late_fee_fixed_micros)
+            .alias("amount_micros"),
         )
     )
 
 
-def _percent_of(micros: int, ppm: int) -> int:
+def _percent_of(micros: pl.Expr, ppm: int) -> pl.Expr:
     """``ppm`` parts per million of ``micros`` (>= 0), half up to the cent in one step:
-    rounding to the micro first could tip a half cent."""
+    rounding to the micro first could tip a half cent. Split at the rounding scale so the
+    products stay within int64 for any balance."""
     scale = MICROS_PER_UNIT * CENT
-    return (micros * ppm + scale // 2) // scale * CENT
+    return (micros // scale * ppm + (micros % scale * ppm + scale // 2) // scale) * CENT
 
 
 def _percent(ppm: int) -> str:
     return f"{Decimal(ppm) / 10_000:f}%"
 
 
-def _dollars(micros: int) -> str:
-    whole, fraction = divmod(micros, MICROS_PER_UNIT)
-    return f"${whole:,}.{fraction // CENT:02d}"
+def _dollars(micros: pl.Expr) -> pl.Expr:
+    """``micros`` (>= 0) as dollars with thousands separators: $1,234.50."""
+    whole = (micros // MICROS_PER_UNIT).cast(pl.String)
+    # Commas every three digits from the right: on the reversed digits, after each group.
+    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1},").str.strip_chars_end(",")
+    cents = (micros % MICROS_PER_UNIT // CENT).cast(pl.String).str.zfill(2)
+    return pl.concat_str(pl.lit("$"), grouped.str.reverse(), pl.lit("."), cents)
 
 
 def aging(balances: pl.DataFrame, credits: pl.DataFrame, as_of: date) -> pl.DataFrame:

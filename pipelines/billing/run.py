@@ -87,7 +87,15 @@ def issue(layout: Layout, run: BillRun, charges: pa.Table, tax_lines: pa.Table) 
         run.cycles.select("account_id", pl.col("bill_date").alias("note_date"), "due_date"),
         on="account_id",
     )
-    invoices = _invoices(layout, run, _frame(charges), _frame(tax_lines), notes)
+    # Only the columns an invoice sums: a frame of every column would copy the period's
+    # tax lines, its largest table.
+    invoices = _invoices(
+        layout,
+        run,
+        _frame(charges.select(["account_id", "amount_micros"])),
+        _frame(tax_lines.select(["account_id", "tax_id", "tax_type", "is_billable", "tax_micros"])),
+        notes,
+    )
     payments = run.payments
     settled = pl.concat(
         [

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -56,10 +58,37 @@ def reference_checksums(layout: Layout) -> dict[str, str]:
     """SHA-256 of every reference file, keyed by its path under the reference directory."""
     root = layout.reference
     return {
-        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        path.relative_to(root).as_posix(): _file_checksum(path)
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+#: Checksums of files already read in this process, by path, inode, size, mtime and ctime:
+#: rating asks for the reference checksums for every bucket and again to complete the
+#: period, and a large operator's reference files are hundreds of megabytes.
+_CHECKSUMS: dict[tuple[str, int, int, int, int], str] = {}
+#: A file changed this recently could change again within the file system's timestamp
+#: resolution without its size or times showing it, so its checksum is not kept.
+_SETTLED_NS = 2_000_000_000
+
+
+def _file_checksum(path: Path) -> str:
+    status = path.stat()
+    key = (
+        str(path.absolute()),
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+    checksum = _CHECKSUMS.get(key)
+    if checksum is None:
+        with path.open("rb") as file:
+            checksum = hashlib.file_digest(file, "sha256").hexdigest()
+        if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > _SETTLED_NS:
+            _CHECKSUMS[key] = checksum
+    return checksum
 
 
 def checksums_text(checksums: dict[str, str]) -> str:

@@ -154,19 +154,7 @@ def _accounts(layout: Layout, ruleset: RuleSet) -> pl.DataFrame:
     addresses = read_reference(layout, "service_addresses.csv").select(
         "service_address_id", "state", "county", "city", "postal_code"
     )
-    areas = TaxAreaIndex(ruleset)
-    addresses = addresses.with_columns(
-        pl.Series(
-            "tax_area_id",
-            [
-                areas.resolve(state=state, county=county, city=city, postal_code=postal)
-                for state, county, city, postal in addresses.select(
-                    "state", "county", "city", "postal_code"
-                ).iter_rows()
-            ],
-            dtype=pl.String,
-        )
-    )
+    addresses = addresses.with_columns(TaxAreaIndex(ruleset).resolve_all(addresses))
     return accounts.join(addresses, on="service_address_id", how="left").select(
         "account_id",
         pl.col("account_class").fill_null("standard").alias("customer_class"),
@@ -221,10 +209,14 @@ def _offer_names(layout: Layout) -> pl.DataFrame:
 
 def _recurring(recurring: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     advance_of_own_plan = (pl.col("recurring_kind") == ADVANCE) & (pl.col("offer_kind") == "plan")
-    partial_days = pl.when(pl.col("active_days") != pl.col("period_days")).then(
-        pl.format(" ({} of {} days)", "active_days", "period_days")
-    )
-    return recurring.join(names, on="plan_id", how="left").select(
+    named = recurring.join(names, on="plan_id", how="left", maintain_order="left")
+    return named.join(
+        _recurring_descriptions(named),
+        on=_DESCRIBED,
+        how="left",
+        maintain_order="left",
+        nulls_equal=True,
+    ).select(
         pl.lit("recurring").alias("charge_source"),
         pl.concat_str(
             "subscriber_id", "plan_id", "recurring_kind", "service_from", separator="/"
@@ -233,14 +225,7 @@ def _recurring(recurring: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         "subscriber_id",
         "plan_id",
         pl.col("service_type").replace_strict(ACCESS_CATEGORY, default=None).alias("category"),
-        pl.concat_str(
-            pl.when(pl.col("recurring_kind") == REVERSED)
-            .then(pl.lit("Reversal of "))
-            .otherwise(pl.lit("")),
-            pl.coalesce("offer_name", "plan_id"),
-            pl.format(" monthly fee, {} to {}", "service_from", "service_to"),
-            partial_days.otherwise(pl.lit("")),
-        ).alias("description"),
+        "description",
         pl.col("active_days").cast(pl.Int64).alias("quantity"),
         pl.lit("days").alias("quantity_unit"),
         "service_from",
@@ -249,10 +234,43 @@ def _recurring(recurring: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         # Per-line fees count a line once: on its first advance row of its own plan.
         (
             advance_of_own_plan
-            & (pl.int_range(pl.len()).over("subscriber_id", advance_of_own_plan) == 0)
+            & pl.when(advance_of_own_plan).then(pl.col("subscriber_id")).is_first_distinct()
         )
         .cast(pl.Int64)
         .alias("lines"),
+    )
+
+
+#: What a recurring fee's invoice line says depends on these only: lines share a few
+#: hundred texts, each written once.
+_DESCRIBED = [
+    "recurring_kind",
+    "plan_id",
+    "offer_name",
+    "service_from",
+    "service_to",
+    "active_days",
+    "period_days",
+]
+
+
+def _recurring_descriptions(named: pl.DataFrame) -> pl.DataFrame:
+    partial_days = pl.when(pl.col("active_days") != pl.col("period_days")).then(
+        pl.format(" ({} of {} days)", "active_days", "period_days")
+    )
+    return (
+        named.select(_DESCRIBED)
+        .unique()
+        .with_columns(
+            pl.concat_str(
+                pl.when(pl.col("recurring_kind") == REVERSED)
+                .then(pl.lit("Reversal of "))
+                .otherwise(pl.lit("")),
+                pl.coalesce("offer_name", "plan_id"),
+                pl.format(" monthly fee, {} to {}", "service_from", "service_to"),
+                partial_days.otherwise(pl.lit("")),
+            ).alias("description")
+        )
     )
 
 

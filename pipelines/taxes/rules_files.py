@@ -7,7 +7,7 @@ hash of that canonical form: it names the tax content that computed a line, not 
 formatting of the files it was read from.
 
 ``TaxAreaIndex`` matches service addresses to tax areas; build it once per rule set and
-resolve many addresses with it.
+resolve many addresses with it (``resolve_all`` resolves a frame of them at once).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from itertools import combinations, islice, pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
+import polars as pl
 import yaml
 
 from pipelines.folder_problems import FolderProblems
@@ -634,6 +635,34 @@ class TaxAreaIndex:
             if found is not None:
                 return found
         return None
+
+    def resolve_all(self, addresses: pl.DataFrame) -> pl.Series:
+        """The tax area of each address (columns state, county, city, postal_code), as
+        ``resolve`` finds it, null where none: one join per group of areas instead of a
+        lookup per address."""
+        fields = ("state", "county", "city", "postal_code")
+        normal = addresses.select(_normal_column(addresses[name]) for name in fields)
+        found = pl.Series("tax_area_id", [None] * addresses.height, dtype=pl.String)
+        for mask, table in self._groups:
+            if not mask:
+                found = found.fill_null(table[()])
+                continue
+            keys = [fields[i] for i in mask]
+            areas = pl.DataFrame(
+                [(*values, area) for values, area in table.items()],
+                schema=[*keys, "tax_area_id"],
+                orient="row",
+            )
+            matched = normal.join(areas, on=keys, how="left", maintain_order="left")
+            found = found.fill_null(matched["tax_area_id"])
+        return found
+
+
+def _normal_column(column: pl.Series) -> pl.Series:
+    """``_normal`` of every value: Python's strip and casefold, run once per distinct value."""
+    text = column.cast(pl.String).fill_null("")
+    distinct = text.unique()
+    return text.replace_strict(distinct, [_normal(value) for value in distinct])
 
 
 def resolve_tax_area(

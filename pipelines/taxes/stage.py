@@ -124,12 +124,18 @@ def tax_period(
             "ruleset_version", pa.array([ruleset.version] * charges.num_rows, pa.string())
         )
     )
-    lines = result.lines.filter(pc.invert(pc.is_in(result.lines["charge_id"], foreign_ids)))
-    lines = lines.join(
-        charges.select(["charge_id", "account_id"]), "charge_id", join_type="left outer"
-    ).sort_by([("charge_id", "ascending"), ("calc_order", "ascending"), ("tax_id", "ascending")])
+    lines = result.lines
+    # The engine's lines are copied once, sorted, below: let them go with it.
+    del result
+    if len(foreign_ids):
+        lines = lines.filter(pc.invert(pc.is_in(lines["charge_id"], foreign_ids)))
+    # Each line's account, looked up by its charge's row: a join would copy every line.
+    charge_rows = pc.index_in(lines["charge_id"], value_set=charges["charge_id"])
+    lines = lines.append_column("account_id", charges["account_id"].take(charge_rows)).sort_by(
+        [("charge_id", "ascending"), ("calc_order", "ascending"), ("tax_id", "ascending")]
+    )
     lines = lines.append_column(
-        "billing_period", pa.array([billing_period] * lines.num_rows, pa.string())
+        "billing_period", pa.repeat(pa.scalar(billing_period, pa.string()), lines.num_rows)
     )
     partition = {"billing_period": billing_period}
     lake.write_partition(layout, "billed_charges", partition, taxed_charges)
