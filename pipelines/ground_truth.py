@@ -178,7 +178,7 @@ def _late_files(layout: Layout, billing_period: str) -> set[str]:
     before the file's date: a file on time holds records of its own day and, across
     midnight, of the day before."""
     usage = pl.from_arrow(
-        read_table(layout, "usage").select(["file_name", "file_date", "event_date"])
+        read_table(layout, "usage", columns=["file_name", "file_date", "event_date"])
     )
     assert isinstance(usage, pl.DataFrame)
     late = (

@@ -9,7 +9,7 @@ partition, never half of one, and a rerun of a stage gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -56,6 +56,11 @@ def write_partition(
     return layout.lake_store.location(key)
 
 
+def delete_partition(layout: Layout, table: str, values: Mapping[str, object]) -> None:
+    """Remove one partition of ``table`` (nothing when it is not there)."""
+    layout.lake_store.delete(partition_key(table, values))
+
+
 def replace_partitions(
     layout: Layout,
     table: str,
@@ -63,26 +68,53 @@ def replace_partitions(
     by: str,
     parts: Mapping[str, pa.Table],
 ) -> list[str]:
-    """Make ``parts`` (value of ``by`` -> rows) the partitions of ``table`` under ``fixed``.
+    """Make ``parts`` (value of ``by`` -> rows) the partitions of ``table`` under ``fixed``,
+    where ``by`` is the one partition column ``fixed`` leaves open (replace_partition_set).
+    Returns the ``by`` values whose partition changed, sorted."""
+    changed = replace_partition_set(
+        layout, table, fixed, (({by: value}, rows) for value, rows in parts.items())
+    )
+    return sorted({values[by] for values in changed})
+
+
+def replace_partition_set(
+    layout: Layout,
+    table: str,
+    fixed: Mapping[str, object],
+    parts: Iterable[tuple[Mapping[str, object], pa.Table]],
+) -> list[dict[str, str]]:
+    """Make ``parts`` the partitions of ``table`` under ``fixed``: each part is the values
+    of the partition columns ``fixed`` leaves open, and its rows.
 
     Writes each part as write_partition does, then removes the partitions under ``fixed``
-    whose ``by`` value is no longer in ``parts``: a rerun whose records moved to other
-    dates leaves nothing stale behind. Returns the ``by`` values whose partition changed
-    (written with different bytes, new, or removed), sorted: what downstream must redo.
+    that no part named: a rerun whose records moved elsewhere leaves nothing stale behind.
+    Parts are taken one at a time, and each is compared with the partition it replaces
+    alone, so a generator of parts holds one partition in memory, never all of them.
+    Returns the open columns' values (as in the paths) of every partition that changed
+    (written with different bytes, new, or removed), in path order: what downstream must
+    redo.
     """
     store = layout.lake_store
-    existing = {key: store.read(key) for key in store.glob(_pattern(table, fixed))}
-    changed = set()
-    for value, rows in parts.items():
-        key = partition_key(table, {**fixed, by: value})
+    existing = set(store.glob(_pattern(table, fixed)))
+    written: set[str] = set()
+    changed = []
+    for values, rows in parts:
+        key = partition_key(table, {**fixed, **values})
+        if key in written:
+            raise ValueError(f"partition {key} given twice")
         data = _parquet_bytes(table, rows)
+        before = store.read(key) if key in existing else None
         store.write(key, data)
-        if existing.pop(key, None) != data:
-            changed.add(value)
-    for stale in existing:
-        store.delete(stale)
-        changed.add(_partition_values(stale)[by])
-    return sorted(changed)
+        written.add(key)
+        if before != data:
+            changed.append(key)
+    stale = sorted(existing - written)
+    for key in stale:
+        store.delete(key)
+    return [
+        {name: value for name, value in _partition_values(key).items() if name not in fixed}
+        for key in sorted([*changed, *stale])
+    ]
 
 
 def read_partition(
@@ -108,14 +140,37 @@ def read_partition(
     return pq.read_table(pa.BufferReader(data), schema=schema, columns=chosen)
 
 
-def read_table(layout: Layout, table: str, where: Mapping[str, object] | None = None) -> pa.Table:
-    """Read every partition of ``table`` (optionally filtered on partition values)."""
+def read_table(
+    layout: Layout,
+    table: str,
+    where: Mapping[str, object] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Read every partition of ``table`` (optionally filtered on partition values), or
+    only ``columns`` of each."""
     schema, _ = LAKE_TABLES[table]
     store = layout.lake_store
     keys = store.glob(_pattern(table, where or {}))
+    chosen = None if columns is None else list(columns)
     if not keys:
-        return schema.empty_table()
-    return pa.concat_tables(_read_parts(store, keys, schema))
+        return schema.empty_table() if chosen is None else schema.empty_table().select(chosen)
+    return pa.concat_tables(_read_parts(store, keys, schema, chosen))
+
+
+def read_partitions(
+    layout: Layout,
+    table: str,
+    parts: Sequence[Mapping[str, object]],
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Read the written partitions ``parts`` (partition values, as ``partitions`` lists
+    them) in their order, or only ``columns`` of each."""
+    schema, _ = LAKE_TABLES[table]
+    chosen = None if columns is None else list(columns)
+    keys = [partition_key(table, values) for values in parts]
+    if not keys:
+        return schema.empty_table() if chosen is None else schema.empty_table().select(chosen)
+    return pa.concat_tables(_read_parts(layout.lake_store, keys, schema, chosen))
 
 
 def partitions(
@@ -148,15 +203,17 @@ def _parquet_bytes(table: str, data: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _read_parts(store: ObjectStore, keys: list[str], schema: pa.Schema) -> list[pa.Table]:
-    """The partition files ``keys``, in order: straight from disk, or several requests at
-    a time from a remote store."""
+def _read_parts(
+    store: ObjectStore, keys: list[str], schema: pa.Schema, columns: list[str] | None
+) -> list[pa.Table]:
+    """The partition files ``keys`` (or their ``columns``), in order: straight from disk,
+    or several requests at a time from a remote store."""
     paths = [path for path in map(store.local_path, keys) if path is not None]
     if len(paths) == len(keys):
-        return [pq.read_table(path, schema=schema) for path in paths]
+        return [pq.read_table(path, schema=schema, columns=columns) for path in paths]
 
     def read(key: str) -> pa.Table:
-        return pq.read_table(pa.BufferReader(store.read(key)), schema=schema)
+        return pq.read_table(pa.BufferReader(store.read(key)), schema=schema, columns=columns)
 
     with ThreadPoolExecutor(max_workers=_REMOTE_READERS) as readers:
         return list(readers.map(read, keys))

@@ -597,18 +597,27 @@ SESSION_SCHEMA = pa.schema(
     ]
 )
 
+#: A billing period's billable usage set aside per rating bucket by its rating plan
+#: (pipelines/rating/stage.py, plan_rating): the usage rows, consolidated (no repeats,
+#: sessions and calls in place of their partials and legs), and their period.
+RATING_INPUT_SCHEMA = pa.schema([*USAGE_SCHEMA, ("billing_period", pa.string())])
+
 #: Partition keys of the tables rating writes per bucket of a billing period.
 RATING_BUCKET_KEYS = ("billing_period", "bucket")
 
 #: Lake tables: name -> (schema, partition column names in path order).
 LAKE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
-    "usage": (USAGE_SCHEMA, ("feed", "event_date", "file_date")),
+    # line_bucket (pipelines/mediation/line_buckets.py) is in the path only, not in the rows:
+    # a usage row is the same whichever bucket count the lake was mediated with.
+    "usage": (USAGE_SCHEMA, ("feed", "event_date", "file_date", "line_bucket")),
     "rejects": (REJECT_SCHEMA, ("feed", "file_date")),
     "file_registry": (FILE_REGISTRY_SCHEMA, ("feed", "file_date")),
     "quarantine_fixes": (QUARANTINE_FIX_SCHEMA, ("feed", "file_date")),
     "landing_rejects": (LANDING_REJECT_SCHEMA, ("feed",)),
-    "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period")),
-    "sessions": (SESSION_SCHEMA, ("feed", "billing_period")),
+    "usage_repeats": (USAGE_REPEAT_SCHEMA, ("feed", "billing_period", "line_bucket")),
+    "sessions": (SESSION_SCHEMA, ("feed", "billing_period", "line_bucket")),
+    # The shuffle from line buckets (mediation's split) to rating buckets (accounts').
+    "rating_input": (RATING_INPUT_SCHEMA, (*RATING_BUCKET_KEYS, "line_bucket")),
     # Rated per rating bucket (a stable hash of the billing key, pipelines/rating/buckets.py);
     # recurring charges follow the CRM's lines, not usage, and stay one per period.
     "rated_usage": (RATED_USAGE_SCHEMA, RATING_BUCKET_KEYS),

@@ -10,13 +10,13 @@ the tables below); the real tax stage taxes it.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+from usage_lake import write_usage
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
 from pipelines.lake import read_table, write_partition
@@ -565,12 +565,7 @@ def write_fixture(root: Path) -> Layout:
 
     usage = usage_rows()
     partials = partial_rows()
-    by_partition: dict[tuple[str, date, date], list[dict[str, Any]]] = defaultdict(list)
-    for row in [*usage, *repeat_rows(usage), *partials]:
-        by_partition[(row["feed"], row["event_date"], row["file_date"])].append(row)
-    for (feed, day, file_day), rows in sorted(by_partition.items()):
-        values = {"feed": feed, "event_date": day.isoformat(), "file_date": file_day.isoformat()}
-        write_partition(layout, "usage", values, _table("usage", rows))
+    write_usage(layout, _table("usage", [*usage, *repeat_rows(usage), *partials]))
 
     reject = {
         "file_id": BER_FILE_ID,

@@ -33,7 +33,10 @@ import polars as pl
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.locks import partition_lock
 from pipelines.mediation.consolidate import billable_usage, consolidate_period
+from pipelines.mediation.line_buckets import LINE_BUCKETS
+from pipelines.mediation.line_spill import LineBucketSpill
 from pipelines.mediation.stage import (
     DEFAULT_EVENT_WINDOW_PAST,
     EVENT_WINDOW_PAST,
@@ -124,11 +127,40 @@ def bill_late_usage(layout: Layout, billing_period: str) -> LateUsageResult:
 
 def _usage_difference(layout: Layout, billing_period: str) -> tuple[int, int, int]:
     """Records billable and not rated, rated and not billable, and rated with other usage
-    values, of the period's current rating."""
+    values, of the period's current rating.
+
+    Compared a line bucket at a time: the rated records (partitioned by rating bucket) are
+    first set aside by line bucket in a spill under the data root's scratch area, then
+    each line bucket's rated records are compared with its billable usage.
+    """
     columns = USAGE_SCHEMA.names
-    billable = billable_usage(layout, billing_period).select(columns)
-    rated = pl.from_arrow(read_period_table(layout, "rated_usage", billing_period, columns))
-    assert isinstance(rated, pl.DataFrame)
+    scratch = layout.root / "scratch" / "late_usage" / billing_period
+    added = removed = changed = 0
+    # Runs of two later periods may look at this one at once: one spill at a time.
+    with (
+        partition_lock(layout, "late_usage", f"billing_period={billing_period}"),
+        LineBucketSpill(scratch, USAGE_SCHEMA) as rated_by_line,
+    ):
+        where = {"billing_period": billing_period}
+        for values in lake.partitions(layout, "rated_usage", where):
+            rated_by_line.append(lake.read_partitions(layout, "rated_usage", [values], columns))
+        rated_by_line.close()
+        for line_bucket in range(LINE_BUCKETS):
+            billable = billable_usage(layout, billing_period, line_bucket)
+            rated = pl.from_arrow(rated_by_line.read(line_bucket))
+            assert isinstance(rated, pl.DataFrame)
+            bucket_added, bucket_removed, bucket_changed = _difference(billable, rated, columns)
+            added += bucket_added
+            removed += bucket_removed
+            changed += bucket_changed
+    return added, removed, changed
+
+
+def _difference(
+    billable: pl.DataFrame, rated: pl.DataFrame, columns: list[str]
+) -> tuple[int, int, int]:
+    """Records of ``billable`` not in ``rated``, of ``rated`` not in ``billable``, and in
+    both with other values of ``columns``."""
     added = billable.join(rated, on="usage_id", how="anti").height
     removed = rated.join(billable, on="usage_id", how="anti").height
     # Rows of the records in both, in the same order, compared whole (nulls equal).

@@ -12,6 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.mediation.line_buckets import LINE_COLUMNS
+
 #: Columns find_repeats reads from usage.
 REPEAT_COLUMNS = (
     "usage_id",
@@ -28,15 +30,16 @@ REPEAT_COLUMNS = (
 def find_repeats(usage: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """Usage rows that repeat an earlier accepted row, with the row they repeat.
 
-    Rows with the same switch_id and record_key are taken in delivery order (file_date,
-    file_name, record_number). The first is kept; a later one is a repeat of the kept row
-    when its file date is at most ``window_days`` after the kept row's, and otherwise is
-    kept itself (the key was reused) and starts a new window. Returns REPEAT_COLUMNS plus
-    repeat_of_usage_id and original_file_date.
+    Rows with the same switch_id, record_key and served line (line_buckets.served_lines:
+    a copy carries its record's line, and consolidation reads one line bucket at a time)
+    are taken in delivery order (file_date, file_name, record_number). The first is kept;
+    a later one is a repeat of the kept row when its file date is at most ``window_days``
+    after the kept row's, and otherwise is kept itself (the key was reused) and starts a
+    new window. Returns REPEAT_COLUMNS plus repeat_of_usage_id and original_file_date.
     """
-    keys = ["switch_id", "record_key"]
+    keys = ["switch_id", "record_key", "served_line"]
     candidates = (
-        usage.select(REPEAT_COLUMNS)
+        usage.select(*REPEAT_COLUMNS, pl.coalesce(*LINE_COLUMNS).alias("served_line"))
         .filter(pl.len().over(keys) > 1)
         .sort([*keys, "file_date", "file_name", "record_number"])
     )
@@ -47,7 +50,7 @@ def find_repeats(usage: pl.DataFrame, window_days: int) -> pl.DataFrame:
         if same_key and (row["file_date"] - kept["file_date"]).days <= window_days:
             repeats.append(
                 {
-                    **row,
+                    **{column: row[column] for column in REPEAT_COLUMNS},
                     "repeat_of_usage_id": kept["usage_id"],
                     "original_file_date": kept["file_date"],
                 }

@@ -3,8 +3,11 @@
 For every raw file of the partition it writes one ``file_registry`` row, and for every record
 in the file exactly one of: a ``usage`` row (accepted), a ``rejects`` row (refused, with a
 reason code) or a count in ``records_duplicate``. Usage is partitioned by the records' event
-date, so a late file adds to the days its records happened on. The arithmetic is checked
-before anything is written. docs/mediation.md explains the rules.
+date, so a late file adds to the days its records happened on, and by their served line's
+bucket (line_buckets.py), so that later stages read a bucket at a time. The records pass
+through a spill per line bucket on local disk, so memory holds a chunk of files' records
+and one bucket's, never the partition's. The arithmetic is checked before anything is
+written. docs/mediation.md explains the rules, docs/scale.md the memory bound.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,10 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.config import OPERATOR_TIMEZONE, Layout
-from pipelines.lake import partitions, replace_partitions, write_partition
+from pipelines.lake import partitions, replace_partition_set, write_partition
 from pipelines.locks import locked_partition
 from pipelines.mediation import quarantine
 from pipelines.mediation.deliveries import refused_delivery
+from pipelines.mediation.line_buckets import LINE_BUCKETS, LINE_COLUMNS, served_lines
+from pipelines.mediation.line_spill import LineBucketSpill
 from pipelines.mediation.number_classes import classify_numbers
 from pipelines.mediation.records import (
     PARSED_SCHEMA,
@@ -149,9 +155,13 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
     """Parse, validate and de-duplicate every raw file of (feed, file_date) into the lake.
 
     Replaces the ``rejects`` and ``file_registry`` partitions of (feed, file_date) and the
-    ``usage`` partitions (feed, event_date, file_date) for every event date its records
-    fall on, also when the partition has no files (then with empty tables). A rerun on the
-    same landing files writes byte-identical partitions.
+    ``usage`` partitions (feed, event_date, file_date, line_bucket) for every event date
+    and line bucket its records fall on, also when the partition has no files (then with
+    empty tables). A rerun on the same landing files writes byte-identical partitions.
+
+    Memory is bounded by a chunk of files' records (MEDIATION_CHUNK_RECORDS) and one line
+    bucket's: the accepted records are spilled to local disk by line bucket, then
+    de-duplicated and written a bucket at a time (docs/scale.md).
     """
     _parser(feed)  # an unknown feed fails before anything is read
     switches = _feed_switches(layout, feed)
@@ -169,9 +179,33 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             "their clock time zone is unknown"
         )
 
-    candidates: list[_Candidate] = []  # each processed file's records in the event window
+    with LineBucketSpill(_scratch(layout, feed, file_date), SPILL_SCHEMA) as spill:
+        registry, rejects = _read_files(
+            layout, feed, file_date, (delivered, files), (timezones, switch_parsers), spill
+        )
+        spill.close()
+        return _write_partition(layout, feed, file_date, spill, registry, rejects)
+
+
+def _read_files(
+    layout: Layout,
+    feed: str,
+    file_date: date,
+    landed: tuple[list[LandingFile], list[LandingFile]],
+    switches: tuple[dict[str, str], dict[str, SwitchParsers]],
+    spill: LineBucketSpill,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parse and check every file of the partition (``landed``: every landing file of the
+    feed, and the partition's, in order; ``switches``: each switch's time zone and
+    parsers): each file's ``file_registry`` row and ``rejects`` rows are returned, and its
+    records in the event window go to ``spill`` (SPILL_SCHEMA, a chunk of files at a time),
+    marked with the file's place in the registry. records_accepted counts them all, before
+    the partition's de-duplication."""
+    delivered, files = landed
+    timezones, switch_parsers = switches
     rejects: list[dict[str, Any]] = []
     registry: list[dict[str, Any]] = []
+    chunk = _Chunk(spill)
     # Bytes already delivered in an earlier partition of the feed, or earlier in this one.
     seen_file_ids = _delivered_before(delivered, file_date, files)
     fixes = quarantine.fixes_by_file(layout, feed, file_date)
@@ -233,7 +267,7 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             rejected = len(record_rejects)
             accepted = in_window.num_rows  # until the partition's de-duplication below
             rejects.extend({**common, **_reject_row(r)} for r in record_rejects)
-            candidates.append(_Candidate(order, common, in_window))
+            chunk.add(order, in_window)
         if failure is not None and status != FileStatus.DUPLICATE_FILE:
             last = max([0, *batch.records["record_number"].to_pylist()[-1:]])
             last = max([last, *(r.record_number for r in record_rejects)])
@@ -263,19 +297,41 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
             }
         )
 
-    usage = _usage(candidates, registry)
-    del candidates  # a de-duplicated file's unfiltered records are not kept for the writes
-    counts = usage.group_by(["switch_id", "file_name"]).aggregate([([], "count_all")])
-    usage_rows = {(r["switch_id"], r["file_name"]): r["count_all"] for r in counts.to_pylist()}
-    check_conservation(registry, usage_rows, rejects)
+    chunk.flush()
+    return registry, rejects
+
+
+def _write_partition(
+    layout: Layout,
+    feed: str,
+    file_date: date,
+    spill: LineBucketSpill,
+    registry: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+) -> MediationResult:
+    """De-duplicate the spilled records, check the arithmetic, and write the partition's
+    rejects, usage (a line bucket at a time) and, last, its registry."""
+    duplicates = _find_duplicates(spill, registry)
+    for order, count in enumerate(duplicates.per_file.tolist()):
+        registry[order]["records_accepted"] -= count
+        registry[order]["records_duplicate"] += count
+    check_conservation(registry, _usage_rows(registry, duplicates.kept_per_file()), rejects)
     partition = {"feed": feed, "file_date": file_date.isoformat()}
     write_partition(layout, "rejects", partition, _table(rejects, REJECT_SCHEMA, _REJECT_ORDER))
-    by_event_date = _by_event_date(usage)
-    changed = replace_partitions(layout, "usage", partition, "event_date", by_event_date)
+    written = np.zeros(len(registry), dtype=np.int64)
+    parts = _usage_partitions(spill, duplicates, registry, written)
+    changed = replace_partition_set(layout, "usage", partition, parts)
+    # Counted again from the rows written: the de-duplication and the writes agree.
+    if not np.array_equal(written, duplicates.kept_per_file()):
+        raise MediationError(
+            f"conservation broken (a mediation bug): the usage written for {feed} "
+            f"{file_date} differs from the records accepted"
+        )
     # The registry is written last: a registry row means the file's records are in place.
     write_partition(
         layout, "file_registry", partition, _table(registry, FILE_REGISTRY_SCHEMA, _FILE_ORDER)
     )
+    event_dates = {values["event_date"] for values in partitions(layout, "usage", partition)}
     return MediationResult(
         feed=feed,
         file_date=file_date,
@@ -286,96 +342,188 @@ def mediate_partition(layout: Layout, feed: str, file_date: date) -> MediationRe
         rejected=sum(r["records_rejected"] for r in registry),
         duplicates=sum(r["records_duplicate"] for r in registry),
         rejects_by_reason=dict(sorted(Counter(r["reason_code"] for r in rejects).items())),
-        event_dates=sorted(by_event_date),
-        changed_event_dates=changed,
+        event_dates=sorted(event_dates),
+        changed_event_dates=sorted({values["event_date"] for values in changed}),
     )
 
 
+#: How many accepted records mediation gathers before it splits them by line bucket into
+#: its spill: with one bucket's records, what bounds the memory a partition takes,
+#: whatever its size (docs/scale.md).
+MEDIATION_CHUNK_RECORDS = 2_000_000
+
+#: The spill's rows: a file's parsed records and the file's place in the registry.
+SPILL_SCHEMA = pa.schema([*PARSED_SCHEMA, pa.field("file_order", pa.int32(), nullable=False)])
+
+
+def _scratch(layout: Layout, feed: str, file_date: date) -> Path:
+    """Where a partition's run spills its records (local disk under the data root, also
+    with the lake in a bucket: the spill is read back at once, by this process only)."""
+    return layout.root / "scratch" / "mediate" / feed / file_date.isoformat()
+
+
+class _Chunk:
+    """Files' accepted records gathered until MEDIATION_CHUNK_RECORDS, then spilled."""
+
+    def __init__(self, spill: LineBucketSpill) -> None:
+        self.spill = spill
+        self.tables: list[pa.Table] = []
+        self.records = 0
+
+    def add(self, order: int, records: pa.Table) -> None:
+        """Add one file's records (PARSED_SCHEMA); ``order`` is its place in the registry."""
+        if not records.num_rows:
+            return
+        file_order = pa.array(np.full(records.num_rows, order, dtype=np.int32))
+        self.tables.append(records.append_column(SPILL_SCHEMA.field("file_order"), file_order))
+        self.records += records.num_rows
+        if self.records >= MEDIATION_CHUNK_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Spill what is gathered."""
+        if self.tables:
+            self.spill.append(pa.concat_tables(self.tables))
+        self.tables, self.records = [], 0
+
+
 @dataclass(frozen=True)
-class _Candidate:
-    """A processed file's records in the event window, before the partition's
-    de-duplication; ``order`` is the file's place in the partition (its registry row)."""
+class _Duplicates:
+    """What the partition's de-duplication found in its spill: per line bucket, the
+    positions of the rows that repeat an earlier record; per file (registry order), the
+    rows spilled and the rows that are duplicates."""
 
-    order: int
-    common: dict[str, Any]  # the file's usage columns: file_id, file_name, ...
-    records: pa.Table  # PARSED_SCHEMA, ascending record_number
+    positions: dict[int, np.ndarray]
+    spilled_per_file: np.ndarray
+    per_file: np.ndarray
+
+    def kept_per_file(self) -> np.ndarray:
+        """Per file, the rows that become usage."""
+        return self.spilled_per_file - self.per_file
 
 
-def _usage(candidates: list[_Candidate], registry: list[dict[str, Any]]) -> pa.Table:
-    """The partition's usage rows (USAGE_SCHEMA): candidates de-duplicated and completed.
+def _find_duplicates(spill: LineBucketSpill, registry: list[dict[str, Any]]) -> _Duplicates:
+    """The records of the spill that repeat one of the partition (same switch, record key
+    and served line: a repeated record carries its line, so both are in one line bucket),
+    keeping the first in file order. Reads two columns of one bucket at a time."""
+    switches = sorted({row["switch_id"] for row in registry})
+    switch_of_file = np.array(
+        [switches.index(row["switch_id"]) for row in registry], dtype=np.int32
+    )
+    files = len(registry)
+    positions: dict[int, np.ndarray] = {}
+    spilled = np.zeros(files, dtype=np.int64)
+    duplicate = np.zeros(files, dtype=np.int64)
+    for bucket in range(LINE_BUCKETS):
+        keys = spill.read(bucket, ["file_order", *LINE_COLUMNS])
+        file_order = keys["file_order"].to_numpy()
+        spilled += np.bincount(file_order, minlength=files)
+        repeated = _repeated_positions(
+            switch_of_file[file_order], keys["record_key"], served_lines(keys)
+        )
+        if len(repeated):
+            positions[bucket] = repeated
+            duplicate += np.bincount(file_order[repeated], minlength=files)
+    return _Duplicates(positions, spilled, duplicate)
 
-    A record repeated in the partition (same switch and record_key) is kept where it came
-    first, in file order; later copies become the registry's records_duplicate. Completes
-    the rows with usage_id, event_date (operator local date of started_at) and the other
-    party's region and number type.
+
+def _repeated_positions(
+    switch: np.ndarray, record_key: pa.ChunkedArray, served_line: pa.ChunkedArray
+) -> np.ndarray:
+    """Positions of the records whose (switch, record_key, served line) came before, in
+    order."""
+    keys = pl.Series(record_key)
+    # Counting distinct keys costs a third of marking the first ones, and most partitions
+    # repeat no key at all.
+    if keys.n_unique() == len(keys):
+        return np.empty(0, dtype=np.int64)
+    frame = pl.DataFrame({"switch": switch, "record_key": keys, "line": pl.Series(served_line)})
+    first = frame.select(pl.struct("switch", "record_key", "line").is_first_distinct()).to_series()
+    return np.flatnonzero(~first.to_numpy())
+
+
+def _usage_rows(registry: list[dict[str, Any]], kept: np.ndarray) -> dict[tuple[str, str], int]:
+    """Rows each file gives usage, keyed as check_conservation counts them."""
+    return {
+        (row["switch_id"], row["file_name"]): int(count)
+        for row, count in zip(registry, kept.tolist(), strict=True)
+        if count
+    }
+
+
+def _usage_partitions(
+    spill: LineBucketSpill,
+    duplicates: _Duplicates,
+    registry: list[dict[str, Any]],
+    written: np.ndarray,
+) -> Iterator[tuple[dict[str, object], pa.Table]]:
+    """The partition's usage partitions, (event_date, line_bucket) -> rows (USAGE_SCHEMA),
+    one at a time: each bucket's spill read back, its duplicates dropped, split by event
+    date and completed. Adds each file's rows to ``written`` (registry order)."""
+    for bucket in range(LINE_BUCKETS):
+        records = spill.read(bucket)
+        if not records.num_rows:
+            continue
+        repeated = duplicates.positions.get(bucket)
+        if repeated is not None:
+            keep = np.ones(records.num_rows, dtype=bool)
+            keep[repeated] = False
+            records = records.filter(pa.array(keep))
+        started_at = pl.Series(records["started_at"])
+        event_date = started_at.dt.convert_time_zone(OPERATOR_TIMEZONE).dt.date().to_arrow()
+        records = records.append_column(USAGE_SCHEMA.field("event_date"), event_date)
+        for day, rows in _by_event_date(records):
+            file_order = rows["file_order"].to_numpy()
+            written += np.bincount(file_order, minlength=len(registry))
+            yield {"event_date": day, "line_bucket": bucket}, _usage(rows, file_order, registry)
+        del records
+
+
+def _usage(records: pa.Table, file_order: np.ndarray, registry: list[dict[str, Any]]) -> pa.Table:
+    """Spilled records (SPILL_SCHEMA and their event_date) of one event date completed into
+    usage rows (USAGE_SCHEMA): usage_id, the file's columns and the other party's region and
+    number type.
 
     Stays in Arrow, the parsers' and the Parquet writer's format: only the columns a step
     reads go through polars, so no whole table is converted or copied on the way.
     """
-    if not candidates:
-        return USAGE_SCHEMA.empty_table()
-    first = _first_occurrences(candidates)
-    files, start = [], 0
-    for candidate in candidates:
-        end = start + candidate.records.num_rows
-        keep = first[start:end]
-        repeated = len(keep) - int(keep.sum())
-        records = candidate.records
-        if repeated:
-            registry[candidate.order]["records_accepted"] -= repeated
-            registry[candidate.order]["records_duplicate"] += repeated
-            records = records.filter(pa.array(keep))
-        files.append(_with_file_columns(records, candidate.common))
-        start = end
-    # Files were taken in (file_name, switch_id) order and each file's records ascend by
-    # record_number: rows are in the lake's usage order.
-    rows = pa.concat_tables(files)
-    region, number_type = _other_party_classes(rows["other_party_number"])
-    started_at = pl.Series(rows["started_at"])
-    event_date = started_at.dt.convert_time_zone(OPERATOR_TIMEZONE).dt.date().to_arrow()
+    prefixes = pa.array([row["file_id"][:16] for row in registry], pa.string())
+    usage_id = pc.binary_join_element_wise(
+        prefixes.take(pa.array(file_order)),
+        pc.cast(records["record_number"], pa.string()),
+        "-",
+    )
+    region, number_type = _other_party_classes(records["other_party_number"])
     columns = {
-        **{name: rows[name] for name in rows.column_names},
-        "event_date": event_date,
+        **{name: records[name] for name in (*PARSED_SCHEMA.names, "event_date")},
+        **_file_columns(file_order, registry),
+        "usage_id": usage_id,
         "other_party_region": region,
         "other_party_number_type": number_type,
     }
     return pa.table([columns[name] for name in USAGE_SCHEMA.names], schema=USAGE_SCHEMA)
 
 
-def _first_occurrences(candidates: list[_Candidate]) -> np.ndarray:
-    """Per record of the candidates in order: whether it is the first of its (switch_id,
-    record_key)."""
-    record_key = pl.Series(
-        pa.chunked_array(
-            [chunk for c in candidates for chunk in c.records["record_key"].chunks],
-            type=pa.string(),
-        )
-    )
-    # Counting distinct keys costs a third of marking the first ones, and most partitions
-    # repeat no key at all.
-    if record_key.n_unique() == len(record_key):
-        return np.ones(len(record_key), dtype=bool)
-    switches = sorted({candidate.common["switch_id"] for candidate in candidates})
-    switch = np.repeat(
-        [switches.index(candidate.common["switch_id"]) for candidate in candidates],
-        [candidate.records.num_rows for candidate in candidates],
-    )
-    keys = pl.DataFrame({"switch": switch, "record_key": record_key})
-    return keys.select(pl.struct("switch", "record_key").is_first_distinct()).to_series().to_numpy()
+#: The usage columns a file gives each of its records.
+_FILE_COLUMNS = ("file_id", "file_name", "feed", "switch_id", "file_date")
 
 
-def _with_file_columns(records: pa.Table, common: dict[str, Any]) -> pa.Table:
-    """One file's records with its usage_id and the file's own columns."""
-    count = records.num_rows
-    usage_id = pc.binary_join_element_wise(
-        common["file_id"][:16], pc.cast(records["record_number"], pa.string()), "-"
-    )
-    file_columns = {
-        name: _repeated(pa.scalar(value, USAGE_SCHEMA.field(name).type), count)
-        for name, value in common.items()
+def _file_columns(
+    file_order: np.ndarray, registry: list[dict[str, Any]]
+) -> dict[str, pa.ChunkedArray]:
+    """The file columns of rows whose files are ``file_order`` (registry places, in runs:
+    a bucket's rows are in file order), each run one repeated value."""
+    bounds = (np.flatnonzero(np.diff(file_order)) + 1).tolist()
+    chunks: dict[str, list[pa.Array]] = {name: [] for name in _FILE_COLUMNS}
+    for start, end in zip([0, *bounds], [*bounds, len(file_order)], strict=True):
+        row = registry[int(file_order[start])]
+        for name in _FILE_COLUMNS:
+            value = pa.scalar(row[name], USAGE_SCHEMA.field(name).type)
+            chunks[name].extend(_repeated(value, end - start).chunks)
+    return {
+        name: pa.chunked_array(chunks[name], USAGE_SCHEMA.field(name).type)
+        for name in _FILE_COLUMNS
     }
-    parsed = {name: records[name] for name in records.column_names}
-    return pa.table({"usage_id": usage_id, **file_columns, **parsed})
 
 
 #: Rows in the one chunk a column of a file's constant value repeats.
@@ -394,15 +542,17 @@ def _repeated(value: pa.Scalar, count: int) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, value.type)
 
 
-def _by_event_date(usage: pa.Table) -> dict[str, pa.Table]:
-    """The usage partitions: event date (ISO) -> its rows, in usage order."""
-    days = pc.unique(usage["event_date"]).to_pylist()
+def _by_event_date(records: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """Rows with an event_date per event date (ISO), in order, one date at a time."""
+    days = sorted(pc.unique(records["event_date"]).to_pylist())
     if len(days) == 1:  # the common case: no copy
-        return {days[0].isoformat(): usage}
-    return {
-        day.isoformat(): usage.filter(pc.equal(usage["event_date"], pa.scalar(day, pa.date32())))
-        for day in days
-    }
+        yield days[0].isoformat(), records
+        return
+    for day in days:
+        yield (
+            day.isoformat(),
+            records.filter(pc.equal(records["event_date"], pa.scalar(day, pa.date32()))),
+        )
 
 
 def _other_party_classes(numbers: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:

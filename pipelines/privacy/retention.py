@@ -57,6 +57,7 @@ FILE_TABLES = (
     "quarantine_fixes",
     "usage",
     "sessions",
+    "rating_input",
     "rated_usage",
     "rated_usage_versions",
     "file_registry",
@@ -75,7 +76,7 @@ RECORD_LINK_TABLES = (
 )
 #: Tables whose rows carry a subject (subscriber, account, numbers) and an event date:
 #: where the holds find the records they keep.
-SUBJECT_TABLES = ("usage", "sessions", "rated_usage", "rated_usage_versions")
+SUBJECT_TABLES = ("usage", "sessions", "rating_input", "rated_usage", "rated_usage_versions")
 #: Columns that hold a line's number or IMSI, when a table has them: the caller's, the
 #: SIM's, the callee's.
 _NUMBER_COLUMNS = ("served_msisdn", "served_imsi", "other_party_number")
@@ -367,7 +368,7 @@ def _record_files(
     name. A billed-charge link to an aggregate charge is no record: null. A record whose
     file is nowhere to be found is "" (it matches no file, so nothing keeps it)."""
     file_of: dict[str, str] = {}
-    for table in ("usage", "sessions", "rated_usage", "rated_usage_versions"):
+    for table in ("usage", "sessions", "rating_input", "rated_usage", "rated_usage_versions"):
         for values in lake.partitions(layout, table):
             if _month(values) == period:
                 data = lake.read_partition(layout, table, values, columns=["usage_id", "file_id"])

@@ -17,13 +17,15 @@ docs/rating.md states the rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kernels.tariff_api import TariffError as api_errors
 from pipelines import lake
@@ -36,6 +38,7 @@ from pipelines.interconnect.agreements import Agreements, load_agreements
 from pipelines.interconnect.legs import rate_legs
 from pipelines.locks import locked_partition, partition_lock
 from pipelines.mediation.consolidate import billable_usage
+from pipelines.mediation.line_buckets import LINE_BUCKETS
 from pipelines.periods import parse_period
 from pipelines.rating import aggregates, buckets, rerate, retail, suspense, tariff
 from pipelines.reference import read_reference
@@ -43,6 +46,7 @@ from pipelines.schema import (
     ALLOWANCE_BALANCE_SCHEMA,
     INTERCONNECT_LEG_SCHEMA,
     RATED_USAGE_SCHEMA,
+    RATING_INPUT_SCHEMA,
     RECURRING_CHARGE_SCHEMA,
     USAGE_AGGREGATE_CHARGE_SCHEMA,
     LegDirection,
@@ -85,9 +89,10 @@ def _i64(frame: pl.DataFrame, column: str) -> np.ndarray:
     return np.ascontiguousarray(frame[column].to_numpy(), dtype=np.int64)
 
 
-def _counts(frame: pl.DataFrame, column: str, keys: list[str]) -> dict[str, int]:
-    present = dict(frame[column].drop_nulls().value_counts().iter_rows())
-    return {key: int(present.get(key, 0)) for key in keys}
+def _count_values(counter: Counter[str], values: pl.Series) -> None:
+    """Add the non-null ``values`` to ``counter``, counted column-wise."""
+    for value, count in values.drop_nulls().value_counts().iter_rows():
+        counter[value] += count
 
 
 def local_seconds() -> pl.Expr:
@@ -96,14 +101,15 @@ def local_seconds() -> pl.Expr:
     return local.dt.epoch("s").alias("local_seconds")
 
 
-def read_period_usage(layout: Layout, billing_period: str) -> pl.DataFrame:
-    """The period's billable usage (consolidated: no repeats, partials joined into
-    sessions), with local_seconds (local wall clock as seconds since 1970-01-01T00:00) and
-    billing_period added; event_date is the operator-local date mediation partitions by.
+def read_bucket_usage(layout: Layout, billing_period: str, bucket: int) -> pl.DataFrame:
+    """One rating bucket of the period's billable usage, as ``plan_rating`` set it aside
+    (``rating_input``, every line bucket), with local_seconds (local wall clock as seconds
+    since 1970-01-01T00:00); event_date is the operator-local date mediation partitions by.
     """
-    usage = billable_usage(layout, billing_period).with_columns(
-        local_seconds(), pl.lit(billing_period).alias("billing_period")
-    )
+    where = buckets.bucket_partition(billing_period, bucket)
+    usage = pl.from_arrow(lake.read_table(layout, "rating_input", where))
+    assert isinstance(usage, pl.DataFrame)
+    usage = usage.with_columns(local_seconds())
     if usage["usage_id"].is_duplicated().any():
         raise ValueError(f"usage holds a usage_id twice for {billing_period}")
     return usage
@@ -115,18 +121,7 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
     A recycled number belongs to the subscriber who activated it last on or before the
     event date, so a row never multiplies when a number changed hands.
     """
-    holders = (
-        subscribers.filter(pl.col("msisdn").is_not_null() & pl.col("activated_date").is_not_null())
-        .select(
-            pl.col("msisdn").alias("served_msisdn"),
-            "subscriber_id",
-            "account_id",
-            "plan_id",
-            "activated_date",
-            "currency",
-        )
-        .sort("activated_date")
-    )
+    holders = _line_holders(subscribers)
     versions = plans.select(
         "plan_id",
         pl.col("effective_from").alias("plan_effective_from"),
@@ -139,15 +134,7 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
     # Both sides are sorted on the date as a whole, which sorts every by-group too; polars
     # cannot verify that itself when by-groups are given.
     return (
-        usage.sort("event_date")
-        .join_asof(
-            holders,
-            left_on="event_date",
-            right_on="activated_date",
-            by="served_msisdn",
-            strategy="backward",
-            check_sortedness=False,
-        )
+        _with_holders(usage, holders)
         .join_asof(
             versions,
             left_on="event_date",
@@ -198,6 +185,51 @@ def _attribute(usage: pl.DataFrame, subscribers: pl.DataFrame, plans: pl.DataFra
             ).alias("on_net")
         )
     )
+
+
+def _line_holders(subscribers: pl.DataFrame) -> pl.DataFrame:
+    """Who held each number from when: the lines of ``subscribers`` with a number and an
+    activation date, by activation date."""
+    return (
+        subscribers.filter(pl.col("msisdn").is_not_null() & pl.col("activated_date").is_not_null())
+        .select(
+            pl.col("msisdn").alias("served_msisdn"),
+            "subscriber_id",
+            "account_id",
+            "plan_id",
+            "activated_date",
+            "currency",
+        )
+        .sort("activated_date")
+    )
+
+
+def _with_holders(usage: pl.DataFrame, holders: pl.DataFrame) -> pl.DataFrame:
+    """``usage`` with the holder of its served number on its event date (``_line_holders``):
+    the one who activated it last on or before that date."""
+    # Both sides are sorted on the date as a whole, which sorts every by-group too; polars
+    # cannot verify that itself when by-groups are given.
+    return usage.sort("event_date").join_asof(
+        holders,
+        left_on="event_date",
+        right_on="activated_date",
+        by="served_msisdn",
+        strategy="backward",
+        check_sortedness=False,
+    )
+
+
+def _rating_buckets(usage: pl.DataFrame, subscribers: pl.DataFrame, count: int) -> pl.Series:
+    """The rating bucket of each row of ``usage``, in its order: its billing key's
+    (buckets.billing_key), with the account ``_attribute`` gives it."""
+    keyed = _with_holders(
+        usage.select("usage_id", "event_date", "served_msisdn"), _line_holders(subscribers)
+    ).select("usage_id", buckets.billing_key())
+    keyed = keyed.with_columns(buckets.buckets_of(keyed["billing_key"], count).alias("bucket"))
+    in_order = usage.select("usage_id").join(
+        keyed, on="usage_id", how="left", maintain_order="left"
+    )
+    return in_order["bucket"]
 
 
 @dataclass(frozen=True)
@@ -380,11 +412,25 @@ def read_rolled_in(layout: Layout, billing_period: str) -> pl.DataFrame:
     """
     first, _ = parse_period(billing_period)
     previous = (first - timedelta(days=1)).strftime("%Y-%m")
-    frame = pl.from_arrow(buckets.read_period_table(layout, "allowance_balances", previous))
+    keys = ["owner_kind", "owner_id", "service", "scope"]
+    columns = [*keys, "rolled_out"]
+    # A bucket at a time, only the balances that carry units over: never the previous
+    # period's whole table.
+    carried = [
+        _carried_over(lake.read_partitions(layout, "allowance_balances", [values], columns))
+        for values in lake.partitions(layout, "allowance_balances", {"billing_period": previous})
+    ]
+    frame = pl.from_arrow(
+        pa.concat_tables([ALLOWANCE_BALANCE_SCHEMA.empty_table().select(columns), *carried])
+    )
     assert isinstance(frame, pl.DataFrame)
-    return frame.select(
-        "owner_kind", "owner_id", "service", "scope", pl.col("rolled_out").alias("rolled_in")
-    ).filter(pl.col("rolled_in") > 0)
+    # In the order a rating of the whole period wrote them (buckets.read_period_table).
+    return frame.sort(keys, maintain_order=True).rename({"rolled_out": "rolled_in"})
+
+
+def _carried_over(balances: pa.Table) -> pa.Table:
+    """The balances of ``balances`` that roll units into the next period."""
+    return balances.filter(pc.greater(balances["rolled_out"], 0))
 
 
 def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
@@ -430,8 +476,10 @@ def plan_rating(
     When the period's rated tables were split otherwise (or never), their bucket partitions
     are removed first, so fewer buckets than before leave nothing stale behind; the split
     is then recorded in ``rating_periods`` (rating_buckets), which every bucket and the
-    period's completion check. A closed period is refused unless ``rerate_run_id`` names
-    the re-rating (pipelines.rating.rerate).
+    period's completion check. Then the period's billable usage is shuffled into
+    ``rating_input`` by rating bucket (``_shuffle``), so that a bucket reads its own rows
+    only. A closed period is refused unless ``rerate_run_id`` names the re-rating
+    (pipelines.rating.rerate).
     """
     if not 1 <= bucket_count <= buckets.MAX_RATING_BUCKETS:
         raise ValueError(f"rate in 1 to {buckets.MAX_RATING_BUCKETS} buckets, not {bucket_count}")
@@ -442,7 +490,43 @@ def plan_rating(
         for table in buckets.BUCKETED_TABLES:
             lake.replace_partitions(layout, table, {"billing_period": billing_period}, "bucket", {})
         rerate.record_buckets(layout, billing_period, bucket_count)
+    _shuffle(layout, billing_period, bucket_count)
     return list(range(bucket_count))
+
+
+def _shuffle(layout: Layout, billing_period: str, bucket_count: int) -> None:
+    """Write the period's ``rating_input``: its billable usage by (rating bucket, line
+    bucket), one line bucket read, attributed and split at a time.
+
+    A record's rating bucket is its billing key's (buckets.billing_key: its account at
+    event time, from the reference data read now). Every (bucket, line bucket) partition is
+    written, empty ones too, and the buckets of a former larger split are removed, so
+    the table holds this plan and nothing else.
+    """
+    subscribers = retail.load_lines(layout)
+    # A usage_id is unique within a line bucket (checked below) and names its record's
+    # line, but for a session: partials of one session key on two lines would make two
+    # sessions of one usage_id, so session ids are checked across the buckets.
+    session_ids = []
+    for line_bucket in range(LINE_BUCKETS):
+        usage = billable_usage(layout, billing_period, line_bucket)
+        if usage["usage_id"].is_duplicated().any():
+            raise ValueError(f"usage holds a usage_id twice for {billing_period}")
+        session_ids.append(usage.filter(pl.col("usage_id").str.starts_with("session:"))["usage_id"])
+        row_buckets = _rating_buckets(usage, subscribers, bucket_count)
+        rows = usage.with_columns(pl.lit(billing_period).alias("billing_period"))
+        for bucket in range(bucket_count):
+            lake.write_partition(
+                layout,
+                "rating_input",
+                {**buckets.bucket_partition(billing_period, bucket), "line_bucket": line_bucket},
+                _to_arrow(rows.filter(row_buckets == bucket), RATING_INPUT_SCHEMA),
+            )
+    if pl.concat(session_ids).is_duplicated().any():
+        raise ValueError(f"usage holds a usage_id twice for {billing_period}")
+    for values in lake.partitions(layout, "rating_input", {"billing_period": billing_period}):
+        if int(values["bucket"]) >= bucket_count:
+            lake.delete_partition(layout, "rating_input", values)
 
 
 @dataclass(frozen=True)
@@ -463,32 +547,22 @@ class BucketResult:
 
 
 @dataclass(frozen=True)
-class _PeriodInputs:
-    """What every bucket of a period reads: its usage, attributed, and reference data."""
+class _ReferenceInputs:
+    """The reference data every bucket of a period reads."""
 
-    usage: pl.DataFrame
-    attributed: pl.DataFrame
-    row_buckets: pl.Series  # the bucket of each attributed row (of its billing key)
     subscribers: pl.DataFrame
+    plans: pl.DataFrame
     catalog: retail.RetailCatalog
     agreements: Agreements
     rolled_in: pl.DataFrame
     reference: dict[str, str]
 
 
-def _read_inputs(layout: Layout, billing_period: str, bucket_count: int) -> _PeriodInputs:
+def _read_reference(layout: Layout, billing_period: str) -> _ReferenceInputs:
     reference = suspense.reference_checksums(layout)
-    plans = tariff.load_plans(layout)
-    subscribers = retail.load_lines(layout)
-    usage = read_period_usage(layout, billing_period)
-    attributed = _attribute(usage, subscribers, plans)
-    return _PeriodInputs(
-        usage=usage,
-        attributed=attributed,
-        row_buckets=buckets.buckets_of(
-            attributed.select(buckets.billing_key())["billing_key"], bucket_count
-        ),
-        subscribers=subscribers,
+    return _ReferenceInputs(
+        subscribers=retail.load_lines(layout),
+        plans=tariff.load_plans(layout),
         catalog=retail.load_retail_catalog(layout, billing_period),
         agreements=load_agreements(layout),
         rolled_in=read_rolled_in(layout, billing_period),
@@ -496,11 +570,29 @@ def _read_inputs(layout: Layout, billing_period: str, bucket_count: int) -> _Per
     )
 
 
+#: The columns of a bucket's usage that interconnect rating reads: its usage rows as
+#: read_bucket_usage gives them, without the attribution.
+_LEG_INPUT_COLUMNS = [*RATING_INPUT_SCHEMA.names, "local_seconds"]
+
+
 def _rate_bucket(
-    layout: Layout, billing_period: str, bucket: int, bucket_count: int, inputs: _PeriodInputs
+    layout: Layout,
+    billing_period: str,
+    bucket: int,
+    bucket_count: int,
+    inputs: _ReferenceInputs,
 ) -> BucketResult:
-    """Rate the bucket's records of ``inputs`` and replace the bucket's four partitions."""
-    mine = inputs.attributed.filter(inputs.row_buckets == bucket)
+    """Rate the bucket's records (its ``rating_input``) and replace its four partitions."""
+    usage = read_bucket_usage(layout, billing_period, bucket)
+    mine = _attribute(usage, inputs.subscribers, inputs.plans)
+    # Attributed again with the reference data read now: a record whose billing key moved
+    # to another bucket since the plan would be rated apart from its account's records.
+    planned = buckets.buckets_of(mine.select(buckets.billing_key())["billing_key"], bucket_count)
+    if (planned != bucket).any():
+        raise RuntimeError(
+            f"records of {billing_period} bucket {bucket} belong to another bucket with the "
+            "current reference data: rate the whole period again"
+        )
     outcome = rate_usage_in_full(mine, inputs.catalog, inputs.subscribers, inputs.rolled_in)
     rated = outcome.frame
     # Every usage row of the bucket exactly once (usage_ids are unique, rated is sorted).
@@ -508,8 +600,7 @@ def _rate_bucket(
         raise RuntimeError(
             f"rating lost or duplicated usage records of {billing_period} bucket {bucket}"
         )
-    usage = inputs.usage.filter(pl.col("usage_id").is_in(mine["usage_id"].implode()))
-    legs = rate_legs(usage, inputs.agreements)
+    legs = rate_legs(usage.select(_LEG_INPUT_COLUMNS), inputs.agreements)
     balances = outcome.balances.sort("owner_kind", "owner_id", "service", "scope")
 
     partition = buckets.bucket_partition(billing_period, bucket)
@@ -551,17 +642,17 @@ def rate_bucket(
     """Rate one bucket of a planned period (``plan_rating``) and replace its partitions of
     rated_usage, interconnect_legs, allowance_balances and usage_aggregate_charges.
 
-    The period's usage is read and attributed whole, and the bucket's accounts are rated
-    alone: the same rows, charges and balances a rating of the whole period gives them.
-    Rerunning on the same lake and reference data writes byte-identical partitions and
-    touches no other bucket.
+    Reads the bucket's own usage (``rating_input``) and the reference data, and rates the
+    bucket's accounts alone: the same rows, charges and balances a rating of the whole
+    period gives them. Rerunning on the same lake and reference data writes byte-identical
+    partitions and touches no other bucket.
     """
     if rerate_run_id is None:
         rerate.refuse_closed_period(layout, billing_period)
     _refuse_unplanned(layout, billing_period, bucket_count)
     if not 0 <= bucket < bucket_count:
         raise ValueError(f"bucket {bucket} is not one of 0..{bucket_count - 1}")
-    inputs = _read_inputs(layout, billing_period, bucket_count)
+    inputs = _read_reference(layout, billing_period)
     return _rate_bucket(layout, billing_period, bucket, bucket_count, inputs)
 
 
@@ -584,7 +675,7 @@ def finish_rating(
 
     ``bucket_fingerprints``: each bucket's ``reference_fingerprint``; they must all be the
     reference data's current one, or the buckets priced with different data and the period
-    is rated again instead.
+    is rated again instead. Reads a bucket, then a line bucket, at a time.
     """
     if rerate_run_id is None:
         rerate.refuse_closed_period(layout, billing_period)
@@ -604,21 +695,19 @@ def finish_rating(
         tariff.load_plans(layout),
         retail.load_tariff_catalog(layout),
     )
-    rated = _read_buckets(layout, "rated_usage", billing_period, bucket_count, _COMPLETION_COLUMNS)
-    expected = read_period_usage(layout, billing_period)["usage_id"].sort()
-    if not rated["usage_id"].sort().equals(expected):
+    if not _rated_exactly_once(layout, billing_period, bucket_count):
         raise RuntimeError(
             f"the rating buckets of {billing_period} do not hold each usage record exactly "
             "once (usage or reference data changed since some were rated): rate the whole "
             "period again"
         )
-    legs = _read_buckets(
-        layout,
-        "interconnect_legs",
-        billing_period,
-        bucket_count,
-        ["leg_direction", "amount_micros", "suspense_reason"],
-    )
+    suspended = set(suspense.read_suspense(layout, billing_period)["usage_id"].to_list())
+    summary = _BucketSummary()
+    for bucket in range(bucket_count):
+        where = buckets.bucket_partition(billing_period, bucket)
+        rated = _frame(lake.read_partition(layout, "rated_usage", where, _COMPLETION_COLUMNS))
+        legs = _frame(lake.read_partition(layout, "interconnect_legs", where, _LEG_COLUMNS))
+        summary.add(rated, legs, suspended)
     lake.write_partition(
         layout,
         "recurring_charges",
@@ -626,32 +715,97 @@ def finish_rating(
         _to_arrow(recurring, RECURRING_CHARGE_SCHEMA),
     )
     rerate.record_rating(layout, billing_period, reference)
-    suspense.track_suspense(layout, billing_period, rated, reference, rerate_run_id)
+    # Only the rows suspense tracking reads: the suspended, and those it tracks already.
+    suspense.track_suspense(layout, billing_period, summary.tracked(), reference, rerate_run_id)
     return RatingResult(
         billing_period=billing_period,
-        usage_records=rated.height,
-        status_counts=_counts(rated, "rating_status", [s.value for s in RatingStatus]),
-        suspense_by_reason=_counts(rated, "suspense_reason", _USAGE_SUSPENSE),
-        usage_charge_micros=int(rated["charge_micros"].sum()),
+        usage_records=summary.records,
+        status_counts={s.value: summary.statuses[s.value] for s in RatingStatus},
+        suspense_by_reason={r: summary.suspense[r] for r in _USAGE_SUSPENSE},
+        usage_charge_micros=summary.charge_micros,
         recurring_charges=recurring.height,
         recurring_charge_micros=int(recurring["charge_micros"].sum()),
-        interconnect_legs=legs.height,
-        interconnect_suspense_by_reason=_counts(legs, "suspense_reason", _LEG_SUSPENSE),
-        interconnect_payable_micros=_leg_total(legs, LegDirection.OUTBOUND),
-        interconnect_receivable_micros=_leg_total(legs, LegDirection.INBOUND),
+        interconnect_legs=summary.legs,
+        interconnect_suspense_by_reason={r: summary.leg_suspense[r] for r in _LEG_SUSPENSE},
+        interconnect_payable_micros=summary.payable_micros,
+        interconnect_receivable_micros=summary.receivable_micros,
         rating_buckets=bucket_count,
     )
 
 
-def _read_buckets(
-    layout: Layout, table: str, billing_period: str, bucket_count: int, columns: Sequence[str]
-) -> pl.DataFrame:
-    """``columns`` of every bucket of a period's bucketed table, bucket after bucket."""
-    parts = [
-        lake.read_partition(layout, table, buckets.bucket_partition(billing_period, b), columns)
-        for b in range(bucket_count)
-    ]
-    frame = pl.from_arrow(pa.concat_tables(parts))
+#: The interconnect_legs columns the period's completion sums.
+_LEG_COLUMNS = ["leg_direction", "amount_micros", "suspense_reason"]
+
+
+class _BucketSummary:
+    """The period's totals, added up a bucket at a time, and the rated rows suspense
+    tracking reads."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.charge_micros = 0
+        self.statuses: Counter[str] = Counter()
+        self.suspense: Counter[str] = Counter()
+        self.legs = 0
+        self.leg_suspense: Counter[str] = Counter()
+        self.payable_micros = 0
+        self.receivable_micros = 0
+        self._tracked: list[pl.DataFrame] = []
+
+    def add(self, rated: pl.DataFrame, legs: pl.DataFrame, suspended: set[str]) -> None:
+        """Add one bucket's rated usage (_COMPLETION_COLUMNS) and legs (_LEG_COLUMNS);
+        ``suspended``: the period's records in rating_suspense."""
+        self.records += rated.height
+        self.charge_micros += int(rated["charge_micros"].sum())
+        _count_values(self.statuses, rated["rating_status"])
+        _count_values(self.suspense, rated["suspense_reason"])
+        self.legs += legs.height
+        _count_values(self.leg_suspense, legs["suspense_reason"])
+        self.payable_micros += _leg_total(legs, LegDirection.OUTBOUND)
+        self.receivable_micros += _leg_total(legs, LegDirection.INBOUND)
+        self._tracked.append(
+            rated.filter(
+                (pl.col("rating_status") == RatingStatus.SUSPENSE.value)
+                | pl.col("usage_id").is_in(pl.Series(sorted(suspended), dtype=pl.String))
+            )
+        )
+
+    def tracked(self) -> pl.DataFrame:
+        """The suspended rows and the rows of records rating_suspense holds, in bucket
+        order."""
+        return pl.concat(self._tracked)
+
+
+def _rated_exactly_once(layout: Layout, billing_period: str, bucket_count: int) -> bool:
+    """Whether the rated buckets hold each billable usage record exactly once.
+
+    Two exact comparisons of sorted usage_ids, each over one partition set at a time:
+    each bucket's rated_usage against its rating_input (every line bucket), and each line
+    bucket's current billable usage against its rating_input (every bucket). Together:
+    rated = rating_input = billable usage, record for record.
+    """
+    period = {"billing_period": billing_period}
+    for bucket in range(bucket_count):
+        where = buckets.bucket_partition(billing_period, bucket)
+        rated = lake.read_partition(layout, "rated_usage", where, ["usage_id"])
+        planned = lake.read_table(layout, "rating_input", where, ["usage_id"])
+        if not _same_ids(rated, planned):
+            return False
+    for line_bucket in range(LINE_BUCKETS):
+        where = {**period, "line_bucket": line_bucket}
+        planned = lake.read_table(layout, "rating_input", where, ["usage_id"])
+        billable = billable_usage(layout, billing_period, line_bucket, ["usage_id"])
+        if not _same_ids(billable.to_arrow(), planned):
+            return False
+    return True
+
+
+def _same_ids(left: pa.Table, right: pa.Table) -> bool:
+    return bool(_frame(left)["usage_id"].sort().equals(_frame(right)["usage_id"].sort()))
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -667,15 +821,16 @@ def rate_period(
     """Rate one billing period in this process: plan its buckets, rate each, complete it.
 
     ``bucket_count`` defaults to ``buckets.configured_buckets()`` (TELCOLAKE_RATING_BUCKETS);
-    it changes how the work is split, not what is written. The period's usage and reference
-    data are read once for all buckets. Rerunning on the same lake and reference data
-    writes byte-identical partitions. A closed period is refused unless ``rerate_run_id``
-    names the re-rating that kept its current version (pipelines.rating.rerate). Suspended
-    records are tracked in ``rating_suspense`` (pipelines.rating.suspense).
+    it changes how the work is split, not what is written. The reference data is read once
+    for all buckets, and one bucket's usage at a time. Rerunning on the same lake and
+    reference data writes byte-identical partitions. A closed period is refused unless
+    ``rerate_run_id`` names the re-rating that kept its current version
+    (pipelines.rating.rerate). Suspended records are tracked in ``rating_suspense``
+    (pipelines.rating.suspense).
     """
     count = buckets.configured_buckets() if bucket_count is None else bucket_count
     planned = plan_rating(layout, billing_period, count, rerate_run_id=rerate_run_id)
-    inputs = _read_inputs(layout, billing_period, count)
+    inputs = _read_reference(layout, billing_period)
     rated = []
     for bucket in planned:
         # The lock rate_bucket takes: a bucket task of the DAG never runs beside this.

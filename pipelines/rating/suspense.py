@@ -316,7 +316,7 @@ def recycle_period(
     subscribers = retail.load_lines(layout)
     catalog = retail.load_retail_catalog(layout, billing_period)
 
-    # The usage columns as the records were suspended, local time as read_period_usage
+    # The usage columns as the records were suspended, local time as read_bucket_usage
     # derives it: a recycle rates the same records, only with newer reference data.
     def as_usage(rows: pl.DataFrame) -> pl.DataFrame:
         return rows.select(*USAGE_SCHEMA.names, "billing_period").with_columns(

@@ -90,8 +90,8 @@ def partner_files(
     )
     rejects = _frame(lake.read_table(layout, "rejects", {"feed": Feed.TAP3.value}))
     usage = _frame(
-        lake.read_table(layout, "usage", {"feed": Feed.TAP3.value}).select(
-            ["usage_id", "file_id", "record_number"]
+        lake.read_table(
+            layout, "usage", {"feed": Feed.TAP3.value}, ["usage_id", "file_id", "record_number"]
         )
     )
     accepted = {(r["file_id"], r["record_number"]): r["usage_id"] for r in usage.to_dicts()}

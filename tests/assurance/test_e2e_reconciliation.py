@@ -8,13 +8,13 @@ import json
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
 import pytest
 from dbt_tiny_operator import AST_FILE, BER_FILE, FILE_DATE, PGW_FILE, event_date, write_fixture
+from usage_lake import write_usage
 
 from pipelines.build import BuildError, build_warehouse
 from pipelines.config import Layout
-from pipelines.lake import read_table, write_partition
+from pipelines.lake import read_table
 
 PERIOD = "2025-03"
 
@@ -176,9 +176,7 @@ def test_unrated_record_of_a_rated_period_is_an_unexplained_gap(tmp_path) -> Non
         "event_date": extra["event_date"].isoformat(),
         "file_date": day,
     }
-    partition = read_table(layout, "usage", values)
-    rows = [*partition.to_pylist(), extra]
-    write_partition(layout, "usage", values, pa.Table.from_pylist(rows, partition.schema))
+    write_usage(layout, [*read_table(layout, "usage", values).to_pylist(), extra])
     # rpt_usage_reconciliation refuses an unexplained record; the e2e marts flag it.
     with pytest.raises(BuildError):
         build_warehouse(layout)

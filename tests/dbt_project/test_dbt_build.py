@@ -32,6 +32,7 @@ from dbt_tiny_operator import (
     registry_row,
     write_fixture,
 )
+from usage_lake import write_usage
 
 from pipelines.build import BuildError, build_warehouse, parse_project
 from pipelines.config import PROJECT_ROOT, Layout
@@ -527,8 +528,7 @@ def _add_record(
     extra = {**extra, "usage_id": f"{extra['file_id'][:16]}-{number}", "record_number": number}
     extra.update(changes, event_date=event_date(changes["started_at"]))
     values = {"feed": feed, "event_date": extra["event_date"].isoformat(), "file_date": day}
-    partition = read_partition(layout, "usage", values).to_pylist()
-    write_partition(layout, "usage", values, pa.Table.from_pylist([*partition, extra]))
+    write_usage(layout, [*read_table(layout, "usage", values).to_pylist(), extra])
     registry_values = {"feed": feed, "file_date": day}
     registry = read_partition(layout, "file_registry", registry_values).to_pylist()
     for row in registry:

@@ -14,13 +14,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+from usage_lake import period_billable_usage, write_usage
 
-from pipelines import lake
 from pipelines.config import Layout
 from pipelines.mediation.asterisk_cdr_csv import parse_file
 from pipelines.mediation.asterisk_cdr_csv_columnar import parse_file_columnar
 from pipelines.mediation.calls import collapse_legs
-from pipelines.mediation.consolidate import billable_usage, consolidate_period
+from pipelines.mediation.consolidate import consolidate_period
 from pipelines.mediation.records import FileContext, parsed_batch
 from pipelines.schema import USAGE_SCHEMA
 
@@ -208,34 +208,19 @@ def layout(tmp_path: Path) -> Layout:
     return Layout(tmp_path)
 
 
-def write_usage(layout: Layout, rows: list[dict]) -> None:
-    for (event_day, file_day), part in _partitions(rows).items():
-        values = {"feed": FEED, "event_date": event_day, "file_date": file_day}
-        lake.write_partition(
-            layout, "usage", values, pa.Table.from_pylist(part, schema=USAGE_SCHEMA)
-        )
-
-
-def _partitions(rows: list[dict]) -> dict[tuple[date, date], list[dict]]:
-    parts: dict[tuple[date, date], list[dict]] = {}
-    for row in rows:
-        parts.setdefault((row["event_date"], row["file_date"]), []).append(row)
-    return parts
-
-
 def test_legs_split_by_a_file_rotation_are_billed_as_one_call(layout: Layout) -> None:
     # The failover's first leg is in one day's last file, its second in the next day's.
     first = usage_rows(FAILOVER[0].encode(), DAY, "f1")
     second = usage_rows(FAILOVER[1].encode(), date(2026, 10, 15), "f2")
     write_usage(layout, first)
     consolidate_period(layout, FEED, "2026-10")
-    (alone,) = billable_usage(layout, "2026-10").to_dicts()
+    (alone,) = period_billable_usage(layout, "2026-10").to_dicts()
     assert (alone["is_answered"], alone["release_cause"]) == (False, "CONGESTION")
 
     write_usage(layout, second)
     result = consolidate_period(layout, FEED, "2026-10")
     assert (result.partials, result.sessions_by_status["complete"]) == (2, 1)
-    (call,) = billable_usage(layout, "2026-10").to_dicts()
+    (call,) = period_billable_usage(layout, "2026-10").to_dicts()
     assert call["usage_id"] == alone["usage_id"]  # rating replaces, never adds
     assert (call["duration_seconds"], call["outgoing_trunk_group"]) == (120, "tg_vz_out")
     before = {p: p.read_bytes() for p in layout.lake.rglob("*.parquet")}

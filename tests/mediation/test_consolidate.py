@@ -13,13 +13,15 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from mobile_cdrs import mobile_cdr
+from usage_lake import period_billable_usage, write_usage
 
 from pipelines import lake
 from pipelines.config import Layout
 from pipelines.formats import ts32298
-from pipelines.mediation.consolidate import billable_usage, consolidate_period
+from pipelines.mediation.consolidate import consolidate_period
+from pipelines.mediation.line_buckets import LINE_BUCKETS, line_bucket_of
 from pipelines.mediation.records import FileContext, ParsedRecord
-from pipelines.mediation.repeats import find_repeats
+from pipelines.mediation.repeats import REPEAT_COLUMNS, find_repeats
 from pipelines.mediation.sessions import correlate
 from pipelines.mediation.ts32298_ber import parse_file
 from pipelines.schema import USAGE_SCHEMA
@@ -114,6 +116,19 @@ def test_a_record_delivered_again_within_the_window_repeats_the_first() -> None:
         ("d", "c"),
     ]
     assert repeats.filter(pl.col("usage_id") == "b")["original_file_date"].item() == day
+
+
+def test_a_key_delivered_again_for_another_line_is_no_repeat() -> None:
+    day = date(2026, 10, 14)
+    # Two lines of one line bucket: consolidation reads them together.
+    rows = [
+        usage_row("a", day, T0, record_key="k", served_msisdn="13125550105"),
+        usage_row("b", day + timedelta(days=1), T0, record_key="k", served_msisdn="13125550132"),
+        usage_row("c", day + timedelta(days=2), T0, record_key="k", served_msisdn="13125550105"),
+    ]
+    repeats = find_repeats(frame(rows), window_days=7)
+    assert repeats.select("usage_id", "repeat_of_usage_id").rows() == [("c", "a")]
+    assert repeats.columns == [*REPEAT_COLUMNS, "repeat_of_usage_id", "original_file_date"]
 
 
 def test_the_window_is_configurable() -> None:
@@ -232,17 +247,6 @@ def test_a_gap_in_the_sequence_is_not_complete_even_with_the_last_partial() -> N
 # --- the stage -----------------------------------------------------------------------
 
 
-def write_usage(layout: Layout, rows: list[dict]) -> None:
-    by_partition: dict[tuple[date, date], list[dict]] = {}
-    for row in rows:
-        by_partition.setdefault((row["event_date"], row["file_date"]), []).append(row)  # type: ignore[arg-type]
-    for (event_day, file_day), part in by_partition.items():
-        values = {"feed": FEED, "event_date": event_day, "file_date": file_day}
-        lake.write_partition(
-            layout, "usage", values, pa.Table.from_pylist(part, schema=USAGE_SCHEMA)
-        )
-
-
 @pytest.fixture
 def layout(tmp_path: Path) -> Layout:
     return Layout(tmp_path)
@@ -264,7 +268,7 @@ def test_billable_usage_has_each_record_once_and_each_session_once(layout: Layou
     result = consolidate_period(layout, FEED, "2026-10")
     assert (result.records, result.repeats, result.partials) == (5, 1, 2)
     assert result.sessions_by_status == {"complete": 1, "incomplete": 0, "held": 0}
-    billable = billable_usage(layout, "2026-10")
+    billable = period_billable_usage(layout, "2026-10")
     assert sorted(billable["usage_id"].to_list()) == [
         "call",
         "late-call",
@@ -279,13 +283,13 @@ def test_a_held_session_is_not_billed_until_its_last_partial_arrives(layout: Lay
     write_usage(layout, [partial("p1", 1, 0, False)])
     result = consolidate_period(layout, FEED, "2026-10")
     assert result.sessions_by_status["held"] == 1 and result.partials_held == 1
-    assert billable_usage(layout, "2026-10").height == 0
+    assert period_billable_usage(layout, "2026-10").height == 0
 
     # A file of the next day brings the last partial.
     write_usage(layout, [partial("p2", 2, 1, True, file_date=date(2026, 10, 15))])
     result = consolidate_period(layout, FEED, "2026-10")
     assert result.sessions_by_status == {"complete": 1, "incomplete": 0, "held": 0}
-    (session,) = billable_usage(layout, "2026-10").to_dicts()
+    (session,) = period_billable_usage(layout, "2026-10").to_dicts()
     assert session["usage_id"] == "session:msc-1:10.0.0.1-77"
     assert session["data_volume_bytes"] == 20000
 
@@ -293,4 +297,27 @@ def test_a_held_session_is_not_billed_until_its_last_partial_arrives(layout: Lay
 def test_rating_refuses_usage_that_was_not_consolidated(layout: Layout) -> None:
     write_usage(layout, [usage_row("call", date(2026, 10, 14), T0)])
     with pytest.raises(ValueError, match="not consolidated"):
-        billable_usage(layout, "2026-10")
+        period_billable_usage(layout, "2026-10")
+
+
+def test_the_time_out_runs_on_the_feed_clock_of_every_line_bucket(layout: Layout) -> None:
+    # The session's line and the later call's line fall in different line buckets; the
+    # call still moves the feed's clock past the session's time-out.
+    session_line, call_line = "13125550123", "13125550124"
+    assert line_bucket_of(session_line) != line_bucket_of(call_line)
+    later = T0 + timedelta(days=3)
+    write_usage(
+        layout,
+        [
+            partial("p1", 1, 0, False),
+            usage_row("call", later.astimezone(CHICAGO).date(), later, served_msisdn=call_line),
+        ],
+    )
+    result = consolidate_period(layout, FEED, "2026-10")
+    assert result.sessions_by_status == {"complete": 0, "incomplete": 1, "held": 0}
+    buckets = {values["line_bucket"] for values in lake.partitions(layout, "sessions")}
+    assert buckets == {str(bucket) for bucket in range(LINE_BUCKETS)}
+    assert sorted(period_billable_usage(layout, "2026-10")["usage_id"].to_list()) == [
+        "call",
+        "session:msc-1:10.0.0.1-77",
+    ]

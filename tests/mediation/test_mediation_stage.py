@@ -1,6 +1,7 @@
 import shutil
 import sys
 import types
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -11,7 +12,8 @@ import pytest
 
 from pipelines.config import Layout, layout
 from pipelines.lake import PART_FILE, partition_dir, read_partition, read_table
-from pipelines.mediation import asterisk_cdr_csv
+from pipelines.mediation import asterisk_cdr_csv, stage
+from pipelines.mediation.line_buckets import LINE_BUCKETS, line_bucket_of
 from pipelines.mediation.records import FileContext, ParsedRecord, RejectedRecord
 from pipelines.mediation.stage import (
     COLUMNAR_MODULES,
@@ -183,21 +185,52 @@ def test_duplicate_records_keep_the_first_and_switches_do_not_collide(lake: Layo
     assert first["usage_id"] == f"{first['file_id'][:16]}-{first['record_number']}"
 
 
+def test_records_sharing_a_key_on_two_lines_are_two_records(tmp_path: Path) -> None:
+    layout, landing = one_switch(tmp_path, FEED, "ast-chi-01", "America/Chicago")
+    row = (
+        '"","{line}","2125550166","from-internal","","PJSIP/{line}-00000040",'
+        '"PJSIP/tg_att_out-00000041","Dial","PJSIP/2125550166@tg_att_out,60",'
+        '"2024-11-03 08:00:00","2024-11-03 08:00:05","2024-11-03 08:10:05",605,600,'
+        '"ANSWERED","DOCUMENTATION","1730642400.40","","","1730642400.40",40\n'
+    )
+    # Two lines of one line bucket, so that only the line in the key tells them apart.
+    lines = ["3125550105", "3125550132"]
+    name = "Master_ast-chi-01_2024110308_000001.csv"
+    (landing / name).write_text("".join(row.format(line=line) for line in lines))
+
+    result = mediate_partition(layout, FEED, DAY)
+
+    usage = rows(layout, "usage")
+    assert len({row["record_key"] for row in usage}) == 1
+    assert {line_bucket_of(row["served_msisdn"]) for row in usage} == {
+        line_bucket_of(f"1{lines[0]}")
+    }
+    assert sorted(row["served_msisdn"] for row in usage) == [f"1{line}" for line in lines]
+    assert (result.accepted, result.duplicates) == (2, 0)
+
+
 def test_usage_rows_follow_the_lake_schema_and_order(lake: Layout) -> None:
     mediate_partition(lake, FEED, DAY)
-    parts = sorted((lake.lake_table("usage") / f"feed={FEED}").glob(f"*/*/{PART_FILE}"))
-    # Usage is partitioned by the operator-local event date, under it by file date.
-    assert [part.relative_to(lake.lake_table("usage")).parts[1:3] for part in parts] == [
+    parts = sorted((lake.lake_table("usage") / f"feed={FEED}").glob(f"*/*/*/{PART_FILE}"))
+    # Usage is partitioned by the operator-local event date, under it by file date, under
+    # that by the served line's bucket.
+    assert {part.relative_to(lake.lake_table("usage")).parts[1:3] for part in parts} == {
         ("event_date=2024-11-03", f"file_date={DAY}"),
-    ]
+    }
+    rows = 0
     for part in parts:
         table = pq.read_table(part)
+        rows += table.num_rows
         assert table.schema.remove_metadata() == USAGE_SCHEMA
         order = [(row["file_name"], row["record_number"]) for row in table.to_pylist()]
         assert order == sorted(order)
         assert {row["event_date"].isoformat() for row in table.to_pylist()} == {
-            part.parts[-3].split("=")[1]
+            part.parts[-4].split("=")[1]
         }
+        bucket = int(part.parts[-2].split("=")[1])
+        lines = {row["served_msisdn"] or row["served_imsi"] for row in table.to_pylist()}
+        assert {zlib.crc32(line.encode()) % LINE_BUCKETS for line in lines} == {bucket}
+    assert rows == sum(accepted for _, _, accepted, _, _ in EXPECTED_FILES.values())
     table = read_table(lake, "usage", PARTITION)
     (nyc,) = [row for row in table.to_pylist() if row["switch_id"] == "ast-nyc-01"]
     # 09:00:00 in New York after the fall-back (EST, UTC-5) = 14:00Z.
@@ -225,6 +258,23 @@ def test_rerun_writes_byte_identical_partitions(tmp_path: Path) -> None:
     assert partition_bytes(elsewhere) == before
 
 
+def test_records_spilled_a_file_at_a_time_give_the_same_partitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = copy_fixture(tmp_path / "whole")
+    mediate_partition(whole, FEED, DAY)
+    # Every file its own chunk: DUPS repeats records of GOOD, spilled chunks before it.
+    monkeypatch.setattr(stage, "MEDIATION_CHUNK_RECORDS", 1)
+    chunked = copy_fixture(tmp_path / "chunked")
+    stale = chunked.root / "scratch" / "mediate" / FEED / DAY.isoformat()
+    stale.mkdir(parents=True)
+    (stale / "line_bucket=0.arrow").write_bytes(b"left by a killed run")
+    result = mediate_partition(chunked, FEED, DAY)
+    assert result.duplicates == 2 + 7  # DUPS' two records, COPY's seven
+    assert partition_bytes(chunked) == partition_bytes(whole)
+    assert not stale.exists()
+
+
 def test_a_partition_without_files_writes_empty_tables(lake: Layout) -> None:
     result = mediate_partition(lake, FEED, date(2024, 11, 5))
     assert result.files == result.records_in == 0
@@ -232,6 +282,7 @@ def test_a_partition_without_files_writes_empty_tables(lake: Layout) -> None:
     for table in ("rejects", "file_registry"):
         assert (partition_dir(lake, table, {**PARTITION, "file_date": "2024-11-05"})).is_dir()
     assert not list(lake.lake_table("usage").glob("*/*/file_date=2024-11-05"))
+    assert not (lake.root / "scratch" / "mediate" / FEED / "2024-11-05").exists()
 
 
 def install_parser(monkeypatch: pytest.MonkeyPatch, parse_file: object) -> None:
@@ -482,9 +533,13 @@ def test_a_late_file_changes_only_the_event_dates_it_touches(tmp_path: Path) -> 
     assert result.changed_event_dates == ["2024-11-03"]
     after = partition_bytes(lake)
     new = sorted(set(after) - set(before))
-    assert new == [f"usage/feed={FEED}/event_date=2024-11-03/file_date=2024-11-04/{PART_FILE}"]
-    same_day = f"usage/feed={FEED}/event_date=2024-11-03/file_date=2024-11-03/{PART_FILE}"
-    assert after[same_day] == before[same_day]
+    bucket = zlib.crc32(b"13125550108") % LINE_BUCKETS  # the caller's line
+    assert new == [
+        f"usage/feed={FEED}/event_date=2024-11-03/file_date=2024-11-04/line_bucket={bucket}/"
+        f"{PART_FILE}"
+    ]
+    same_day = [key for key in before if "/file_date=2024-11-03/" in key and key in after]
+    assert same_day and all(after[key] == before[key] for key in same_day)
 
     # A rerun changes nothing, and says so.
     assert mediate_partition(lake, FEED, DAY + timedelta(days=1)).changed_event_dates == []
@@ -494,7 +549,7 @@ def test_a_late_file_changes_only_the_event_dates_it_touches(tmp_path: Path) -> 
     late.unlink()
     gone = mediate_partition(lake, FEED, DAY + timedelta(days=1))
     assert gone.changed_event_dates == ["2024-11-03"]
-    assert same_day in partition_bytes(lake)
+    assert set(same_day) <= set(partition_bytes(lake))
     assert set(partition_bytes(lake)) - {*before} == set()
 
 

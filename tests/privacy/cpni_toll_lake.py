@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from pipelines import lake
 from pipelines.config import Layout
+from pipelines.mediation.line_buckets import LINE_COLUMNS, line_buckets
 from pipelines.schema import LAKE_TABLES
 
 FEED = "ts32298_ber"
@@ -52,6 +53,7 @@ def usage_row(usage_id: str, file_id: str, day: date, served: str | None, **extr
         "switch_id": SWITCH,
         "file_date": FILES[file_id][1],
         "event_date": day,
+        "record_key": f"key-{usage_id}",  # every switch record has one
         "record_type": "voice_mo",
         "service": "voice",
         "served_msisdn": NUMBER.get(served or ""),
@@ -96,6 +98,7 @@ def write_toll_lake(layout: Layout) -> None:
     session = {
         **usage_row("u8", "F1", MARCH, None),
         "usage_id": "session:MSC1:k1",
+        "record_key": "k1",
         "billing_period": "2025-03",
         "correlation_status": "complete",
         "partials": 2,
@@ -175,9 +178,20 @@ def write_toll_lake(layout: Layout) -> None:
 
 
 def write_rows(layout: Layout, table: str, rows: list[dict]) -> None:
-    """Write ``rows`` to their partitions (a partition key no row has, like rating's bucket,
-    is 0)."""
+    """Write ``rows`` to their partitions: a line bucket is the row's served line's (a
+    repeat's, its record's), as mediation places it; another partition key no row has,
+    like rating's bucket, is 0."""
     schema, keys = LAKE_TABLES[table]
+    if "line_bucket" in keys and set(LINE_COLUMNS) <= set(schema.names):
+        lines = line_buckets(pa.Table.from_pylist(rows, schema=schema)).tolist()
+        rows = [{**row, "line_bucket": bucket} for row, bucket in zip(rows, lines, strict=True)]
+    elif "line_bucket" in keys:  # a repeat: in its record's bucket, as consolidation files it
+        bucket_of = {
+            usage_id: values["line_bucket"]
+            for values in lake.partitions(layout, "usage")
+            for usage_id in lake.read_partition(layout, "usage", values)["usage_id"].to_pylist()
+        }
+        rows = [{**row, "line_bucket": bucket_of[row["usage_id"]]} for row in rows]
     parts: dict[tuple[str, ...], list[dict]] = {}
     for row in rows:
         values = tuple(str(row.get(key, 0)) for key in keys)

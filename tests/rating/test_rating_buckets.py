@@ -9,13 +9,12 @@ buckets, and every rated table must read back the same, row for row.
 
 from __future__ import annotations
 
+import shutil
 import zlib
-from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import pyarrow as pa
 import pytest
 from rating_bucket_files import period_part_files
 from test_catalog_rating import AGGREGATE_USAGE, USAGE
@@ -25,6 +24,7 @@ from test_rating_stage import USAGE as STAGE_USAGE
 from tiny_catalog import build_operator as build_catalog_operator
 from tiny_rating_lake import PERIOD, REFERENCE, SUBSCRIBER_S2, without
 from tiny_rating_lake import build_operator as build_suspense_operator
+from usage_lake import write_usage
 
 from pipelines import lake
 from pipelines.config import Layout
@@ -41,7 +41,6 @@ from pipelines.rating.stage import (
     rate_period,
 )
 from pipelines.rating.suspense import read_suspense, recycle_period
-from pipelines.schema import USAGE_SCHEMA
 
 JULY, AUGUST = "2024-07", "2024-08"
 #: Every table rating writes for a period; rating_suspense is compared without its clock.
@@ -135,21 +134,17 @@ def build_stage_operator(root: Path) -> Layout:
     data.reference.mkdir(parents=True)
     for name, text in STAGE_REFERENCE.items():
         (data.reference / name).write_text(text)
-    by_date: dict[tuple[date, date], list[dict]] = {}
-    for row in STAGE_USAGE:
-        file_day = FILE_DATE.get(row["usage_id"], row["started_at"].date())
-        event_day = row["started_at"].astimezone(ZoneInfo("America/Chicago")).date()
-        by_date.setdefault((event_day, file_day), []).append(
-            {**row, "file_date": file_day, "event_date": event_day}
-        )
-    for (event_day, file_day), rows in by_date.items():
-        partition = {"event_date": event_day.isoformat(), "file_date": file_day.isoformat()}
-        lake.write_partition(
-            data,
-            "usage",
-            {"feed": "asterisk_cdr_csv", **partition},
-            pa.Table.from_pylist(rows, schema=USAGE_SCHEMA),
-        )
+    write_usage(
+        data,
+        [
+            {
+                **row,
+                "file_date": FILE_DATE.get(row["usage_id"], row["started_at"].date()),
+                "event_date": row["started_at"].astimezone(ZoneInfo("America/Chicago")).date(),
+            }
+            for row in STAGE_USAGE
+        ],
+    )
     consolidate_period(data, "asterisk_cdr_csv", JULY)
     return data
 
@@ -273,3 +268,33 @@ def test_buckets_rated_with_other_reference_data_are_refused(tmp_path: Path):
     )
     with pytest.raises(RuntimeError, match="other reference data"):
         finish_rating(layout, PERIOD, 2, fingerprints)
+
+
+def test_a_bucket_reads_its_planned_usage_only(tmp_path: Path):
+    layout = build_catalog_operator(tmp_path / "planned", USAGE, (JULY,))
+    whole = build_catalog_operator(tmp_path / "whole", USAGE, (JULY,))
+    rate_period(whole, JULY, bucket_count=4)
+    plan_rating(layout, JULY, 4)
+    # The usage the plan read is gone: the buckets rate what the plan set aside.
+    shutil.rmtree(layout.lake_table("usage"))
+    fingerprints = [rate_bucket(layout, JULY, b, 4).reference_fingerprint for b in range(4)]
+    for table in BUCKETED_TABLES:
+        assert (
+            read_period_table(layout, table, JULY).to_pylist()
+            == read_period_table(whole, table, JULY).to_pylist()
+        ), table
+    # The completion compares with the billable usage of now: none left to bill.
+    with pytest.raises(RuntimeError, match="exactly once"):
+        finish_rating(layout, JULY, 4, fingerprints)
+
+
+def test_a_record_whose_account_moved_since_the_plan_is_refused(tmp_path: Path):
+    layout = build_suspense_operator(tmp_path)
+    # S2's records are planned in A2's bucket; without S2 their key is the number's.
+    assert buckets.bucket_of("A2", 4) != buckets.bucket_of("13125550002", 4)
+    plan_rating(layout, PERIOD, 4)
+    (layout.reference / "subscribers.csv").write_text(
+        without(REFERENCE, "subscribers.csv", SUBSCRIBER_S2)["subscribers.csv"]
+    )
+    with pytest.raises(RuntimeError, match="belong to another bucket"):
+        rate_bucket(layout, PERIOD, buckets.bucket_of("A2", 4), 4)

@@ -9,11 +9,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 import pytest
 from rating_bucket_files import period_part_files
+from usage_lake import write_usage
 
-from pipelines import lake
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
 from pipelines.rating.buckets import read_period_table
@@ -210,17 +209,17 @@ def layout(tmp_path: Path):
     data.reference.mkdir(parents=True)
     for name, text in REFERENCE.items():
         (data.reference / name).write_text(text)
-    by_date: dict[tuple[date, date], list[dict]] = {}
-    for row in USAGE:
-        file_day = FILE_DATE.get(row["usage_id"], row["started_at"].date())
-        event_day = row["started_at"].astimezone(ZoneInfo("America/Chicago")).date()
-        by_date.setdefault((event_day, file_day), []).append(
-            {**row, "file_date": file_day, "event_date": event_day}
-        )
-    for (event_day, file_day), rows in by_date.items():
-        table = pa.Table.from_pylist(rows, schema=USAGE_SCHEMA)
-        partition = {"event_date": event_day.isoformat(), "file_date": file_day.isoformat()}
-        lake.write_partition(data, "usage", {"feed": "asterisk_cdr_csv", **partition}, table)
+    write_usage(
+        data,
+        [
+            {
+                **row,
+                "file_date": FILE_DATE.get(row["usage_id"], row["started_at"].date()),
+                "event_date": row["started_at"].astimezone(ZoneInfo("America/Chicago")).date(),
+            }
+            for row in USAGE
+        ],
+    )
     consolidate_period(data, "asterisk_cdr_csv", "2024-07")
     return data
 

@@ -31,10 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 from tiny_rating_lake import ONE_CARRIER, TAX_RULE_FILES
+from usage_lake import write_usage
 
-from pipelines import lake
 from pipelines.config import TENANT, Layout
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
@@ -375,14 +374,7 @@ def build_operator(root: Path, usage: list[dict], periods: tuple[str, ...]) -> L
         (data_layout.reference / name).parent.mkdir(exist_ok=True)
         (data_layout.reference / name).write_text(text)
     write_catalog(build_catalog(), data_layout.reference / "tariff_catalog")
-    by_partition: dict[tuple[str, str, str], list[dict]] = {}
-    for row in usage:
-        key = (row["feed"], row["event_date"].isoformat(), row["file_date"].isoformat())
-        by_partition.setdefault(key, []).append(row)
-    for (feed, event_day, file_day), rows in sorted(by_partition.items()):
-        partition = {"feed": feed, "event_date": event_day, "file_date": file_day}
-        table = pa.Table.from_pylist(rows, USAGE_SCHEMA)
-        lake.write_partition(data_layout, "usage", partition, table)
+    write_usage(data_layout, usage)
     for feed in sorted({row["feed"] for row in usage}):
         for period in periods:
             consolidate_period(data_layout, feed, period)

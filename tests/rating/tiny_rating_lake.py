@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
+from usage_lake import write_usage
 
-from pipelines import lake
 from pipelines.config import Layout
 from pipelines.config import layout as make_layout
 from pipelines.mediation.consolidate import consolidate_period
@@ -184,14 +183,7 @@ def build_operator(root: Path, reference: dict[str, str] = REFERENCE) -> Layout:
     for name, text in reference.items():
         (data.reference / name).parent.mkdir(exist_ok=True)
         (data.reference / name).write_text(text)
-    by_partition: dict[tuple[str, str], list[dict]] = {}
-    for usage_id, call in CALLS.items():
-        row = _usage_row(usage_id, *call)
-        key = (row["event_date"].isoformat(), row["file_date"].isoformat())
-        by_partition.setdefault(key, []).append(row)
-    for (event_day, file_day), rows in by_partition.items():
-        partition = {"feed": "asterisk_cdr_csv", "event_date": event_day, "file_date": file_day}
-        lake.write_partition(data, "usage", partition, pa.Table.from_pylist(rows, USAGE_SCHEMA))
+    write_usage(data, [_usage_row(usage_id, *call) for usage_id, call in CALLS.items()])
     consolidate_period(data, "asterisk_cdr_csv", PERIOD)
     return data
 

@@ -108,13 +108,25 @@ def test_replace_partitions_removes_stale_partitions_in_the_bucket(
     data = Layout(tmp_path, lake_url=f"s3://{s3_bucket}/lake")
     fixed = {"feed": FEED, "file_date": "2024-11-03"}
     empty = USAGE_SCHEMA.empty_table()
-    days = {"2024-11-02": empty, "2024-11-03": empty}
-    assert lake.replace_partitions(data, "usage", fixed, "event_date", days) == sorted(days)
-    assert lake.replace_partitions(data, "usage", fixed, "event_date", {"2024-11-03": empty}) == [
-        "2024-11-02"
+    parts = [
+        ({"event_date": "2024-11-02", "line_bucket": 3}, empty),
+        ({"event_date": "2024-11-03", "line_bucket": 3}, empty),
+        ({"event_date": "2024-11-03", "line_bucket": 12}, empty),
     ]
-    assert lake.partitions(data, "usage") == [{"feed": FEED, "event_date": "2024-11-03", **fixed}]
-    assert not lake.partition_exists(data, "usage", {**fixed, "event_date": "2024-11-02"})
+    assert lake.replace_partition_set(data, "usage", fixed, parts) == [
+        {"event_date": "2024-11-02", "line_bucket": "3"},
+        {"event_date": "2024-11-03", "line_bucket": "12"},
+        {"event_date": "2024-11-03", "line_bucket": "3"},
+    ]
+    assert lake.replace_partition_set(data, "usage", fixed, parts[2:]) == [
+        {"event_date": "2024-11-02", "line_bucket": "3"},
+        {"event_date": "2024-11-03", "line_bucket": "3"},
+    ]
+    assert lake.partitions(data, "usage") == [
+        {"feed": FEED, "event_date": "2024-11-03", **fixed, "line_bucket": "12"}
+    ]
+    gone = {**fixed, "event_date": "2024-11-02", "line_bucket": 3}
+    assert not lake.partition_exists(data, "usage", gone)
 
 
 def test_lake_reads_from_the_bucket_equal_the_local_reads(tmp_path: Path, s3_bucket: str) -> None:
@@ -174,11 +186,11 @@ def test_duckdb_reads_the_bucket_through_fsspec_as_dbt_does(tmp_path: Path, s3_b
         con.register_filesystem(
             fsspec.filesystem("s3", use_listings_cache=False, skip_instance_cache=True)
         )
-        remote_glob = f"{remote.lake_url}/usage/*/*/*/part-0.parquet"
+        remote_glob = f"{remote.lake_url}/usage/*/*/*/*/part-0.parquet"
         (files,) = con.sql(f"select count(*) from glob('{remote_glob}')").fetchall()[0]
         from_bucket = con.sql(query.format(glob=remote_glob)).to_arrow_table()
         from_disk = con.sql(
-            query.format(glob=f"{local.lake}/usage/*/*/*/part-0.parquet")
+            query.format(glob=f"{local.lake}/usage/*/*/*/*/part-0.parquet")
         ).to_arrow_table()
     assert files == len(lake.partitions(remote, "usage")) > 0
     assert from_bucket.num_rows == 14  # 13 accepted on 2024-11-03, 1 on 2024-11-04

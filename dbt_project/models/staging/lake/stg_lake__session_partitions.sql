@@ -13,9 +13,12 @@ partition_files as (
 
 renamed as (
 
-    select
-        regexp_extract(file, '/feed=([^/]+)/billing_period=[^/]+/[^/]+$', 1) as feed,
-        regexp_extract(file, '/feed=[^/]+/billing_period=([^/]+)/[^/]+$', 1) as billing_period
+    -- One file per line bucket of each (feed, billing_period): one row for them all.
+    select distinct
+        regexp_extract(file, '/feed=([^/]+)/billing_period=[^/]+/line_bucket=[^/]+/[^/]+$', 1)
+            as feed,
+        regexp_extract(file, '/feed=[^/]+/billing_period=([^/]+)/line_bucket=[^/]+/[^/]+$', 1)
+            as billing_period
     from partition_files
 
 )
