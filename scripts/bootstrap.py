@@ -7,7 +7,8 @@ Usage (from the project root, with nothing but Python 3.11 installed):
     python3 scripts/bootstrap.py test [pytest options]
 
 The environment lives in ``.venv/`` inside the project. It is (re)installed only when
-``pyproject.toml`` changed since the last install, so the second call starts at once.
+``pyproject.toml`` (or the install options) changed since the last install, so the second
+call starts at once.
 ``test`` also installs Debian's ``chromium`` and ``redis-server`` packages (with apt-get,
 as root or through sudo) unless they are installed: the audit-report browser test renders
 the RA report and the Data Docs in Chromium (docs/reports.md), and the Celery test's broker
@@ -46,8 +47,16 @@ TEST_PACKAGES = [
 ]
 
 
-def _pyproject_digest() -> str:
-    return hashlib.sha256((PROJECT / "pyproject.toml").read_bytes()).hexdigest()
+#: uv writes no bytecode unless asked. Without it every process compiles the source of
+#: each module it imports (Airflow, dbt, pycrate's ASN.1 modules...) again: about half of
+#: the start-up of a stage's process, and twice its memory.
+UV_INSTALL_OPTIONS = ["--compile-bytecode"]
+
+
+def _install_digest() -> str:
+    """What the environment was installed from: pyproject.toml and the install options."""
+    recipe = (PROJECT / "pyproject.toml").read_bytes() + " ".join(UV_INSTALL_OPTIONS).encode()
+    return hashlib.sha256(recipe).hexdigest()
 
 
 def _run(cmd: list[str], **kwargs: object) -> None:
@@ -59,7 +68,7 @@ def ensure_environment() -> None:
     """Create .venv and install the project with its dev extras when out of date."""
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"telcolake needs Python 3.11; this is {sys.version.split()[0]}")
-    digest = _pyproject_digest()
+    digest = _install_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
     if not (BIN / "python").exists():
@@ -70,7 +79,8 @@ def ensure_environment() -> None:
     # plain pip is the fallback when uv cannot be installed.
     try:
         _run([python, "-m", "pip", "install", "--quiet", "uv>=0.4"])
-        _run([str(BIN / "uv"), "pip", "install", "--python", python, "-e", ".[dev]"], cwd=PROJECT)
+        uv = [str(BIN / "uv"), "pip", "install", *UV_INSTALL_OPTIONS, "--python", python]
+        _run([*uv, "-e", ".[dev]"], cwd=PROJECT)
     except subprocess.CalledProcessError:
         print("uv install failed; falling back to pip (slower)", flush=True)
         _run([python, "-m", "pip", "install", "-e", ".[dev]"], cwd=PROJECT)
