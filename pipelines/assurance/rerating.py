@@ -24,8 +24,7 @@ from pipelines import lake
 from pipelines.config import Layout
 from pipelines.locks import locked_partition
 from pipelines.rating import retail
-from pipelines.rating.buckets import read_period_table
-from pipelines.rating.sample import write_rated_sample
+from pipelines.rating.sample import rated_sample, write_sample_events
 from pipelines.schema import RERATING_CHECK_SCHEMA
 from pipelines.tariffs.currency import NoExchangeRateError, convert_micros
 from pipelines.tariffs.events import rate_events_file
@@ -124,18 +123,13 @@ def check_rerating(
         raise ValueError(f"sample size must be >= 0, got {size}")
     seed = sample_seed(billing_period) if seed is None else seed
     catalog = retail.load_tariff_catalog(layout)
+    drawn = rated_sample(layout, billing_period, size, seed)
     with tempfile.TemporaryDirectory(prefix="rerating-") as scratch:
         sample_csv, costs_csv = Path(scratch) / "sample.csv", Path(scratch) / "costs.csv"
-        write_rated_sample(layout, billing_period, size, seed, sample_csv)
+        write_sample_events(drawn, catalog, sample_csv)
         rate_events_file(catalog, sample_csv, costs_csv)
         sample, costs = _read_csv(sample_csv), _read_csv(costs_csv)
-    rated = read_period_table(
-        layout,
-        "rated_usage",
-        billing_period,
-        columns=["usage_id", "subscriber_id", "account_id", "service", "event_date"],
-    )
-    records = {row["usage_id"]: row for row in rated.to_pylist() if row["usage_id"] in sample}
+    records = {row["usage_id"]: row for row in drawn.iter_rows(named=True)}
     rows = []
     for usage_id, billed in sample.items():
         rerated, difference, status, reason = _compare(billed, costs[usage_id], catalog)

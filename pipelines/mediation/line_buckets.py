@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.string_hashes import crc32_of_strings
+
 #: How many line buckets the lake's usage is split into (a constant of the lake).
 LINE_BUCKETS = 16
 
@@ -28,55 +30,9 @@ LINE_BUCKETS = 16
 LINE_COLUMNS = ("served_msisdn", "served_imsi", "record_key")
 
 
-def _crc_table() -> np.ndarray:
-    """The byte table of the reflected CRC-32 (polynomial 0xEDB88320), as zlib uses."""
-    table = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1)
-    return table.astype(np.uint32)
-
-
-_CRC_TABLE = _crc_table()
-
-
 def line_bucket_of(line: str) -> int:
     """The line bucket of one served line (its MSISDN, else IMSI, else record key)."""
     return zlib.crc32(line.encode()) % LINE_BUCKETS
-
-
-def crc32_of_strings(values: pa.Array) -> np.ndarray:
-    """zlib's CRC-32 of each string's UTF-8 bytes (uint32 (n,)); ``values`` has no null.
-
-    Column-wise: one step per byte position over every string at once, so a million
-    distinct lines cost a few tens of vectorised steps rather than a million calls.
-    """
-    strings = pc.cast(values, pa.string())
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    count = len(strings)
-    if strings.null_count:
-        raise ValueError("a served line is null")
-    _, offsets_buffer, data_buffer = strings.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[strings.offset :][: count + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
-    starts = offsets[:-1].astype(np.int64)
-    lengths = np.diff(offsets)
-    # Longest first: the strings still going at byte j are then a prefix, a slice.
-    order = np.argsort(-lengths, kind="stable")
-    starts, lengths = starts[order], lengths[order]
-    crc = np.full(count, 0xFFFFFFFF, dtype=np.uint32)
-    longest = int(lengths[0]) if count else 0
-    # How many strings are longer than each position (``lengths`` descends).
-    still_going = np.searchsorted(-lengths, -np.arange(longest), side="left")
-    for position, active in enumerate(still_going.tolist()):
-        assert data is not None  # a non-empty string has bytes
-        byte = data[starts[:active] + position]
-        head = crc[:active]
-        # The low byte of crc ^ byte picks the table entry (uint8: a cheap truncation).
-        crc[:active] = _CRC_TABLE[head.astype(np.uint8) ^ byte] ^ (head >> 8)
-    result = np.empty(count, dtype=np.uint32)
-    result[order] = crc ^ np.uint32(0xFFFFFFFF)
-    return result
 
 
 def served_lines(records: pa.Table) -> pa.ChunkedArray:

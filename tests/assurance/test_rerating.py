@@ -7,13 +7,16 @@ import shutil
 import pyarrow as pa
 import pytest
 from generated_operator import mediate_period
+from string_hash_reference import fnv1a64, splitmix64_finaliser
 
 from pipelines import lake
 from pipelines.assurance.rerating import check_rerating, sample_seed
 from pipelines.config import Layout
 from pipelines.generate import generate_operator
 from pipelines.rating.buckets import bucket_partition, read_period_table
+from pipelines.rating.sample import rated_sample
 from pipelines.rating.stage import planned_buckets, rate_period
+from pipelines.schema import RATED_USAGE_SCHEMA
 
 PERIOD = "2026-10"
 SIZE = 60
@@ -57,6 +60,40 @@ def test_a_sample_re_rated_matches_what_was_billed(rated_operator: Layout) -> No
     assert summary.sample_seed == sample_seed(PERIOD) == 202610
     check_rerating(rated_operator, PERIOD, size=SIZE)
     assert _checks(rated_operator) == checks
+
+
+@pytest.mark.slow
+def test_the_draw_is_the_smallest_keys_of_the_priced_records_whatever_the_buckets(
+    rated_operator: Layout, tmp_path
+) -> None:
+    seed = sample_seed(PERIOD)
+    rated = read_period_table(rated_operator, "rated_usage", PERIOD).to_pylist()
+    aggregated = {
+        (row["subscriber_id"], row["service"])
+        for row in read_period_table(rated_operator, "usage_aggregate_charges", PERIOD).to_pylist()
+    }
+    priced = [
+        row["usage_id"]
+        for row in rated
+        if row["rating_status"] in ("rated", "zero_rated")
+        and (row["subscriber_id"], row["service"]) not in aggregated
+    ]
+    assert len(priced) > SIZE
+    expected = sorted(
+        priced,
+        key=lambda usage_id: (splitmix64_finaliser(fnv1a64(usage_id.encode()) ^ seed), usage_id),
+    )[:SIZE]
+    drawn = rated_sample(rated_operator, PERIOD, SIZE, seed)
+    assert drawn["usage_id"].to_list() == sorted(expected)
+    assert drawn.columns == RATED_USAGE_SCHEMA.names
+
+    rebucketed = Layout(tmp_path / "data")
+    shutil.copytree(rated_operator.root, rebucketed.root)
+    rate_period(rebucketed, PERIOD, bucket_count=planned_buckets(rated_operator, PERIOD) + 3)
+    assert rated_sample(rebucketed, PERIOD, SIZE, seed).equals(drawn)
+    assert rated_sample(rated_operator, PERIOD, SIZE, seed + 1)["usage_id"].to_list() != (
+        drawn["usage_id"].to_list()
+    )
 
 
 @pytest.mark.slow

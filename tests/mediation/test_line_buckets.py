@@ -1,4 +1,4 @@
-"""Line buckets against zlib's CRC-32, and the spill that sets rows aside per bucket."""
+"""Line buckets by zlib's CRC-32 of the served line; the spill that sets rows aside per bucket."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pipelines.mediation.line_buckets import (
     LINE_BUCKETS,
-    crc32_of_strings,
     line_bucket_of,
     line_buckets,
     split_by_line_bucket,
@@ -20,14 +17,6 @@ from pipelines.mediation.line_buckets import (
 )
 from pipelines.mediation.line_spill import LineBucketSpill
 from pipelines.schema import USAGE_SCHEMA
-
-
-@settings(deadline=None)  # the first example pays for pyarrow.compute's start
-@given(st.lists(st.text(), max_size=60), st.integers(0, 5))
-def test_the_column_crc_is_zlibs(values: list[str], skip: int) -> None:
-    array = pa.array(values, pa.string()).slice(min(skip, len(values)))
-    expected = [zlib.crc32(value.encode()) for value in values[skip:]]
-    assert crc32_of_strings(array).tolist() == expected
 
 
 def test_a_record_is_bucketed_by_its_msisdn_else_imsi_else_record_key() -> None:
