@@ -93,8 +93,11 @@ def read_period_table(
     """
     if table not in BUCKETED_TABLES:
         return lake.read_partition(layout, table, {"billing_period": billing_period}, columns)
-    rows = lake.read_table(layout, table, {"billing_period": billing_period})
-    keys = pl.from_arrow(rows.select(list(BUCKETED_TABLES[table])))
+    order_keys = list(BUCKETED_TABLES[table])
+    # Only the columns asked for and the order's: a period of rated usage is wide and long.
+    read = None if columns is None else list(dict.fromkeys([*columns, *order_keys]))
+    rows = lake.read_table(layout, table, {"billing_period": billing_period}, read)
+    keys = pl.from_arrow(rows.select(order_keys))
     assert isinstance(keys, pl.DataFrame)
     # Sorted as polars sorts (nulls first), the way rating sorts the rows it writes.
     order = keys.with_row_index("row").sort(keys.columns, maintain_order=True)["row"]

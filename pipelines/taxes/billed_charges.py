@@ -90,7 +90,7 @@ def billed_charges(
         _frame(lake.read_partition(layout, "recurring_charges", partition)), _offer_names(layout)
     )
     usage, usage_links = _usage(
-        _frame(read_period_table(layout, "rated_usage", billing_period)),
+        _frame(read_period_table(layout, "rated_usage", billing_period, _RATED_COLUMNS)),
         _frame(read_period_table(layout, "usage_aggregate_charges", billing_period)),
         lines,
         billing_period,
@@ -272,6 +272,21 @@ def _recurring_descriptions(named: pl.DataFrame) -> pl.DataFrame:
             ).alias("description")
         )
     )
+
+
+#: The rated_usage columns a usage charge is made of: the period's rated usage is its
+#: largest input, read only as far as these.
+_RATED_COLUMNS = (
+    "usage_id",
+    "rating_status",
+    "subscriber_id",
+    "account_id",
+    "service",
+    "served_msisdn",
+    "other_party_number",
+    "charge_micros",
+    "billable_units",
+)
 
 
 def _usage(
