@@ -298,11 +298,14 @@ def plan_redeliveries(
     rng: np.random.Generator, switches: list[list[LandingFile]], tz: ZoneInfo
 ) -> list[tuple[LandingFile, LandingFile]]:
     """(a) Pick one clean file per switch to land again, byte-identical, under the switch's
-    next free sequence number in the same hour: (original, copy) pairs. Call after the
-    files are numbered; ``land_redeliveries`` writes the copies."""
+    next free sequence number in the same hour: (original, copy) pairs. A switch all of
+    whose files other anomalies touched (a short run of a large operator) redelivers
+    nothing. Call after the files are numbered; ``land_redeliveries`` writes the copies."""
     pairs = []
     for files in switches:
         clean = [f for f in files if f.is_clean() and f.entries]
+        if not clean:
+            continue
         original = clean[rng.integers(len(clean))]
         original.touched = True
         copy = LandingFile(
