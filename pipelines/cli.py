@@ -73,7 +73,8 @@ def _generate(args: argparse.Namespace) -> None:
     console.print(
         f"generated {summary.accounts} accounts, {summary.subscribers} service lines; {feeds}"
     )
-    console.print(f"injected anomalies (data/manifest/anomalies.json): {anomalies}")
+    manifest = layout().manifest / "anomalies.json"
+    console.print(f"injected anomalies ({manifest}): {anomalies}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
