@@ -21,16 +21,17 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
-from pycrate_asn1dir import CDR
 
 from kernels.ber_nb import count_cdrs_nb, decode_cdrs_nb, frame_cdrs_nb, gather_texts_nb
-from pipelines.formats.ts32298 import (
+from pipelines.mediation.ts32298_codes import (
     CALL_PARTIAL_CAUSES,
     CAUSE_FOR_REC_CLOSING_NAMES,
     CAUSE_FOR_TERM_NAMES,
+    CHANGE_CONDITION_CODES,
     PARTIAL_CLOSING_CAUSES,
+    PARTIAL_SEQUENCE_MAX,
+    SERVING_NODE_TYPE_CODES,
 )
-from pipelines.mediation.ts32298_ber import PARTIAL_SEQUENCE_MAX
 
 
 class Kind(IntEnum):
@@ -246,9 +247,9 @@ def _mask(tags: tuple[int, ...]) -> int:
     return sum(1 << tag for tag in set(tags))
 
 
-def _enum_table(enumerated: Any) -> np.ndarray:
+def _enum_table(codes: frozenset[int]) -> np.ndarray:
     allowed = np.zeros(256, dtype=np.bool_)
-    allowed[[code for code in dict(enumerated._cont).values() if 0 <= code < 256]] = True
+    allowed[[code for code in codes if 0 <= code < 256]] = True
     return allowed
 
 
@@ -278,9 +279,6 @@ def _build_tables() -> _Tables:
     for alt, groups in enumerate(_ANY_OF):
         for g, group in enumerate(groups):
             any_of[alt, g] = _mask(group)
-    pgw = CDR.GPRSChargingDataTypes.GPRSRecord._cont["pGWRecord"]
-    condition = pgw._cont["listOfTrafficVolumes"]._cont._cont["changeCondition"]
-    node_type = pgw._cont["servingNodeType"]._cont
     return _Tables(
         outer_alternative=outer,
         field_kind=kind,
@@ -289,7 +287,9 @@ def _build_tables() -> _Tables:
         field_high=high,
         mandatory=np.array([_mask(tags) for tags in _MANDATORY], dtype=np.uint64),
         any_of=any_of,
-        enum_allowed=np.stack([_enum_table(condition), _enum_table(node_type)]),
+        enum_allowed=np.stack(
+            [_enum_table(CHANGE_CONDITION_CODES), _enum_table(SERVING_NODE_TYPE_CODES)]
+        ),
     )
 
 

@@ -27,13 +27,13 @@ from kernels.ber_api import (
     decode_cdr_arrays,
     gather_texts,
 )
-from pipelines.formats.ts32298 import (
+from pipelines.mediation.ts32298_codes import (
     CALL_PARTIAL_CAUSES,
     CAUSE_FOR_REC_CLOSING_NAMES,
     CAUSE_FOR_TERM_NAMES,
     PARTIAL_CLOSING_CAUSES,
+    RECORD_TYPES,
 )
-from pipelines.mediation.ts32298_ber import RECORD_TYPES
 from pipelines.schema import UTC_TS
 
 # record_type, service and direction by kernel alternative index.

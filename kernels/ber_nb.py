@@ -8,12 +8,17 @@ speed on odd records, never correctness.
 
 Field kinds, status codes and output slots are the ``kernels.ber_api`` constants; the field
 tables arrive as arrays, so a cached compilation never freezes a mapping.
+
+The entry points release the GIL (``nogil``) and run on one core: mediation decodes two
+files at a time on threads (pipelines.mediation.stage), which also overlaps the Arrow work
+around the kernel; a ``parallel=True`` kernel called from two threads would oversubscribe
+the cores, and under Numba's workqueue threading layer abort the process.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from kernels.civil_date_nb import days_from_civil_nb
 
@@ -28,7 +33,7 @@ from kernels.civil_date_nb import days_from_civil_nb
 # 6 value outside the fast subset, 7 mandatory field missing, 8 volume sum overflow.
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def count_cdrs_nb(data, start):
     """(complete CDRs from ``start``, offset of a truncated CDR header or -1).
 
@@ -54,7 +59,7 @@ def count_cdrs_nb(data, start):
     return n, -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def frame_cdrs_nb(data, start, n, payload_start, payload_length, data_format):
     """Fill int64 (n,) payload_start, payload_length and int8 (n,) data_format of the first
     ``n`` CDRs from ``start`` (n from count_cdrs_nb)."""
@@ -632,7 +637,7 @@ def decode_record_nb(
     return 0, alt, present
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def decode_cdrs_nb(
     data,
     payload_start,
@@ -681,7 +686,7 @@ def decode_cdrs_nb(
     text_length = np.full((n, n_texts), -1, np.int64)
     ip_start = np.zeros(n, np.int64)
     ip_length = np.full(n, -1, np.int64)
-    for i in prange(n):
+    for i in range(n):
         if data_format[i] != 1:
             status[i] = 1
             continue
@@ -726,7 +731,7 @@ def decode_cdrs_nb(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather_texts_nb(text, text_start, text_length, rows):
     """Concatenate each text slot of the records ``rows`` (int64 (m,)), from the outputs of
     decode_cdrs_nb, column after column: (offsets int64 (m + 1, s), data uint8, base int64

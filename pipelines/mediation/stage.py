@@ -16,9 +16,11 @@ import hashlib
 import importlib
 import json
 import re
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -202,36 +204,15 @@ def _read_files(
     marked with the file's place in the registry. records_accepted counts them all, before
     the partition's de-duplication."""
     delivered, files = landed
-    timezones, switch_parsers = switches
     rejects: list[dict[str, Any]] = []
     registry: list[dict[str, Any]] = []
     chunk = _Chunk(spill)
     # Bytes already delivered in an earlier partition of the feed, or earlier in this one.
     seen_file_ids = _delivered_before(delivered, file_date, files)
-    fixes = quarantine.fixes_by_file(layout, feed, file_date)
+    reader = _FileReader(feed, switches, quarantine.fixes_by_file(layout, feed, file_date))
 
-    for order, (landing, data, checksum) in enumerate(_landed(files)):
-        # Fixes are keyed by checksum: only a partition with fixes waits for it to parse.
-        file_fixes = fixes.get(checksum.result(), {}) if fixes else {}
-        context = FileContext(
-            file_name=landing.file.name,
-            switch_id=landing.switch_id,
-            timezone=timezones[landing.switch_id],
-            file_sequence_number=landing.file_sequence_number,
-        )
-        refused = refused_delivery(feed, data)  # compressed, or not the feed's encoding
-        if refused is not None:
-            reject = RejectedRecord(0, RejectReason.UNREADABLE_FILE, refused, data[:64].hex())
-            batch, failure = parsed_batch([reject]), None
-        else:
-            batch, failure = _read_file(
-                switch_parsers[landing.switch_id],
-                quarantine.apply_fixes(feed, data, file_fixes),
-                context,
-            )
-        file_bytes = len(data)
-        del data  # the next file is being read: hold no more than two
-        file_id = checksum.result()
+    for order, (landing, parsed) in enumerate(_in_order(files, reader.read)):
+        batch, failure, file_id = parsed.batch, parsed.failure, parsed.file_id
         common = {
             "file_id": file_id,
             "file_name": landing.file.name,
@@ -286,14 +267,14 @@ def _read_files(
             {
                 **common,
                 "file_sequence_number": landing.file_sequence_number,
-                "file_bytes": file_bytes,
+                "file_bytes": parsed.file_bytes,
                 "file_status": str(status),
                 "duplicate_of_file_id": file_id if status == FileStatus.DUPLICATE_FILE else None,
                 "records_in": records_in,
                 "records_accepted": accepted,
                 "records_rejected": rejected,
                 "records_duplicate": duplicate,
-                "records_fixed": 0 if status == FileStatus.DUPLICATE_FILE else len(file_fixes),
+                "records_fixed": 0 if status == FileStatus.DUPLICATE_FILE else parsed.fixes,
             }
         )
 
@@ -602,24 +583,86 @@ def check_conservation(
         raise MediationError("conservation broken (a mediation bug): " + "; ".join(problems))
 
 
-def _landed(files: list[LandingFile]) -> Iterator[tuple[LandingFile, bytes, Future[str]]]:
-    """Each file with its bytes and, to come, its checksum (the file_id).
+#: Files of a partition read at once, on threads: a file is read, hashed and parsed while
+#: the one before it is parsed or checked and spilled. Two keep the machine's two cores busy
+#: and bound what is in flight, beyond the chunk, to two files' bytes and records.
+FILES_IN_FLIGHT = 2
 
-    Reading a file and hashing it release the GIL: a helper thread reads the next file
-    and hashes this one while the caller parses, which hides most of their cost on a
-    machine with a second core. At most two files' bytes are held at once.
-    """
-    if not files:
-        return
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        reading = reader.submit(files[0].file.read_bytes)
+#: Feeds whose parsers may parse two files at the same time: their hot loops release the
+#: GIL (Numba ``nogil`` kernels, Arrow) and call no ``parallel=True`` kernel, which two
+#: threads would oversubscribe the cores with, and which Numba's workqueue threading layer
+#: cannot run from two threads at all (it aborts the process). The other feeds' files are
+#: still read and hashed ahead, but parsed one at a time.
+CONCURRENT_PARSE_FEEDS = frozenset({Feed.TS32298_BER})
+
+
+@dataclass(frozen=True)
+class _ParsedFile:
+    """A landing file read and parsed: its file_id (checksum), size, the quarantine fixes
+    applied to it, its records and rejects, and its parser's failure if it raised."""
+
+    file_id: str
+    file_bytes: int
+    fixes: int
+    batch: ParsedBatch
+    failure: str | None
+
+
+class _FileReader:
+    """Reads, hashes and parses the landing files of one feed; ``read`` runs on threads."""
+
+    def __init__(
+        self,
+        feed: str,
+        switches: tuple[dict[str, str], dict[str, SwitchParsers]],
+        fixes: dict[str, dict[int, str]],
+    ) -> None:
+        self.feed = feed
+        self.timezones, self.parsers = switches
+        self.fixes = fixes
+        self.parsing: AbstractContextManager[object] = (
+            nullcontext() if feed in CONCURRENT_PARSE_FEEDS else threading.Lock()
+        )
+
+    def read(self, landing: LandingFile) -> _ParsedFile:
+        """One file read and parsed (see _read_file); rejects its whole content when it is
+        compressed or not in the feed's encoding."""
+        data = landing.file.read_bytes()
+        file_id = _checksum(data)
+        file_fixes = self.fixes.get(file_id, {}) if self.fixes else {}
+        refused = refused_delivery(self.feed, data)  # compressed, or not the feed's encoding
+        if refused is not None:
+            reject = RejectedRecord(0, RejectReason.UNREADABLE_FILE, refused, data[:64].hex())
+            return _ParsedFile(file_id, len(data), len(file_fixes), parsed_batch([reject]), None)
+        context = FileContext(
+            file_name=landing.file.name,
+            switch_id=landing.switch_id,
+            timezone=self.timezones[landing.switch_id],
+            file_sequence_number=landing.file_sequence_number,
+        )
+        fixed = quarantine.apply_fixes(self.feed, data, file_fixes)
+        with self.parsing:
+            batch, failure = _read_file(self.parsers[landing.switch_id], fixed, context)
+        return _ParsedFile(file_id, len(data), len(file_fixes), batch, failure)
+
+
+def _in_order(
+    files: list[LandingFile], read: Callable[[LandingFile], _ParsedFile]
+) -> Iterator[tuple[LandingFile, _ParsedFile]]:
+    """Each file with what ``read`` made of it, in the files' order, FILES_IN_FLIGHT files
+    being read at once on threads. The next file starts only once the caller has taken the
+    one before (asks for the one after it), so no more than FILES_IN_FLIGHT files' bytes and
+    records are held here; reading, hashing and Arrow work release the GIL."""
+    with ThreadPoolExecutor(max_workers=FILES_IN_FLIGHT) as pool:
+        reading: deque[Future[_ParsedFile]] = deque(
+            pool.submit(read, landing) for landing in files[:FILES_IN_FLIGHT]
+        )
         for index, landing in enumerate(files):
-            data = reading.result()
-            checksum = reader.submit(_checksum, data)
-            if index + 1 < len(files):
-                reading = reader.submit(files[index + 1].file.read_bytes)
-            yield landing, data, checksum
-            del data  # not held while the next file is awaited
+            parsed = reading.popleft().result()
+            yield landing, parsed
+            del parsed  # taken by the caller: not held while the next file is read
+            if index + FILES_IN_FLIGHT < len(files):
+                reading.append(pool.submit(read, files[index + FILES_IN_FLIGHT]))
 
 
 def _checksum(data: bytes) -> str:

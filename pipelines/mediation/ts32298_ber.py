@@ -29,6 +29,7 @@ docs/formats/ts32298.md documents the field mapping.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,20 +44,14 @@ from pipelines.formats.ts32297 import (
     iter_cdrs,
 )
 from pipelines.mediation.records import PARSER_COLUMNS, FileContext, ParsedRecord, RejectedRecord
+from pipelines.mediation.ts32298_codes import PARTIAL_SEQUENCE_MAX, RECORD_TYPES
 from pipelines.schema import RejectReason
 
-#: CallEventRecord alternative -> (record_type, service, direction).
-RECORD_TYPES = {
-    "moCallRecord": ("voice_mo", "voice", "outbound"),
-    "mtCallRecord": ("voice_mt", "voice", "inbound"),
-    "moSMSRecord": ("sms_mo", "sms", "outbound"),
-    "mtSMSRecord": ("sms_mt", "sms", "inbound"),
-    "pGWRecord": ("data", "data", "none"),
-}
-
-#: Largest (record)sequenceNumber a partial PGW or call record may carry (partial_sequence
-#: is int32).
-PARTIAL_SEQUENCE_MAX = 2**31 - 1
+#: pycrate decodes into shared objects (its compiled record types, and the field decoders
+#: pipelines.formats.ts32298 reuses), so one record is decoded at a time, also when two
+#: files are parsed on two threads (mediation's stage): otherwise each would read values
+#: of the other's records.
+_DECODING = threading.Lock()
 
 
 class _RecordError(Exception):
@@ -103,6 +98,13 @@ def parse_file(data: bytes, context: FileContext) -> Iterator[ParsedRecord | Rej
 
 
 def _parse_cdr(
+    record_number: int, data_format: int, payload: bytes
+) -> ParsedRecord | RejectedRecord:
+    with _DECODING:
+        return _decode_cdr(record_number, data_format, payload)
+
+
+def _decode_cdr(
     record_number: int, data_format: int, payload: bytes
 ) -> ParsedRecord | RejectedRecord:
     if data_format != DATA_RECORD_FORMAT_BER:

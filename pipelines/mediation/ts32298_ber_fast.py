@@ -8,6 +8,10 @@ same items; ``parse_file_columnar`` builds the same records as one Arrow table s
 from the kernel's arrays (``kernels.ber_columns``) and merges in the library's rows by
 record number. tests/kernels/test_ber_fast_path.py compares them with the library parser;
 scripts/bench_ber.py measures all three.
+
+The library parser (and pycrate's TS 32.298 modules under it, 4-6 CPU-seconds and about
+55 MiB to import) is imported on the first record or file the kernel leaves to it: a process that
+mediates well-formed files never loads it (tests/mediation/test_ts32298_ber_imports.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import pyarrow as pa
 from kernels.ber_api import CdrFrames, decode_cdrs, frame_cdrs
 from kernels.ber_columns import decode_cdr_columns
 from pipelines.formats.ts32297 import TruncatedCdrError, Ts32297Error, decode_file_header, iter_cdrs
-from pipelines.mediation import ts32298_ber
 from pipelines.mediation.records import (
     PARSED_SCHEMA,
     FileContext,
@@ -49,6 +52,8 @@ def parse_file(data: bytes, context: FileContext) -> Iterator[ParsedRecord | Rej
         frame = decode_file_header(data)
     except Ts32297Error:
         # Empty or unreadable: the library yields its record-0 reject and nothing else.
+        from pipelines.mediation import ts32298_ber  # pycrate: only for what the kernel leaves
+
         yield from ts32298_ber.parse_file(data, context)
         return
     frames = frame_cdrs(data, frame.header_length)
@@ -70,10 +75,10 @@ def _parse_chunk(
     starts = frames.payload_start[first:last]
     lengths = frames.payload_length[first:last]
     formats = frames.data_format[first:last]
-    # Building a chunk creates ~3 tracked containers a record; with pycrate's few hundred
-    # thousand objects on the heap, the collections they trigger cost more than the
-    # building itself. Nothing here makes reference cycles, so pause the collector for
-    # the chunk (it runs as usual between chunks and in the caller).
+    # Building a chunk creates ~3 tracked containers a record; on a large heap (pycrate's
+    # few hundred thousand objects, once a record needed it), the collections they trigger
+    # cost more than the building itself. Nothing here makes reference cycles, so pause
+    # the collector for the chunk (it runs as usual between chunks and in the caller).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -86,6 +91,8 @@ def _parse_chunk(
                 continue
             start = int(starts[k])
             payload = data[start : start + int(lengths[k])]
+            from pipelines.mediation import ts32298_ber  # pycrate, as above
+
             try:
                 items.append(ts32298_ber._parse_cdr(record_number, int(formats[k]), payload))
             except Exception as error:  # re-raised by parse_file after the items before it
@@ -108,6 +115,8 @@ def parse_file_columnar(data: bytes, context: FileContext) -> ParsedBatch | None
         frame = decode_file_header(data)
     except Ts32297Error:
         # Empty or unreadable: the library's record-0 reject and nothing else.
+        from pipelines.mediation import ts32298_ber  # pycrate: only for what the kernel leaves
+
         return parsed_batch(ts32298_ber.parse_file(data, context))
     frames = frame_cdrs(data, frame.header_length)
     n = frames.payload_start.size
@@ -153,6 +162,8 @@ def _columnar_chunk(data: bytes, frames: CdrFrames, first: int, last: int) -> Pa
     for k in np.flatnonzero(~decoded.decoded).tolist():
         start = int(starts[k])
         payload = data[start : start + int(lengths[k])]
+        from pipelines.mediation import ts32298_ber  # pycrate, as above
+
         try:
             items.append(ts32298_ber._parse_cdr(first + k + 1, int(formats[k]), payload))
         except Exception:  # parse_file raises here, so its batch does not exist
